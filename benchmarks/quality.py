@@ -1,0 +1,58 @@
+"""Match quality on the synthetic district generator, against its truth.
+
+Usage: python benchmarks/quality.py [--students 20000] [--seeds 1 2 3] [--no-synced-dob]
+Prints auto precision, auto recall, auto+review recall and the review
+queue as a share of the true pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from merge_engine import Settings, build_plan
+from merge_engine.synthetic import SyntheticDistrict, generate_district
+
+
+def evaluate(district: SyntheticDistrict, settings: Settings | None = None) -> dict[str, float]:
+    started = time.perf_counter()
+    plan = build_plan(district.archived, district.synced, settings)
+    seconds = time.perf_counter() - started
+    truth = {(a, s) for a, s in district.truth.items() if s is not None}
+    auto = {(m.archived_id, m.synced_id) for m in plan.auto}
+    review = {(m.archived_id, m.synced_id) for m in plan.review}
+    return {
+        "true_pairs": len(truth),
+        "auto": len(auto),
+        "review": len(review),
+        "auto_precision": len(auto & truth) / max(len(auto), 1),
+        "auto_recall": len(auto & truth) / max(len(truth), 1),
+        "auto_review_recall": len((auto | review) & truth) / max(len(truth), 1),
+        "review_queue": len(review) / max(len(truth), 1),
+        "false_auto": len(auto - truth),
+        "false_review": len(review - truth),
+        "pairs_compared": plan.stats["pairs_compared"],
+        "seconds": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--students", type=int, default=20_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--no-synced-dob", action="store_true")
+    args = parser.parse_args()
+    for seed in args.seeds:
+        district = generate_district(args.students, seed=seed, synced_dob=not args.no_synced_dob)
+        r = evaluate(district)
+        print(
+            f"seed={seed} n={args.students} dob={'no' if args.no_synced_dob else 'yes'} "
+            f"true={r['true_pairs']} auto={r['auto']} review={r['review']} "
+            f"P_auto={r['auto_precision']:.5f} R_auto={r['auto_recall']:.4f} "
+            f"R_all={r['auto_review_recall']:.4f} queue={r['review_queue']:.4f} "
+            f"false_auto={r['false_auto']} pairs={r['pairs_compared']} t={r['seconds']:.1f}s"
+        )
+
+
+if __name__ == "__main__":
+    main()

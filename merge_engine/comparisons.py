@@ -1,0 +1,352 @@
+"""Per-field comparisons of candidate pairs as ordered levels.
+
+Each comparison turns a pair of records into one level out of a short,
+ordered list (``exact``, ``nickname``, ``close``, ``different`` and so on;
+level 0 is always ``missing``). Levels, not raw similarities, go into the
+model: a level can be explained to an admin, and its weight is learnt
+from the data.
+
+String similarity is computed once per distinct pair of strings, with
+rapidfuzz in bulk, and mapped back to the candidate pairs; this is the
+only module that imports rapidfuzz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from .features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
+from .normalize import nickname_index
+
+__all__ = ["COMPARISONS", "Comparison", "LevelMatrix", "compare_pairs"]
+
+I64 = npt.NDArray[np.int64]
+Levels = npt.NDArray[np.int8]
+
+
+@frozen
+class Comparison:
+    """One field comparison: its ordered levels and whether it is family evidence.
+
+    Family evidence (surname, guardians, address, school) says "same
+    household", which siblings and twins share; the model caps its sum so
+    it cannot stand in for evidence about the child.
+    """
+
+    name: str
+    levels: tuple[str, ...]
+    family: bool = False
+    description: str = ""
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "first_name",
+        ("missing", "exact", "nickname", "close", "initial", "different"),
+        description="given name: exact, nickname/variant or goes by middle name, "
+        "typo, initial only, different",
+    ),
+    Comparison("middle_name", ("missing", "exact", "initial", "different")),
+    Comparison(
+        "last_name",
+        ("missing", "exact", "compound", "close", "different"),
+        family=True,
+        description="surname: exact (spacing ignored), shares a word of a compound "
+        "or hyphenated surname, typo, different",
+    ),
+    Comparison(
+        "dob",
+        ("missing", "exact", "day_month_swap", "one_digit", "different"),
+        description="birth date: exact, day and month swapped, one digit off, different",
+    ),
+    Comparison(
+        "grade",
+        ("missing", "expected", "adjacent", "different"),
+        description="grade progression from archive to sync: as expected "
+        "(settings.grade_progression), one off, different",
+    ),
+    Comparison(
+        "school",
+        ("missing", "same", "level_change", "different"),
+        family=True,
+        description="school: same, different at a level change (5->6, 8->9), different",
+    ),
+    Comparison("gender", ("missing", "same", "different")),
+    Comparison(
+        "identifier",
+        ("missing", "exact", "different"),
+        description="sis_id, state_id, student_number or student email",
+    ),
+    Comparison(
+        "guardian",
+        ("missing", "phone_and_email", "phone_or_email", "none_shared"),
+        family=True,
+        description="guardian contacts shared between the two records",
+    ),
+    Comparison(
+        "address",
+        ("missing", "exact", "zip_only", "different"),
+        family=True,
+        description="street address and zip",
+    ),
+)
+
+
+@frozen
+class LevelMatrix:
+    """Levels of every comparison for every candidate pair (pairs x comparisons)."""
+
+    levels: Levels
+    comparisons: tuple[Comparison, ...]
+
+    def column(self, name: str) -> Levels:
+        for j, comp in enumerate(self.comparisons):
+            if comp.name == name:
+                return self.levels[:, j]
+        raise KeyError(name)
+
+
+def _unique_pair_scores(
+    left: npt.NDArray[np.int32],
+    right: npt.NDArray[np.int32],
+    values: Sequence[str],
+    score: Callable[[Sequence[str], Sequence[str]], npt.NDArray[np.float32]],
+) -> npt.NDArray[np.float32]:
+    """Score each distinct (left, right) code pair once; missing codes score 0."""
+    out = np.zeros(len(left), np.float32)
+    valid = (left != MISSING) & (right != MISSING)
+    if not valid.any():
+        return out
+    keys = (left[valid].astype(np.int64) << 32) | right[valid].astype(np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    lhs = [values[int(k >> 32)] for k in unique]
+    rhs = [values[int(k & 0xFFFFFFFF)] for k in unique]
+    out[valid] = score(lhs, rhs)[inverse]
+    return out
+
+
+def _jaro_winkler(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=JaroWinkler.normalized_similarity, workers=-1),
+        np.float32,
+    )
+
+
+def _edits(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1), np.float32)
+
+
+def _nickname(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    index = nickname_index()
+    return np.fromiter(
+        (index.equivalent(a, b) for a, b in zip(lhs, rhs, strict=True)), np.float32, count=len(lhs)
+    )
+
+
+def _is_initial(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.fromiter(
+        (
+            (len(a) == 1 or len(b) == 1) and a[:1] == b[:1]
+            for a, b in zip(lhs, rhs, strict=True)
+        ),
+        np.float32,
+        count=len(lhs),
+    )
+
+
+def _close(jw: npt.NDArray[np.float32], edits: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
+    return (jw >= threshold) | (edits <= 1)
+
+
+def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, threshold: float) -> tuple[Levels, Levels, Levels]:
+    names = vocab.values
+    first_a, first_b = a.first[ia], b.first[ib]
+    tok_a, tok_b = a.first_token[ia], b.first_token[ib]
+    mid_a, mid_b = a.middle[ia], b.middle[ib]
+
+    first = np.full(len(ia), 5, np.int8)  # different
+    present = (first_a != MISSING) & (first_b != MISSING)
+    first[~present] = 0
+    undecided = present & (first_a != first_b)
+    nick = _unique_pair_scores(np.where(undecided, tok_a, MISSING).astype(np.int32), tok_b, names, _nickname) > 0
+    goes_by_middle = undecided & (
+        ((mid_b != MISSING) & (tok_a == mid_b)) | ((mid_a != MISSING) & (tok_b == mid_a))
+    )
+    joined = undecided & (tok_a == tok_b)
+    variant = undecided & (nick | goes_by_middle | joined)
+    rest = undecided & ~variant
+    masked = np.where(rest, first_a, MISSING).astype(np.int32)
+    jw = _unique_pair_scores(masked, first_b, names, _jaro_winkler)
+    edits = _unique_pair_scores(masked, first_b, names, _edits)
+    initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
+    first[rest & initial] = 4
+    first[rest & ~initial & _close(jw, edits, threshold)] = 3
+    first[variant] = 2
+    first[present & (first_a == first_b)] = 1
+
+    middle = np.full(len(ia), 3, np.int8)
+    m_present = (mid_a != MISSING) & (mid_b != MISSING)
+    middle[~m_present] = 0
+    m_init = _unique_pair_scores(np.where(m_present, mid_a, MISSING).astype(np.int32), mid_b, names, _is_initial) > 0
+    middle[m_present & m_init] = 2
+    middle[m_present & (mid_a == mid_b)] = 1
+
+    key_a, key_b = a.last_key[ia], b.last_key[ib]
+    last = np.full(len(ia), 4, np.int8)
+    l_present = (key_a != MISSING) & (key_b != MISSING)
+    last[~l_present] = 0
+    toks_a, toks_b = a.last_tokens[ia], b.last_tokens[ib]
+    shared = np.zeros(len(ia), np.bool_)
+    for i in range(toks_a.shape[1]):
+        for j in range(toks_b.shape[1]):
+            shared |= (toks_a[:, i] == toks_b[:, j]) & (toks_a[:, i] != MISSING)
+    l_rest = l_present & (key_a != key_b)
+    masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
+    l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
+    l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
+    last[l_rest & _close(l_jw, l_edits, threshold)] = 3
+    last[l_rest & shared] = 2
+    last[l_present & (key_a == key_b)] = 1
+    return first, middle, last
+
+
+def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    da, db = a.dob[ia].astype(np.int64), b.dob[ib].astype(np.int64)
+    out = np.full(len(ia), 4, np.int8)
+    present = (da != MISSING) & (db != MISSING)
+    out[~present] = 0
+    ya, ma, dda = da // 10000, (da // 100) % 100, da % 100
+    yb, mb, ddb = db // 10000, (db // 100) % 100, db % 100
+    digits_off = np.zeros(len(ia), np.int64)
+    x, y = da.copy(), db.copy()
+    for _ in range(8):
+        digits_off += (x % 10) != (y % 10)
+        x //= 10
+        y //= 10
+    out[present & (digits_off == 1)] = 3
+    out[present & (ya == yb) & (ma == ddb) & (dda == mb) & (ma != dda)] = 2
+    out[present & (da == db)] = 1
+    return out
+
+
+def _grade(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, progression: int) -> Levels:
+    ga, gb = a.grade[ia].astype(np.int16), b.grade[ib].astype(np.int16)
+    out = np.full(len(ia), 3, np.int8)
+    present = (ga != GRADE_MISSING) & (gb != GRADE_MISSING)
+    out[~present] = 0
+    delta = gb - ga - progression
+    out[present & (np.abs(delta) == 1)] = 2
+    out[present & (delta == 0)] = 1
+    return out
+
+
+_LEVEL_CHANGE_GRADES = (6, 9)
+
+
+def _school(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    sa, sb = a.school[ia], b.school[ib]
+    out = np.full(len(ia), 3, np.int8)
+    present = (sa != MISSING) & (sb != MISSING)
+    out[~present] = 0
+    gb = b.grade[ib]
+    ga = a.grade[ia]
+    change = np.isin(gb, _LEVEL_CHANGE_GRADES) & (ga < gb)
+    out[present & (sa != sb) & change] = 2
+    out[present & (sa == sb)] = 1
+    return out
+
+
+def _gender(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    ga, gb = a.gender[ia], b.gender[ib]
+    out = np.where(ga == gb, 1, 2).astype(np.int8)
+    out[(ga == 0) | (gb == 0)] = 0
+    return out
+
+
+def _identifier(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    kinds_a = [a.sis_id, a.state_id, a.student_number, a.email]
+    kinds_b = [b.sis_id, b.state_id, b.student_number, b.email]
+    exact = np.zeros(len(ia), np.bool_)
+    conflict = np.zeros(len(ia), np.bool_)
+    for ka in kinds_a:
+        va = ka[ia]
+        for kb in kinds_b:
+            exact |= (va == kb[ib]) & (va != MISSING)
+    for ka, kb in zip(kinds_a, kinds_b, strict=True):
+        va, vb = ka[ia], kb[ib]
+        conflict |= (va != MISSING) & (vb != MISSING) & (va != vb)
+    out = np.zeros(len(ia), np.int8)
+    out[conflict] = 2
+    out[exact] = 1
+    return out
+
+
+def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
+    """Whether the two records of each pair share any value of a multi-valued field."""
+    counts = np.diff(ra.indptr)[ia]
+    pair = np.repeat(np.arange(len(ia), dtype=np.int64), counts)
+    starts = np.repeat(ra.indptr[ia], counts)
+    offsets = np.arange(len(pair), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = ra.values[starts + offsets].astype(np.int64)
+    probes = (ib[pair] << 32) | values
+    known = (rb.owners() << 32) | rb.values.astype(np.int64)
+    hit = np.isin(probes, known)
+    out = np.zeros(len(ia), np.bool_)
+    out[pair[hit]] = True
+    return out
+
+
+def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
+    email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
+    out = np.full(len(ia), 3, np.int8)
+    out[~(a.has_contacts[ia] & b.has_contacts[ib])] = 0
+    out[phone | email] = 2
+    out[phone & email] = 1
+    return out
+
+
+def _address(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    sa, sb = a.street[ia], b.street[ib]
+    za, zb = a.zip[ia], b.zip[ib]
+    out = np.full(len(ia), 3, np.int8)
+    out[((sa == MISSING) | (sb == MISSING)) & ((za == MISSING) | (zb == MISSING))] = 0
+    out[(za != MISSING) & (za == zb)] = 2
+    out[(sa != MISSING) & (sa == sb) & ((za == zb) | (za == MISSING) | (zb == MISSING))] = 1
+    return out
+
+
+def compare_pairs(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    names: Vocabulary,
+    *,
+    grade_progression: int = 1,
+    close_threshold: float = 0.92,
+) -> LevelMatrix:
+    """Levels of every comparison in :data:`COMPARISONS` for the pairs ``(ia[k], ib[k])``."""
+    first, middle, last = _names(a, b, ia, ib, names, close_threshold)
+    columns = {
+        "first_name": first,
+        "middle_name": middle,
+        "last_name": last,
+        "dob": _dob(a, b, ia, ib),
+        "grade": _grade(a, b, ia, ib, grade_progression),
+        "school": _school(a, b, ia, ib),
+        "gender": _gender(a, b, ia, ib),
+        "identifier": _identifier(a, b, ia, ib),
+        "guardian": _guardian(a, b, ia, ib),
+        "address": _address(a, b, ia, ib),
+    }
+    matrix = np.stack([columns[c.name] for c in COMPARISONS], axis=1) if len(ia) else np.zeros(
+        (0, len(COMPARISONS)), np.int8
+    )
+    return LevelMatrix(matrix.astype(np.int8), COMPARISONS)

@@ -1,0 +1,61 @@
+"""The one exception hierarchy of merge-engine.
+
+Every message says what to do next. Messages never contain student or
+guardian PII: they name files, lines, columns and record ids only.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "MergeEngineError",
+    "MissingDependencyError",
+    "PlanError",
+    "SettingsError",
+]
+
+
+class MergeEngineError(Exception):
+    """Base class of every error merge-engine raises on purpose."""
+
+
+class InputError(MergeEngineError, ValueError):
+    """A roster file cannot be read as given.
+
+    Carries the file, line (1-based, counting the header as line 1) and
+    column, so the admin can open the file at the right place.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class SettingsError(MergeEngineError, ValueError):
+    """Settings are invalid or cannot be loaded."""
+
+
+class PlanError(MergeEngineError, ValueError):
+    """A plan file is malformed, of an unknown schema version, or stale."""
+
+
+class MissingDependencyError(MergeEngineError, ImportError):
+    """An optional feature needs an extra that is not installed."""

@@ -1,0 +1,265 @@
+"""The match model: Fellegi-Sunter weights learnt from the data itself.
+
+Each comparison level has an ``m`` probability (how often true matches
+show it) and a ``u`` probability (how often non-matches do); its weight
+is ``log2(m / u)`` bits. ``u`` is measured on random pairs, which are
+almost all non-matches; ``m`` and the share of matches among the
+candidates are estimated by expectation-maximisation on the candidate
+pairs, so no labelled data is needed.
+
+Two departures from the textbook model, both because school rosters
+break its independence assumption:
+
+* family evidence (surname, guardians, address, school) is capped at
+  ``family_cap_bits`` in total: siblings share all of it, so it says
+  "same household", not "same child";
+* a given name that clearly disagrees caps the pair's probability at
+  ``name_conflict_max_probability`` (a matching identifier lifts the cap
+  to the review band), so no amount of household evidence can merge two
+  siblings.
+
+Exact given-name and surname agreements are weighted by how frequent the
+name is (term frequency), so a shared rare name counts for more than a
+shared common one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from .comparisons import COMPARISONS, Comparison, LevelMatrix
+
+__all__ = ["MatchModel", "PairScores", "estimate_model", "score_pairs"]
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+
+_FIRST = next(i for i, c in enumerate(COMPARISONS) if c.name == "first_name")
+_IDENT = next(i for i, c in enumerate(COMPARISONS) if c.name == "identifier")
+_FIRST_DIFFERENT = COMPARISONS[_FIRST].levels.index("different")
+_IDENT_EXACT = COMPARISONS[_IDENT].levels.index("exact")
+MAX_LEVEL_BITS = 20.0
+
+
+@frozen
+class MatchModel:
+    """Learnt parameters; serialisable so a plan records exactly what was used."""
+
+    comparisons: tuple[str, ...]
+    m: tuple[tuple[float, ...], ...]
+    u: tuple[tuple[float, ...], ...]
+    prior: float
+    family_cap_bits: float
+    name_conflict_max_probability: float
+    conflict_with_identifier_max_probability: float
+    em_iterations: int
+
+    def level_weights(self) -> list[F64]:
+        """``log2(m/u)`` per level of each comparison (0 for ``missing``)."""
+        out = []
+        for m, u in zip(self.m, self.u, strict=True):
+            w = np.log2(np.asarray(m) / np.asarray(u))
+            w[0] = 0.0
+            out.append(np.clip(w, -MAX_LEVEL_BITS, MAX_LEVEL_BITS))
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "prior": round(self.prior, 8),
+            "family_cap_bits": round(self.family_cap_bits, 4),
+            "name_conflict_max_probability": self.name_conflict_max_probability,
+            "conflict_with_identifier_max_probability": self.conflict_with_identifier_max_probability,
+            "em_iterations": self.em_iterations,
+            "comparisons": {
+                name: {
+                    "levels": list(comp.levels),
+                    "m": [round(x, 6) for x in m],
+                    "u": [round(x, 8) for x in u],
+                }
+                for name, comp, m, u in zip(self.comparisons, COMPARISONS, self.m, self.u, strict=True)
+            },
+        }
+
+
+@frozen
+class PairScores:
+    """Per-pair result: contributions per comparison, adjustments, log-odds, probability."""
+
+    contributions: F32  # (pairs, comparisons) bits, after family scaling
+    adjustment: F32  # bits removed by the name-conflict cap (<= 0)
+    log_odds: F64  # including the prior, in bits
+    probability: F64
+
+
+def _normalised(counts: F64) -> tuple[float, ...]:
+    """Probabilities over the non-missing levels (level 0 is pinned to 1)."""
+    body = counts[1:] + 0.5
+    body = body / body.sum()
+    return (1.0, *(float(x) for x in body))
+
+
+def _base_contributions(levels: npt.NDArray[np.int8], weights: Sequence[F64]) -> F64:
+    out = np.empty(levels.shape, np.float64)
+    for j, w in enumerate(weights):
+        out[:, j] = w[levels[:, j]]
+    return out
+
+
+def _apply_rules(
+    levels: npt.NDArray[np.int8],
+    contributions: F64,
+    prior_bits: float,
+    model: MatchModel,
+    comparisons: Sequence[Comparison],
+) -> tuple[F64, F64]:
+    """Cap family evidence, then cap pairs whose given names clearly disagree."""
+    family = np.array([c.family for c in comparisons])
+    fam = contributions[:, family]
+    positive = np.clip(fam, 0.0, None).sum(axis=1)
+    scale = np.where(positive > model.family_cap_bits, model.family_cap_bits / np.maximum(positive, 1e-9), 1.0)
+    contributions[:, family] = np.where(fam > 0, fam * scale[:, None], fam)
+    total = contributions.sum(axis=1) + prior_bits
+    conflict = levels[:, _FIRST] == _FIRST_DIFFERENT
+    with_id = conflict & (levels[:, _IDENT] == _IDENT_EXACT)
+    limit = np.full(len(levels), np.inf)
+    limit[conflict] = _logit2(model.name_conflict_max_probability)
+    limit[with_id] = _logit2(model.conflict_with_identifier_max_probability)
+    adjustment = np.minimum(0.0, limit - total)
+    return contributions, adjustment
+
+
+def _logit2(p: float) -> float:
+    return math.log2(p / (1.0 - p))
+
+
+def _expit2(bits: F64) -> F64:
+    return 1.0 / (1.0 + np.exp2(-np.clip(bits, -60, 60)))
+
+
+def estimate_model(
+    candidate_levels: LevelMatrix,
+    random_levels: LevelMatrix,
+    *,
+    expected_matches: int,
+    family_cap_bits: float | None = None,
+    name_conflict_max_probability: float = 0.05,
+    conflict_with_identifier_max_probability: float = 0.9,
+    max_iterations: int = 40,
+    tolerance: float = 1e-5,
+) -> MatchModel:
+    """Learn ``u`` from random pairs and ``m`` plus the prior by EM on candidates.
+
+    EM runs on distinct level patterns with their counts, which are few
+    (hundreds) even for millions of candidate pairs.
+    """
+    comparisons = candidate_levels.comparisons
+    u = tuple(
+        _normalised(np.bincount(random_levels.levels[:, j], minlength=len(c.levels)).astype(np.float64))
+        for j, c in enumerate(comparisons)
+    )
+    base = 8
+    weights_vec = base ** np.arange(len(comparisons), dtype=np.int64)
+    codes = candidate_levels.levels.astype(np.int64) @ weights_vec
+    unique, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
+    patterns = candidate_levels.levels[first_index]
+    counts_f = counts.astype(np.float64)
+
+    m: tuple[tuple[float, ...], ...] = tuple(
+        _initial_m(len(c.levels)) for c in comparisons
+    )
+    n_pairs = max(float(counts_f.sum()), 1.0)
+    prior = float(np.clip(expected_matches / n_pairs, 1e-6, 0.5))
+    model = MatchModel(
+        tuple(c.name for c in comparisons), m, u, prior, 0.0,
+        name_conflict_max_probability, conflict_with_identifier_max_probability, 0,
+    )
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):  # noqa: B007  (reported below)
+        cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
+        model = _evolve(model, m=m, prior=prior, cap=cap, iterations=iterations)
+        scores = _score_levels(patterns, model, comparisons, tf_bits=None)
+        g = scores.probability * counts_f
+        new_m = tuple(
+            _normalised(np.bincount(patterns[:, j], weights=g, minlength=len(c.levels)))
+            for j, c in enumerate(comparisons)
+        )
+        new_prior = float(np.clip(g.sum() / n_pairs, 1e-6, 0.5))
+        delta = max(
+            max(abs(a - b) for a, b in zip(x, y, strict=True)) for x, y in zip(new_m, m, strict=True)
+        )
+        m, prior = new_m, new_prior
+        if delta < tolerance:
+            break
+    cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
+    return _evolve(model, m=m, prior=prior, cap=cap, iterations=iterations)
+
+
+def _evolve(model: MatchModel, *, m: tuple[tuple[float, ...], ...], prior: float, cap: float, iterations: int) -> MatchModel:
+    return MatchModel(
+        model.comparisons, m, model.u, prior, cap,
+        model.name_conflict_max_probability, model.conflict_with_identifier_max_probability, iterations,
+    )
+
+
+def _initial_m(n_levels: int) -> tuple[float, ...]:
+    body = np.array([0.5**k for k in range(n_levels - 1)], np.float64)
+    body[-1] = min(body[-1], 0.02)
+    return (1.0, *(float(x) for x in body / body.sum()))
+
+
+def _auto_family_cap(model: MatchModel, comparisons: Sequence[Comparison]) -> float:
+    """The strongest single piece of family evidence: the household counts once."""
+    weights = model.level_weights()
+    best = [float(w[1:].max()) for w, c in zip(weights, comparisons, strict=True) if c.family]
+    return max(best) if best else 0.0
+
+
+def _score_levels(
+    levels: npt.NDArray[np.int8],
+    model: MatchModel,
+    comparisons: Sequence[Comparison],
+    tf_bits: F64 | None,
+) -> PairScores:
+    weights = model.level_weights()
+    contributions = _base_contributions(levels, weights)
+    if tf_bits is not None:
+        contributions = np.where(np.isnan(tf_bits), contributions, tf_bits)
+    prior_bits = _logit2(model.prior)
+    contributions, adjustment = _apply_rules(levels, contributions, prior_bits, model, comparisons)
+    log_odds = contributions.sum(axis=1) + adjustment + prior_bits
+    return PairScores(
+        contributions.astype(np.float32), adjustment.astype(np.float32), log_odds, _expit2(log_odds)
+    )
+
+
+def score_pairs(levels: LevelMatrix, model: MatchModel, tf_bits: F64 | None = None) -> PairScores:
+    """Score candidate pairs; ``tf_bits`` (NaN where unused) overrides exact-name weights."""
+    return _score_levels(levels.levels, model, levels.comparisons, tf_bits)
+
+
+def term_frequency_bits(
+    levels: LevelMatrix,
+    model: MatchModel,
+    frequencies: dict[str, npt.NDArray[np.float64]],
+) -> F64:
+    """Exact-agreement weights adjusted for how common the agreed value is.
+
+    ``frequencies[name]`` holds, per pair, the share of all records that
+    carry the agreed value. Splink-style: ``log2(m_exact / frequency)``,
+    bounded so one rare name cannot dominate.
+    """
+    out = np.full(levels.levels.shape, np.nan)
+    for j, name in enumerate(model.comparisons):
+        freq = frequencies.get(name)
+        if freq is None:
+            continue
+        exact = levels.levels[:, j] == 1
+        m_exact = model.m[j][1]
+        bits = np.log2(m_exact / np.maximum(freq, 1e-9))
+        out[:, j] = np.where(exact, np.clip(bits, -MAX_LEVEL_BITS, MAX_LEVEL_BITS), np.nan)
+    return out

@@ -1,0 +1,225 @@
+"""Normalisation of names, phones, emails, identifiers and addresses.
+
+Matching compares normalised values, never raw ones: case, accents,
+punctuation and formatting are what hand-typed rosters differ in most.
+Every function is pure and cached where the same value recurs a lot
+(first names, phone formats), because a district has hundreds of
+thousands of rows but only thousands of distinct names.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+__all__ = [
+    "NicknameIndex",
+    "is_valid_email",
+    "is_valid_phone",
+    "name_tokens",
+    "normalize_email",
+    "normalize_identifier",
+    "normalize_name",
+    "normalize_phone",
+    "normalize_street",
+    "normalize_zip",
+    "surname_key",
+]
+
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd"})
+_NON_ALNUM = re.compile(r"[^0-9a-z ]+")
+_SPACES = re.compile(r"\s+")
+_JOINERS = re.compile(r"[-_/.,&]+")
+
+
+@functools.lru_cache(maxsize=200_000)
+def normalize_name(value: str | None) -> str:
+    """Lower-case ASCII words separated by single spaces; suffixes dropped.
+
+    ``"  José-María O'Brien Jr. "`` becomes ``"jose maria obrien"``.
+    """
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKD", value)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold().replace("ß", "ss").replace("'", "").replace("\u2019", "")
+    text = _JOINERS.sub(" ", text)
+    text = _NON_ALNUM.sub("", text)
+    tokens = _SPACES.split(text.strip())
+    while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
+        tokens.pop()
+    return " ".join(t for t in tokens if t)
+
+
+def name_tokens(value: str | None) -> tuple[str, ...]:
+    """The words of a normalised name (compound surnames have several)."""
+    normal = normalize_name(value)
+    return tuple(normal.split()) if normal else ()
+
+
+def surname_key(value: str | None) -> str:
+    """A surname with its spaces removed, so ``De La Cruz`` equals ``DeLaCruz``."""
+    return normalize_name(value).replace(" ", "")
+
+
+_DIGITS = re.compile(r"\D+")
+
+
+@functools.lru_cache(maxsize=500_000)
+def normalize_phone(value: str | None, region: str = "US") -> str:
+    """E.164 digits (``+15551234567``) or ``""`` when there is no usable number.
+
+    North American numbers, by far the most common here, take a fast path;
+    anything else goes through ``phonenumbers``.
+    """
+    if not value:
+        return ""
+    text = value.strip()
+    lowered = text.lower()
+    for marker in ("ext", "x", "#"):
+        cut = lowered.find(marker)
+        if cut > 0:
+            text = text[:cut]
+            break
+    digits = _DIGITS.sub("", text)
+    if (region == "US" and not text.startswith("+")) or text.startswith("+1"):
+        if len(digits) == 10 and digits[0] not in "01":
+            return "+1" + digits
+        if len(digits) == 11 and digits[0] == "1" and digits[1] not in "01":
+            return "+" + digits
+    import phonenumbers  # noqa: PLC0415  (slow path only)
+
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(parsed):
+        return ""
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+@functools.lru_cache(maxsize=100_000)
+def is_valid_phone(value: str | None, region: str = "US") -> bool:
+    """Whether the number is a real, assignable number (not just well formed)."""
+    normal = normalize_phone(value, region)
+    if not normal:
+        return False
+    import phonenumbers  # noqa: PLC0415
+
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(normal, region)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def normalize_email(value: str | None) -> str:
+    """Trimmed and lower-cased; ``""`` when absent. Dots and ``+tags`` are kept.
+
+    Providers disagree on whether dots and tags matter, so treating them
+    as equal would join addresses that belong to different people.
+    """
+    if not value:
+        return ""
+    return value.strip().lower()
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
+def is_valid_email(value: str | None) -> bool:
+    """A plausibly deliverable address: one ``@``, a dotted domain, no spaces."""
+    normal = normalize_email(value)
+    return bool(normal) and _EMAIL.match(normal) is not None and ".." not in normal
+
+
+def normalize_identifier(value: str | None) -> str:
+    """Upper-case, without spaces, dashes or leading zeros (``00123`` equals ``123``)."""
+    if not value:
+        return ""
+    text = re.sub(r"[\s-]+", "", value).upper()
+    stripped = text.lstrip("0")
+    return stripped or ("0" if text else "")
+
+
+_STREET_WORDS = {
+    "street": "st",
+    "str": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "boulevard": "blvd",
+    "place": "pl",
+    "terrace": "ter",
+    "circle": "cir",
+    "highway": "hwy",
+    "parkway": "pkwy",
+    "apartment": "apt",
+    "suite": "ste",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "unit": "apt",
+}
+
+
+@functools.lru_cache(maxsize=200_000)
+def normalize_street(value: str | None) -> str:
+    """A street line with USPS-style abbreviations: ``123 Main Street`` -> ``123 main st``."""
+    normal = normalize_name(value)
+    if not normal:
+        return ""
+    return " ".join(_STREET_WORDS.get(tok, tok) for tok in normal.split())
+
+
+def normalize_zip(value: str | None) -> str:
+    """The five-digit ZIP code (ZIP+4 and spaces dropped)."""
+    if not value:
+        return ""
+    digits = _DIGITS.sub("", value)
+    return digits[:5] if len(digits) >= 5 else ""
+
+
+class NicknameIndex:
+    """Given-name variants from the ``nicknames`` dataset, as integer codes.
+
+    Two names are nickname-equivalent when one is a listed canonical form
+    of the other (``bill`` and ``william``), or they are equal. Two
+    nicknames of the same canonical name (``al`` and ``bert``) are not:
+    that would be a guess.
+    """
+
+    def __init__(self) -> None:
+        from nicknames import NickNamer  # noqa: PLC0415  (loads a data file once)
+
+        self._namer = NickNamer()
+        self._canonicals: dict[str, frozenset[str]] = {}
+
+    def canonicals(self, name: str) -> frozenset[str]:
+        """The canonical forms of ``name`` (a normalised single name), itself included."""
+        cached = self._canonicals.get(name)
+        if cached is None:
+            found = {name}
+            if name:
+                found.update(normalize_name(c) for c in self._namer.canonicals_of(name))
+            cached = frozenset(found)
+            self._canonicals[name] = cached
+        return cached
+
+    def equivalent(self, first: str, second: str) -> bool:
+        """Whether two normalised given names are the same name or nickname and name."""
+        if not first or not second:
+            return False
+        if first == second:
+            return True
+        return second in self.canonicals(first) or first in self.canonicals(second)
+
+
+@functools.cache
+def nickname_index() -> NicknameIndex:
+    """The process-wide nickname index (the dataset is read once)."""
+    return NicknameIndex()

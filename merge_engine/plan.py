@@ -1,0 +1,248 @@
+"""The merge plan: a reviewable, deterministic JSON document.
+
+A plan holds ids, levels and numbers only: no names, birth dates or
+contact details, so it can be shared for review without spreading PII.
+Its ``fingerprint`` covers both inputs, and each merge carries a short
+hash of each student record, so a stale plan can be refused per merge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+from .exceptions import PlanError
+
+__all__ = ["SCHEMA_VERSION", "FieldEvidence", "Merge", "MergePlan"]
+
+SCHEMA_VERSION = 1
+Decision = Literal["auto", "review"]
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@frozen
+class FieldEvidence:
+    """One comparison's verdict on a pair and what it contributed (bits of log-odds)."""
+
+    comparison: str
+    level: str
+    bits: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"comparison": self.comparison, "level": self.level, "bits": round(self.bits, 3)}
+
+
+@frozen
+class Competitor:
+    """Another candidate for one side of a merge, for the reviewer."""
+
+    archived_id: str
+    synced_id: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "archived_id": self.archived_id,
+            "synced_id": self.synced_id,
+            "confidence": round(self.confidence, 6),
+        }
+
+
+@frozen
+class Merge:
+    """Merge archived student ``archived_id`` into synced student ``synced_id``.
+
+    ``reasons`` say why a merge needs review (empty for ``auto``);
+    ``duplicates`` lists the other archived records of the same child.
+    """
+
+    archived_id: str
+    synced_id: str
+    confidence: float
+    decision: Decision
+    match_weight: float
+    margin_bits: float | None
+    evidence: tuple[FieldEvidence, ...] = field(converter=_tuple)
+    reasons: tuple[str, ...] = field(default=(), converter=_tuple)
+    competitors: tuple[Competitor, ...] = field(default=(), converter=_tuple)
+    duplicates: tuple[str, ...] = field(default=(), converter=_tuple)
+    archived_hash: str = ""
+    synced_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "archived_id": self.archived_id,
+            "synced_id": self.synced_id,
+            "confidence": round(self.confidence, 6),
+            "decision": self.decision,
+            "match_weight": round(self.match_weight, 3),
+            "margin_bits": None if self.margin_bits is None else round(self.margin_bits, 3),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "reasons": list(self.reasons),
+            "competitors": [c.to_dict() for c in self.competitors],
+            "duplicates": list(self.duplicates),
+            "archived_hash": self.archived_hash,
+            "synced_hash": self.synced_hash,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Merge:
+        margin = data.get("margin_bits")
+        return cls(
+            archived_id=str(data["archived_id"]),
+            synced_id=str(data["synced_id"]),
+            confidence=float(data["confidence"]),
+            decision=_decision(data["decision"]),
+            match_weight=float(data.get("match_weight", 0.0)),
+            margin_bits=None if margin is None else float(margin),
+            evidence=[FieldEvidence(e["comparison"], e["level"], float(e["bits"])) for e in data.get("evidence", [])],
+            reasons=[str(r) for r in data.get("reasons", [])],
+            competitors=[
+                Competitor(str(c["archived_id"]), str(c["synced_id"]), float(c["confidence"]))
+                for c in data.get("competitors", [])
+            ],
+            duplicates=[str(d) for d in data.get("duplicates", [])],
+            archived_hash=str(data.get("archived_hash", "")),
+            synced_hash=str(data.get("synced_hash", "")),
+        )
+
+    def explain(self) -> str:
+        """A few readable lines: decision, confidence and each field's contribution."""
+        lines = [
+            f"{self.archived_id} -> {self.synced_id}: {self.decision} "
+            f"(confidence {self.confidence:.4f}, {self.match_weight:+.1f} bits)"
+        ]
+        lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in self.evidence]
+        lines += [f"  review: {r}" for r in self.reasons]
+        return "\n".join(lines)
+
+
+def _decision(value: object) -> Decision:
+    if value == "auto":
+        return "auto"
+    if value == "review":
+        return "review"
+    raise PlanError(f"unknown decision {value!r}; expected 'auto' or 'review'")
+
+
+@frozen
+class MergePlan:
+    """Everything the planner decided, and how: read-only, serialisable."""
+
+    merges: tuple[Merge, ...] = field(converter=_tuple)
+    unmatched_archived: tuple[str, ...] = field(converter=_tuple)
+    unmatched_synced: tuple[str, ...] = field(converter=_tuple)
+    warnings: tuple[dict[str, Any], ...] = field(converter=_tuple)
+    settings: Mapping[str, Any]
+    model: Mapping[str, Any]
+    stats: Mapping[str, Any]
+    fingerprint: Mapping[str, str]
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def auto(self) -> tuple[Merge, ...]:
+        return tuple(m for m in self.merges if m.decision == "auto")
+
+    @property
+    def review(self) -> tuple[Merge, ...]:
+        return tuple(m for m in self.merges if m.decision == "review")
+
+    def __repr__(self) -> str:
+        return (
+            f"<MergePlan {len(self.merges)} merges ({len(self.auto)} auto, "
+            f"{len(self.review)} for review), {len(self.unmatched_archived)} archived and "
+            f"{len(self.unmatched_synced)} synced unmatched, {len(self.warnings)} warnings>"
+        )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per merge (for a DataFrame or a CSV review sheet)."""
+        rows = []
+        for m in self.merges:
+            row: dict[str, Any] = {
+                "archived_id": m.archived_id,
+                "synced_id": m.synced_id,
+                "decision": m.decision,
+                "confidence": m.confidence,
+                "match_weight": m.match_weight,
+                "margin_bits": m.margin_bits,
+                "reasons": "; ".join(m.reasons),
+            }
+            for e in m.evidence:
+                row[e.comparison] = e.level
+            rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "fingerprint": dict(self.fingerprint),
+            "settings": dict(self.settings),
+            "model": dict(self.model),
+            "stats": dict(self.stats),
+            "summary": {
+                "merges": len(self.merges),
+                "auto": len(self.auto),
+                "review": len(self.review),
+                "unmatched_archived": len(self.unmatched_archived),
+                "unmatched_synced": len(self.unmatched_synced),
+            },
+            "merges": [m.to_dict() for m in self.merges],
+            "unmatched_archived": list(self.unmatched_archived),
+            "unmatched_synced": list(self.unmatched_synced),
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self) -> str:
+        """Deterministic JSON: same inputs and settings give the same bytes."""
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def write(self, path: str | Path) -> None:
+        """Write the plan atomically (a temporary file renamed into place)."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(target)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MergePlan:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise PlanError(
+                f"plan schema version {version!r} is not supported (expected {SCHEMA_VERSION}); "
+                "re-create the plan with this version of merge-engine"
+            )
+        try:
+            return cls(
+                merges=[Merge.from_dict(m) for m in data["merges"]],
+                unmatched_archived=[str(x) for x in data.get("unmatched_archived", [])],
+                unmatched_synced=[str(x) for x in data.get("unmatched_synced", [])],
+                warnings=list(data.get("warnings", [])),
+                settings=dict(data.get("settings", {})),
+                model=dict(data.get("model", {})),
+                stats=dict(data.get("stats", {})),
+                fingerprint={str(k): str(v) for k, v in data.get("fingerprint", {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, PlanError):
+                raise
+            raise PlanError(f"malformed plan: {exc!r}; re-create it with `merge-engine plan`") from exc
+
+    @classmethod
+    def read(cls, path: str | Path) -> MergePlan:
+        """Read a plan written by :meth:`write`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PlanError(f"{path}: cannot read plan ({exc.strerror})") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PlanError(f"{path}: not a JSON plan ({exc})") from exc
+        if not isinstance(data, dict):
+            raise PlanError(f"{path}: not a JSON plan object")
+        return cls.from_dict(data)

@@ -1,0 +1,338 @@
+"""Building a merge plan from an archived and a synced roster.
+
+The pipeline: encode both rosters as arrays, generate candidate pairs,
+compare them field by field, learn the model (u from random pairs, m by
+EM), score, group archived duplicates, solve the global assignment and
+turn each assigned pair into an ``auto`` or ``review`` merge with its
+evidence. Planning never writes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import structlog
+
+from .assignment import NONE, assign
+from .blocking import generate_candidates
+from .comparisons import COMPARISONS
+from .duplicates import archived_groups
+from .features import EncodedSide, Vocabularies, encode_students
+from .fellegi_sunter import estimate_model
+from .model import Roster, Student
+from .plan import Competitor, FieldEvidence, Merge, MergePlan
+from .scoring import ScoredPairs, compare, name_frequencies, score
+from .settings import Settings
+
+__all__ = ["build_plan", "student_hash"]
+
+log = structlog.get_logger(__name__)
+I64 = npt.NDArray[np.int64]
+
+_FIELDS = (
+    "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id", "sis_id",
+    "state_id", "student_number", "email", "street", "city", "state", "zip",
+)  # fmt: skip
+
+
+def student_hash(student: Student) -> str:
+    """A short content hash of a student record, to detect changes after planning."""
+    parts = [str(getattr(student, f) or "") for f in _FIELDS]
+    for c in student.contacts:
+        parts += [c.guardian_id, c.email or "", c.phone or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _roster_fingerprint(hashes: Iterable[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for sid, h in hashes:
+        digest.update(f"{sid}\x1e{h}\x1d".encode())
+    return digest.hexdigest()
+
+
+def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
+    j = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    return j, [COMPARISONS[j].levels.index(x) for x in levels]
+
+
+_GATES = (
+    (_level_index("first_name", "different"), "given names differ"),
+    (_level_index("first_name", "initial"), "given name is only an initial"),
+    (_level_index("dob", "different"), "birth dates differ"),
+    (_level_index("last_name", "different"), "surnames differ"),
+    (_level_index("identifier", "different"), "identifiers disagree"),
+)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.start, 3)
+        self.start = now
+
+
+def build_plan(archived: Roster, synced: Roster, settings: Settings | None = None) -> MergePlan:
+    """Match archived students to synced ones and return the plan. Read-only.
+
+    Args:
+        archived: the students archived before the first sync.
+        synced: the students the sync created.
+        settings: thresholds and model options; the defaults need no tuning.
+
+    Returns:
+        A deterministic :class:`MergePlan`: the same inputs and settings give
+        the same plan, whatever the row order.
+    """
+    settings = settings or Settings()
+    timer = _Timer()
+    a_students = sorted(archived.students, key=lambda s: s.id)
+    b_students = sorted(synced.students, key=lambda s: s.id)
+    vocab = Vocabularies.new()
+    ea = encode_students(a_students, vocab, has_dob_column=archived.has_dob_column, phone_region=settings.phone_region)
+    eb = encode_students(b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region)
+    timer.lap("encode")
+
+    cands = generate_candidates(
+        ea, eb, vocab.names, rules=settings.blocking_rules, max_block_pairs=settings.max_block_pairs
+    )
+    timer.lap("blocking")
+    levels = compare(ea, eb, cands.archived, cands.synced, vocab.names, settings)
+    timer.lap("compare")
+
+    rng = np.random.default_rng(settings.seed)
+    n_random = min(settings.random_pairs, len(ea) * len(eb))
+    ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int64)
+    rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int64)
+    random_levels = compare(ea, eb, ra, rb, vocab.names, settings)
+    model = estimate_model(
+        levels,
+        random_levels,
+        expected_matches=min(len(ea), len(eb)),
+        family_cap_bits=settings.family_cap_bits,
+        name_conflict_max_probability=settings.name_conflict_max_probability,
+        conflict_with_identifier_max_probability=settings.conflict_with_identifier_max_probability,
+        max_iterations=settings.em_max_iterations,
+    )
+    timer.lap("model")
+    freqs = name_frequencies((ea, eb), len(vocab.names))
+    scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
+    timer.lap("score")
+
+    groups, dedupe_pairs = archived_groups(ea, vocab.names, model, freqs, settings)
+    scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
+    timer.lap("duplicates")
+
+    floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    result = assign(
+        groups[scored.archived],
+        scored.synced,
+        scored.scores.log_odds,
+        n_groups=n_groups,
+        n_synced=len(eb),
+        floor_bits=floor,
+    )
+    timer.lap("assignment")
+
+    merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings)
+    taken_a = {m.archived_id for m in merges}
+    taken_b = {m.synced_id for m in merges}
+    timer.lap("decisions")
+
+    a_hashes = [(s.id, student_hash(s)) for s in a_students]
+    b_hashes = [(s.id, student_hash(s)) for s in b_students]
+    warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
+    if not synced.has_dob_column:
+        warnings.append(_note("synced roster has no birth dates; matching relies on names, grades and guardians"))
+    skipped = sum(s.skipped_keys for s in cands.stats)
+    if skipped:
+        warnings.append(_note(f"{skipped} blocking keys shared by too many records were skipped"))
+    timer.lap("fingerprint")
+    stats = {
+        "archived_students": len(ea),
+        "synced_students": len(eb),
+        "pairs_compared": len(scored),
+        "pairs_possible": len(ea) * len(eb),
+        "duplicate_pairs_compared": dedupe_pairs,
+        "archived_duplicate_records": int(len(groups) - n_groups),
+        "blocking": {s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in cands.stats},
+        "components": result.components,
+        "largest_component": result.largest_component,
+    }
+    log.info(
+        "plan_built",
+        archived=len(ea),
+        synced=len(eb),
+        pairs=len(scored),
+        merges=len(merges),
+        seconds=timer.laps,
+    )
+    return MergePlan(
+        merges=merges,
+        unmatched_archived=[s.id for s in a_students if s.id not in taken_a],
+        unmatched_synced=[s.id for s in b_students if s.id not in taken_b],
+        warnings=warnings,
+        settings=settings.to_dict(),
+        model=model.to_dict(),
+        stats=stats,
+        fingerprint={
+            "archived": _roster_fingerprint(a_hashes),
+            "synced": _roster_fingerprint(b_hashes),
+            "archived_source_format": archived.format,
+            "synced_source_format": synced.format,
+        },
+    )
+
+
+def _note(message: str) -> dict[str, object]:
+    return {"path": None, "line": None, "column": None, "message": message}
+
+
+def _with_group_pairs(
+    scored: ScoredPairs,
+    groups: I64,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """Add the pairs between every member of a duplicate group and its group's candidates."""
+    sizes = np.bincount(groups)
+    multi = sizes[groups[scored.archived]] > 1
+    if not multi.any():
+        return scored
+    members: dict[int, list[int]] = {}
+    for idx in np.flatnonzero(sizes[groups] > 1).tolist():
+        members.setdefault(int(groups[idx]), []).append(idx)
+    nb = np.int64(max(len(eb), 1))
+    existing = set((scored.archived * nb + scored.synced).tolist())
+    extra: set[int] = set()
+    for a, b in zip(scored.archived[multi].tolist(), scored.synced[multi].tolist(), strict=True):
+        for member in members[int(groups[a])]:
+            code = member * int(nb) + b
+            if code not in existing:
+                extra.add(code)
+    if not extra:
+        return scored
+    codes = np.array(sorted(extra), np.int64)
+    ia, ib = codes // nb, codes % nb
+    levels = compare(ea, eb, ia, ib, vocab.names, settings)
+    added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
+    return _concat(scored, added)
+
+
+def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
+    from .comparisons import LevelMatrix  # noqa: PLC0415
+    from .fellegi_sunter import PairScores  # noqa: PLC0415
+
+    return ScoredPairs(
+        np.concatenate([x.archived, y.archived]),
+        np.concatenate([x.synced, y.synced]),
+        LevelMatrix(np.concatenate([x.levels.levels, y.levels.levels]), x.levels.comparisons),
+        PairScores(
+            np.concatenate([x.scores.contributions, y.scores.contributions]),
+            np.concatenate([x.scores.adjustment, y.scores.adjustment]),
+            np.concatenate([x.scores.log_odds, y.scores.log_odds]),
+            np.concatenate([x.scores.probability, y.scores.probability]),
+        ),
+    )
+
+
+def _merges(
+    scored: ScoredPairs,
+    groups: I64,
+    result: object,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    settings: Settings,
+) -> list[Merge]:
+    from .assignment import Assignment  # noqa: PLC0415
+
+    assert isinstance(result, Assignment)
+    nb = max(len(eb), 1)
+    pair_index = {
+        int(a) * nb + int(b): k
+        for k, (a, b) in enumerate(zip(scored.archived.tolist(), scored.synced.tolist(), strict=True))
+    }
+    # best pair per (group, synced), for naming competitors
+    best: dict[tuple[int, int], int] = {}
+    prob = scored.scores.probability
+    for k, (a, b) in enumerate(zip(scored.archived.tolist(), scored.synced.tolist(), strict=True)):
+        key = (int(groups[a]), b)
+        if key not in best or prob[k] > prob[best[key]]:
+            best[key] = k
+    members: dict[int, list[int]] = {}
+    for idx, g in enumerate(groups.tolist()):
+        members.setdefault(g, []).append(idx)
+
+    merges: list[Merge] = []
+    lv = scored.levels.levels
+    contrib = scored.scores.contributions
+    for a in range(len(ea)):
+        g = int(groups[a])
+        s = int(result.synced[g])
+        if s == NONE:
+            continue
+        k = pair_index.get(a * nb + s)
+        if k is None:
+            continue
+        p = float(prob[k])
+        margin = float(result.margin[g])
+        reasons: list[str] = []
+        if p < settings.review_threshold:
+            reasons.append("own evidence weak; proposed as a duplicate of another archived record")
+        elif p < settings.auto_threshold:
+            reasons.append("confidence below the auto-merge threshold")
+        if margin < settings.margin_bits:
+            reasons.append(f"a competing candidate is within {max(margin, 0.0):.1f} bits")
+        for (j, bad), text in _GATES:
+            if lv[k, j] in bad:
+                reasons.append(text)
+        evidence = [
+            FieldEvidence(c.name, c.levels[lv[k, j]], float(contrib[k, j]))
+            for j, c in enumerate(scored.levels.comparisons)
+        ]
+        adjustment = float(scored.scores.adjustment[k])
+        if adjustment < 0:
+            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", adjustment))
+        competitors = []
+        rs, rg = int(result.rival_synced[g]), int(result.rival_group[g])
+        if rs != NONE and (g, rs) in best:
+            kk = best[(g, rs)]
+            competitors.append(
+                Competitor(a_students[int(scored.archived[kk])].id, b_students[rs].id, float(prob[kk]))
+            )
+        if rg != NONE and (rg, s) in best:
+            kk = best[(rg, s)]
+            competitors.append(
+                Competitor(a_students[int(scored.archived[kk])].id, b_students[s].id, float(prob[kk]))
+            )
+        merges.append(
+            Merge(
+                archived_id=a_students[a].id,
+                synced_id=b_students[s].id,
+                confidence=p,
+                decision="review" if reasons else "auto",
+                match_weight=float(scored.scores.log_odds[k]),
+                margin_bits=None if not np.isfinite(margin) else margin,
+                evidence=evidence,
+                reasons=reasons,
+                competitors=competitors,
+                duplicates=[a_students[m].id for m in members[g] if m != a],
+                archived_hash=student_hash(a_students[a]),
+                synced_hash=student_hash(b_students[s]),
+            )
+        )
+    return merges

@@ -1,0 +1,147 @@
+"""Planning settings: thresholds, fields, blocking and the model.
+
+The defaults work without tuning on real districts; every field is
+documented here and in ``docs/settings.md``. Settings load from TOML or
+JSON files and are written into every plan, so a plan says exactly how
+it was made.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from .blocking import BLOCKING_RULES
+from .comparisons import COMPARISONS
+from .exceptions import SettingsError
+
+__all__ = ["Settings"]
+
+_COMPARISON_NAMES = tuple(c.name for c in COMPARISONS)
+
+
+def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and 0.0 < value < 1.0):
+        raise SettingsError(f"{attribute.name} must be a probability strictly between 0 and 1")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+        raise SettingsError(f"{attribute.name} must be a non-negative number")
+
+
+def _subset(allowed: tuple[str, ...]) -> Any:
+    def check(_: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise SettingsError(
+                f"{attribute.name} has unknown entries {unknown}; choose from {list(allowed)}"
+            )
+
+    return check
+
+
+@frozen
+class Settings:
+    """How a plan is made. All fields have working defaults.
+
+    Attributes:
+        auto_threshold: match probability at or above which an unambiguous
+            pair is merged without review.
+        review_threshold: probability below which a pair is not proposed at all.
+        margin_bits: how much stronger (in bits of log-odds; 6 bits is 64x)
+            an assigned pair must be than every competing pair on either
+            side to be auto-merged. Closer competitors send it to review.
+        grade_progression: expected synced grade minus archived grade:
+            1 when the archive is from last school year, 0 for a same-year sync.
+        close_threshold: Jaro-Winkler similarity from which two names count as a typo.
+        comparisons: the fields compared; leave one out to ignore that field.
+        blocking_rules: the candidate rules used (see ``merge_engine.blocking``).
+        max_block_pairs: a blocking key shared by more pairs than this is skipped.
+        family_cap_bits: the most that household evidence (surname, guardians,
+            address, school) may add together; ``None`` learns it from the data.
+        name_conflict_max_probability: the highest probability a pair whose
+            given names clearly disagree can get.
+        conflict_with_identifier_max_probability: the same, when an
+            identifier (sis_id, state_id, ...) matches exactly.
+        random_pairs: random pairs sampled to learn non-match frequencies.
+        em_max_iterations: iteration limit of the EM estimation.
+        seed: seed of the random pair sample (plans are deterministic).
+        phone_region: region for phone numbers without a country code.
+        auto_require_dob_when_both_present: an auto-merge needs birth dates
+            that agree (exactly, swapped or one digit off) whenever both
+            records have one.
+    """
+
+    auto_threshold: float = field(default=0.99, validator=_probability)
+    review_threshold: float = field(default=0.3, validator=_probability)
+    margin_bits: float = field(default=6.0, validator=_non_negative)
+    grade_progression: int = 1
+    close_threshold: float = field(default=0.92, validator=_probability)
+    comparisons: tuple[str, ...] = field(
+        default=_COMPARISON_NAMES, converter=tuple, validator=_subset(_COMPARISON_NAMES)
+    )
+    blocking_rules: tuple[str, ...] = field(
+        default=BLOCKING_RULES, converter=tuple, validator=_subset(BLOCKING_RULES)
+    )
+    max_block_pairs: int = field(default=50_000, validator=_non_negative)
+    family_cap_bits: float | None = None
+    name_conflict_max_probability: float = field(default=0.05, validator=_probability)
+    conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
+    random_pairs: int = field(default=300_000, validator=_non_negative)
+    em_max_iterations: int = field(default=40, validator=_non_negative)
+    seed: int = 0
+    phone_region: str = "US"
+
+    def __attrs_post_init__(self) -> None:
+        if self.review_threshold >= self.auto_threshold:
+            raise SettingsError("review_threshold must be below auto_threshold")
+        if "first_name" not in self.comparisons:
+            raise SettingsError("first_name cannot be left out: it tells siblings apart")
+        if not self.blocking_rules:
+            raise SettingsError("at least one blocking rule is needed")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()
+        }
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        """Build settings from a mapping; unknown keys are an error, not ignored."""
+        known = {a.name for a in attrs.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SettingsError(f"unknown settings {unknown}; known settings are {sorted(known)}")
+        try:
+            return cls(**dict(data))
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, SettingsError):
+                raise
+            raise SettingsError(f"invalid settings: {exc}") from exc
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Settings:
+        """Load from a ``.toml`` or ``.json`` file (a ``[settings]`` table is also accepted)."""
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{file}: cannot read settings file ({exc.strerror})") from exc
+        try:
+            data: Any = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{file}: not valid {file.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
+        if isinstance(data, dict) and isinstance(data.get("settings"), dict):
+            data = data["settings"]
+        if not isinstance(data, dict):
+            raise SettingsError(f"{file}: expected a table of settings")
+        return cls.from_mapping(data)

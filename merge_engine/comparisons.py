@@ -278,7 +278,8 @@ def _identifier(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
         va = ka[ia]
         for kb in kinds_b:
             exact |= (va == kb[ib]) & (va != MISSING)
-    for ka, kb in zip(kinds_a, kinds_b, strict=True):
+    # Student emails change (personal to district address): they can confirm, never contradict.
+    for ka, kb in zip(kinds_a[:3], kinds_b[:3], strict=True):
         va, vb = ka[ia], kb[ib]
         conflict |= (va != MISSING) & (vb != MISSING) & (va != vb)
     out = np.zeros(len(ia), np.int8)

@@ -152,51 +152,116 @@ def estimate_model(
     max_iterations: int = 40,
     tolerance: float = 1e-5,
 ) -> MatchModel:
-    """Learn ``u`` from random pairs and ``m`` plus the prior by EM on candidates.
+    """Learn ``u`` from random pairs, ``m`` by EM on candidates, then the prior.
+
+    EM finds a local optimum, and on all candidates together it tends to
+    find "pairs sharing a given name" (which also share gender, school and
+    grade) rather than "same child". So, as Splink does with training
+    blocking rules, each field's ``m`` is learnt on a subset of candidates
+    selected *without* that field:
+
+    * non-name fields on pairs whose given name and surname agree;
+    * name fields on pairs that share a birth date, an identifier or a guardian.
 
     EM runs on distinct level patterns with their counts, which are few
     (hundreds) even for millions of candidate pairs.
     """
     comparisons = candidate_levels.comparisons
+    names = [c.name for c in comparisons]
     u = tuple(
         _normalised(np.bincount(random_levels.levels[:, j], minlength=len(c.levels)).astype(np.float64))
         for j, c in enumerate(comparisons)
     )
-    base = 8
-    weights_vec = base ** np.arange(len(comparisons), dtype=np.int64)
+    weights_vec = 8 ** np.arange(len(comparisons), dtype=np.int64)
     codes = candidate_levels.levels.astype(np.int64) @ weights_vec
-    unique, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
+    _, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
     patterns = candidate_levels.levels[first_index]
     counts_f = counts.astype(np.float64)
 
-    m: tuple[tuple[float, ...], ...] = tuple(
-        _initial_m(len(c.levels)) for c in comparisons
+    def level(name: str, *allowed: str) -> npt.NDArray[np.bool_]:
+        j = names.index(name)
+        return np.isin(patterns[:, j], [comparisons[j].levels.index(x) for x in allowed])
+
+    def cols(*wanted: str) -> list[int]:
+        return [names.index(n) for n in wanted if n in names]
+
+    anchors = ("dob", "identifier", "guardian")
+    others = [n for n in names if n not in ("first_name", "last_name")]
+    same_name = level("first_name", "exact", "nickname") & level("last_name", "exact", "compound")
+    strong = level("dob", "exact") | level("identifier", "exact")
+    with_guardian = strong | level("guardian", "phone_and_email", "phone_or_email")
+    surname_ok = level("last_name", "exact", "compound")
+    # (rows, fields learnt, fields held fixed): no field selects the rows it is learnt on.
+    plan = (
+        (same_name, cols(*others), []),
+        (level("first_name", "exact", "nickname") & with_guardian, cols("last_name"),
+         cols(*[n for n in others if n not in anchors])),
+        (surname_ok & strong, cols("first_name"),
+         cols(*[n for n in others if n not in ("dob", "identifier")])),
     )
-    n_pairs = max(float(counts_f.sum()), 1.0)
-    prior = float(np.clip(expected_matches / n_pairs, 1e-6, 0.5))
-    model = MatchModel(
-        tuple(c.name for c in comparisons), m, u, prior, 0.0,
-        name_conflict_max_probability, conflict_with_identifier_max_probability, 0,
-    )
+    m = [_initial_m(len(c.levels)) for c in comparisons]
     iterations = 0
-    for iterations in range(1, max_iterations + 1):  # noqa: B007  (reported below)
-        cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
-        model = _evolve(model, m=m, prior=prior, cap=cap, iterations=iterations)
-        scores = _score_levels(patterns, model, comparisons, tf_bits=None)
-        g = scores.probability * counts_f
-        new_m = tuple(
-            _normalised(np.bincount(patterns[:, j], weights=g, minlength=len(c.levels)))
-            for j, c in enumerate(comparisons)
-        )
-        new_prior = float(np.clip(g.sum() / n_pairs, 1e-6, 0.5))
-        delta = max(
-            max(abs(a - b) for a, b in zip(x, y, strict=True)) for x, y in zip(new_m, m, strict=True)
-        )
-        m, prior = new_m, new_prior
+    for rows, learn, fixed in plan:
+        if counts_f[rows].sum() < 10:
+            continue
+        learnt, steps = _em(patterns[rows], counts_f[rows], learn, fixed, m, u, comparisons, max_iterations, tolerance)
+        iterations += steps
+        for j in learn:
+            m[j] = learnt[j]
+
+    # The share of matches among all candidates, with m and u fixed. At most
+    # one synced twin exists per archived record, which bounds it.
+    n_pairs = max(float(counts_f.sum()), 1.0)
+    max_prior = float(np.clip(expected_matches / n_pairs, 1e-6, 0.5))
+    prior = max_prior
+    model = MatchModel(
+        tuple(names), tuple(m), u, prior, 0.0,
+        name_conflict_max_probability, conflict_with_identifier_max_probability, iterations,
+    )
+    cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
+    for _ in range(max_iterations):
+        model = _evolve(model, m=tuple(m), prior=prior, cap=cap, iterations=iterations)
+        g = _score_levels(patterns, model, comparisons, tf_bits=None).probability * counts_f
+        new_prior = float(np.clip(g.sum() / n_pairs, 1e-6, max_prior))
+        if abs(new_prior - prior) < tolerance:
+            prior = new_prior
+            break
+        prior = new_prior
+    return _evolve(model, m=tuple(m), prior=prior, cap=cap, iterations=iterations)
+
+
+def _em(
+    patterns: npt.NDArray[np.int8],
+    counts: F64,
+    learn: Sequence[int],
+    fixed: Sequence[int],
+    m_start: Sequence[tuple[float, ...]],
+    u: Sequence[tuple[float, ...]],
+    comparisons: Sequence[Comparison],
+    max_iterations: int,
+    tolerance: float,
+) -> tuple[list[tuple[float, ...]], int]:
+    """Fellegi-Sunter EM updating the columns ``learn``; ``fixed`` columns inform the E-step."""
+    m = list(m_start)
+    prior = 0.5
+    total = max(float(counts.sum()), 1.0)
+    steps = 0
+    for steps in range(1, max_iterations + 1):  # noqa: B007  (returned)
+        bits = np.zeros(len(patterns))
+        for j in (*learn, *fixed):
+            w = np.log2(np.asarray(m[j]) / np.asarray(u[j]))
+            w[0] = 0.0
+            bits += np.clip(w, -MAX_LEVEL_BITS, MAX_LEVEL_BITS)[patterns[:, j]]
+        g = _expit2(bits + _logit2(prior)) * counts
+        delta = 0.0
+        for j in learn:
+            new = _normalised(np.bincount(patterns[:, j], weights=g, minlength=len(comparisons[j].levels)))
+            delta = max(delta, max(abs(a - b) for a, b in zip(new, m[j], strict=True)))
+            m[j] = new
+        prior = float(np.clip(g.sum() / total, 1e-4, 1 - 1e-4))
         if delta < tolerance:
             break
-    cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
-    return _evolve(model, m=m, prior=prior, cap=cap, iterations=iterations)
+    return m, steps
 
 
 def _evolve(model: MatchModel, *, m: tuple[tuple[float, ...], ...], prior: float, cap: float, iterations: int) -> MatchModel:

@@ -48,9 +48,9 @@ class Comparison:
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "first_name",
-        ("missing", "exact", "nickname", "close", "initial", "different"),
-        description="given name: exact, nickname/variant or goes by middle name, "
-        "typo, initial only, different",
+        ("missing", "exact", "nickname", "middle", "close", "similar", "initial", "different"),
+        description="given name: exact, nickname or variant, goes by the middle name, "
+        "typo, loosely similar (shared start or Jaro-Winkler >= 0.75), initial only, different",
     ),
     Comparison("middle_name", ("missing", "exact", "initial", "different")),
     Comparison(
@@ -160,6 +160,22 @@ def _is_initial(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float3
     )
 
 
+SIMILAR_THRESHOLD = 0.75
+"""Jaro-Winkler similarity from which differing given names count as loosely similar."""
+
+
+def _shared_start(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    """One name starts with the other (``kay`` and ``kayla``), three letters at least."""
+    return np.fromiter(
+        (
+            min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))
+            for a, b in zip(lhs, rhs, strict=True)
+        ),
+        np.float32,
+        count=len(lhs),
+    )
+
+
 def _close(jw: npt.NDArray[np.float32], edits: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
     return (jw >= threshold) | (edits <= 1)
 
@@ -170,7 +186,7 @@ def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, 
     tok_a, tok_b = a.first_token[ia], b.first_token[ib]
     mid_a, mid_b = a.middle[ia], b.middle[ib]
 
-    first = np.full(len(ia), 5, np.int8)  # different
+    first = np.full(len(ia), 7, np.int8)  # different
     present = (first_a != MISSING) & (first_b != MISSING)
     first[~present] = 0
     undecided = present & (first_a != first_b)
@@ -179,14 +195,18 @@ def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, 
         ((mid_b != MISSING) & (tok_a == mid_b)) | ((mid_a != MISSING) & (tok_b == mid_a))
     )
     joined = undecided & (tok_a == tok_b)
-    variant = undecided & (nick | goes_by_middle | joined)
-    rest = undecided & ~variant
+    variant = undecided & (nick | joined)
+    by_middle = undecided & goes_by_middle & ~variant
+    rest = undecided & ~variant & ~by_middle
     masked = np.where(rest, first_a, MISSING).astype(np.int32)
     jw = _unique_pair_scores(masked, first_b, names, _jaro_winkler)
     edits = _unique_pair_scores(masked, first_b, names, _edits)
     initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
-    first[rest & initial] = 4
-    first[rest & ~initial & _close(jw, edits, threshold)] = 3
+    prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
+    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = 5
+    first[rest & initial] = 6
+    first[rest & ~initial & _close(jw, edits, threshold)] = 4
+    first[by_middle] = 3
     first[variant] = 2
     first[present & (first_a == first_b)] = 1
 

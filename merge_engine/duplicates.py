@@ -36,8 +36,14 @@ def archived_groups(
     model: MatchModel,
     frequencies: dict[str, F64],
     settings: Settings,
-) -> tuple[I64, int]:
-    """A group label per archived record, and how many pairs were compared."""
+) -> tuple[I64, set[tuple[int, int]], int]:
+    """Group labels per archived record, possible duplicates, and pairs compared.
+
+    Possible duplicates are pairs that look like one child typed twice but
+    not surely (a typo in the given name, twins look the same way): they are
+    not grouped, but a record that loses its synced twin to one of them is
+    proposed for review instead of being dropped.
+    """
     n = len(side)
     candidates = generate_candidates(
         side, side, names, rules=settings.blocking_rules, max_block_pairs=settings.max_block_pairs
@@ -61,11 +67,20 @@ def archived_groups(
         & at("middle_name", "missing", "exact", "initial")
         & at("grade", "missing", "expected")
     )
-    anchored = at("dob", "exact") | at("guardian", "phone_and_email", "phone_or_email") | at(
-        "address", "exact"
-    ) | at("identifier", "exact")
+    # Siblings share guardians and addresses, and nickname-equivalent sibling
+    # names exist (Ellie and Eleanor): a household anchor needs an exact name.
+    household = at("guardian", "phone_and_email", "phone_or_email") | at("address", "exact")
+    anchored = at("dob", "exact") | at("identifier", "exact") | (household & at("first_name", "exact"))
     confident = scored.scores.probability >= settings.auto_threshold
     dup = same_name & no_conflict & anchored & confident
     graph = sparse.coo_matrix((np.ones(int(dup.sum())), (ia[dup], ib[dup])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
-    return labels.astype(np.int64), len(ia)
+    possible = (
+        at("first_name", "exact", "nickname", "middle", "close", "similar")
+        & at("last_name", "exact", "compound", "close")
+        & at("dob", "missing", "exact", "day_month_swap", "one_digit")
+        & (at("dob", "exact") | household)
+        & ~dup
+    )
+    pairs = {(int(x), int(y)) for x, y in zip(ia[possible].tolist(), ib[possible].tolist(), strict=True)}
+    return labels.astype(np.int64), pairs | {(y, x) for x, y in pairs}, len(ia)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
-from .assignment import NONE, assign
+from .assignment import NONE, Assignment, assign
 from .blocking import generate_candidates
 from .comparisons import COMPARISONS
 from .duplicates import archived_groups
@@ -62,6 +62,7 @@ def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
 _GATES = (
     (_level_index("first_name", "different"), "given names differ"),
     (_level_index("first_name", "initial"), "given name is only an initial"),
+    (_level_index("first_name", "similar"), "given names are only loosely similar"),
     (_level_index("dob", "different"), "birth dates differ"),
     (_level_index("last_name", "different"), "surnames differ"),
     (_level_index("identifier", "different"), "identifiers disagree"),
@@ -126,7 +127,7 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
     timer.lap("score")
 
-    groups, dedupe_pairs = archived_groups(ea, vocab.names, model, freqs, settings)
+    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab.names, model, freqs, settings)
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 
@@ -143,6 +144,8 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     timer.lap("assignment")
 
     merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings)
+    merges += _contested_duplicates(scored, groups, result, possible_duplicates, a_students, b_students, settings)
+    merges.sort(key=lambda m: (m.archived_id, m.synced_id))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}
     timer.lap("decisions")
@@ -248,19 +251,85 @@ def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
     )
 
 
+def _contested_duplicates(
+    scored: ScoredPairs,
+    groups: I64,
+    result: Assignment,
+    possible: set[tuple[int, int]],
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    settings: Settings,
+) -> list[Merge]:
+    """Review merges for records that lost their best candidate to a possible duplicate.
+
+    Two archived records with the same birth date and household and nearly
+    the same name are either one child typed twice or twins. The assignment
+    gives the synced student to the stronger one; the weaker is proposed
+    for review (never auto) rather than dropped, so the reviewer decides.
+    """
+    prob = scored.scores.probability
+    unassigned = result.synced[groups[scored.archived]] == NONE
+    eligible = unassigned & (prob >= settings.review_threshold)
+    best: dict[int, int] = {}
+    for k in np.flatnonzero(eligible).tolist():
+        a = int(scored.archived[k])
+        if a not in best or prob[k] > prob[best[a]]:
+            best[a] = k
+    owner_of: dict[int, int] = {}
+    for g, s in enumerate(result.synced.tolist()):
+        if s != NONE:
+            owner_of[s] = g
+    members: dict[int, list[int]] = {}
+    for idx, g in enumerate(groups.tolist()):
+        members.setdefault(g, []).append(idx)
+    out = []
+    for a, k in sorted(best.items()):
+        s = int(scored.synced[k])
+        winner = owner_of.get(s)
+        if winner is None:
+            continue
+        twins = [m for m in members[winner] if (a, m) in possible]
+        if not twins:
+            continue
+        lv = scored.levels.levels
+        out.append(
+            Merge(
+                archived_id=a_students[a].id,
+                synced_id=b_students[s].id,
+                confidence=float(prob[k]),
+                decision="review",
+                match_weight=float(scored.scores.log_odds[k]),
+                margin_bits=None,
+                evidence=[
+                    FieldEvidence(c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j]))
+                    for j, c in enumerate(scored.levels.comparisons)
+                ],
+                reasons=[
+                    "possible duplicate of archived "
+                    + ", ".join(a_students[m].id for m in twins)
+                    + ", which takes this synced student: approve only if it is the same child, not a twin"
+                ],
+                competitors=[
+                    Competitor(a_students[m].id, b_students[s].id, float(prob[k])) for m in twins
+                ],
+                duplicates=[a_students[m].id for m in twins],
+                archived_hash=student_hash(a_students[a]),
+                synced_hash=student_hash(b_students[s]),
+            )
+        )
+    return out
+
+
 def _merges(
     scored: ScoredPairs,
     groups: I64,
-    result: object,
+    result: Assignment,
     ea: EncodedSide,
     eb: EncodedSide,
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
 ) -> list[Merge]:
-    from .assignment import Assignment  # noqa: PLC0415
-
-    assert isinstance(result, Assignment)
     nb = max(len(eb), 1)
     pair_index = {
         int(a) * nb + int(b): k

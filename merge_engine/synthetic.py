@@ -1161,6 +1161,11 @@ class _Builder:
             "synced_staff": len(staff_s),
             "parent_staff": sum(1 for p in people if p.adult is not None),
         }
+        for fam in families:  # break parent<->child links so refcounting frees them now
+            fam.children.clear()
+            for adult in fam.adults:
+                adult.arch_accounts.clear()
+                adult.sync_account = None
         return SyntheticDistrict(
             archived=Roster(archived, members_a, source="synthetic:archived", format="native"),
             synced=Roster(

@@ -323,22 +323,54 @@ class Metro:
 
 
 METROS: tuple[Metro, ...] = (
-    Metro("TX", ("713", "281", "832", "346"), ("770", "773", "774"),
-          _split("Houston, Pasadena, Pearland, Sugar Land, Katy, Baytown, Missouri City")),
-    Metro("CA", ("408", "669", "650"), ("950", "951"),
-          _split("San Jose, Santa Clara, Milpitas, Campbell, Sunnyvale, Cupertino")),
-    Metro("IL", ("847", "224", "630", "331"), ("600", "601"),
-          _split("Evanston, Skokie, Des Plaines, Park Ridge, Niles, Glenview")),
-    Metro("GA", ("404", "470", "678", "770"), ("300", "303"),
-          _split("Decatur, Marietta, Smyrna, Roswell, Atlanta, Dunwoody")),
-    Metro("AZ", ("602", "480", "623"), ("850", "852", "853"),
-          _split("Phoenix, Mesa, Tempe, Chandler, Glendale, Gilbert")),
-    Metro("FL", ("305", "786", "954"), ("330", "331"),
-          _split("Miami, Hialeah, Doral, Homestead, Miami Gardens, Kendall")),
-    Metro("WA", ("206", "425", "253"), ("980", "981"),
-          _split("Seattle, Bellevue, Renton, Kent, Redmond, Kirkland")),
-    Metro("NC", ("919", "984"), ("275", "276"),
-          _split("Raleigh, Cary, Durham, Apex, Garner, Wake Forest")),
+    Metro(
+        "TX",
+        ("713", "281", "832", "346"),
+        ("770", "773", "774"),
+        _split("Houston, Pasadena, Pearland, Sugar Land, Katy, Baytown, Missouri City"),
+    ),
+    Metro(
+        "CA",
+        ("408", "669", "650"),
+        ("950", "951"),
+        _split("San Jose, Santa Clara, Milpitas, Campbell, Sunnyvale, Cupertino"),
+    ),
+    Metro(
+        "IL",
+        ("847", "224", "630", "331"),
+        ("600", "601"),
+        _split("Evanston, Skokie, Des Plaines, Park Ridge, Niles, Glenview"),
+    ),
+    Metro(
+        "GA",
+        ("404", "470", "678", "770"),
+        ("300", "303"),
+        _split("Decatur, Marietta, Smyrna, Roswell, Atlanta, Dunwoody"),
+    ),
+    Metro(
+        "AZ",
+        ("602", "480", "623"),
+        ("850", "852", "853"),
+        _split("Phoenix, Mesa, Tempe, Chandler, Glendale, Gilbert"),
+    ),
+    Metro(
+        "FL",
+        ("305", "786", "954"),
+        ("330", "331"),
+        _split("Miami, Hialeah, Doral, Homestead, Miami Gardens, Kendall"),
+    ),
+    Metro(
+        "WA",
+        ("206", "425", "253"),
+        ("980", "981"),
+        _split("Seattle, Bellevue, Renton, Kent, Redmond, Kirkland"),
+    ),
+    Metro(
+        "NC",
+        ("919", "984"),
+        ("275", "276"),
+        _split("Raleigh, Cary, Durham, Apex, Garner, Wake Forest"),
+    ),
 )
 
 # Out-of-metro cell numbers (people keep their old numbers when they move).

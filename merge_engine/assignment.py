@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 from scipy import sparse
-from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
 
 __all__ = ["Assignment", "assign"]
 
@@ -42,8 +43,18 @@ class Assignment:
     margin: F64
     rival_synced: I64
     rival_group: I64
+    edge_key: I64
+    edge_pair: I64
     components: int
     largest_component: int
+
+    def best_pair(self, group: I64, synced: I64, n_synced: int) -> I64:
+        """Index of the strongest input pair for each (group, synced), ``NONE`` if no edge."""
+        keys = group * np.int64(max(n_synced, 1)) + synced
+        pos = np.searchsorted(self.edge_key, keys)
+        pos = np.minimum(pos, max(len(self.edge_key) - 1, 0))
+        found = (len(self.edge_key) > 0) & (self.edge_key[pos] == keys) & (group >= 0) & (synced >= 0)
+        return np.where(found, self.edge_pair[pos] if len(self.edge_pair) else NONE, NONE)
 
 
 def _top_two(node: I64, other: I64, weight: F64, n: int) -> tuple[F64, I64, F64, I64]:
@@ -67,6 +78,61 @@ def _top_two(node: I64, other: I64, weight: F64, n: int) -> tuple[F64, I64, F64,
     return w1, o1, w2, o2
 
 
+def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tuple[I64, int, int]:
+    """Exact maximum-gain matching, component by component.
+
+    Components with one group or one synced student (nearly all) take their
+    best edge directly; the others are solved by ``linear_sum_assignment``
+    on a dense matrix with a zero-gain "stay unmatched" column per group.
+    Returns the synced index per group, the number of components and the
+    size of the largest.
+    """
+    result = np.full(n_groups, NONE, np.int64)
+    if len(g_el) == 0:
+        return result, 0, 0
+    adjacency = sparse.coo_matrix(
+        (np.ones(len(g_el)), (g_el, s_el + n_groups)), shape=(n_groups + n_synced,) * 2
+    )
+    _, labels = connected_components(adjacency, directed=False)
+    comp = labels[g_el]
+    n_labels = int(labels.max()) + 1
+    groups_in = np.zeros(n_labels, np.int64)
+    synced_in = np.zeros(n_labels, np.int64)
+    ug = np.unique(g_el)
+    us = np.unique(s_el)
+    np.add.at(groups_in, labels[ug], 1)
+    np.add.at(synced_in, labels[us + n_groups], 1)
+    sizes = groups_in + synced_in
+    trivial = (groups_in[comp] == 1) | (synced_in[comp] == 1)
+
+    # Trivial components: the best edge (ties broken by ids, and flagged by the margin).
+    t_idx = np.flatnonzero(trivial)
+    order = np.lexsort((s_el[t_idx], g_el[t_idx], -gain[t_idx], comp[t_idx]))
+    t_sorted = t_idx[order]
+    first = np.ones(len(t_sorted), np.bool_)
+    first[1:] = comp[t_sorted][1:] != comp[t_sorted][:-1]
+    chosen = t_sorted[first]
+    result[g_el[chosen]] = s_el[chosen]
+
+    # The rest: exact assignment per component.
+    hard = np.flatnonzero(~trivial)
+    if len(hard):
+        order = np.argsort(comp[hard], kind="stable")
+        hard = hard[order]
+        bounds = np.flatnonzero(np.diff(comp[hard])) + 1
+        for edges in np.split(hard, bounds):
+            gs, g_local = np.unique(g_el[edges], return_inverse=True)
+            ss, s_local = np.unique(s_el[edges], return_inverse=True)
+            matrix = np.full((len(gs), len(ss) + len(gs)), -1e18)
+            matrix[g_local, s_local] = gain[edges]
+            matrix[np.arange(len(gs)), len(ss) + np.arange(len(gs))] = 0.0
+            rows, cols = linear_sum_assignment(matrix, maximize=True)
+            real = cols < len(ss)
+            result[gs[rows[real]]] = ss[cols[real]]
+    nontrivial = sizes[sizes > 1]
+    return result, len(nontrivial), int(nontrivial.max()) if len(nontrivial) else 0
+
+
 def assign(
     group: I64,
     synced: I64,
@@ -82,42 +148,24 @@ def assign(
     competitors. Several edges between the same group and synced student
     (one per archived record of the group) collapse to the strongest.
     """
-    # Collapse to one edge per (group, synced): the strongest.
-    key = group * np.int64(max(n_synced, 1)) + synced
+    nb = np.int64(max(n_synced, 1))
+    key = group * nb + synced
     order = np.lexsort((-log_odds, key))
     key_s = key[order]
     keep = np.ones(len(key_s), np.bool_)
     keep[1:] = key_s[1:] != key_s[:-1]
-    g_e, s_e, w_e = group[order][keep], synced[order][keep], log_odds[order][keep]
+    edge_pair = order[keep]  # input index of the strongest pair per (group, synced)
+    edge_key = key_s[keep]  # sorted
+    g_e, s_e, w_e = group[edge_pair], synced[edge_pair], log_odds[edge_pair]
 
     eligible = w_e > floor_bits
-    g_el, s_el, gain = g_e[eligible], s_e[eligible], w_e[eligible] - floor_bits
-
-    adjacency = sparse.coo_matrix(
-        (np.ones(len(g_el)), (g_el, s_el + n_groups)), shape=(n_groups + n_synced,) * 2
+    result, components, largest = _solve(
+        g_e[eligible], s_e[eligible], w_e[eligible] - floor_bits, n_groups, n_synced
     )
-    n_comp, labels = connected_components(adjacency, directed=False)
-    sizes = np.bincount(labels) if len(labels) else np.zeros(1, np.int64)
-
-    result = np.full(n_groups, NONE, np.int64)
-    if len(g_el):
-        # Costs must be positive for the sparse solver: C - gain on real edges,
-        # C on each group's private "unmatched" column.
-        big = float(gain.max()) + 1.0
-        rows = np.concatenate([g_el, np.arange(n_groups)])
-        cols = np.concatenate([s_el, n_synced + np.arange(n_groups)])
-        cost = np.concatenate([big - gain, np.full(n_groups, big)])
-        matrix = sparse.csr_matrix((cost, (rows, cols)), shape=(n_groups, n_synced + n_groups))
-        rows_m, cols_m = min_weight_full_bipartite_matching(matrix)
-        real = cols_m < n_synced
-        result[rows_m[real]] = cols_m[real]
 
     weight = np.full(n_groups, -np.inf)
-    assigned = result != NONE
-    # weight of the assigned edge
-    lookup = dict(zip((g_e * np.int64(max(n_synced, 1)) + s_e).tolist(), w_e.tolist(), strict=True))
-    idx = np.flatnonzero(assigned)
-    weight[idx] = [lookup[int(g) * max(n_synced, 1) + int(result[g])] for g in idx]
+    idx = np.flatnonzero(result != NONE)
+    weight[idx] = w_e[np.searchsorted(edge_key, idx * nb + result[idx])]
 
     gw1, go1, gw2, go2 = _top_two(g_e, s_e, w_e, n_groups)
     sw1, so1, sw2, so2 = _top_two(s_e, g_e, w_e, n_synced)
@@ -137,6 +185,8 @@ def assign(
         margin=margin,
         rival_synced=rival_s,
         rival_group=rival_g,
-        components=int(n_comp - np.sum(sizes == 1)) if len(labels) else 0,
-        largest_component=int(sizes.max()) if len(sizes) else 0,
+        edge_key=edge_key,
+        edge_pair=edge_pair,
+        components=components,
+        largest_component=largest,
     )

@@ -21,7 +21,14 @@ from attrs import frozen
 from .features import MISSING, EncodedSide, Ragged, Vocabulary
 from .normalize import nickname_index
 
-__all__ = ["BLOCKING_RULES", "BlockingStats", "Candidates", "generate_candidates"]
+__all__ = [
+    "BLOCKING_RULES",
+    "DUPLICATE_RULES",
+    "FALLBACK_RULES",
+    "BlockingStats",
+    "Candidates",
+    "generate_candidates",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -167,6 +174,22 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
 BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
 """Names of the blocking rules, in the order they run; settings may pick a subset."""
 
+FALLBACK_RULES: frozenset[str] = frozenset({"surname + given initial", "given name + school"})
+"""Broad rules, run only for archived records the other rules left unresolved.
+
+Their blocks grow with the square of a school's size, so running them for
+everyone would dominate the cost; they exist to catch a typo in a given
+name when there is no birth date and no shared guardian.
+"""
+
+DUPLICATE_RULES: frozenset[str] = frozenset(
+    {
+        "surname + birth date", "given name + birth date", "guardian phone", "guardian email",
+        "street + zip", "sis id", "state id", "student number", "student email",
+    }
+)  # fmt: skip
+"""Rules for the archived duplicate search: a duplicate needs a birth date or household anchor."""
+
 
 def generate_candidates(
     archived: EncodedSide,
@@ -175,8 +198,16 @@ def generate_candidates(
     *,
     rules: Sequence[str] = BLOCKING_RULES,
     max_block_pairs: int = 50_000,
+    archived_subset: npt.NDArray[np.bool_] | None = None,
+    exclude: I64 | None = None,
 ) -> Candidates:
-    """Union of the pairs joined by each rule; read-only, deterministic."""
+    """Union of the pairs joined by each rule; read-only, deterministic.
+
+    ``archived_subset`` limits the archived side to some records (the
+    fallback rules only run for records the others did not resolve);
+    ``exclude`` holds pair codes (``archived * len(synced) + synced``)
+    already compared.
+    """
     builders = _rules(names)
     nb = np.int64(max(len(synced), 1))
     codes: list[I64] = []
@@ -188,8 +219,14 @@ def generate_candidates(
             column = left(side)
             return column if right is None else _combine(column, right(side), len(side))
 
-        a_idx, b_idx, skipped = _join(key(archived), key(synced), max_block_pairs)
+        a_key = key(archived)
+        if archived_subset is not None:
+            keep = archived_subset[a_key.owners]
+            a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
+        a_idx, b_idx, skipped = _join(a_key, key(synced), max_block_pairs)
         codes.append(a_idx * nb + b_idx)
         stats.append(BlockingStats(rule=rule, pairs=len(a_idx), skipped_keys=skipped))
     merged = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    if exclude is not None and len(exclude):
+        merged = merged[~np.isin(merged, exclude)]
     return Candidates(merged // nb, merged % nb, tuple(stats))

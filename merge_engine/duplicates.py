@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from .blocking import generate_candidates
+from .blocking import DUPLICATE_RULES, generate_candidates
 from .comparisons import COMPARISONS
 from .features import EncodedSide, Vocabulary
 from .fellegi_sunter import MatchModel
@@ -46,7 +46,11 @@ def archived_groups(
     """
     n = len(side)
     candidates = generate_candidates(
-        side, side, names, rules=settings.blocking_rules, max_block_pairs=settings.max_block_pairs
+        side,
+        side,
+        names,
+        rules=[r for r in settings.blocking_rules if r in DUPLICATE_RULES],
+        max_block_pairs=settings.max_block_pairs,
     )
     upper = candidates.archived < candidates.synced
     ia, ib = candidates.archived[upper], candidates.synced[upper]

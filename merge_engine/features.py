@@ -8,7 +8,7 @@ thousand distinct strings behind them), not on Python objects per pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -129,6 +129,47 @@ GRADE_MISSING = -99
 _GENDER_CODES = {"F": 1, "M": 2, "X": 3}
 
 
+def _codes(
+    raw: Sequence[str | None], vocab: Vocabulary, normalise: Callable[[str], str]
+) -> IntArray:
+    """Codes of normalised values, normalising each distinct raw value once."""
+    table: dict[str | None, int] = {None: MISSING, "": MISSING}
+    for value in dict.fromkeys(raw):
+        if value not in table:
+            table[value] = vocab.code(normalise(value))  # type: ignore[arg-type]
+    return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
+
+
+def _ragged(n: int, owners: npt.NDArray[np.int64], codes: IntArray) -> Ragged:
+    """Per-record sorted sets of codes (missing codes dropped) as CSR."""
+    keep = codes != MISSING
+    pairs = np.unique((owners[keep] << 32) | codes[keep].astype(np.int64))
+    rows = pairs >> 32
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return Ragged(indptr, (pairs & 0xFFFFFFFF).astype(np.int32))
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def normalise(value: str) -> str:
+        normal = normalize_identifier(value)
+        return prefix + normal if normal else ""
+
+    return normalise
+
+
+def _first_word(value: str) -> str:
+    return normalize_name(value).split(" ", 1)[0]
+
+
+def _joined(value: str) -> str:
+    return normalize_name(value).replace(" ", "")
+
+
+def _school(value: str) -> str:
+    return value.strip()
+
+
 def encode_students(
     students: Sequence[Student],
     vocab: Vocabularies,
@@ -136,91 +177,71 @@ def encode_students(
     has_dob_column: bool = True,
     phone_region: str = "US",
 ) -> EncodedSide:
-    """Normalise every matching field of ``students`` into code arrays."""
+    """Normalise every matching field of ``students`` into code arrays.
+
+    Work is column-wise and each distinct raw value is normalised once:
+    a district has far fewer distinct names than students.
+    """
     n = len(students)
     names = vocab.names
-    idents = vocab.identifiers
-    places = vocab.places
-    contacts = vocab.contacts
+    firsts = [s.first_name for s in students]
+    lasts = [s.last_name for s in students]
 
-    first = np.empty(n, np.int32)
-    first_token = np.empty(n, np.int32)
-    middle = np.empty(n, np.int32)
-    last = np.empty(n, np.int32)
-    last_key = np.empty(n, np.int32)
     last_tokens = np.full((n, MAX_SURNAME_TOKENS), MISSING, np.int32)
-    dob = np.full(n, MISSING, np.int32)
-    grade = np.full(n, GRADE_MISSING, np.int16)
-    gender = np.zeros(n, np.int8)
-    school = np.empty(n, np.int32)
-    sis_id = np.empty(n, np.int32)
-    state_id = np.empty(n, np.int32)
-    student_number = np.empty(n, np.int32)
-    email = np.empty(n, np.int32)
-    street = np.empty(n, np.int32)
-    zip_ = np.empty(n, np.int32)
-    phone_lists: list[list[int]] = []
-    email_lists: list[list[int]] = []
-    has_contacts = np.zeros(n, np.bool_)
+    token_table: dict[str, list[int]] = {}
+    for i, value in enumerate(lasts):
+        codes = token_table.get(value)
+        if codes is None:
+            codes = [names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]]
+            token_table[value] = codes
+        if codes:
+            last_tokens[i, : len(codes)] = codes
 
-    for i, s in enumerate(students):
-        given = normalize_name(s.first_name)
-        first[i] = names.code(given)
-        first_token[i] = names.code(given.split(" ", 1)[0])
-        middle_name = normalize_name(s.middle_name)
-        middle[i] = names.code(middle_name.split(" ", 1)[0])
-        surname = normalize_name(s.last_name)
-        last[i] = names.code(surname)
-        last_key[i] = names.code(surname.replace(" ", ""))
-        for j, token in enumerate(name_tokens(s.last_name)[:MAX_SURNAME_TOKENS]):
-            last_tokens[i, j] = names.code(token)
-        if s.dob is not None:
-            dob[i] = s.dob.year * 10000 + s.dob.month * 100 + s.dob.day
-        if s.grade is not None:
-            grade[i] = s.grade
-        gender[i] = _GENDER_CODES.get(s.gender or "", 0)
-        school[i] = places.code((s.school_id or "").strip())
-        sis_id[i] = idents.code("sis:" + normalize_identifier(s.sis_id) if s.sis_id else "")
-        state_id[i] = idents.code("state:" + normalize_identifier(s.state_id) if s.state_id else "")
-        student_number[i] = idents.code(
-            "num:" + normalize_identifier(s.student_number) if s.student_number else ""
-        )
-        email[i] = idents.code(normalize_email(s.email))
-        street[i] = places.code(normalize_street(s.street))
-        zip_[i] = places.code(normalize_zip(s.zip))
-        phones: list[int] = []
-        emails: list[int] = []
-        for c in s.contacts:
-            phone = normalize_phone(c.phone, phone_region)
-            if phone:
-                phones.append(contacts.code(phone))
-            mail = normalize_email(c.email)
-            if mail:
-                emails.append(contacts.code(mail))
-        has_contacts[i] = bool(phones or emails)
-        phone_lists.append(sorted(set(phones)))
-        email_lists.append(sorted(set(emails)))
+    dob = np.fromiter(
+        (s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING for s in students),
+        np.int32,
+        count=n,
+    )
+    grade = np.fromiter(
+        (GRADE_MISSING if s.grade is None else s.grade for s in students), np.int16, count=n
+    )
+    gender = np.fromiter((_GENDER_CODES.get(s.gender or "", 0) for s in students), np.int8, count=n)
+
+    owners = np.fromiter(
+        (i for i, st in enumerate(students) for _ in st.contacts), np.int64
+    )
+    contacts = [c for st in students for c in st.contacts]
+    guardian_phones = _ragged(
+        n, owners, _codes([c.phone for c in contacts], vocab.contacts,
+                          lambda v: normalize_phone(v, phone_region))
+    )
+    guardian_emails = _ragged(
+        n, owners, _codes([c.email for c in contacts], vocab.contacts, normalize_email)
+    )
+    has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
     return EncodedSide(
         ids=tuple(s.id for s in students),
-        first=first,
-        first_token=first_token,
-        middle=middle,
-        last=last,
-        last_key=last_key,
+        first=_codes(firsts, names, normalize_name),
+        first_token=_codes(firsts, names, _first_word),
+        middle=_codes([s.middle_name for s in students], names, _first_word),
+        last=_codes(lasts, names, normalize_name),
+        last_key=_codes(lasts, names, _joined),
         last_tokens=last_tokens,
         dob=dob,
         grade=grade,
         gender=gender,
-        school=school,
-        sis_id=sis_id,
-        state_id=state_id,
-        student_number=student_number,
-        email=email,
-        street=street,
-        zip=zip_,
-        guardian_phones=Ragged.build(phone_lists),
-        guardian_emails=Ragged.build(email_lists),
+        school=_codes([s.school_id for s in students], vocab.places, _school),
+        sis_id=_codes([s.sis_id for s in students], vocab.identifiers, _prefixed("sis:")),
+        state_id=_codes([s.state_id for s in students], vocab.identifiers, _prefixed("state:")),
+        student_number=_codes(
+            [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
+        ),
+        email=_codes([s.email for s in students], vocab.identifiers, normalize_email),
+        street=_codes([s.street for s in students], vocab.places, normalize_street),
+        zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
+        guardian_phones=guardian_phones,
+        guardian_emails=guardian_emails,
         has_contacts=has_contacts,
         has_dob_column=has_dob_column,
     )

@@ -9,6 +9,7 @@ evidence. Planning never writes anything.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,7 @@ import numpy.typing as npt
 import structlog
 
 from .assignment import NONE, Assignment, assign
-from .blocking import generate_candidates
+from .blocking import FALLBACK_RULES, generate_candidates
 from .comparisons import COMPARISONS
 from .duplicates import archived_groups
 from .features import EncodedSide, Vocabularies, encode_students
@@ -92,7 +93,19 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
         A deterministic :class:`MergePlan`: the same inputs and settings give
         the same plan, whatever the row order.
     """
-    settings = settings or Settings()
+    # The cyclic garbage collector would traverse the whole roster object
+    # graph again and again while the pipeline allocates; nothing here makes
+    # reference cycles, so pause it for the duration.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_plan(archived, synced, settings or Settings())
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePlan:
     timer = _Timer()
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
@@ -101,8 +114,9 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     eb = encode_students(b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region)
     timer.lap("encode")
 
+    primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES]
     cands = generate_candidates(
-        ea, eb, vocab.names, rules=settings.blocking_rules, max_block_pairs=settings.max_block_pairs
+        ea, eb, vocab.names, rules=primary, max_block_pairs=settings.max_block_pairs
     )
     timer.lap("blocking")
     levels = compare(ea, eb, cands.archived, cands.synced, vocab.names, settings)
@@ -126,6 +140,26 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     freqs = name_frequencies((ea, eb), len(vocab.names))
     scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
     timer.lap("score")
+
+    stats = list(cands.stats)
+    fallback = [r for r in settings.blocking_rules if r in FALLBACK_RULES]
+    if fallback:
+        best = np.zeros(len(ea))
+        np.maximum.at(best, scored.archived, scored.scores.probability)
+        nb = np.int64(max(len(eb), 1))
+        more = generate_candidates(
+            ea,
+            eb,
+            vocab.names,
+            rules=fallback,
+            max_block_pairs=settings.max_block_pairs,
+            archived_subset=best < settings.auto_threshold,
+            exclude=scored.archived * nb + scored.synced,
+        )
+        stats += more.stats
+        more_levels = compare(ea, eb, more.archived, more.synced, vocab.names, settings)
+        scored = _concat(scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs))
+    timer.lap("fallback")
 
     groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab.names, model, freqs, settings)
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
@@ -155,7 +189,7 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
     if not synced.has_dob_column:
         warnings.append(_note("synced roster has no birth dates; matching relies on names, grades and guardians"))
-    skipped = sum(s.skipped_keys for s in cands.stats)
+    skipped = sum(s.skipped_keys for s in stats)
     if skipped:
         warnings.append(_note(f"{skipped} blocking keys shared by too many records were skipped"))
     timer.lap("fingerprint")
@@ -166,7 +200,7 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
         "pairs_possible": len(ea) * len(eb),
         "duplicate_pairs_compared": dedupe_pairs,
         "archived_duplicate_records": int(len(groups) - n_groups),
-        "blocking": {s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in cands.stats},
+        "blocking": {s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in stats},
         "components": result.components,
         "largest_component": result.largest_component,
     }
@@ -330,76 +364,79 @@ def _merges(
     b_students: Sequence[Student],
     settings: Settings,
 ) -> list[Merge]:
-    nb = max(len(eb), 1)
-    pair_index = {
-        int(a) * nb + int(b): k
-        for k, (a, b) in enumerate(zip(scored.archived.tolist(), scored.synced.tolist(), strict=True))
-    }
-    # best pair per (group, synced), for naming competitors
-    best: dict[tuple[int, int], int] = {}
+    """One merge per archived record whose group was assigned a synced student."""
+    nb = np.int64(max(len(eb), 1))
+    codes = scored.archived * nb + scored.synced
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+
+    archived = np.arange(len(ea), dtype=np.int64)
+    target = result.synced[groups] if len(groups) else np.empty(0, np.int64)
+    archived = archived[target != NONE]
+    target = target[target != NONE]
+    wanted = archived * nb + target
+    pos = np.minimum(np.searchsorted(sorted_codes, wanted), max(len(sorted_codes) - 1, 0))
+    present = (len(sorted_codes) > 0) & (sorted_codes[pos] == wanted)
+    archived, target, k_all = archived[present], target[present], order[pos[present]]
+
     prob = scored.scores.probability
-    for k, (a, b) in enumerate(zip(scored.archived.tolist(), scored.synced.tolist(), strict=True)):
-        key = (int(groups[a]), b)
-        if key not in best or prob[k] > prob[best[key]]:
-            best[key] = k
+    g_of = groups[archived]
+    margin = result.margin[g_of]
+    lv = scored.levels.levels[k_all]
+    reasons: list[list[str]] = [[] for _ in range(len(archived))]
+
+    def flag(mask: npt.NDArray[np.bool_], text: str) -> None:
+        for i in np.flatnonzero(mask).tolist():
+            reasons[i].append(text)
+
+    p = prob[k_all]
+    flag(p < settings.review_threshold, "own evidence weak; proposed as a duplicate of another archived record")
+    flag((p >= settings.review_threshold) & (p < settings.auto_threshold), "confidence below the auto-merge threshold")
+    for i in np.flatnonzero(margin < settings.margin_bits).tolist():
+        reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
+    for (j, bad), text in _GATES:
+        flag(np.isin(lv[:, j], bad), text)
+
+    rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))
+    rival_k2 = result.best_pair(result.rival_group[g_of], target, len(eb))
     members: dict[int, list[int]] = {}
     for idx, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(idx)
+    comparisons = scored.levels.comparisons
+    level_names = [c.levels for c in comparisons]
+    contrib = scored.scores.contributions[k_all]
+    adjustment = scored.scores.adjustment[k_all]
 
     merges: list[Merge] = []
-    lv = scored.levels.levels
-    contrib = scored.scores.contributions
-    for a in range(len(ea)):
-        g = int(groups[a])
-        s = int(result.synced[g])
-        if s == NONE:
-            continue
-        k = pair_index.get(a * nb + s)
-        if k is None:
-            continue
-        p = float(prob[k])
-        margin = float(result.margin[g])
-        reasons: list[str] = []
-        if p < settings.review_threshold:
-            reasons.append("own evidence weak; proposed as a duplicate of another archived record")
-        elif p < settings.auto_threshold:
-            reasons.append("confidence below the auto-merge threshold")
-        if margin < settings.margin_bits:
-            reasons.append(f"a competing candidate is within {max(margin, 0.0):.1f} bits")
-        for (j, bad), text in _GATES:
-            if lv[k, j] in bad:
-                reasons.append(text)
+    for i, (a, s, k) in enumerate(zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)):
         evidence = [
-            FieldEvidence(c.name, c.levels[lv[k, j]], float(contrib[k, j]))
-            for j, c in enumerate(scored.levels.comparisons)
+            FieldEvidence(c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
+            for j, c in enumerate(comparisons)
         ]
-        adjustment = float(scored.scores.adjustment[k])
-        if adjustment < 0:
-            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", adjustment))
-        competitors = []
-        rs, rg = int(result.rival_synced[g]), int(result.rival_group[g])
-        if rs != NONE and (g, rs) in best:
-            kk = best[(g, rs)]
-            competitors.append(
-                Competitor(a_students[int(scored.archived[kk])].id, b_students[rs].id, float(prob[kk]))
+        if adjustment[i] < 0:
+            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i])))
+        competitors = [
+            Competitor(
+                a_students[int(scored.archived[kk])].id,
+                b_students[int(scored.synced[kk])].id,
+                float(prob[kk]),
             )
-        if rg != NONE and (rg, s) in best:
-            kk = best[(rg, s)]
-            competitors.append(
-                Competitor(a_students[int(scored.archived[kk])].id, b_students[s].id, float(prob[kk]))
-            )
+            for kk in (int(rival_k1[i]), int(rival_k2[i]))
+            if kk != NONE
+        ]
+        m_i = float(margin[i])
         merges.append(
             Merge(
                 archived_id=a_students[a].id,
                 synced_id=b_students[s].id,
-                confidence=p,
-                decision="review" if reasons else "auto",
+                confidence=float(p[i]),
+                decision="review" if reasons[i] else "auto",
                 match_weight=float(scored.scores.log_odds[k]),
-                margin_bits=None if not np.isfinite(margin) else margin,
+                margin_bits=m_i if np.isfinite(m_i) else None,
                 evidence=evidence,
-                reasons=reasons,
+                reasons=reasons[i],
                 competitors=competitors,
-                duplicates=[a_students[m].id for m in members[g] if m != a],
+                duplicates=[a_students[m].id for m in members[int(g_of[i])] if m != a],
                 archived_hash=student_hash(a_students[a]),
                 synced_hash=student_hash(b_students[s]),
             )

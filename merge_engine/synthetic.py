@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from attrs import field, frozen
+from attrs import Factory, define, field, frozen
 
 from merge_engine._names import (
     COMMON_NICKNAMES,
@@ -141,7 +141,7 @@ _T = TypeVar("_T")
 
 
 class _Random(random.Random):
-    """``random.Random`` with a float-based ``randrange``/``choice``, several times cheaper.
+    """``random.Random`` with a float-based ``randrange``, several times cheaper.
 
     Uniform to within 2**-53, plenty for a simulation; the generator spends
     most of its time drawing small integers.
@@ -151,9 +151,6 @@ class _Random(random.Random):
         if stop is None:
             return int(self.random() * start)
         return start + int(self.random() * (stop - start))
-
-    def choice(self, seq: Sequence[_T]) -> _T:
-        return seq[int(self.random() * len(seq))]
 
 
 class _Pool(Generic[_T]):
@@ -256,6 +253,12 @@ def _typo(rng: random.Random, name: str) -> str:
     return name[:pos] + name[pos + 1] + name[pos] + name[pos + 2 :]
 
 
+@functools.cache
+def _school_year_start(year: int) -> int:
+    """Ordinal of September 2: children born from then on start school a year later."""
+    return dt.date(year, 9, 2).toordinal()
+
+
 def _format_phone(digits: str, style: int) -> str:
     area, exchange, line = digits[:3], digits[3:6], digits[6:]
     if style == 0:
@@ -271,105 +274,126 @@ def _format_phone(digits: str, style: int) -> str:
     return f"+1 {area} {exchange} {line}"
 
 
-_ARCH_PHONE_STYLES = _Pool("012345", (0.05, 0.35, 0.35, 0.1, 0.12, 0.03))
-_SYNC_PHONE_STYLES = _Pool("014", (0.6, 0.2, 0.2))
+_ARCH_PHONE_STYLES = _Pool(range(6), (0.05, 0.35, 0.35, 0.1, 0.12, 0.03))
+_SYNC_PHONE_STYLES = _Pool((0, 1, 4), (0.6, 0.2, 0.2))
 _PROVIDERS = _Pool([p for p, _ in EMAIL_PROVIDERS], [w for _, w in EMAIL_PROVIDERS])
 
 
-# --- Hidden people -----------------------------------------------------------------------
+# --- Hidden people (the truth both rosters are rendered from) ------------------------------
+
+_Address = tuple[int, int, str, int, str, int, str]
+# number, direction (-1 none), street, suffix index, unit, town index, ZIP
 
 
+@define(eq=False)
 class _Adult:
-    __slots__ = (
-        "arch_accounts", "email_a", "email_s", "first", "gender", "last", "on_a", "on_s",
-        "parent", "phone_a", "phone_s", "relationship", "staff_mode", "sync_account",
-    )  # fmt: skip
+    first: str
+    last: str
+    gender: str
+    relationship: str  # Mother, Father, Grandmother, Grandfather or Guardian
+    email_a: str = ""  # personal email at archive time
+    email_s: str = ""  # ... and at the sync (changed now and then)
+    phone_a: str = ""  # ten digits
+    phone_s: str = ""
+    on_a: bool = False  # has an account on the old platform
+    on_s: bool = False  # listed as a contact in the SIS
+    staff_mode: str = ""  # for parent-staff: "same", "email", "phone" or "name"
+    arch_accounts: list[_Account] = Factory(list)  # two when the parent signed up twice
+    sync_account: _Account | None = None
 
-    def __init__(self, first: str, last: str, gender: str, relationship: str) -> None:
-        self.first, self.last, self.gender, self.relationship = first, last, gender, relationship
-        self.parent = relationship in ("Mother", "Father")
-        self.email_a = self.email_s = ""
-        self.phone_a = self.phone_s = ""
-        self.on_a = self.on_s = False
-        self.staff_mode = ""  # "", "same", "email", "phone" or "name" for parent-staff
-        self.arch_accounts: list[_Account] = []
-        self.sync_account: _Account | None = None
+    @property
+    def main(self) -> bool:
+        return self.relationship in ("Mother", "Father", "Guardian")
 
 
+@define(eq=False)
 class _Account:
     """A guardian account on one side; siblings' records share it."""
 
-    __slots__ = ("adult", "contact", "email", "first", "id", "last", "phone", "relationship",
-                 "sis_id")  # fmt: skip
-
-    def __init__(self, adult: _Adult, first: str, last: str, email: str | None,
-                 phone: str | None, relationship: str | None, sis_id: str | None) -> None:  # fmt: skip
-        self.adult, self.first, self.last = adult, first, last
-        self.email, self.phone, self.relationship, self.sis_id = email, phone, relationship, sis_id
-        self.id = ""
-        self.contact: Contact | None = None
+    adult: _Adult
+    first: str
+    last: str
+    email: str | None
+    phone: str | None
+    relationship: str | None
+    sis_id: str | None
+    id: str = ""
+    contact: Contact | None = None
 
     def as_contact(self) -> Contact:
         if self.contact is None:  # one frozen Contact per account keeps memory flat
-            self.contact = Contact(self.id, self.first, self.last, self.email, self.phone,
-                                   self.relationship, self.sis_id)  # fmt: skip
+            self.contact = Contact(
+                self.id,
+                self.first,
+                self.last,
+                self.email,
+                self.phone,
+                self.relationship,
+                self.sis_id,
+            )
         return self.contact
 
 
+@define(eq=False)
 class _Child:
-    __slots__ = (
-        "copies", "dob", "email", "family", "first", "gender", "grade_a", "grade_s", "last",
-        "middle", "school_a", "school_s", "sid", "sis_id", "state_id", "student_number",
-        "suffix",
-    )  # fmt: skip
+    family: _Family
+    first: str
+    gender: str
+    dob: dt.date
+    last: str
+    middle: str | None = None
+    suffix: str = ""  # Jr, III
+    grade_a: int | None = None  # None: not in the archive
+    grade_s: int | None = None  # None: not in the sync (left)
+    school_a: str = ""
+    school_s: str = ""
+    copies: int = 0  # archived records of this child (2: typed twice)
+    links: list[list[_Account]] = Factory(list)  # guardian accounts of each archived copy
+    sid: str = ""  # synced student id
+    sis_id: str = ""
+    state_id: str = ""
+    student_number: str = ""
+    email: str = ""  # district student email
 
-    def __init__(self, family: _Family, first: str, gender: str, dob: dt.date) -> None:
-        self.family, self.first, self.gender, self.dob = family, first, gender, dob
-        self.last = family.surname
-        self.middle: str | None = None
-        self.suffix = ""
-        self.grade_a: int | None = None
-        self.grade_s: int | None = None
-        self.school_a = self.school_s = ""
-        self.copies = 0
-        self.sid = self.sis_id = self.state_id = self.student_number = self.email = ""
 
-
+@define(eq=False)
 class _Family:
-    __slots__ = ("address", "address_s", "adults", "children", "group", "parts", "surname",
-                 "sync_address", "sync_contacts", "zone", "zone_s")  # fmt: skip
+    group: _GroupPools
+    parts: tuple[str, ...]  # surname parts: ("García", "López") or ("Smith", "Jones")
+    surname: str
+    address: _Address = (0, -1, "", 0, "", 0, "")
+    address_s: _Address = (0, -1, "", 0, "", 0, "")
+    zone: int = 0  # index of the elementary attendance zone
+    zone_s: int = 0
+    adults: list[_Adult] = Factory(list)
+    children: list[_Child] = Factory(list)
+    # The SIS writes a household the same way on every sibling: rendered once.
+    sync_address: tuple[str | None, str | None, str | None, str | None] | None = None
+    sync_contacts: tuple[Contact, ...] | None = None
 
-    def __init__(self, group: _GroupPools, parts: tuple[str, ...], surname: str) -> None:
-        self.group, self.parts, self.surname = group, parts, surname
-        self.adults: list[_Adult] = []
-        self.children: list[_Child] = []
-        self.address: tuple[int, int, str, int, str, int, str] = (0, -1, "", 0, "", 0, "")
-        self.address_s = self.address
-        self.zone = self.zone_s = 0
-        # The SIS writes a household the same way on every sibling: rendered once.
-        self.sync_address: tuple[str | None, str | None, str | None, str | None] | None = None
-        self.sync_contacts: tuple[Contact, ...] | None = None
 
-
+@define(eq=False)
 class _StaffPerson:
-    __slots__ = ("adult", "email", "first", "gender", "id_a", "id_s", "last", "on_a", "on_s",
-                 "phone", "school_a", "school_s")  # fmt: skip
-
-    def __init__(self, first: str, last: str, gender: str, adult: _Adult | None) -> None:
-        self.first, self.last, self.gender, self.adult = first, last, gender, adult
-        self.email = self.phone = self.school_a = self.school_s = self.id_a = self.id_s = ""
-        self.on_a = self.on_s = False
+    first: str
+    last: str
+    gender: str
+    adult: _Adult | None  # set for staff who are also guardians
+    email: str = ""
+    phone: str = ""
+    school_a: str = ""
+    school_s: str = ""
+    on_a: bool = False
+    on_s: bool = False
+    id_a: str = ""
+    id_s: str = ""
 
 
 # --- The generator -----------------------------------------------------------------------
 
-_Address = tuple[int, int, str, int, str, int, str]  # number, direction, street, suffix, unit,
-# town index, ZIP
-
 
 def _ids(prefix: str, count: int) -> list[str]:
-    width = max(6, len(str(count)))
-    return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
+    template = f"{prefix}%0{max(6, len(str(count)))}d"
+    return [template % i for i in range(1, count + 1)]
 
 
 def generate_district(
@@ -390,8 +414,8 @@ def generate_district(
         raise ValueError("n_students must be at least 1")
     if schools is not None and schools < 1:
         raise ValueError("schools must be at least 1")
-    # A million small objects that never form cycles: collector passes only cost time
-    # (about a quarter of the run at 150,000 students).
+    # A million small objects whose few cycles build() breaks itself: collector passes
+    # would only cost time (about a quarter of the run at 150,000 students).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -415,7 +439,7 @@ class _Builder:
         self.grades = _Pool(_GRADES, _GRADE_WEIGHTS)
         self.kids = _Pool([k for k, _ in _KIDS_PER_FAMILY], [w for _, w in _KIDS_PER_FAMILY])
         self.metro = METROS[rng.randrange(len(METROS))]
-        self.towns = _Pool(self.metro.towns)
+        self.towns = _Pool(range(len(self.metro.towns)))  # first town biggest
         self.domain = f"{_slug(self.metro.towns[0])}schools.org"
         self.sis_accents = rng.random() < SIS_KEEPS_ACCENTS
         self.sis_upper = rng.random() < SIS_UPPER_NAMES
@@ -458,15 +482,15 @@ class _Builder:
 
     def _dob(self, grade: int, year: int) -> dt.date:
         """Birth date consistent with the grade: 5 years old on Sept 1 means kindergarten."""
-        start = dt.date(year - grade - 6, 9, 2).toordinal()
-        return dt.date.fromordinal(start + self.rng.randrange(365))
+        start = _school_year_start(year - grade - 6)
+        return dt.date.fromordinal(start + int(self.rng.random() * 365))
 
     def _next_grade(self, grade: int) -> int:
         rng = self.rng
         r = rng.random()
         if self.same_year:
             if r < SAME_YEAR_GRADE_CHANGE:
-                return min(12, max(-2, grade + rng.choice((-1, 1))))
+                return min(12, max(-2, grade + (-1, 1)[rng.randrange(2)]))
             return grade
         if grade == -2:  # PreK goes on to kindergarten (transitional K now and then)
             return 0 if r < 0.9 else -1
@@ -474,7 +498,7 @@ class _Builder:
             return min(12, grade + 1)
         if r < PROMOTED_RATE + RETAINED_RATE:
             return grade
-        return min(12, max(-2, grade + rng.choice((-1, 2))))
+        return min(12, max(-2, grade + (-1, 2)[rng.randrange(2)]))
 
     # -- people --
 
@@ -522,7 +546,7 @@ class _Builder:
 
     def _address(self) -> _Address:
         rng = self.rng
-        town = self.metro.towns.index(self.towns.pick(rng))
+        town = self.towns.pick(rng)
         prefixes = self.metro.zip_prefixes
         zip_code = f"{prefixes[town % len(prefixes)]}{(town * 13 + 1 + rng.randrange(4)) % 100:02d}"
         unit = ""
@@ -542,11 +566,14 @@ class _Builder:
         rng = self.rng
         r = rng.random()
         roles: tuple[str, ...] = (
-            ("Mother", "Father") if r < 0.62
-            else ("Mother",) if r < 0.88
-            else ("Father",) if r < 0.95
+            ("Mother", "Father")
+            if r < 0.62
+            else ("Mother",)
+            if r < 0.88
+            else ("Father",)
+            if r < 0.95
             else ("Guardian",)
-        )  # fmt: skip
+        )
         if len(roles) < 3 and rng.random() < GRANDPARENT_RATE:
             roles += ("Grandmother" if rng.random() < 0.65 else "Grandfather",)
         for role in roles:
@@ -616,9 +643,16 @@ class _Builder:
         return fam
 
     def _child(
-        self, fam: _Family, grade: int, year: int, *, new: bool,
-        gender: str = "", first: str = "", dob: dt.date | None = None,
-    ) -> _Child:  # fmt: skip
+        self,
+        fam: _Family,
+        grade: int,
+        year: int,
+        *,
+        new: bool,
+        gender: str = "",
+        first: str = "",
+        dob: dt.date | None = None,
+    ) -> _Child:
         rng = self.rng
         gender = gender or ("F" if rng.random() < 0.5 else "M")
         if not first:
@@ -628,7 +662,7 @@ class _Builder:
                 if first not in taken:
                     break
                 first = self._first_name(fam, gender)
-        child = _Child(fam, first, gender, dob or self._dob(grade, year))
+        child = _Child(fam, first, gender, dob or self._dob(grade, year), fam.surname)
         if rng.random() < SYNC_MIDDLE_RATE:
             middle = self._first_name(fam, gender)
             child.middle = middle if middle != first else None
@@ -659,8 +693,9 @@ class _Builder:
             ]
             if all(c.first not in (one, other) for c in fam.children if c is not base):
                 base.first, base.gender, base.suffix = one, one_gender, ""
-                self._child(fam, grade, year, new=new, gender=other_gender, first=other,
-                            dob=base.dob)  # fmt: skip
+                self._child(
+                    fam, grade, year, new=new, gender=other_gender, first=other, dob=base.dob
+                )
                 return
         self._child(fam, grade, year, new=new, dob=base.dob)
 
@@ -721,7 +756,7 @@ class _Builder:
         has_a = any(c.copies for c in fam.children)
         has_s = any(c.grade_s is not None for c in fam.children)
         for adult in fam.adults:
-            main = adult.parent or adult.relationship == "Guardian"
+            main = adult.main
             adult.on_a = has_a and rng.random() < (ARCH_ACCOUNT_RATE if main else 0.5)
             adult.on_s = has_s and rng.random() < (SYNC_ACCOUNT_RATE if main else 0.7)
         if has_a and not any(a.on_a for a in fam.adults):
@@ -838,7 +873,7 @@ class _Builder:
                 return dob.replace(month=dob.day, day=dob.month)
         elif r < ARCH_DOB_SWAP + ARCH_DOB_DIGIT:
             for _retry in range(5):  # one digit of the year, month or day off by one
-                which, step = rng.randrange(3), rng.choice((-1, 1))
+                which, step = rng.randrange(3), (-1, 1)[rng.randrange(2)]
                 value = (dob.year, dob.month, dob.day)[which]
                 value = value - value % 10 + (value % 10 + step) % 10
                 try:
@@ -881,21 +916,31 @@ class _Builder:
         sis_ids = rng.sample(range(10**8, 10**9), k)
         state_ids = rng.sample(range(10**9, 10**10), k)
         domain = f"students.{self.domain}"
-        for child, number, sis_id, state_id in zip(children, numbers, sis_ids, state_ids,
-                                                   strict=True):  # fmt: skip
+        used = self.used_emails
+        for child, number, sis_id, state_id in zip(
+            children, numbers, sis_ids, state_ids, strict=True
+        ):
             child.student_number = f"{number:07d}"
             child.sis_id, child.state_id = str(sis_id), str(state_id)
             grad = (child.dob.year + 19) % 100
             local = f"{_slug(child.first)}.{_slug(child.family.parts[0])}{grad:02d}"
-            child.email = self._unique_email(local, domain)
+            email = f"{local}@{domain}"
+            if email in used:
+                email = self._unique_email(local, domain)
+            used.add(email)
+            child.email = email
 
     def _contact_values(
-        self, email: str, digits: str, styles: _Pool[str], missing: tuple[float, float],
+        self,
+        email: str,
+        digits: str,
+        styles: _Pool[int],
+        missing: tuple[float, float],
         keep: bool,
-    ) -> tuple[str | None, str | None]:  # fmt: skip
+    ) -> tuple[str | None, str | None]:
         """Email and phone as one side holds them: sometimes missing, rarely garbage."""
         rng = self.rng
-        phone: str | None = _format_phone(digits, int(styles.pick(rng)))
+        phone: str | None = _format_phone(digits, styles.pick(rng))
         out_email: str | None = email
         if keep:  # a staff member's own guardian account: kept whole so the truth is clean
             return out_email, phone
@@ -904,8 +949,12 @@ class _Builder:
             out_email = None
         elif r < missing[0] + INVALID_EMAIL_RATE:
             local, _, domain = email.partition("@")
-            out_email = (f"{local}@{domain.split('.')[0]}", f"{local} @{domain}",
-                         f"{local}{domain}", f"{local}@@{domain}")[rng.randrange(4)]  # fmt: skip
+            out_email = (
+                f"{local}@{domain.split('.')[0]}",
+                f"{local} @{domain}",
+                f"{local}{domain}",
+                f"{local}@@{domain}",
+            )[rng.randrange(4)]
         r = rng.random()
         if r < missing[1]:
             phone = None
@@ -928,26 +977,84 @@ class _Builder:
                         first, last = first.lower(), last.lower()
                     email = adult.email_a if not copy else self._personal_email(first, last)
                     email_v, phone = self._contact_values(
-                        email, adult.phone_a, _ARCH_PHONE_STYLES,
-                        (ARCH_EMAIL_MISSING, ARCH_PHONE_MISSING), keep,
-                    )  # fmt: skip
+                        email,
+                        adult.phone_a,
+                        _ARCH_PHONE_STYLES,
+                        (ARCH_EMAIL_MISSING, ARCH_PHONE_MISSING),
+                        keep,
+                    )
                     r = rng.random()
-                    relationship = (None if r < 0.4 else "Parent" if r < 0.7 and adult.parent
-                                    else adult.relationship)  # fmt: skip
-                    account = _Account(adult, first, last, email_v, phone, relationship, None)
+                    relationship = (
+                        None
+                        if r < 0.4
+                        else "Parent"
+                        if r < 0.7 and adult.relationship in ("Mother", "Father")
+                        else adult.relationship
+                    )
+                    account = _Account(
+                        adult,
+                        first=first,
+                        last=last,
+                        email=email_v,
+                        phone=phone,
+                        relationship=relationship,
+                        sis_id=None,
+                    )
                     adult.arch_accounts.append(account)
                     out_a.append(account)
             if adult.on_s:
                 email_v, phone = self._contact_values(
-                    adult.email_s, adult.phone_s, _SYNC_PHONE_STYLES,
-                    (SYNC_EMAIL_MISSING, SYNC_PHONE_MISSING), keep,
-                )  # fmt: skip
-                sis_id = (f"{self._unique_int(10**6, 10**7)}"
-                          if rng.random() < CONTACT_SIS_ID_RATE else None)  # fmt: skip
-                account = _Account(adult, self._sis(adult.first), self._sis(adult.last),
-                                   email_v, phone, adult.relationship, sis_id)  # fmt: skip
+                    adult.email_s,
+                    adult.phone_s,
+                    _SYNC_PHONE_STYLES,
+                    (SYNC_EMAIL_MISSING, SYNC_PHONE_MISSING),
+                    keep,
+                )
+                sis_id = (
+                    f"{self._unique_int(10**6, 10**7)}"
+                    if rng.random() < CONTACT_SIS_ID_RATE
+                    else None
+                )
+                account = _Account(
+                    adult,
+                    first=self._sis(adult.first),
+                    last=self._sis(adult.last),
+                    email=email_v,
+                    phone=phone,
+                    relationship=adult.relationship,
+                    sis_id=sis_id,
+                )
                 adult.sync_account = account
                 out_s.append(account)
+
+    def _link(self, fam: _Family) -> None:
+        """Which guardian accounts each archived record lists: most, never none.
+
+        A parent may not have joined every teacher's class, but every account
+        is on at least one record (else it would be invisible in the roster).
+        """
+        rng = self.rng
+        records = [(i, c) for i, c in enumerate(fam.children) for _ in range(c.copies)]
+        linked: set[int] = set()
+        for index, child in records:
+            accounts = [
+                a.arch_accounts[index % len(a.arch_accounts)] for a in fam.adults if a.arch_accounts
+            ]
+            chosen = [a for a in accounts if rng.random() < ARCH_CONTACT_LINK] or accounts[:1]
+            child.links.append(chosen)
+            linked.update(id(a) for a in chosen)
+        order = {id(a): n for n, a in enumerate(fam.adults)}
+        for adult in fam.adults:
+            for k, account in enumerate(adult.arch_accounts):
+                if id(account) in linked:
+                    continue
+                # Records that can only list this account of the adult, so the adult is absent.
+                fits = [(i, c) for i, c in records if i % len(adult.arch_accounts) == k]
+                _index, child = fits[rng.randrange(len(fits))]
+                links = child.links[rng.randrange(len(child.links))]
+                links.append(account)
+                links.sort(key=lambda a: order[id(a.adult)])
+                linked.add(id(account))
 
     def _archived_student(self, child: _Child, sid: str, copy: int) -> Student:
         rng = self.rng
@@ -974,7 +1081,7 @@ class _Builder:
         if r < ARCH_GRADE_MISSING:
             grade = None
         elif r < ARCH_GRADE_MISSING + ARCH_GRADE_WRONG and grade is not None:
-            grade = min(12, max(-2, grade + rng.choice((-1, 1))))
+            grade = min(12, max(-2, grade + (-1, 1)[rng.randrange(2)]))
         school = child.school_a
         if copy and rng.random() < 0.2:  # the second teacher was at another school
             school = self._moved_school(child.grade_a or 0, rng.randrange(len(self.levels[0])))
@@ -987,8 +1094,11 @@ class _Builder:
                 number = "0" + number
         email = None
         if (child.grade_a or 0) >= 6 and rng.random() < ARCH_EMAIL_RATE:
-            email = (child.email if rng.random() < 0.65
-                     else self._personal_email(child.first, fam.parts[0]))  # fmt: skip
+            email = (
+                child.email
+                if rng.random() < 0.65
+                else self._personal_email(child.first, fam.parts[0])
+            )
         street = city = state = zip_code = None
         if rng.random() < ARCH_ADDRESS_RATE:
             street = self._street(fam.address, 2 + rng.randrange(4))
@@ -997,15 +1107,6 @@ class _Builder:
             state, r = self.metro.state, rng.random()
             state = STATE_NAMES[state] if r < 0.1 else state.lower() if r < 0.2 else state
             zip_code = fam.address[6] if rng.random() < 0.85 else None
-        index = fam.children.index(child)
-        contacts = [
-            adult.arch_accounts[index % len(adult.arch_accounts)].as_contact()
-            for adult in fam.adults
-            if adult.arch_accounts and rng.random() < ARCH_CONTACT_LINK
-        ]
-        if not contacts:
-            adult = next(a for a in fam.adults if a.arch_accounts)
-            contacts.append(adult.arch_accounts[index % len(adult.arch_accounts)].as_contact())
         return Student(
             id=sid,
             first_name=first,
@@ -1022,7 +1123,7 @@ class _Builder:
             city=city,
             state=state,
             zip=zip_code,
-            contacts=tuple(contacts),
+            contacts=tuple(a.as_contact() for a in child.links[copy]),
         )
 
     def _synced_student(self, child: _Child) -> Student:
@@ -1032,13 +1133,15 @@ class _Builder:
         if fam.sync_address is None:
             fam.sync_address = (None, None, None, None)
             if rng.random() < SYNC_ADDRESS_RATE:
-                zip_code = fam.address_s[6]
+                zip_plus = fam.address_s[6]
                 if rng.random() < 0.15:
-                    zip_code += f"-{rng.randrange(10000):04d}"
+                    zip_plus += f"-{rng.randrange(10000):04d}"
                 fam.sync_address = (
                     self._street(fam.address_s, 1 if self.sis_street_upper else 0),
-                    self.metro.towns[fam.address_s[5]], self.metro.state, zip_code,
-                )  # fmt: skip
+                    self.metro.towns[fam.address_s[5]],
+                    self.metro.state,
+                    zip_plus,
+                )
         if fam.sync_contacts is None:
             fam.sync_contacts = tuple(
                 a.sync_account.as_contact() for a in fam.adults if a.sync_account
@@ -1072,7 +1175,7 @@ class _Builder:
         sid = person.id_a if archived else person.id_s
         sis_id = None if archived else f"T{self._unique_int(10**6, 10**7)}"
         styles = _ARCH_PHONE_STYLES if archived else _SYNC_PHONE_STYLES
-        phone = _format_phone(person.phone, int(styles.pick(rng))) if person.phone else None
+        phone = _format_phone(person.phone, styles.pick(rng)) if person.phone else None
         adult = person.adult
         if adult is None:
             if archived:
@@ -1106,6 +1209,7 @@ class _Builder:
         accounts_s: list[_Account] = []
         for fam in families:
             self._accounts(fam, accounts_a, accounts_s)
+            self._link(fam)
         self._identifiers(families)
         # Ids are dealt after shuffling each side, so neither ids nor order hint at truth.
         for accounts, prefix in ((accounts_a, "ga"), (accounts_s, "gs")):
@@ -1169,9 +1273,12 @@ class _Builder:
         return SyntheticDistrict(
             archived=Roster(archived, members_a, source="synthetic:archived", format="native"),
             synced=Roster(
-                synced, members_s, source="synthetic:synced", format="native",
+                synced,
+                members_s,
+                source="synthetic:synced",
+                format="native",
                 has_dob_column=self.synced_dob,
-            ),  # fmt: skip
+            ),
             truth=truth,
             guardian_truth=guardian_truth,
             staff_guardian_truth=tuple(sorted(pairs)),

@@ -158,9 +158,7 @@ def test_values_have_model_types(district: SyntheticDistrict) -> None:
 def test_matched_records_describe_the_same_child(district: SyntheticDistrict) -> None:
     pairs = _pairs(district)
     same_surname = sum(
-        1
-        for a, s in pairs
-        if surname_key(a.last_name)[:4] == surname_key(s.last_name)[:4]
+        1 for a, s in pairs if surname_key(a.last_name)[:4] == surname_key(s.last_name)[:4]
     )
     assert same_surname / len(pairs) > 0.9
     dated = [(a, s) for a, s in pairs if a.dob and s.dob]
@@ -201,9 +199,7 @@ def test_twins_share_birthday_guardians_grade_and_school(district: SyntheticDist
 
 def test_siblings_share_guardian_accounts(district: SyntheticDistrict) -> None:
     for roster in (district.archived, district.synced):
-        children_per_guardian = Counter(
-            c.guardian_id for s in roster.students for c in s.contacts
-        )
+        children_per_guardian = Counter(c.guardian_id for s in roster.students for c in s.contacts)
         shared = sum(1 for n in children_per_guardian.values() if n > 1)
         assert shared / len(children_per_guardian) > 0.25
 
@@ -318,11 +314,7 @@ def test_guardian_truth_is_consistent_with_students(district: SyntheticDistrict)
 def test_guardian_contacts_look_real(district: SyntheticDistrict) -> None:
     contacts = [*_contacts(district.archived).values(), *_contacts(district.synced).values()]
     phones = [c.phone for c in contacts if c.phone]
-    valid = sum(
-        1
-        for p in phones
-        if phonenumbers.is_valid_number(phonenumbers.parse(p, "US"))
-    )
+    valid = sum(1 for p in phones if phonenumbers.is_valid_number(phonenumbers.parse(p, "US")))
     assert valid / len(phones) >= 0.9
     formats = {("+" in p, "(" in p, "." in p, "-" in p) for p in phones}
     assert len(formats) >= 4
@@ -367,9 +359,8 @@ def test_staff_guardian_truth(district: SyntheticDistrict) -> None:
     )
     assert 0.3 < identical / len(same_side) < 0.7
     assert all(
-        m.last_name == c.last_name and sum(
-            (m.first_name != c.first_name, m.email != c.email, m.phone != c.phone)
-        ) <= 1
+        m.last_name == c.last_name
+        and sum((m.first_name != c.first_name, m.email != c.email, m.phone != c.phone)) <= 1
         for m, c in same_side
     )
 

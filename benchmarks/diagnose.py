@@ -49,10 +49,25 @@ def main() -> None:
     for a, s in missing[: args.show]:
         print("MISSED", _fmt(a_rec[a]), "|", _fmt(b_rec[s]))
     for a, s, m in wrong[: args.show]:
-        print("WRONG", _fmt(a_rec[a]), "|", _fmt(b_rec[s]), "| got", _fmt(b_rec[m.synced_id]), m.decision)
+        print(
+            "WRONG",
+            _fmt(a_rec[a]),
+            "|",
+            _fmt(b_rec[s]),
+            "| got",
+            _fmt(b_rec[m.synced_id]),
+            m.decision,
+        )
         taker = [x for x in plan.merges if x.synced_id == s]
         for x in taker:
-            print("   true synced taken by", _fmt(a_rec[x.archived_id]), x.decision, x.confidence, "truth:", truth.get(x.archived_id))
+            print(
+                "   true synced taken by",
+                _fmt(a_rec[x.archived_id]),
+                x.decision,
+                x.confidence,
+                "truth:",
+                truth.get(x.archived_id),
+            )
     shown = 0
     for a, s in truth.items():
         m = by_a.get(a)
@@ -62,13 +77,20 @@ def main() -> None:
             print("  A", _fmt(a_rec[a]))
             print("  S", _fmt(b_rec[s]))
             for c in m.competitors:
-                print("  competitor", c.confidence, _fmt(a_rec[c.archived_id]), "|", _fmt(b_rec[c.synced_id]))
+                print(
+                    "  competitor",
+                    c.confidence,
+                    _fmt(a_rec[c.archived_id]),
+                    "|",
+                    _fmt(b_rec[c.synced_id]),
+                )
 
 
 def _fmt(s: object) -> str:
     f = lambda x: getattr(s, x)  # noqa: E731
     return (
-        f"{f('id')} {f('first_name')}/{f('middle_name')}/{f('last_name')} dob={f('dob')} g={f('grade')} "
+        f"{f('id')} {f('first_name')}/{f('middle_name')}/{f('last_name')} "
+        f"dob={f('dob')} g={f('grade')} "
         f"sch={f('school_id')} sex={f('gender')} num={f('student_number')} "
         f"c={[(c.guardian_id, c.phone, c.email) for c in f('contacts')][:2]}"
     )

@@ -40,7 +40,8 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"archived={len(district.archived):>7} synced={len(district.synced):>7} "
-            f"pairs={plan.stats['pairs_compared']:>9,} plan={seconds:6.1f}s peak_rss={peak:6.0f}MiB "
+            f"pairs={plan.stats['pairs_compared']:>9,} plan={seconds:6.1f}s "
+            f"peak_rss={peak:6.0f}MiB "
             f"merges={len(plan.merges)}"
         )
         print(f"   where the time goes: {laps.get('seconds')}")

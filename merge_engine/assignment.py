@@ -53,7 +53,9 @@ class Assignment:
         keys = group * np.int64(max(n_synced, 1)) + synced
         pos = np.searchsorted(self.edge_key, keys)
         pos = np.minimum(pos, max(len(self.edge_key) - 1, 0))
-        found = (len(self.edge_key) > 0) & (self.edge_key[pos] == keys) & (group >= 0) & (synced >= 0)
+        found = (
+            (len(self.edge_key) > 0) & (self.edge_key[pos] == keys) & (group >= 0) & (synced >= 0)
+        )
         return np.where(found, self.edge_pair[pos] if len(self.edge_pair) else NONE, NONE)
 
 

@@ -215,7 +215,9 @@ def generate_candidates(
     for rule in rules:
         left, right = builders[rule]
 
-        def key(side: EncodedSide, left: KeyBuilder = left, right: KeyBuilder | None = right) -> KeyColumn:
+        def key(
+            side: EncodedSide, left: KeyBuilder = left, right: KeyBuilder | None = right
+        ) -> KeyColumn:
             column = left(side)
             return column if right is None else _combine(column, right(side), len(side))
 

@@ -52,7 +52,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     archived = read_roster(
         args.archived, format=args.archived_format, fallback_encoding=args.encoding_fallback
     )
-    synced = read_roster(args.synced, format=args.synced_format, fallback_encoding=args.encoding_fallback)
+    synced = read_roster(
+        args.synced, format=args.synced_format, fallback_encoding=args.encoding_fallback
+    )
     plan = build_plan(archived, synced, settings)
     plan.write(args.out)
     _print_summary(plan, args.out)
@@ -63,14 +65,17 @@ def _print_summary(plan: MergePlan, out: str | Path) -> None:
     s = plan.stats
     print(f"{plan!r}")
     print(
-        f"compared {s.get('pairs_compared', 0):,} of {s.get('pairs_possible', 0):,} possible pairs; "
+        f"compared {s.get('pairs_compared', 0):,} of {s.get('pairs_possible', 0):,} "
+        "possible pairs; "
         f"plan written to {out}"
     )
     if plan.warnings:
         print(f"{len(plan.warnings)} input warnings are listed in the plan under 'warnings'.")
     if plan.review:
-        print(f"Review the {len(plan.review)} merges marked 'review' before applying: "
-              f"merge-engine show {out} --review")
+        print(
+            f"Review the {len(plan.review)} merges marked 'review' before applying: "
+            f"merge-engine show {out} --review"
+        )
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -93,7 +98,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         with resources.as_file(source / side) as folder:
             shutil.copytree(folder, target / side, dirs_exist_ok=True)
     print(f"sample district written to {target}/archived and {target}/synced")
-    print(f"next: merge-engine plan --archived {target}/archived --synced {target}/synced --out plan.json")
+    print(
+        f"next: merge-engine plan --archived {target}/archived "
+        f"--synced {target}/synced --out plan.json"
+    )
     return 0
 
 

@@ -139,7 +139,9 @@ def _jaro_winkler(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.floa
 
 
 def _edits(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
-    return np.asarray(process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1), np.float32)
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1), np.float32
+    )
 
 
 def _nickname(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
@@ -151,10 +153,7 @@ def _nickname(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]
 
 def _is_initial(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
     return np.fromiter(
-        (
-            (len(a) == 1 or len(b) == 1) and a[:1] == b[:1]
-            for a, b in zip(lhs, rhs, strict=True)
-        ),
+        ((len(a) == 1 or len(b) == 1) and a[:1] == b[:1] for a, b in zip(lhs, rhs, strict=True)),
         np.float32,
         count=len(lhs),
     )
@@ -176,11 +175,15 @@ def _shared_start(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.floa
     )
 
 
-def _close(jw: npt.NDArray[np.float32], edits: npt.NDArray[np.float32], threshold: float) -> npt.NDArray[np.bool_]:
+def _close(
+    jw: npt.NDArray[np.float32], edits: npt.NDArray[np.float32], threshold: float
+) -> npt.NDArray[np.bool_]:
     return (jw >= threshold) | (edits <= 1)
 
 
-def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, threshold: float) -> tuple[Levels, Levels, Levels]:
+def _names(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, threshold: float
+) -> tuple[Levels, Levels, Levels]:
     names = vocab.values
     first_a, first_b = a.first[ia], b.first[ib]
     tok_a, tok_b = a.first_token[ia], b.first_token[ib]
@@ -190,7 +193,12 @@ def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, 
     present = (first_a != MISSING) & (first_b != MISSING)
     first[~present] = 0
     undecided = present & (first_a != first_b)
-    nick = _unique_pair_scores(np.where(undecided, tok_a, MISSING).astype(np.int32), tok_b, names, _nickname) > 0
+    nick = (
+        _unique_pair_scores(
+            np.where(undecided, tok_a, MISSING).astype(np.int32), tok_b, names, _nickname
+        )
+        > 0
+    )
     goes_by_middle = undecided & (
         ((mid_b != MISSING) & (tok_a == mid_b)) | ((mid_a != MISSING) & (tok_b == mid_a))
     )
@@ -213,7 +221,12 @@ def _names(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, 
     middle = np.full(len(ia), 3, np.int8)
     m_present = (mid_a != MISSING) & (mid_b != MISSING)
     middle[~m_present] = 0
-    m_init = _unique_pair_scores(np.where(m_present, mid_a, MISSING).astype(np.int32), mid_b, names, _is_initial) > 0
+    m_init = (
+        _unique_pair_scores(
+            np.where(m_present, mid_a, MISSING).astype(np.int32), mid_b, names, _is_initial
+        )
+        > 0
+    )
     middle[m_present & m_init] = 2
     middle[m_present & (mid_a == mid_b)] = 1
 
@@ -367,7 +380,9 @@ def compare_pairs(
         "guardian": _guardian(a, b, ia, ib),
         "address": _address(a, b, ia, ib),
     }
-    matrix = np.stack([columns[c.name] for c in COMPARISONS], axis=1) if len(ia) else np.zeros(
-        (0, len(COMPARISONS)), np.int8
+    matrix = (
+        np.stack([columns[c.name] for c in COMPARISONS], axis=1)
+        if len(ia)
+        else np.zeros((0, len(COMPARISONS)), np.int8)
     )
     return LevelMatrix(matrix.astype(np.int8), COMPARISONS)

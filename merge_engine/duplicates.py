@@ -74,7 +74,9 @@ def archived_groups(
     # Siblings share guardians and addresses, and nickname-equivalent sibling
     # names exist (Ellie and Eleanor): a household anchor needs an exact name.
     household = at("guardian", "phone_and_email", "phone_or_email") | at("address", "exact")
-    anchored = at("dob", "exact") | at("identifier", "exact") | (household & at("first_name", "exact"))
+    anchored = (
+        at("dob", "exact") | at("identifier", "exact") | (household & at("first_name", "exact"))
+    )
     confident = scored.scores.probability >= settings.auto_threshold
     dup = same_name & no_conflict & anchored & confident
     graph = sparse.coo_matrix((np.ones(int(dup.sum())), (ia[dup], ib[dup])), shape=(n, n))
@@ -86,5 +88,7 @@ def archived_groups(
         & (at("dob", "exact") | household)
         & ~dup
     )
-    pairs = {(int(x), int(y)) for x, y in zip(ia[possible].tolist(), ib[possible].tolist(), strict=True)}
+    pairs = {
+        (int(x), int(y)) for x, y in zip(ia[possible].tolist(), ib[possible].tolist(), strict=True)
+    }
     return labels.astype(np.int64), pairs | {(y, x) for x, y in pairs}, len(ia)

@@ -198,7 +198,10 @@ def encode_students(
             last_tokens[i, : len(codes)] = codes
 
     dob = np.fromiter(
-        (s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING for s in students),
+        (
+            s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING
+            for s in students
+        ),
         np.int32,
         count=n,
     )
@@ -207,13 +210,14 @@ def encode_students(
     )
     gender = np.fromiter((_GENDER_CODES.get(s.gender or "", 0) for s in students), np.int8, count=n)
 
-    owners = np.fromiter(
-        (i for i, st in enumerate(students) for _ in st.contacts), np.int64
-    )
+    owners = np.fromiter((i for i, st in enumerate(students) for _ in st.contacts), np.int64)
     contacts = [c for st in students for c in st.contacts]
     guardian_phones = _ragged(
-        n, owners, _codes([c.phone for c in contacts], vocab.contacts,
-                          lambda v: normalize_phone(v, phone_region))
+        n,
+        owners,
+        _codes(
+            [c.phone for c in contacts], vocab.contacts, lambda v: normalize_phone(v, phone_region)
+        ),
     )
     guardian_emails = _ragged(
         n, owners, _codes([c.email for c in contacts], vocab.contacts, normalize_email)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,7 +74,9 @@ class MatchModel:
             "prior": round(self.prior, 8),
             "family_cap_bits": round(self.family_cap_bits, 4),
             "name_conflict_max_probability": self.name_conflict_max_probability,
-            "conflict_with_identifier_max_probability": self.conflict_with_identifier_max_probability,
+            "conflict_with_identifier_max_probability": (
+                self.conflict_with_identifier_max_probability
+            ),
             "em_iterations": self.em_iterations,
             "comparisons": {
                 name: {
@@ -81,7 +84,9 @@ class MatchModel:
                     "m": [round(x, 6) for x in m],
                     "u": [round(x, 8) for x in u],
                 }
-                for name, comp, m, u in zip(self.comparisons, COMPARISONS, self.m, self.u, strict=True)
+                for name, comp, m, u in zip(
+                    self.comparisons, COMPARISONS, self.m, self.u, strict=True
+                )
             },
         }
 
@@ -96,7 +101,7 @@ class PairScores:
     probability: F64
 
 
-def _normalised(counts: F64) -> tuple[float, ...]:
+def _normalised(counts: npt.NDArray[Any]) -> tuple[float, ...]:
     """Probabilities over the non-missing levels (level 0 is pinned to 1)."""
     body = counts[1:] + 0.5
     body = body / body.sum()
@@ -121,7 +126,9 @@ def _apply_rules(
     family = np.array([c.family for c in comparisons])
     fam = contributions[:, family]
     positive = np.clip(fam, 0.0, None).sum(axis=1)
-    scale = np.where(positive > model.family_cap_bits, model.family_cap_bits / np.maximum(positive, 1e-9), 1.0)
+    scale = np.where(
+        positive > model.family_cap_bits, model.family_cap_bits / np.maximum(positive, 1e-9), 1.0
+    )
     contributions[:, family] = np.where(fam > 0, fam * scale[:, None], fam)
     total = contributions.sum(axis=1) + prior_bits
     conflict = levels[:, _FIRST] == _FIRST_DIFFERENT
@@ -169,7 +176,9 @@ def estimate_model(
     comparisons = candidate_levels.comparisons
     names = [c.name for c in comparisons]
     u = tuple(
-        _normalised(np.bincount(random_levels.levels[:, j], minlength=len(c.levels)).astype(np.float64))
+        _normalised(
+            np.bincount(random_levels.levels[:, j], minlength=len(c.levels)).astype(np.float64)
+        )
         for j, c in enumerate(comparisons)
     )
     weights_vec = 8 ** np.arange(len(comparisons), dtype=np.int64)
@@ -192,19 +201,35 @@ def estimate_model(
     with_guardian = strong | level("guardian", "phone_and_email", "phone_or_email")
     surname_ok = level("last_name", "exact", "compound")
     # (rows, fields learnt, fields held fixed): no field selects the rows it is learnt on.
-    plan = (
+    plan: tuple[tuple[npt.NDArray[np.bool_], list[int], list[int]], ...] = (
         (same_name, cols(*others), []),
-        (level("first_name", "exact", "nickname") & with_guardian, cols("last_name"),
-         cols(*[n for n in others if n not in anchors])),
-        (surname_ok & strong, cols("first_name"),
-         cols(*[n for n in others if n not in ("dob", "identifier")])),
+        (
+            level("first_name", "exact", "nickname") & with_guardian,
+            cols("last_name"),
+            cols(*[n for n in others if n not in anchors]),
+        ),
+        (
+            surname_ok & strong,
+            cols("first_name"),
+            cols(*[n for n in others if n not in ("dob", "identifier")]),
+        ),
     )
     m = [_initial_m(len(c.levels)) for c in comparisons]
     iterations = 0
     for rows, learn, fixed in plan:
         if counts_f[rows].sum() < 10:
             continue
-        learnt, steps = _em(patterns[rows], counts_f[rows], learn, fixed, m, u, comparisons, max_iterations, tolerance)
+        learnt, steps = _em(
+            patterns[rows],
+            counts_f[rows],
+            learn,
+            fixed,
+            m,
+            u,
+            comparisons,
+            max_iterations,
+            tolerance,
+        )
         iterations += steps
         for j in learn:
             m[j] = learnt[j]
@@ -215,8 +240,14 @@ def estimate_model(
     max_prior = float(np.clip(expected_matches / n_pairs, 1e-6, 0.5))
     prior = max_prior
     model = MatchModel(
-        tuple(names), tuple(m), u, prior, 0.0,
-        name_conflict_max_probability, conflict_with_identifier_max_probability, iterations,
+        tuple(names),
+        tuple(m),
+        u,
+        prior,
+        0.0,
+        name_conflict_max_probability,
+        conflict_with_identifier_max_probability,
+        iterations,
     )
     cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
     for _ in range(max_iterations):
@@ -255,8 +286,10 @@ def _em(
         g = _expit2(bits + _logit2(prior)) * counts
         delta = 0.0
         for j in learn:
-            new = _normalised(np.bincount(patterns[:, j], weights=g, minlength=len(comparisons[j].levels)))
-            delta = max(delta, max(abs(a - b) for a, b in zip(new, m[j], strict=True)))
+            new = _normalised(
+                np.bincount(patterns[:, j], weights=g, minlength=len(comparisons[j].levels))
+            )
+            delta = max(delta, *(abs(a - b) for a, b in zip(new, m[j], strict=True)))
             m[j] = new
         prior = float(np.clip(g.sum() / total, 1e-4, 1 - 1e-4))
         if delta < tolerance:
@@ -264,10 +297,23 @@ def _em(
     return m, steps
 
 
-def _evolve(model: MatchModel, *, m: tuple[tuple[float, ...], ...], prior: float, cap: float, iterations: int) -> MatchModel:
+def _evolve(
+    model: MatchModel,
+    *,
+    m: tuple[tuple[float, ...], ...],
+    prior: float,
+    cap: float,
+    iterations: int,
+) -> MatchModel:
     return MatchModel(
-        model.comparisons, m, model.u, prior, cap,
-        model.name_conflict_max_probability, model.conflict_with_identifier_max_probability, iterations,
+        model.comparisons,
+        m,
+        model.u,
+        prior,
+        cap,
+        model.name_conflict_max_probability,
+        model.conflict_with_identifier_max_probability,
+        iterations,
     )
 
 

@@ -9,6 +9,8 @@ matching, so a plan can always show what the source said.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from attrs import field, frozen
 
@@ -21,8 +23,8 @@ __all__ = [
 ]
 
 
-def _tuple(value: object) -> tuple[object, ...]:
-    return tuple(value)  # type: ignore[call-overload,no-any-return]
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
 
 
 @frozen

@@ -102,7 +102,10 @@ class Merge:
             decision=_decision(data["decision"]),
             match_weight=float(data.get("match_weight", 0.0)),
             margin_bits=None if margin is None else float(margin),
-            evidence=[FieldEvidence(e["comparison"], e["level"], float(e["bits"])) for e in data.get("evidence", [])],
+            evidence=[
+                FieldEvidence(e["comparison"], e["level"], float(e["bits"]))
+                for e in data.get("evidence", [])
+            ],
             reasons=[str(r) for r in data.get("reasons", [])],
             competitors=[
                 Competitor(str(c["archived_id"]), str(c["synced_id"]), float(c["confidence"]))
@@ -232,7 +235,9 @@ class MergePlan:
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, PlanError):
                 raise
-            raise PlanError(f"malformed plan: {exc!r}; re-create it with `merge-engine plan`") from exc
+            raise PlanError(
+                f"malformed plan: {exc!r}; re-create it with `merge-engine plan`"
+            ) from exc
 
     @classmethod
     def read(cls, path: str | Path) -> MergePlan:

@@ -110,8 +110,15 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
     vocab = Vocabularies.new()
-    ea = encode_students(a_students, vocab, has_dob_column=archived.has_dob_column, phone_region=settings.phone_region)
-    eb = encode_students(b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region)
+    ea = encode_students(
+        a_students,
+        vocab,
+        has_dob_column=archived.has_dob_column,
+        phone_region=settings.phone_region,
+    )
+    eb = encode_students(
+        b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region
+    )
     timer.lap("encode")
 
     primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES]
@@ -141,7 +148,7 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
     timer.lap("score")
 
-    stats = list(cands.stats)
+    rule_stats = list(cands.stats)
     fallback = [r for r in settings.blocking_rules if r in FALLBACK_RULES]
     if fallback:
         best = np.zeros(len(ea))
@@ -156,12 +163,16 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
             archived_subset=best < settings.auto_threshold,
             exclude=scored.archived * nb + scored.synced,
         )
-        stats += more.stats
+        rule_stats += more.stats
         more_levels = compare(ea, eb, more.archived, more.synced, vocab.names, settings)
-        scored = _concat(scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs))
+        scored = _concat(
+            scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
+        )
     timer.lap("fallback")
 
-    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab.names, model, freqs, settings)
+    groups, possible_duplicates, dedupe_pairs = archived_groups(
+        ea, vocab.names, model, freqs, settings
+    )
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 
@@ -178,7 +189,9 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     timer.lap("assignment")
 
     merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings)
-    merges += _contested_duplicates(scored, groups, result, possible_duplicates, a_students, b_students, settings)
+    merges += _contested_duplicates(
+        scored, groups, result, possible_duplicates, a_students, b_students, settings
+    )
     merges.sort(key=lambda m: (m.archived_id, m.synced_id))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}
@@ -188,8 +201,12 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     b_hashes = [(s.id, student_hash(s)) for s in b_students]
     warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
     if not synced.has_dob_column:
-        warnings.append(_note("synced roster has no birth dates; matching relies on names, grades and guardians"))
-    skipped = sum(s.skipped_keys for s in stats)
+        warnings.append(
+            _note(
+                "synced roster has no birth dates; matching relies on names, grades and guardians"
+            )
+        )
+    skipped = sum(s.skipped_keys for s in rule_stats)
     if skipped:
         warnings.append(_note(f"{skipped} blocking keys shared by too many records were skipped"))
     timer.lap("fingerprint")
@@ -200,7 +217,9 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         "pairs_possible": len(ea) * len(eb),
         "duplicate_pairs_compared": dedupe_pairs,
         "archived_duplicate_records": int(len(groups) - n_groups),
-        "blocking": {s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in stats},
+        "blocking": {
+            s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in rule_stats
+        },
         "components": result.components,
         "largest_component": result.largest_component,
     }
@@ -335,13 +354,16 @@ def _contested_duplicates(
                 match_weight=float(scored.scores.log_odds[k]),
                 margin_bits=None,
                 evidence=[
-                    FieldEvidence(c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j]))
+                    FieldEvidence(
+                        c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j])
+                    )
                     for j, c in enumerate(scored.levels.comparisons)
                 ],
                 reasons=[
                     "possible duplicate of archived "
                     + ", ".join(a_students[m].id for m in twins)
-                    + ", which takes this synced student: approve only if it is the same child, not a twin"
+                    + ", which takes this synced student: approve only if it is the same "
+                    "child, not a twin"
                 ],
                 competitors=[
                     Competitor(a_students[m].id, b_students[s].id, float(prob[k])) for m in twins
@@ -390,8 +412,14 @@ def _merges(
             reasons[i].append(text)
 
     p = prob[k_all]
-    flag(p < settings.review_threshold, "own evidence weak; proposed as a duplicate of another archived record")
-    flag((p >= settings.review_threshold) & (p < settings.auto_threshold), "confidence below the auto-merge threshold")
+    flag(
+        p < settings.review_threshold,
+        "own evidence weak; proposed as a duplicate of another archived record",
+    )
+    flag(
+        (p >= settings.review_threshold) & (p < settings.auto_threshold),
+        "confidence below the auto-merge threshold",
+    )
     for i in np.flatnonzero(margin < settings.margin_bits).tolist():
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
     for (j, bad), text in _GATES:
@@ -408,13 +436,17 @@ def _merges(
     adjustment = scored.scores.adjustment[k_all]
 
     merges: list[Merge] = []
-    for i, (a, s, k) in enumerate(zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)):
+    for i, (a, s, k) in enumerate(
+        zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)
+    ):
         evidence = [
             FieldEvidence(c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
             for j, c in enumerate(comparisons)
         ]
         if adjustment[i] < 0:
-            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i])))
+            evidence.append(
+                FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i]))
+            )
         competitors = [
             Competitor(
                 a_students[int(scored.archived[kk])].id,

@@ -35,7 +35,14 @@ class ScoredPairs:
 
 
 def compare(
-    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, names: Vocabulary, settings: Settings, *, grade_progression: int | None = None
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    names: Vocabulary,
+    settings: Settings,
+    *,
+    grade_progression: int | None = None,
 ) -> LevelMatrix:
     """Levels of the pairs, with the comparisons the settings leave out forced to ``missing``."""
     progression = settings.grade_progression if grade_progression is None else grade_progression

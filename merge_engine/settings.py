@@ -38,7 +38,9 @@ def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> N
 
 
 def _subset(allowed: tuple[str, ...]) -> Any:
-    def check(_: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+    def check(
+        _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+    ) -> None:
         unknown = sorted(set(value) - set(allowed))
         if unknown:
             raise SettingsError(
@@ -110,9 +112,7 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()
-        }
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
@@ -139,7 +139,9 @@ class Settings:
         try:
             data: Any = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"{file}: not valid {file.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
+            raise SettingsError(
+                f"{file}: not valid {file.suffix.lstrip('.') or 'TOML'}: {exc}"
+            ) from exc
         if isinstance(data, dict) and isinstance(data.get("settings"), dict):
             data = data["settings"]
         if not isinstance(data, dict):

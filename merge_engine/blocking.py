@@ -154,8 +154,16 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
         valid = keys != MISSING
         return KeyColumn(owners[valid], keys[valid])
 
+    def unordered_names(side: EncodedSide) -> KeyColumn:
+        first = side.first_token.astype(np.int64)
+        last = side.last_key.astype(np.int64)
+        valid = (first != MISSING) & (last != MISSING)
+        low, high = np.minimum(first, last), np.maximum(first, last)
+        return KeyColumn(np.flatnonzero(valid).astype(np.int64), ((low << 32) | high)[valid])
+
     return {
         "given name variant + surname word": (variants, surname_tokens),
+        "given name and surname in either order": (unordered_names, None),
         "given name variant + joined surname": (variants, lambda s: _single(s.last_key)),
         "surname + birth date": (lambda s: _single(s.last_key), lambda s: _single(s.dob)),
         "given name + birth date": (lambda s: _single(s.first_token), lambda s: _single(s.dob)),
@@ -164,6 +172,8 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
         "guardian phone": (lambda s: _multi(s.guardian_phones), None),
         "guardian email": (lambda s: _multi(s.guardian_emails), None),
         "street + zip": (lambda s: _single(s.street), lambda s: _single(s.zip)),
+        "street + birth date": (lambda s: _single(s.street), lambda s: _single(s.dob)),
+        "zip + birth date": (lambda s: _single(s.zip), lambda s: _single(s.dob)),
         "sis id": (lambda s: _single(s.sis_id), None),
         "state id": (lambda s: _single(s.state_id), None),
         "student number": (lambda s: _single(s.student_number), None),

@@ -48,17 +48,28 @@ class Comparison:
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "first_name",
-        ("missing", "exact", "nickname", "middle", "close", "similar", "initial", "different"),
+        (
+            "missing",
+            "exact",
+            "nickname",
+            "middle",
+            "swapped",
+            "close",
+            "similar",
+            "initial",
+            "different",
+        ),
         description="given name: exact, nickname or variant, goes by the middle name, "
-        "typo, loosely similar (shared start or Jaro-Winkler >= 0.75), initial only, different",
+        "given name and surname swapped, typo, loosely similar (shared start or "
+        "Jaro-Winkler >= 0.75), initial only, different",
     ),
     Comparison("middle_name", ("missing", "exact", "initial", "different")),
     Comparison(
         "last_name",
-        ("missing", "exact", "compound", "close", "different"),
+        ("missing", "exact", "compound", "swapped", "close", "different"),
         family=True,
         description="surname: exact (spacing ignored), shares a word of a compound "
-        "or hyphenated surname, typo, different",
+        "or hyphenated surname, swapped with the given name, typo, different",
     ),
     Comparison(
         "dob",
@@ -80,8 +91,9 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("gender", ("missing", "same", "different")),
     Comparison(
         "identifier",
-        ("missing", "exact", "different"),
-        description="sis_id, state_id, student_number or student email",
+        ("missing", "exact", "one_edit", "different"),
+        description="sis_id, state_id, student_number or student email: exact (leading "
+        "zeros ignored), one typo, different",
     ),
     Comparison(
         "guardian",
@@ -91,9 +103,9 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison(
         "address",
-        ("missing", "exact", "zip_only", "different"),
+        ("missing", "exact", "close", "zip_only", "different"),
         family=True,
-        description="street address and zip",
+        description="street address and zip: exact street, street with a typo, zip only, different",
     ),
 )
 
@@ -189,7 +201,7 @@ def _names(
     tok_a, tok_b = a.first_token[ia], b.first_token[ib]
     mid_a, mid_b = a.middle[ia], b.middle[ib]
 
-    first = np.full(len(ia), 7, np.int8)  # different
+    first = np.full(len(ia), 8, np.int8)  # different
     present = (first_a != MISSING) & (first_b != MISSING)
     first[~present] = 0
     undecided = present & (first_a != first_b)
@@ -211,9 +223,11 @@ def _names(
     edits = _unique_pair_scores(masked, first_b, names, _edits)
     initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
     prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
-    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = 5
-    first[rest & initial] = 6
-    first[rest & ~initial & _close(jw, edits, threshold)] = 4
+    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = 6
+    first[rest & initial] = 7
+    first[rest & ~initial & _close(jw, edits, threshold)] = 5
+    swapped = rest & (first_a == b.last[ib]) & (a.last[ia] == first_b)
+    first[swapped] = 4
     first[by_middle] = 3
     first[variant] = 2
     first[present & (first_a == first_b)] = 1
@@ -231,7 +245,7 @@ def _names(
     middle[m_present & (mid_a == mid_b)] = 1
 
     key_a, key_b = a.last_key[ia], b.last_key[ib]
-    last = np.full(len(ia), 4, np.int8)
+    last = np.full(len(ia), 5, np.int8)
     l_present = (key_a != MISSING) & (key_b != MISSING)
     last[~l_present] = 0
     toks_a, toks_b = a.last_tokens[ia], b.last_tokens[ib]
@@ -243,10 +257,18 @@ def _names(
     masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
     l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
     l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
-    last[l_rest & _close(l_jw, l_edits, threshold)] = 3
+    last[l_rest & _close(l_jw, l_edits, threshold)] = 4
+    last[l_rest & swapped] = 3
     last[l_rest & shared] = 2
     last[l_present & (key_a == key_b)] = 1
     return first, middle, last
+
+
+def _one_edit(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1) <= 1,
+        np.float32,
+    )
 
 
 def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
@@ -302,11 +324,14 @@ def _gender(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     return out
 
 
-def _identifier(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+def _identifier(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, values: Sequence[str] | None
+) -> Levels:
     kinds_a = [a.sis_id, a.state_id, a.student_number, a.email]
     kinds_b = [b.sis_id, b.state_id, b.student_number, b.email]
     exact = np.zeros(len(ia), np.bool_)
     conflict = np.zeros(len(ia), np.bool_)
+    typo = np.zeros(len(ia), np.bool_)
     for ka in kinds_a:
         va = ka[ia]
         for kb in kinds_b:
@@ -314,9 +339,14 @@ def _identifier(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     # Student emails change (personal to district address): they can confirm, never contradict.
     for ka, kb in zip(kinds_a[:3], kinds_b[:3], strict=True):
         va, vb = ka[ia], kb[ib]
-        conflict |= (va != MISSING) & (vb != MISSING) & (va != vb)
+        differ = (va != MISSING) & (vb != MISSING) & (va != vb)
+        conflict |= differ
+        if values is not None and differ.any():
+            masked = np.where(differ, va, MISSING).astype(np.int32)
+            typo |= differ & (_unique_pair_scores(masked, vb, values, _one_edit) > 0)
     out = np.zeros(len(ia), np.int8)
-    out[conflict] = 2
+    out[conflict] = 3
+    out[conflict & typo] = 2
     out[exact] = 1
     return out
 
@@ -346,13 +376,20 @@ def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     return out
 
 
-def _address(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+def _address(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, values: Sequence[str] | None, threshold: float
+) -> Levels:
     sa, sb = a.street[ia], b.street[ib]
     za, zb = a.zip[ia], b.zip[ib]
-    out = np.full(len(ia), 3, np.int8)
+    out = np.full(len(ia), 4, np.int8)
     out[((sa == MISSING) | (sb == MISSING)) & ((za == MISSING) | (zb == MISSING))] = 0
-    out[(za != MISSING) & (za == zb)] = 2
-    out[(sa != MISSING) & (sa == sb) & ((za == zb) | (za == MISSING) | (zb == MISSING))] = 1
+    out[(za != MISSING) & (za == zb)] = 3
+    zip_ok = (za == zb) | (za == MISSING) | (zb == MISSING)
+    both = (sa != MISSING) & (sb != MISSING) & (sa != sb) & zip_ok
+    if values is not None and both.any():
+        masked = np.where(both, sa, MISSING).astype(np.int32)
+        out[both & (_unique_pair_scores(masked, sb, values, _jaro_winkler) >= threshold)] = 2
+    out[(sa != MISSING) & (sa == sb) & zip_ok] = 1
     return out
 
 
@@ -365,8 +402,14 @@ def compare_pairs(
     *,
     grade_progression: int = 1,
     close_threshold: float = 0.92,
+    identifiers: Vocabulary | None = None,
+    places: Vocabulary | None = None,
 ) -> LevelMatrix:
-    """Levels of every comparison in :data:`COMPARISONS` for the pairs ``(ia[k], ib[k])``."""
+    """Levels of every comparison in :data:`COMPARISONS` for the pairs ``(ia[k], ib[k])``.
+
+    Without the ``identifiers`` and ``places`` vocabularies, identifier and
+    street typos are not detected (they count as different).
+    """
     first, middle, last = _names(a, b, ia, ib, names, close_threshold)
     columns = {
         "first_name": first,
@@ -376,9 +419,9 @@ def compare_pairs(
         "grade": _grade(a, b, ia, ib, grade_progression),
         "school": _school(a, b, ia, ib),
         "gender": _gender(a, b, ia, ib),
-        "identifier": _identifier(a, b, ia, ib),
+        "identifier": _identifier(a, b, ia, ib, identifiers.values if identifiers else None),
         "guardian": _guardian(a, b, ia, ib),
-        "address": _address(a, b, ia, ib),
+        "address": _address(a, b, ia, ib, places.values if places else None, close_threshold),
     }
     matrix = (
         np.stack([columns[c.name] for c in COMPARISONS], axis=1)

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .blocking import DUPLICATE_RULES, generate_candidates
 from .comparisons import COMPARISONS
-from .features import EncodedSide, Vocabulary
+from .features import EncodedSide, Vocabularies
 from .fellegi_sunter import MatchModel
 from .scoring import compare, score
 from .settings import Settings
@@ -32,7 +32,7 @@ F64 = npt.NDArray[np.float64]
 
 def archived_groups(
     side: EncodedSide,
-    names: Vocabulary,
+    vocab: Vocabularies,
     model: MatchModel,
     frequencies: dict[str, F64],
     settings: Settings,
@@ -48,13 +48,13 @@ def archived_groups(
     candidates = generate_candidates(
         side,
         side,
-        names,
+        vocab.names,
         rules=[r for r in settings.blocking_rules if r in DUPLICATE_RULES],
         max_block_pairs=settings.max_block_pairs,
     )
     upper = candidates.archived < candidates.synced
     ia, ib = candidates.archived[upper], candidates.synced[upper]
-    levels = compare(side, side, ia, ib, names, settings, grade_progression=0)
+    levels = compare(side, side, ia, ib, vocab, settings, grade_progression=0)
     scored = score(side, side, ia, ib, levels, model, frequencies)
     lv = levels.levels
 

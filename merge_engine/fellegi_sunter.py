@@ -59,6 +59,7 @@ class MatchModel:
     name_conflict_max_probability: float
     conflict_with_identifier_max_probability: float
     em_iterations: int
+    household_rules: bool = True
 
     def level_weights(self) -> list[F64]:
         """``log2(m/u)`` per level of each comparison (0 for ``missing``)."""
@@ -78,6 +79,7 @@ class MatchModel:
                 self.conflict_with_identifier_max_probability
             ),
             "em_iterations": self.em_iterations,
+            "household_rules": self.household_rules,
             "comparisons": {
                 name: {
                     "levels": list(comp.levels),
@@ -123,6 +125,8 @@ def _apply_rules(
     comparisons: Sequence[Comparison],
 ) -> tuple[F64, F64]:
     """Cap family evidence, then cap pairs whose given names clearly disagree."""
+    if not model.household_rules:
+        return contributions, np.zeros(len(levels))
     family = np.array([c.family for c in comparisons])
     fam = contributions[:, family]
     positive = np.clip(fam, 0.0, None).sum(axis=1)
@@ -158,6 +162,7 @@ def estimate_model(
     conflict_with_identifier_max_probability: float = 0.9,
     max_iterations: int = 40,
     tolerance: float = 1e-5,
+    household_rules: bool = True,
 ) -> MatchModel:
     """Learn ``u`` from random pairs, ``m`` by EM on candidates, then the prior.
 
@@ -248,6 +253,7 @@ def estimate_model(
         name_conflict_max_probability,
         conflict_with_identifier_max_probability,
         iterations,
+        household_rules,
     )
     cap = family_cap_bits if family_cap_bits is not None else _auto_family_cap(model, comparisons)
     for _ in range(max_iterations):
@@ -314,6 +320,7 @@ def _evolve(
         model.name_conflict_max_probability,
         model.conflict_with_identifier_max_probability,
         iterations,
+        model.household_rules,
     )
 
 

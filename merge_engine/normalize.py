@@ -177,11 +177,22 @@ def normalize_street(value: str | None) -> str:
 
 
 def normalize_zip(value: str | None) -> str:
-    """The five-digit ZIP code (ZIP+4 and spaces dropped)."""
+    """A comparable postal code.
+
+    US ZIP+4 keeps its five-digit ZIP; a three- or four-digit code gets its
+    leading zeros back (spreadsheets drop them: ``2134`` is ``02134``);
+    other postal codes (``K1A 0B1``) are kept upper-case without spaces.
+    """
     if not value:
         return ""
-    digits = _DIGITS.sub("", value)
-    return digits[:5] if len(digits) >= 5 else ""
+    text = value.strip()
+    digits = _DIGITS.sub("", text)
+    if digits and len(digits) == len(text.replace("-", "").replace(" ", "")):
+        if len(digits) >= 5:
+            return digits[:5]
+        return digits.zfill(5) if len(digits) >= 3 else ""
+    compact = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    return compact if len(compact) >= 3 else ""
 
 
 class NicknameIndex:

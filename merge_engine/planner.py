@@ -126,14 +126,14 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         ea, eb, vocab.names, rules=primary, max_block_pairs=settings.max_block_pairs
     )
     timer.lap("blocking")
-    levels = compare(ea, eb, cands.archived, cands.synced, vocab.names, settings)
+    levels = compare(ea, eb, cands.archived, cands.synced, vocab, settings)
     timer.lap("compare")
 
     rng = np.random.default_rng(settings.seed)
     n_random = min(settings.random_pairs, len(ea) * len(eb))
     ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int64)
     rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int64)
-    random_levels = compare(ea, eb, ra, rb, vocab.names, settings)
+    random_levels = compare(ea, eb, ra, rb, vocab, settings)
     model = estimate_model(
         levels,
         random_levels,
@@ -142,6 +142,7 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         name_conflict_max_probability=settings.name_conflict_max_probability,
         conflict_with_identifier_max_probability=settings.conflict_with_identifier_max_probability,
         max_iterations=settings.em_max_iterations,
+        household_rules=settings.household_rules,
     )
     timer.lap("model")
     freqs = name_frequencies((ea, eb), len(vocab.names))
@@ -164,15 +165,13 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
             exclude=scored.archived * nb + scored.synced,
         )
         rule_stats += more.stats
-        more_levels = compare(ea, eb, more.archived, more.synced, vocab.names, settings)
+        more_levels = compare(ea, eb, more.archived, more.synced, vocab, settings)
         scored = _concat(
             scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
         )
     timer.lap("fallback")
 
-    groups, possible_duplicates, dedupe_pairs = archived_groups(
-        ea, vocab.names, model, freqs, settings
-    )
+    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab, model, freqs, settings)
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 
@@ -282,7 +281,7 @@ def _with_group_pairs(
         return scored
     codes = np.array(sorted(extra), np.int64)
     ia, ib = codes // nb, codes % nb
-    levels = compare(ea, eb, ia, ib, vocab.names, settings)
+    levels = compare(ea, eb, ia, ib, vocab, settings)
     added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
     return _concat(scored, added)
 
@@ -422,7 +421,7 @@ def _merges(
     )
     for i in np.flatnonzero(margin < settings.margin_bits).tolist():
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
-    for (j, bad), text in _GATES:
+    for (j, bad), text in _GATES if settings.household_rules else ():
         flag(np.isin(lv[:, j], bad), text)
 
     rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from .comparisons import LevelMatrix, compare_pairs
-from .features import MISSING, EncodedSide, Vocabulary
+from .features import MISSING, EncodedSide, Vocabularies
 from .fellegi_sunter import MatchModel, PairScores, score_pairs, term_frequency_bits
 from .settings import Settings
 
@@ -39,7 +39,7 @@ def compare(
     b: EncodedSide,
     ia: I64,
     ib: I64,
-    names: Vocabulary,
+    vocab: Vocabularies,
     settings: Settings,
     *,
     grade_progression: int | None = None,
@@ -47,7 +47,15 @@ def compare(
     """Levels of the pairs, with the comparisons the settings leave out forced to ``missing``."""
     progression = settings.grade_progression if grade_progression is None else grade_progression
     matrix = compare_pairs(
-        a, b, ia, ib, names, grade_progression=progression, close_threshold=settings.close_threshold
+        a,
+        b,
+        ia,
+        ib,
+        vocab.names,
+        grade_progression=progression,
+        close_threshold=settings.close_threshold,
+        identifiers=vocab.identifiers,
+        places=vocab.places,
     )
     for j, comp in enumerate(matrix.comparisons):
         if comp.name not in settings.comparisons:

@@ -77,9 +77,11 @@ class Settings:
         em_max_iterations: iteration limit of the EM estimation.
         seed: seed of the random pair sample (plans are deterministic).
         phone_region: region for phone numbers without a country code.
-        auto_require_dob_when_both_present: an auto-merge needs birth dates
-            that agree (exactly, swapped or one digit off) whenever both
-            records have one.
+        household_rules: the school-roster safety rules: household evidence
+            is capped, a clearly different given name caps the probability, and
+            a disagreeing birth date, surname, given name or identifier sends a
+            pair to review. Leave on for rosters; turn off only for general
+            person linkage where records are not families (the Febrl benchmark).
     """
 
     auto_threshold: float = field(default=0.99, validator=_probability)
@@ -101,6 +103,7 @@ class Settings:
     em_max_iterations: int = field(default=40, validator=_non_negative)
     seed: int = 0
     phone_region: str = "US"
+    household_rules: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.review_threshold >= self.auto_threshold:

@@ -21,7 +21,7 @@ import itertools
 import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from attrs import Factory, define, field, frozen
@@ -275,6 +275,8 @@ def _format_phone(digits: str, style: int) -> str:
 
 
 _ARCH_PHONE_STYLES = _Pool(range(6), (0.05, 0.35, 0.35, 0.1, 0.12, 0.03))
+_ARCH_MISSING = (ARCH_EMAIL_MISSING, ARCH_PHONE_MISSING)
+_SYNC_MISSING = (SYNC_EMAIL_MISSING, SYNC_PHONE_MISSING)
 _SYNC_PHONE_STYLES = _Pool((0, 1, 4), (0.6, 0.2, 0.2))
 _PROVIDERS = _Pool([p for p, _ in EMAIL_PROVIDERS], [w for _, w in EMAIL_PROVIDERS])
 
@@ -298,40 +300,13 @@ class _Adult:
     on_a: bool = False  # has an account on the old platform
     on_s: bool = False  # listed as a contact in the SIS
     staff_mode: str = ""  # for parent-staff: "same", "email", "phone" or "name"
-    arch_accounts: list[_Account] = Factory(list)  # two when the parent signed up twice
-    sync_account: _Account | None = None
+    n_arch: int = 0  # old platform accounts: 0, 1, or 2 when the parent signed up twice
+    arch_accounts: list[Contact] = Factory(list)  # each guardian account is one Contact,
+    sync_account: Contact | None = None  # shared by all the records that list it
 
     @property
     def main(self) -> bool:
         return self.relationship in ("Mother", "Father", "Guardian")
-
-
-@define(eq=False)
-class _Account:
-    """A guardian account on one side; siblings' records share it."""
-
-    adult: _Adult
-    first: str
-    last: str
-    email: str | None
-    phone: str | None
-    relationship: str | None
-    sis_id: str | None
-    id: str = ""
-    contact: Contact | None = None
-
-    def as_contact(self) -> Contact:
-        if self.contact is None:  # one frozen Contact per account keeps memory flat
-            self.contact = Contact(
-                self.id,
-                self.first,
-                self.last,
-                self.email,
-                self.phone,
-                self.relationship,
-                self.sis_id,
-            )
-        return self.contact
 
 
 @define(eq=False)
@@ -348,7 +323,7 @@ class _Child:
     school_a: str = ""
     school_s: str = ""
     copies: int = 0  # archived records of this child (2: typed twice)
-    links: list[list[_Account]] = Factory(list)  # guardian accounts of each archived copy
+    links: list[list[Contact]] = Factory(list)  # guardian accounts of each archived copy
     sid: str = ""  # synced student id
     sis_id: str = ""
     state_id: str = ""
@@ -389,6 +364,10 @@ class _StaffPerson:
 
 
 # --- The generator -----------------------------------------------------------------------
+
+
+_PRIME_8 = 899_999_963  # largest prime below 9 * 10**8: sis ids stay 9 digits
+_PRIME_9 = 8_999_999_993  # ... below 9 * 10**9: state ids stay 10 digits
 
 
 def _ids(prefix: str, count: int) -> list[str]:
@@ -763,6 +742,10 @@ class _Builder:
             fam.adults[0].on_a = True
         if has_s and not any(a.on_s for a in fam.adults):
             fam.adults[0].on_s = True
+        several = sum(1 for c in fam.children if c.copies) > 1
+        for adult in fam.adults:
+            if adult.on_a:
+                adult.n_arch = 2 if several and rng.random() < ARCH_DUP_GUARDIAN_RATE else 1
 
     def _staff_people(self, families: list[_Family], n_a: int, n_s: int) -> list[_StaffPerson]:
         """Teachers on each side; some are parents too (multi-role users)."""
@@ -781,6 +764,7 @@ class _Builder:
                 if mode == "name" and not _nicknames(adult.first)[0]:
                     mode = "email"
             adult.staff_mode = mode
+            adult.n_arch = 1  # kept simple so the staff truth pairs stay clean
             person.email = self._work_email(adult.first, adult.last)
             if mode != "email":  # signed up as a parent with the school address
                 adult.email_a = adult.email_s = person.email
@@ -821,11 +805,12 @@ class _Builder:
     def _typed(self, name: str, nick_rate: float, typo_rate: float) -> str:
         """A name as a teacher or parent typed it: nickname, slip of a key, accents dropped."""
         rng = self.rng
-        if nick_rate and rng.random() < nick_rate:
+        r = rng.random()  # one draw: a nickname or a typo (both at once is rare enough)
+        if r < nick_rate:
             nicks, weights = _nicknames(name)
             if nicks:
                 name = rng.choices(nicks, weights)[0]
-        if typo_rate and rng.random() < typo_rate:
+        elif r < nick_rate + typo_rate:
             name = _typo(rng, name)
         if not name.isascii() and rng.random() >= ARCH_ACCENT_KEPT:
             name = _fold(name)
@@ -912,16 +897,17 @@ class _Builder:
         rng = self.rng
         children = [c for f in families for c in f.children]
         k = len(children)
-        numbers = rng.sample(range(1, max(3_000_000, 20 * k)), k)
-        sis_ids = rng.sample(range(10**8, 10**9), k)
-        state_ids = rng.sample(range(10**9, 10**10), k)
+        top = max(3_000_000, 20 * k)
+        numbers = rng.sample(range(1, top), k)
+        # The other ids are bijections of the number (multiplication modulo a prime above
+        # the range), so they are unique too and look random, at no extra sampling cost.
+        a, b = rng.randrange(10**6, 10**7), rng.randrange(10**7, 10**8)
         domain = f"students.{self.domain}"
         used = self.used_emails
-        for child, number, sis_id, state_id in zip(
-            children, numbers, sis_ids, state_ids, strict=True
-        ):
+        for child, number in zip(children, numbers, strict=True):
             child.student_number = f"{number:07d}"
-            child.sis_id, child.state_id = str(sis_id), str(state_id)
+            child.sis_id = str(10**8 + (number * a + b) % _PRIME_8)
+            child.state_id = str(10**9 + (number * b + a) % _PRIME_9)
             grad = (child.dob.year + 19) % 100
             local = f"{_slug(child.first)}.{_slug(child.family.parts[0])}{grad:02d}"
             email = f"{local}@{domain}"
@@ -962,70 +948,47 @@ class _Builder:
             phone = (f"{digits[3:6]}-{digits[6:]}", "000-000-0000", digits[:9])[rng.randrange(3)]
         return out_email, phone
 
-    def _accounts(self, fam: _Family, out_a: list[_Account], out_s: list[_Account]) -> None:
+    def _accounts(self, fam: _Family, ids_a: Iterator[str], ids_s: Iterator[str]) -> None:
+        """Each adult's guardian accounts, ids dealt from pre-shuffled pools."""
         rng = self.rng
-        n_archived = sum(1 for c in fam.children if c.copies)
         for adult in fam.adults:
             keep = bool(adult.staff_mode)
-            if adult.on_a:
-                dup = not keep and n_archived > 1 and rng.random() < ARCH_DUP_GUARDIAN_RATE
-                for copy in range(2 if dup else 1):
-                    nick = 0.0 if adult.staff_mode == "name" else ARCH_GUARDIAN_NICKNAME
-                    first = self._typed(adult.first, nick, ARCH_FIRST_TYPO_RATE / 2)
-                    last = self._typed(adult.last, 0.0, ARCH_LAST_TYPO_RATE / 2)
-                    if rng.random() < ARCH_LOWER_RATE:
-                        first, last = first.lower(), last.lower()
-                    email = adult.email_a if not copy else self._personal_email(first, last)
-                    email_v, phone = self._contact_values(
-                        email,
-                        adult.phone_a,
-                        _ARCH_PHONE_STYLES,
-                        (ARCH_EMAIL_MISSING, ARCH_PHONE_MISSING),
-                        keep,
-                    )
-                    r = rng.random()
-                    relationship = (
-                        None
-                        if r < 0.4
-                        else "Parent"
-                        if r < 0.7 and adult.relationship in ("Mother", "Father")
-                        else adult.relationship
-                    )
-                    account = _Account(
-                        adult,
-                        first=first,
-                        last=last,
-                        email=email_v,
-                        phone=phone,
-                        relationship=relationship,
-                        sis_id=None,
-                    )
-                    adult.arch_accounts.append(account)
-                    out_a.append(account)
+            for copy in range(adult.n_arch):
+                nick = 0.0 if adult.staff_mode == "name" else ARCH_GUARDIAN_NICKNAME
+                first = self._typed(adult.first, nick, ARCH_FIRST_TYPO_RATE / 2)
+                last = self._typed(adult.last, 0.0, ARCH_LAST_TYPO_RATE / 2)
+                if rng.random() < ARCH_LOWER_RATE:
+                    first, last = first.lower(), last.lower()
+                email = adult.email_a if not copy else self._personal_email(first, last)
+                email_v, phone = self._contact_values(
+                    email, adult.phone_a, _ARCH_PHONE_STYLES, _ARCH_MISSING, keep
+                )
+                r = rng.random()
+                if r < 0.4:
+                    relationship = None
+                elif r < 0.7 and adult.relationship in ("Mother", "Father"):
+                    relationship = "Parent"
+                else:
+                    relationship = adult.relationship
+                adult.arch_accounts.append(
+                    Contact(next(ids_a), first, last, email_v, phone, relationship, None)
+                )
             if adult.on_s:
                 email_v, phone = self._contact_values(
-                    adult.email_s,
-                    adult.phone_s,
-                    _SYNC_PHONE_STYLES,
-                    (SYNC_EMAIL_MISSING, SYNC_PHONE_MISSING),
-                    keep,
+                    adult.email_s, adult.phone_s, _SYNC_PHONE_STYLES, _SYNC_MISSING, keep
                 )
-                sis_id = (
-                    f"{self._unique_int(10**6, 10**7)}"
-                    if rng.random() < CONTACT_SIS_ID_RATE
-                    else None
+                sis_id = None
+                if rng.random() < CONTACT_SIS_ID_RATE:
+                    sis_id = str(self._unique_int(10**6, 10**7))
+                adult.sync_account = Contact(
+                    next(ids_s),
+                    self._sis(adult.first),
+                    self._sis(adult.last),
+                    email_v,
+                    phone,
+                    adult.relationship,
+                    sis_id,
                 )
-                account = _Account(
-                    adult,
-                    first=self._sis(adult.first),
-                    last=self._sis(adult.last),
-                    email=email_v,
-                    phone=phone,
-                    relationship=adult.relationship,
-                    sis_id=sis_id,
-                )
-                adult.sync_account = account
-                out_s.append(account)
 
     def _link(self, fam: _Family) -> None:
         """Which guardian accounts each archived record lists: most, never none.
@@ -1035,26 +998,26 @@ class _Builder:
         """
         rng = self.rng
         records = [(i, c) for i, c in enumerate(fam.children) for _ in range(c.copies)]
-        linked: set[int] = set()
+        linked: set[str] = set()
         for index, child in records:
             accounts = [
                 a.arch_accounts[index % len(a.arch_accounts)] for a in fam.adults if a.arch_accounts
             ]
             chosen = [a for a in accounts if rng.random() < ARCH_CONTACT_LINK] or accounts[:1]
             child.links.append(chosen)
-            linked.update(id(a) for a in chosen)
-        order = {id(a): n for n, a in enumerate(fam.adults)}
+            linked.update(a.guardian_id for a in chosen)
+        order = {c.guardian_id: n for n, a in enumerate(fam.adults) for c in a.arch_accounts}
         for adult in fam.adults:
             for k, account in enumerate(adult.arch_accounts):
-                if id(account) in linked:
+                if account.guardian_id in linked:
                     continue
                 # Records that can only list this account of the adult, so the adult is absent.
                 fits = [(i, c) for i, c in records if i % len(adult.arch_accounts) == k]
                 _index, child = fits[rng.randrange(len(fits))]
                 links = child.links[rng.randrange(len(child.links))]
                 links.append(account)
-                links.sort(key=lambda a: order[id(a.adult)])
-                linked.add(id(account))
+                links.sort(key=lambda c: order[c.guardian_id])
+                linked.add(account.guardian_id)
 
     def _archived_student(self, child: _Child, sid: str, copy: int) -> Student:
         rng = self.rng
@@ -1107,23 +1070,24 @@ class _Builder:
             state, r = self.metro.state, rng.random()
             state = STATE_NAMES[state] if r < 0.1 else state.lower() if r < 0.2 else state
             zip_code = fam.address[6] if rng.random() < 0.85 else None
-        return Student(
-            id=sid,
-            first_name=first,
-            last_name=last,
-            middle_name=middle,
-            dob=self._noisy_dob(child.dob),
-            grade=grade,
-            gender=None if rng.random() < ARCH_GENDER_MISSING else child.gender,
-            school_id=school,
-            sis_id=child.sis_id if rng.random() < ARCH_SIS_ID else None,
-            student_number=number,
-            email=email,
-            street=street,
-            city=city,
-            state=state,
-            zip=zip_code,
-            contacts=tuple(a.as_contact() for a in child.links[copy]),
+        return Student(  # positional, in field order: a third faster than keywords
+            sid,
+            first,
+            last,
+            middle,
+            self._noisy_dob(child.dob),
+            grade,
+            None if rng.random() < ARCH_GENDER_MISSING else child.gender,
+            school,
+            child.sis_id if rng.random() < ARCH_SIS_ID else None,  # sis_id
+            None,  # state_id
+            number,
+            email,
+            street,
+            city,
+            state,
+            zip_code,
+            tuple(child.links[copy]),
         )
 
     def _synced_student(self, child: _Child) -> Student:
@@ -1143,30 +1107,29 @@ class _Builder:
                     zip_plus,
                 )
         if fam.sync_contacts is None:
-            fam.sync_contacts = tuple(
-                a.sync_account.as_contact() for a in fam.adults if a.sync_account
-            )
+            fam.sync_contacts = tuple(a.sync_account for a in fam.adults if a.sync_account)
         street, city, state, zip_code = fam.sync_address
         r = rng.random()
         grade = child.grade_s
-        return Student(
-            id=child.sid,
-            first_name=self._sis(child.first),
-            last_name=self._sis(last),
-            middle_name=self._sis(child.middle) if child.middle else None,
-            dob=child.dob if self.synced_dob else None,
-            grade=grade,
-            gender="X" if r < 0.004 else None if r < 0.006 else child.gender,
-            school_id=child.school_s,
-            sis_id=child.sis_id,
-            state_id=child.state_id,
-            student_number=child.student_number,
-            email=child.email if (grade or 0) >= 3 and rng.random() < SYNC_EMAIL_RATE else None,
-            street=street,
-            city=city,
-            state=state,
-            zip=zip_code,
-            contacts=fam.sync_contacts,
+        sis = self._sis
+        return Student(  # positional, in field order: a third faster than keywords
+            child.sid,
+            sis(child.first),
+            sis(last),
+            sis(child.middle) if child.middle else None,
+            child.dob if self.synced_dob else None,
+            grade,
+            "X" if r < 0.004 else None if r < 0.006 else child.gender,
+            child.school_s,
+            child.sis_id,
+            child.state_id,
+            child.student_number,
+            child.email if (grade or 0) >= 3 and rng.random() < SYNC_EMAIL_RATE else None,
+            street,
+            city,
+            state,
+            zip_code,
+            fam.sync_contacts,
         )
 
     def _staff_member(self, person: _StaffPerson, archived: bool) -> StaffMember:
@@ -1186,7 +1149,7 @@ class _Builder:
             return StaffMember(sid, first, last, person.email, phone, school, sis_id)
         account = adult.arch_accounts[0] if archived else adult.sync_account
         assert account is not None
-        first, email = account.first, account.email
+        first, email = account.first_name or adult.first, account.email
         if adult.staff_mode == "email":
             email = person.email
         elif adult.staff_mode == "name":
@@ -1194,7 +1157,8 @@ class _Builder:
             first = rng.choices(nicks, weights)[0]
         if adult.staff_mode != "phone":
             phone = account.phone
-        return StaffMember(sid, first, account.last, email, phone, school, sis_id)
+        last = account.last_name or adult.last
+        return StaffMember(sid, first, last, email, phone, school, sis_id)
 
     def build(self) -> SyntheticDistrict:
         rng = self.rng
@@ -1205,17 +1169,18 @@ class _Builder:
         synced_children = [c for f in families for c in f.children if c.grade_s is not None]
         n_records = sum(c.copies for c in archived_children)
         people = self._staff_people(families, n_records, len(synced_children))
-        accounts_a: list[_Account] = []
-        accounts_s: list[_Account] = []
+        adults = [a for f in families for a in f.adults]
+        # Ids are dealt from shuffled pools (and records shuffled before numbering), so
+        # neither ids nor order hint at the truth.
+        ids_a = _ids("ga", sum(a.n_arch for a in adults))
+        ids_s = _ids("gs", sum(1 for a in adults if a.on_s))
+        rng.shuffle(ids_a)
+        rng.shuffle(ids_s)
+        deal_a, deal_s = iter(ids_a), iter(ids_s)
         for fam in families:
-            self._accounts(fam, accounts_a, accounts_s)
+            self._accounts(fam, deal_a, deal_s)
             self._link(fam)
         self._identifiers(families)
-        # Ids are dealt after shuffling each side, so neither ids nor order hint at truth.
-        for accounts, prefix in ((accounts_a, "ga"), (accounts_s, "gs")):
-            rng.shuffle(accounts)
-            for account, gid in zip(accounts, _ids(prefix, len(accounts)), strict=True):
-                account.id = gid
         rng.shuffle(synced_children)
         for child, sid in zip(synced_children, _ids("s", len(synced_children)), strict=True):
             child.sid = sid
@@ -1227,9 +1192,13 @@ class _Builder:
         for (child, copy), aid in zip(records, _ids("a", len(records)), strict=True):
             archived.append(self._archived_student(child, aid, copy))
             truth[aid] = child.sid or None
-        guardian_truth = {
-            a.id: a.adult.sync_account.id if a.adult.sync_account else None for a in accounts_a
-        }
+        guardian_truth = dict(
+            sorted(
+                (c.guardian_id, a.sync_account.guardian_id if a.sync_account else None)
+                for a in adults
+                for c in a.arch_accounts
+            )
+        )
         staff_a = [p for p in people if p.on_a]
         staff_s = [p for p in people if p.on_s]
         rng.shuffle(staff_a)
@@ -1244,9 +1213,9 @@ class _Builder:
         for person in people:
             if person.adult is None:
                 continue
-            guardian_ids = [a.id for a in person.adult.arch_accounts]
+            guardian_ids = [c.guardian_id for c in person.adult.arch_accounts]
             if person.adult.sync_account is not None:
-                guardian_ids.append(person.adult.sync_account.id)
+                guardian_ids.append(person.adult.sync_account.guardian_id)
             pairs += [(s, g) for s in (person.id_a, person.id_s) if s for g in guardian_ids]
         stats = {
             "families": len(families),
@@ -1259,17 +1228,14 @@ class _Builder:
             "new_siblings": n_siblings,
             "twin_pairs": self.twin_pairs,
             "moved_families": self.moved_families,
-            "archived_guardians": len(accounts_a),
-            "synced_guardians": len(accounts_s),
+            "archived_guardians": len(ids_a),
+            "synced_guardians": len(ids_s),
             "archived_staff": len(staff_a),
             "synced_staff": len(staff_s),
             "parent_staff": sum(1 for p in people if p.adult is not None),
         }
-        for fam in families:  # break parent<->child links so refcounting frees them now
+        for fam in families:  # break family<->child cycles so refcounting frees them now
             fam.children.clear()
-            for adult in fam.adults:
-                adult.arch_accounts.clear()
-                adult.sync_account = None
         return SyntheticDistrict(
             archived=Roster(archived, members_a, source="synthetic:archived", format="native"),
             synced=Roster(

@@ -1,0 +1,273 @@
+"""Normalisation of names, phones, emails, identifiers and addresses."""
+
+from __future__ import annotations
+
+import pytest
+
+from merge_engine.normalize import (
+    NicknameIndex,
+    is_valid_email,
+    is_valid_phone,
+    name_tokens,
+    nickname_index,
+    normalize_email,
+    normalize_identifier,
+    normalize_name,
+    normalize_phone,
+    normalize_street,
+    normalize_zip,
+    surname_key,
+)
+
+# --- names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  José-María O'Brien Jr. ", "jose maria obrien"),
+        ("ÉLODIE", "elodie"),
+        ("Zoë", "zoe"),
+        ("Nguyễn", "nguyen"),
+        ("Straße", "strasse"),
+        ("D\u2019Angelo", "dangelo"),
+        ("O'NEIL", "oneil"),
+        ("ANNE-MARIE", "anne marie"),
+        ("Smith-Jones", "smith jones"),
+        ("De La Cruz", "de la cruz"),
+        ("García López", "garcia lopez"),
+        ("St. John", "st john"),
+        ("Mary/Ann", "mary ann"),
+        ("Smith, Jr", "smith"),
+        ("King III", "king"),
+        ("Louis V", "louis"),
+        ("Ed 2nd", "ed"),
+        ("   a   b  ", "a b"),
+        ("", ""),
+        (None, ""),
+        ("   ", ""),
+    ],
+)
+def test_normalize_name(raw: str | None, expected: str) -> None:
+    """Names become lower-case ASCII words; accents, punctuation and suffixes go."""
+    assert expected == normalize_name(raw)
+
+
+def test_a_suffix_alone_is_kept() -> None:
+    """A name that is only a suffix-like word (Jr, V) is not erased."""
+    assert ("jr", "v") == (normalize_name("Jr"), normalize_name("V"))
+
+
+def test_name_tokens_split_compound_surnames() -> None:
+    """Compound and hyphenated surnames give one token per word."""
+    assert ("garcia", "lopez") == name_tokens("García-López")
+    assert ("de", "la", "cruz") == name_tokens("De La Cruz")
+    assert () == name_tokens("")
+    assert () == name_tokens(None)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("De La Cruz", "DeLaCruz"),
+        ("García López", "garcia-lopez"),
+        ("Mc Donald", "McDonald"),
+        ("O'Brien", "OBRIEN"),
+    ],
+)
+def test_surname_key_ignores_spacing(left: str, right: str) -> None:
+    """surname_key equates spellings that differ only in spaces, hyphens, case and accents."""
+    assert surname_key(left) == surname_key(right)
+
+
+def test_surname_key_values() -> None:
+    """surname_key is the normalised surname with its spaces removed."""
+    assert "delacruz" == surname_key("De La Cruz")
+    assert "" == surname_key(None)
+    assert surname_key("Cruz") != surname_key("De La Cruz")
+
+
+# --- phones --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "(212) 555-0123",
+        "212-555-0123",
+        "212.555.0123",
+        "2125550123",
+        "1-212-555-0123",
+        "+1 212 555 0123",
+        "+12125550123",
+        "212-555-0123 ext. 45",
+        "212-555-0123 x45",
+        "+1 (212) 555-0123 ext 45",
+        "212-555-0123 #9",
+    ],
+)
+def test_us_phone_formats_normalise_to_e164(raw: str) -> None:
+    """National, dotted, E.164 and extension forms of one number give the same E.164."""
+    assert "+12125550123" == normalize_phone(raw)
+
+
+@pytest.mark.parametrize("raw", ["", None, "12345", "abc", "0", "not a phone"])
+def test_unusable_phone_is_empty(raw: str | None) -> None:
+    """Values with no usable number normalise to the empty string."""
+    assert "" == normalize_phone(raw)
+
+
+def test_international_phone() -> None:
+    """Numbers with a country code keep it; the default region applies to national forms."""
+    assert "+442079460958" == normalize_phone("+44 20 7946 0958")
+    assert "+442079460958" == normalize_phone("020 7946 0958", "GB")
+    assert "" == normalize_phone("020 7946 0958")  # not a US number
+
+
+def test_is_valid_phone() -> None:
+    """Only real, assignable numbers are valid: 555 area codes and fragments are not."""
+    assert is_valid_phone("(212) 555-0123")
+    assert is_valid_phone("+44 20 7946 0958")
+    assert not is_valid_phone("(555) 234-5678")  # well formed, but 555 is no area code
+    assert "+15552345678" == normalize_phone("(555) 234-5678")
+    assert not is_valid_phone("123")
+    assert not is_valid_phone(None)
+
+
+# --- emails --------------------------------------------------------------------------
+
+
+def test_normalize_email_trims_and_lowercases_only() -> None:
+    """Emails are trimmed and lower-cased; dots and +tags are significant and kept."""
+    assert "mary.smith+tag@example.org" == normalize_email("  Mary.Smith+tag@Example.ORG ")
+    assert normalize_email("marysmith@example.org") != normalize_email("mary.smith@example.org")
+    assert "" == normalize_email(None)
+    assert "" == normalize_email("")
+
+
+@pytest.mark.parametrize(
+    ("raw", "valid"),
+    [
+        ("a@b.co", True),
+        (" Parent@Example.ORG ", True),
+        ("bad@", False),
+        ("no-at-sign.org", False),
+        ("a..b@x.com", False),
+        ("a b@x.com", False),
+        ("a@b@c.com", False),
+        ("a@localhost", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_valid_email(raw: str | None, valid: bool) -> None:
+    """A valid email has one @, a dotted domain and no spaces or double dots."""
+    assert valid == is_valid_email(raw)
+
+
+# --- identifiers, streets, zips ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("00123", "123"),
+        ("123", "123"),
+        (" 12-34 ", "1234"),
+        ("0012 345", "12345"),
+        ("abc-01", "ABC01"),
+        ("000", "0"),
+        ("0", "0"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_normalize_identifier(raw: str | None, expected: str) -> None:
+    """Identifiers drop spaces, dashes and leading zeros and are upper-cased."""
+    assert expected == normalize_identifier(raw)
+
+
+def test_identifiers_with_leading_zeros_are_equal() -> None:
+    """00123 and 123 are one identifier; 1230 is another."""
+    assert normalize_identifier("00123") == normalize_identifier("123")
+    assert normalize_identifier("123") != normalize_identifier("1230")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("123 Main Street", "123 main st"),
+        ("123 MAIN ST.", "123 main st"),
+        ("45 North Oak Avenue, Apt 3", "45 n oak ave apt 3"),
+        ("9 West Elm Road Unit 4", "9 w elm rd apt 4"),
+        ("7 Sunset Boulevard", "7 sunset blvd"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_normalize_street(raw: str | None, expected: str) -> None:
+    """Streets use USPS-style abbreviations, so spelled-out and short forms are equal."""
+    assert expected == normalize_street(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12345", "12345"),
+        ("12345-6789", "12345"),
+        ("123456789", "12345"),
+        (" 02134 ", "02134"),
+        ("1234", ""),
+        ("abc", ""),
+        (None, ""),
+    ],
+)
+def test_normalize_zip(raw: str | None, expected: str) -> None:
+    """ZIP codes keep their first five digits; shorter values are unusable."""
+    assert expected == normalize_zip(raw)
+
+
+# --- nicknames -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nicknames() -> NicknameIndex:
+    return nickname_index()
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("bill", "william", True),
+        ("william", "bill", True),
+        ("bob", "robert", True),
+        ("liz", "elizabeth", True),
+        ("kate", "katherine", True),
+        ("jim", "james", True),
+        ("anna", "anna", True),
+        ("alexander", "alexandra", False),
+        ("al", "bert", False),
+        ("samuel", "samantha", False),
+        ("aiden", "aidan", False),
+        ("", "bill", False),
+        ("bill", "", False),
+    ],
+)
+def test_nickname_equivalence(
+    nicknames: NicknameIndex, first: str, second: str, expected: bool
+) -> None:
+    """A name equals its nicknames, but two nicknames of different names are not equal."""
+    assert expected == nicknames.equivalent(first, second)
+
+
+def test_canonicals_include_the_name_itself(nicknames: NicknameIndex) -> None:
+    """canonicals(name) holds the name and its formal forms."""
+    found = nicknames.canonicals("bill")
+    assert {"bill", "william"} <= found
+    assert "bert" not in nicknames.canonicals("bill")
+    assert frozenset({"zyxwvut"}) == nicknames.canonicals("zyxwvut")
+
+
+def test_nickname_index_is_shared() -> None:
+    """The process-wide index is built once."""
+    assert nickname_index() is nickname_index()

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 __all__ = [
     "InputError",
+    "MappingError",
     "MergeEngineError",
     "MissingDependencyError",
     "PlanError",
+    "SafetyValveError",
     "SettingsError",
+    "StorageError",
+    "TransientConflict",
 ]
 
 
@@ -59,3 +63,22 @@ class PlanError(MergeEngineError, ValueError):
 
 class MissingDependencyError(MergeEngineError, ImportError):
     """An optional feature needs an extra that is not installed."""
+
+
+class StorageError(MergeEngineError):
+    """The database cannot be reached or does not hold what the engine expects."""
+
+
+class MappingError(StorageError, ValueError):
+    """A storage mapping is invalid (unknown table, unsafe identifier, missing column)."""
+
+
+class TransientConflict(StorageError):
+    """A concurrent transaction got in the way (serialization failure, deadlock).
+
+    The engine retries the merge; an adapter raises this only when a retry is safe.
+    """
+
+
+class SafetyValveError(MergeEngineError):
+    """A plan's inputs look wrong (empty or shrunken sync, mass change); pass force to override."""

@@ -1,0 +1,195 @@
+"""The storage contract: what the engine needs from a database, and no more.
+
+Adapters only read and write; every decision (what is stale, what
+collides, what to journal, how to undo) lives in the engine
+(:mod:`merge_engine.apply`). A history table is configuration, not code:
+adding one (backpacks, interaction logs) needs no new adapter code.
+
+Values crossing this boundary are plain and typed: ids are strings, rows
+are ``HistoryRow`` values with their primary key and all their columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from ..model import Roster, Student
+
+__all__ = [
+    "AuditRecord",
+    "GuardianLink",
+    "HistoryRow",
+    "HistoryTable",
+    "JournalEntry",
+    "Side",
+    "StorageAdapter",
+    "StoredStudent",
+    "Transaction",
+]
+
+Side = Literal["archived", "synced"]
+RowKey = tuple[Any, ...]
+
+
+def _tuple(value: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@frozen
+class HistoryTable:
+    """A table whose rows point at a student and move with a merge.
+
+    ``unique`` lists the other columns that, together with the student
+    column, must be unique (attendance: one row per student and ``day``).
+    ``survivor`` says which row stays on a unique-key collision:
+    ``"synced"`` (default: keep the synced row, set the archived one aside
+    in the journal) or ``"archived"`` (the reverse). Nothing is ever lost:
+    the row set aside is kept in the journal and restored by undo.
+    """
+
+    name: str
+    student_column: str = "student_id"
+    primary_key: tuple[str, ...] = field(default=("id",), converter=_tuple)
+    unique: tuple[str, ...] = field(default=(), converter=_tuple)
+    survivor: Literal["synced", "archived"] = "synced"
+
+
+@frozen
+class HistoryRow:
+    """One row of a history table: its primary key and every column's value."""
+
+    table: str
+    key: RowKey = field(converter=_tuple)
+    values: Mapping[str, Any]
+
+
+@frozen
+class StoredStudent:
+    """A student as stored, with its merge state."""
+
+    student: Student
+    archived: bool
+    merged_into: str | None = None
+
+
+@frozen
+class GuardianLink:
+    """A guardian account linked to a student (``relationship`` may be None)."""
+
+    student_id: str
+    guardian_id: str
+    relationship: str | None = None
+
+
+@frozen
+class JournalEntry:
+    """What one applied merge changed, enough to undo it exactly.
+
+    ``moved`` maps table name to the primary keys moved from the archived
+    to the synced student; ``set_aside`` holds full rows removed by a
+    collision rule; ``links_added`` the guardian links the merge created.
+    ``plan_fingerprint`` identifies the plan; ``undone`` marks an undo.
+    """
+
+    plan_fingerprint: str
+    archived_id: str
+    synced_id: str
+    moved: Mapping[str, tuple[RowKey, ...]]
+    set_aside: tuple[HistoryRow, ...] = field(default=(), converter=_tuple)
+    links_added: tuple[GuardianLink, ...] = field(default=(), converter=_tuple)
+    undone: bool = False
+
+
+@frozen
+class AuditRecord:
+    """One apply or undo of one merge: ids and counts only, never names or dates."""
+
+    action: Literal["apply", "undo"]
+    plan_fingerprint: str
+    archived_id: str
+    synced_id: str
+    at: str  # ISO 8601 UTC timestamp
+    rows: Mapping[str, int]  # rows moved (or restored) per table
+    note: str = ""
+
+
+@runtime_checkable
+class Transaction(Protocol):
+    """Reads and writes inside one database transaction."""
+
+    def students(self, ids: Sequence[str]) -> Mapping[str, StoredStudent]:
+        """The stored students among ``ids`` (missing ids are absent), locked for update."""
+        ...
+
+    def history_tables(self) -> Sequence[HistoryTable]:
+        """The configured history tables."""
+        ...
+
+    def history_rows(self, table: str, student_id: str) -> list[HistoryRow]:
+        """All rows of ``table`` pointing at ``student_id``, ordered by primary key."""
+        ...
+
+    def move_rows(self, table: str, keys: Sequence[RowKey], to_student: str) -> int:
+        """Point the rows with these primary keys at ``to_student``; returns the count."""
+        ...
+
+    def remove_rows(self, table: str, keys: Sequence[RowKey]) -> int:
+        """Delete the rows with these primary keys; returns the count."""
+        ...
+
+    def insert_rows(self, rows: Sequence[HistoryRow]) -> None:
+        """Insert rows exactly as given (used by undo to restore rows set aside)."""
+        ...
+
+    def guardian_links(self, student_id: str) -> list[GuardianLink]:
+        """The guardian links of a student, ordered by guardian id."""
+        ...
+
+    def add_guardian_link(self, link: GuardianLink) -> None:
+        """Link a guardian account to a student."""
+        ...
+
+    def remove_guardian_link(self, link: GuardianLink) -> None:
+        """Remove a guardian link."""
+        ...
+
+    def set_merged_into(self, archived_id: str, synced_id: str | None) -> None:
+        """Mark an archived student merged into a synced one (``None`` clears it)."""
+        ...
+
+    def journal(self, plan_fingerprint: str, archived_id: str) -> JournalEntry | None:
+        """The latest journal entry of this plan for this archived student, if any."""
+        ...
+
+    def write_journal(self, entry: JournalEntry) -> None:
+        """Store a journal entry, replacing any earlier one for the same plan and student."""
+        ...
+
+    def write_audit(self, record: AuditRecord) -> None:
+        """Append an audit record."""
+        ...
+
+
+@runtime_checkable
+class StorageAdapter(Protocol):
+    """A database the engine can read rosters from and apply plans to."""
+
+    def read_roster(self, side: Side) -> Roster:
+        """The archived students (archived and not merged) or the synced students."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A transaction that commits on a clean exit and rolls back on an exception."""
+        ...
+
+    def audit_records(self) -> Iterator[AuditRecord]:
+        """Every audit record, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -63,13 +63,14 @@ def archived_groups(
         codes = [COMPARISONS[j].levels.index(x) for x in allowed]
         return np.isin(lv[:, j], codes)
 
-    same_name = at("first_name", "exact", "nickname") & at("last_name", "exact", "compound")
+    same_name = at("first_name", "exact", "nickname") & at("last_name", "exact")
     no_conflict = (
         at("dob", "missing", "exact")
         & at("gender", "missing", "same")
         & at("identifier", "missing", "exact")
         & at("middle_name", "missing", "exact", "initial")
         & at("grade", "missing", "expected")
+        & at("school", "missing", "same")
     )
     # Siblings share guardians and addresses, and nickname-equivalent sibling
     # names exist (Ellie and Eleanor): a household anchor needs an exact name.

@@ -70,6 +70,14 @@ _GATES = (
 )
 
 
+_ANCHORS = (
+    _level_index("dob", "exact", "day_month_swap", "one_digit"),
+    _level_index("identifier", "exact", "one_edit"),
+    _level_index("guardian", "phone_and_email", "phone_or_email"),
+    _level_index("address", "exact"),
+)
+
+
 class _Timer:
     def __init__(self) -> None:
         self.start = time.perf_counter()
@@ -423,6 +431,16 @@ def _merges(
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
     for (j, bad), text in _GATES if settings.household_rules else ():
         flag(np.isin(lv[:, j], bad), text)
+    if settings.household_rules:
+        # Two children can share a name, a grade and a school; without something
+        # that belongs to the child or its household, a merge is a guess.
+        anchored = np.zeros(len(lv), np.bool_)
+        for j, good in _ANCHORS:
+            anchored |= np.isin(lv[:, j], good)
+        flag(
+            ~anchored,
+            "nothing but names and school data agree (no birth date, identifier or guardian)",
+        )
 
     rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))
     rival_k2 = result.best_pair(result.rival_group[g_of], target, len(eb))

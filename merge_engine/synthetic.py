@@ -119,11 +119,18 @@ OUT_OF_AREA_PHONE = 0.15
 _GRADE_WEIGHTS = (0.35, 0.05, *([1.0] * 6), *([0.85] * 3), *([0.4] * 4))
 _GRADES = tuple(range(-2, 13))
 _KIDS_PER_FAMILY = ((1, 0.42), (2, 0.36), (3, 0.15), (4, 0.05), (5, 0.02))
+_ROLE_GENDER = {"Mother": "F", "Father": "M", "Grandmother": "F", "Grandfather": "M"}
 
 
 @frozen
 class SyntheticDistrict:
-    """An archived and a synced roster of the same district, with the answers."""
+    """An archived and a synced roster of the same district, with the answers.
+
+    ``staff_guardian_truth`` holds every (staff id, guardian account id) pair of
+    one adult across both sides (``ta``/``ts`` with ``ga``/``gs``); filter on the
+    id prefixes for one side. ``stats`` counts the hidden structure (families,
+    twin pairs, leavers...) for reports; tests check rates against the rosters.
+    """
 
     archived: Roster
     synced: Roster
@@ -275,6 +282,11 @@ def _format_phone(digits: str, style: int) -> str:
 
 
 _ARCH_PHONE_STYLES = _Pool(range(6), (0.05, 0.35, 0.35, 0.1, 0.12, 0.03))
+# Two parents 62%, single mother 26%, single father 7%, another guardian 5%.
+_HOUSEHOLDS: _Pool[tuple[str, ...]] = _Pool(
+    (("Mother", "Father"), ("Mother",), ("Father",), ("Guardian",)), (0.62, 0.26, 0.07, 0.05)
+)
+_TYPED_STREET_STYLES = _Pool((2, 3, 4, 5), (0.35, 0.35, 0.15, 0.15))  # see _street
 _ARCH_MISSING = (ARCH_EMAIL_MISSING, ARCH_PHONE_MISSING)
 _SYNC_MISSING = (SYNC_EMAIL_MISSING, SYNC_PHONE_MISSING)
 _SYNC_PHONE_STYLES = _Pool((0, 1, 4), (0.6, 0.2, 0.2))
@@ -543,22 +555,11 @@ class _Builder:
 
     def _adults(self, fam: _Family) -> None:
         rng = self.rng
-        r = rng.random()
-        roles: tuple[str, ...] = (
-            ("Mother", "Father")
-            if r < 0.62
-            else ("Mother",)
-            if r < 0.88
-            else ("Father",)
-            if r < 0.95
-            else ("Guardian",)
-        )
+        roles = _HOUSEHOLDS.pick(rng)
         if len(roles) < 3 and rng.random() < GRANDPARENT_RATE:
             roles += ("Grandmother" if rng.random() < 0.65 else "Grandfather",)
         for role in roles:
-            gender = {"Mother": "F", "Father": "M", "Grandmother": "F", "Grandfather": "M"}.get(
-                role, "F" if rng.random() < 0.7 else "M"
-            )
+            gender = _ROLE_GENDER.get(role) or ("F" if rng.random() < 0.7 else "M")
             if role == "Father" or (role == "Grandfather" and rng.random() < 0.6):
                 last = fam.parts[0]
             elif role == "Mother" and len(fam.parts) == 2:
@@ -671,6 +672,8 @@ class _Builder:
                 rng.randrange(len(SIMILAR_NAME_PAIRS))
             ]
             if all(c.first not in (one, other) for c in fam.children if c is not base):
+                if base.gender != one_gender and base.middle:
+                    base.middle = self._first_name(fam, one_gender)
                 base.first, base.gender, base.suffix = one, one_gender, ""
                 self._child(
                     fam, grade, year, new=new, gender=other_gender, first=other, dob=base.dob
@@ -908,6 +911,8 @@ class _Builder:
             child.student_number = f"{number:07d}"
             child.sis_id = str(10**8 + (number * a + b) % _PRIME_8)
             child.state_id = str(10**9 + (number * b + a) % _PRIME_9)
+            if (child.grade_s or 0) < 3 and (child.grade_a or 0) < 6:
+                continue  # young children have no school email on either side
             grad = (child.dob.year + 19) % 100
             local = f"{_slug(child.first)}.{_slug(child.family.parts[0])}{grad:02d}"
             email = f"{local}@{domain}"
@@ -1064,7 +1069,7 @@ class _Builder:
             )
         street = city = state = zip_code = None
         if rng.random() < ARCH_ADDRESS_RATE:
-            street = self._street(fam.address, 2 + rng.randrange(4))
+            street = self._street(fam.address, _TYPED_STREET_STYLES.pick(rng))
             city, r = self.metro.towns[fam.address[5]], rng.random()
             city = city.upper() if r < 0.1 else city.lower() if r < 0.15 else city
             state, r = self.metro.state, rng.random()

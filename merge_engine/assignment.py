@@ -19,7 +19,7 @@ import numpy.typing as npt
 from attrs import frozen
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 __all__ = ["Assignment", "assign"]
 
@@ -80,6 +80,27 @@ def _top_two(node: I64, other: I64, weight: F64, n: int) -> tuple[F64, I64, F64,
     return w1, o1, w2, o2
 
 
+DENSE_LIMIT = 4_000_000
+"""Largest component (rows x columns) solved with a dense matrix; larger ones go sparse."""
+
+
+def _sparse_solve(
+    g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int
+) -> tuple[I64, I64]:
+    """Exact maximum-gain matching of one large component with a sparse solver.
+
+    Costs must be positive: ``C - gain`` on real edges and ``C`` on each
+    group's private "stay unmatched" column, so minimising cost maximises gain.
+    """
+    big = float(gain.max()) + 1.0
+    rows = np.concatenate([g_local, np.arange(n_g)])
+    cols = np.concatenate([s_local, n_s + np.arange(n_g)])
+    cost = np.concatenate([big - gain, np.full(n_g, big)])
+    matrix = sparse.csr_matrix((cost, (rows, cols)), shape=(n_g, n_s + n_g))
+    r, c = min_weight_full_bipartite_matching(matrix)
+    return r.astype(np.int64), c.astype(np.int64)
+
+
 def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tuple[I64, int, int]:
     """Exact maximum-gain matching, component by component.
 
@@ -125,10 +146,13 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
         for edges in np.split(hard, bounds):
             gs, g_local = np.unique(g_el[edges], return_inverse=True)
             ss, s_local = np.unique(s_el[edges], return_inverse=True)
-            matrix = np.full((len(gs), len(ss) + len(gs)), -1e18)
-            matrix[g_local, s_local] = gain[edges]
-            matrix[np.arange(len(gs)), len(ss) + np.arange(len(gs))] = 0.0
-            rows, cols = linear_sum_assignment(matrix, maximize=True)
+            if len(gs) * (len(ss) + len(gs)) <= DENSE_LIMIT:
+                matrix = np.full((len(gs), len(ss) + len(gs)), -1e18)
+                matrix[g_local, s_local] = gain[edges]
+                matrix[np.arange(len(gs)), len(ss) + np.arange(len(gs))] = 0.0
+                rows, cols = linear_sum_assignment(matrix, maximize=True)
+            else:
+                rows, cols = _sparse_solve(g_local, s_local, gain[edges], len(gs), len(ss))
             real = cols < len(ss)
             result[gs[rows[real]]] = ss[cols[real]]
     nontrivial = sizes[sizes > 1]

@@ -132,11 +132,27 @@ _GENDER_CODES = {"F": 1, "M": 2, "X": 3}
 def _codes(
     raw: Sequence[str | None], vocab: Vocabulary, normalise: Callable[[str], str]
 ) -> IntArray:
-    """Codes of normalised values, normalising each distinct raw value once."""
+    """Codes of normalised values, normalising each distinct raw value once.
+
+    This is the hot loop of encoding (a district has hundreds of thousands
+    of distinct identifiers and phones), so the vocabulary is updated inline.
+    """
     table: dict[str | None, int] = {None: MISSING, "": MISSING}
+    index = vocab._index  # noqa: SLF001  (same module)
+    values = vocab.values
     for value in dict.fromkeys(raw):
-        if value not in table:
-            table[value] = vocab.code(normalise(value))  # type: ignore[arg-type]
+        if value in table:
+            continue
+        normal = normalise(value)  # type: ignore[arg-type]
+        if not normal:
+            table[value] = MISSING
+            continue
+        code = index.get(normal)
+        if code is None:
+            code = len(values)
+            index[normal] = code
+            values.append(normal)
+        table[value] = code
     return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
 
 

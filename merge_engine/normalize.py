@@ -133,11 +133,14 @@ def is_valid_email(value: str | None) -> bool:
     return bool(normal) and _EMAIL.match(normal) is not None and ".." not in normal
 
 
+_ID_DROP = str.maketrans("", "", " \t-")
+
+
 def normalize_identifier(value: str | None) -> str:
     """Upper-case, without spaces, dashes or leading zeros (``00123`` equals ``123``)."""
     if not value:
         return ""
-    text = re.sub(r"[\s-]+", "", value).upper()
+    text = value.translate(_ID_DROP).upper()
     stripped = text.lstrip("0")
     return stripped or ("0" if text else "")
 

@@ -138,7 +138,7 @@ def _codes(
     of distinct identifiers and phones), so the vocabulary is updated inline.
     """
     table: dict[str | None, int] = {None: MISSING, "": MISSING}
-    index = vocab._index  # noqa: SLF001  (same module)
+    index = vocab._index
     values = vocab.values
     for value in dict.fromkeys(raw):
         if value in table:

@@ -55,15 +55,15 @@ def test_normalize_name(raw: str | None, expected: str) -> None:
 
 def test_a_suffix_alone_is_kept() -> None:
     """A name that is only a suffix-like word (Jr, V) is not erased."""
-    assert ("jr", "v") == (normalize_name("Jr"), normalize_name("V"))
+    assert (normalize_name("Jr"), normalize_name("V")) == ("jr", "v")
 
 
 def test_name_tokens_split_compound_surnames() -> None:
     """Compound and hyphenated surnames give one token per word."""
-    assert ("garcia", "lopez") == name_tokens("García-López")
-    assert ("de", "la", "cruz") == name_tokens("De La Cruz")
-    assert () == name_tokens("")
-    assert () == name_tokens(None)
+    assert name_tokens("García-López") == ("garcia", "lopez")
+    assert name_tokens("De La Cruz") == ("de", "la", "cruz")
+    assert name_tokens("") == ()
+    assert name_tokens(None) == ()
 
 
 @pytest.mark.parametrize(
@@ -82,8 +82,8 @@ def test_surname_key_ignores_spacing(left: str, right: str) -> None:
 
 def test_surname_key_values() -> None:
     """surname_key is the normalised surname with its spaces removed."""
-    assert "delacruz" == surname_key("De La Cruz")
-    assert "" == surname_key(None)
+    assert surname_key("De La Cruz") == "delacruz"
+    assert surname_key(None) == ""
     assert surname_key("Cruz") != surname_key("De La Cruz")
 
 
@@ -108,20 +108,20 @@ def test_surname_key_values() -> None:
 )
 def test_us_phone_formats_normalise_to_e164(raw: str) -> None:
     """National, dotted, E.164 and extension forms of one number give the same E.164."""
-    assert "+12125550123" == normalize_phone(raw)
+    assert normalize_phone(raw) == "+12125550123"
 
 
 @pytest.mark.parametrize("raw", ["", None, "12345", "abc", "0", "not a phone"])
 def test_unusable_phone_is_empty(raw: str | None) -> None:
     """Values with no usable number normalise to the empty string."""
-    assert "" == normalize_phone(raw)
+    assert normalize_phone(raw) == ""
 
 
 def test_international_phone() -> None:
     """Numbers with a country code keep it; the default region applies to national forms."""
-    assert "+442079460958" == normalize_phone("+44 20 7946 0958")
-    assert "+442079460958" == normalize_phone("020 7946 0958", "GB")
-    assert "" == normalize_phone("020 7946 0958")  # not a US number
+    assert normalize_phone("+44 20 7946 0958") == "+442079460958"
+    assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    assert normalize_phone("020 7946 0958") == ""  # not a US number
 
 
 def test_is_valid_phone() -> None:
@@ -129,7 +129,7 @@ def test_is_valid_phone() -> None:
     assert is_valid_phone("(212) 555-0123")
     assert is_valid_phone("+44 20 7946 0958")
     assert not is_valid_phone("(555) 234-5678")  # well formed, but 555 is no area code
-    assert "+15552345678" == normalize_phone("(555) 234-5678")
+    assert normalize_phone("(555) 234-5678") == "+15552345678"
     assert not is_valid_phone("123")
     assert not is_valid_phone(None)
 
@@ -139,10 +139,10 @@ def test_is_valid_phone() -> None:
 
 def test_normalize_email_trims_and_lowercases_only() -> None:
     """Emails are trimmed and lower-cased; dots and +tags are significant and kept."""
-    assert "mary.smith+tag@example.org" == normalize_email("  Mary.Smith+tag@Example.ORG ")
+    assert normalize_email("  Mary.Smith+tag@Example.ORG ") == "mary.smith+tag@example.org"
     assert normalize_email("marysmith@example.org") != normalize_email("mary.smith@example.org")
-    assert "" == normalize_email(None)
-    assert "" == normalize_email("")
+    assert normalize_email(None) == ""
+    assert normalize_email("") == ""
 
 
 @pytest.mark.parametrize(

@@ -28,24 +28,29 @@ __all__ = [
 ]
 
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd"})
-_NON_ALNUM = re.compile(r"[^0-9a-z ]+")
+_LATIN_EXTRA = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ß": "ss"}
+)
+_NON_WORD = re.compile(r"[^\w ]+|_")
 _SPACES = re.compile(r"\s+")
 _JOINERS = re.compile(r"[-_/.,&]+")
 
 
 @functools.lru_cache(maxsize=200_000)
 def normalize_name(value: str | None) -> str:
-    """Lower-case ASCII words separated by single spaces; suffixes dropped.
+    """Lower-case words without accents, separated by single spaces; suffixes dropped.
 
-    ``"  José-María O'Brien Jr. "`` becomes ``"jose maria obrien"``.
+    ``"  José-María O'Brien Jr. "`` becomes ``"jose maria obrien"``. Letters
+    of every script are kept (``王芳`` stays ``王芳``): a name must never
+    normalise to nothing just because it is not written in Latin letters.
     """
     if not value:
         return ""
     text = unicodedata.normalize("NFKD", value)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().replace("ß", "ss").replace("'", "").replace("\u2019", "")
+    text = text.casefold().translate(_LATIN_EXTRA).replace("'", "").replace("\u2019", "")
     text = _JOINERS.sub(" ", text)
-    text = _NON_ALNUM.sub("", text)
+    text = _NON_WORD.sub("", text)
     tokens = _SPACES.split(text.strip())
     while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
         tokens.pop()

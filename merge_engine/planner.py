@@ -61,6 +61,7 @@ def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
 
 
 _GATES = (
+    (_level_index("first_name", "missing"), "a given name is missing"),
     (_level_index("first_name", "different"), "given names differ"),
     (_level_index("first_name", "initial"), "given name is only an initial"),
     (_level_index("first_name", "similar"), "given names are only loosely similar"),
@@ -207,6 +208,16 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     a_hashes = [(s.id, student_hash(s)) for s in a_students]
     b_hashes = [(s.id, student_hash(s)) for s in b_students]
     warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
+    progression = _observed_progression(ea, eb, scored)
+    if progression is not None and progression != settings.grade_progression:
+        warnings.append(
+            _note(
+                f"most confident pairs moved {progression:+d} grade(s), but grade_progression "
+                f"is {settings.grade_progression:+d}; if the archive and the sync are from "
+                f"{'the same school year' if progression == 0 else 'different years'}, "
+                f"plan again with grade_progression = {progression}"
+            )
+        )
     if not synced.has_dob_column:
         warnings.append(
             _note(
@@ -253,6 +264,22 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
             "synced_source_format": synced.format,
         },
     )
+
+
+def _observed_progression(ea: EncodedSide, eb: EncodedSide, scored: ScoredPairs) -> int | None:
+    """The usual grade change among near-certain pairs, when it is clear."""
+    from .features import GRADE_MISSING  # noqa: PLC0415
+
+    sure = scored.scores.probability >= 0.999
+    ga = ea.grade[scored.archived[sure]].astype(np.int64)
+    gb = eb.grade[scored.synced[sure]].astype(np.int64)
+    known = (ga != GRADE_MISSING) & (gb != GRADE_MISSING)
+    deltas = gb[known] - ga[known]
+    if len(deltas) < 20:
+        return None
+    values, counts = np.unique(deltas, return_counts=True)
+    best = int(np.argmax(counts))
+    return int(values[best]) if counts[best] >= 0.6 * len(deltas) else None
 
 
 def _note(message: str) -> dict[str, object]:

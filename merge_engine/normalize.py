@@ -29,7 +29,17 @@ __all__ = [
 
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd"})
 _LATIN_EXTRA = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ß": "ss"}
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "\u0131": "i",
+        "ß": "ss",
+    }
 )
 _NON_WORD = re.compile(r"[^\w ]+|_")
 _SPACES = re.compile(r"\s+")

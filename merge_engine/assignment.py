@@ -51,12 +51,11 @@ class Assignment:
     def best_pair(self, group: I64, synced: I64, n_synced: int) -> I64:
         """Index of the strongest input pair for each (group, synced), ``NONE`` if no edge."""
         keys = group * np.int64(max(n_synced, 1)) + synced
-        pos = np.searchsorted(self.edge_key, keys)
-        pos = np.minimum(pos, max(len(self.edge_key) - 1, 0))
-        found = (
-            (len(self.edge_key) > 0) & (self.edge_key[pos] == keys) & (group >= 0) & (synced >= 0)
-        )
-        return np.where(found, self.edge_pair[pos] if len(self.edge_pair) else NONE, NONE)
+        if len(self.edge_key) == 0:
+            return np.full(len(keys), NONE, np.int64)
+        pos = np.minimum(np.searchsorted(self.edge_key, keys), len(self.edge_key) - 1)
+        found = (self.edge_key[pos] == keys) & (group >= 0) & (synced >= 0)
+        return np.where(found, self.edge_pair[pos], NONE)
 
 
 def _top_two(node: I64, other: I64, weight: F64, n: int) -> tuple[F64, I64, F64, I64]:
@@ -84,9 +83,7 @@ DENSE_LIMIT = 4_000_000
 """Largest component (rows x columns) solved with a dense matrix; larger ones go sparse."""
 
 
-def _sparse_solve(
-    g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int
-) -> tuple[I64, I64]:
+def _sparse_solve(g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int) -> tuple[I64, I64]:
     """Exact maximum-gain matching of one large component with a sparse solver.
 
     Costs must be positive: ``C - gain`` on real edges and ``C`` on each

@@ -215,7 +215,10 @@ def _names(
         ((mid_b != MISSING) & (tok_a == mid_b)) | ((mid_a != MISSING) & (tok_b == mid_a))
     )
     joined = undecided & (tok_a == tok_b)
-    variant = undecided & (nick | joined)
+    # A first-word match is a variant only when one name is a single word:
+    # "Mary" for "Mary Ann" is, but "Mary Ann" and "Mary Beth" are twins' names.
+    one_word = (first_a == tok_a) | (first_b == tok_b)
+    variant = undecided & (nick | joined) & one_word
     by_middle = undecided & goes_by_middle & ~variant
     rest = undecided & ~variant & ~by_middle
     masked = np.where(rest, first_a, MISSING).astype(np.int32)
@@ -311,7 +314,7 @@ def _school(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     out[~present] = 0
     gb = b.grade[ib]
     ga = a.grade[ia]
-    change = np.isin(gb, _LEVEL_CHANGE_GRADES) & (ga < gb)
+    change = np.isin(gb, _LEVEL_CHANGE_GRADES) & (ga < gb) & (ga != GRADE_MISSING)
     out[present & (sa != sb) & change] = 2
     out[present & (sa == sb)] = 1
     return out

@@ -186,7 +186,8 @@ def estimate_model(
         )
         for j, c in enumerate(comparisons)
     )
-    weights_vec = 8 ** np.arange(len(comparisons), dtype=np.int64)
+    base = max(len(c.levels) for c in comparisons)
+    weights_vec = base ** np.arange(len(comparisons), dtype=np.int64)
     codes = candidate_levels.levels.astype(np.int64) @ weights_vec
     _, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
     patterns = candidate_levels.levels[first_index]

@@ -103,6 +103,8 @@ def normalize_phone(value: str | None, region: str = "US") -> str:
             return "+1" + digits
         if len(digits) == 11 and digits[0] == "1" and digits[1] not in "01":
             return "+" + digits
+    if len(digits) < 8:
+        return ""  # a local number without an area code cannot be compared or texted
     import phonenumbers  # noqa: PLC0415  (slow path only)
 
     try:

@@ -27,16 +27,29 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _bits(value: float) -> float:
+    """Bits are kept to 3 decimals, so a plan read back equals the plan written."""
+    return round(float(value), 3)
+
+
+def _probability(value: float) -> float:
+    return round(float(value), 6)
+
+
+def _optional_bits(value: float | None) -> float | None:
+    return None if value is None else _bits(value)
+
+
 @frozen
 class FieldEvidence:
     """One comparison's verdict on a pair and what it contributed (bits of log-odds)."""
 
     comparison: str
     level: str
-    bits: float
+    bits: float = field(converter=_bits)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"comparison": self.comparison, "level": self.level, "bits": round(self.bits, 3)}
+        return {"comparison": self.comparison, "level": self.level, "bits": self.bits}
 
 
 @frozen
@@ -45,13 +58,13 @@ class Competitor:
 
     archived_id: str
     synced_id: str
-    confidence: float
+    confidence: float = field(converter=_probability)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "archived_id": self.archived_id,
             "synced_id": self.synced_id,
-            "confidence": round(self.confidence, 6),
+            "confidence": self.confidence,
         }
 
 
@@ -65,10 +78,10 @@ class Merge:
 
     archived_id: str
     synced_id: str
-    confidence: float
+    confidence: float = field(converter=_probability)
     decision: Decision
-    match_weight: float
-    margin_bits: float | None
+    match_weight: float = field(converter=_bits)
+    margin_bits: float | None = field(converter=_optional_bits)
     evidence: tuple[FieldEvidence, ...] = field(converter=_tuple)
     reasons: tuple[str, ...] = field(default=(), converter=_tuple)
     competitors: tuple[Competitor, ...] = field(default=(), converter=_tuple)
@@ -80,10 +93,10 @@ class Merge:
         return {
             "archived_id": self.archived_id,
             "synced_id": self.synced_id,
-            "confidence": round(self.confidence, 6),
+            "confidence": self.confidence,
             "decision": self.decision,
-            "match_weight": round(self.match_weight, 3),
-            "margin_bits": None if self.margin_bits is None else round(self.margin_bits, 3),
+            "match_weight": self.match_weight,
+            "margin_bits": self.margin_bits,
             "evidence": [e.to_dict() for e in self.evidence],
             "reasons": list(self.reasons),
             "competitors": [c.to_dict() for c in self.competitors],

@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 import structlog
@@ -197,9 +198,21 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     timer.lap("assignment")
 
     merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings)
-    merges += _contested_duplicates(
+    contested = _contested_duplicates(
         scored, groups, result, possible_duplicates, a_students, b_students, settings
     )
+    # The link is mutual: the winner's merge names the record contesting it.
+    contesting: dict[str, list[str]] = {}
+    for merge in contested:
+        for winner in merge.duplicates:
+            contesting.setdefault(winner, []).append(merge.archived_id)
+    merges = [
+        attrs.evolve(m, duplicates=sorted({*m.duplicates, *contesting[m.archived_id]}))
+        if m.archived_id in contesting
+        else m
+        for m in merges
+    ]
+    merges += contested
     merges.sort(key=lambda m: (m.archived_id, m.synced_id))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}

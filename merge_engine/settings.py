@@ -33,8 +33,40 @@ def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> 
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+    if isinstance(value, bool) or not (
+        isinstance(value, int | float) and value >= 0 and math.isfinite(value)
+    ):
         raise SettingsError(f"{attribute.name} must be a non-negative number")
+
+
+def _integer(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{attribute.name} must be a whole number")
+
+
+def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    _integer(_, attribute, value)
+    if value < 0:
+        raise SettingsError(f"{attribute.name} must not be negative")
+
+
+def _boolean(_: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{attribute.name} must be true or false")
+
+
+def _optional_bits(
+    _: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None:
+        _non_negative(_, attribute, value)
+
+
+def _region(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    import phonenumbers  # noqa: PLC0415
+
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f'{attribute.name} must be a two-letter region code such as "US"')
 
 
 def _subset(allowed: tuple[str, ...]) -> Any:
@@ -87,7 +119,7 @@ class Settings:
     auto_threshold: float = field(default=0.99, validator=_probability)
     review_threshold: float = field(default=0.3, validator=_probability)
     margin_bits: float = field(default=6.0, validator=_non_negative)
-    grade_progression: int = 1
+    grade_progression: int = field(default=1, validator=_integer)
     close_threshold: float = field(default=0.92, validator=_probability)
     comparisons: tuple[str, ...] = field(
         default=_COMPARISON_NAMES, converter=tuple, validator=_subset(_COMPARISON_NAMES)
@@ -95,15 +127,15 @@ class Settings:
     blocking_rules: tuple[str, ...] = field(
         default=BLOCKING_RULES, converter=tuple, validator=_subset(BLOCKING_RULES)
     )
-    max_block_pairs: int = field(default=50_000, validator=_non_negative)
-    family_cap_bits: float | None = None
+    max_block_pairs: int = field(default=50_000, validator=_count)
+    family_cap_bits: float | None = field(default=None, validator=_optional_bits)
     name_conflict_max_probability: float = field(default=0.05, validator=_probability)
     conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
-    random_pairs: int = field(default=300_000, validator=_non_negative)
-    em_max_iterations: int = field(default=40, validator=_non_negative)
-    seed: int = 0
-    phone_region: str = "US"
-    household_rules: bool = True
+    random_pairs: int = field(default=300_000, validator=_count)
+    em_max_iterations: int = field(default=40, validator=_count)
+    seed: int = field(default=0, validator=_integer)
+    phone_region: str = field(default="US", validator=_region)
+    household_rules: bool = field(default=True, validator=_boolean)
 
     def __attrs_post_init__(self) -> None:
         if self.review_threshold >= self.auto_threshold:
@@ -140,7 +172,8 @@ class Settings:
         except OSError as exc:
             raise SettingsError(f"{file}: cannot read settings file ({exc.strerror})") from exc
         try:
-            data: Any = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+            is_json = file.suffix.lower() == ".json"
+            data: Any = json.loads(text) if is_json else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(
                 f"{file}: not valid {file.suffix.lstrip('.') or 'TOML'}: {exc}"

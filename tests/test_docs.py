@@ -25,7 +25,7 @@ def test_every_setting_is_documented() -> None:
 def test_every_cli_command_has_help_and_an_example() -> None:
     """Each sub-command has a help line and an Example: in its epilog."""
     parser = _parser()
-    sub = next(a for a in parser._actions if a.dest == "command")  # noqa: SLF001
+    sub = next(a for a in parser._actions if a.dest == "command")
     undocumented = [
         name
         for name, command in sub.choices.items()  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -88,12 +88,22 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "native"
     if "student_id" in header:
         return "clever"
-    columns = ", ".join(name for name in header if name) or "none"
+    columns = _known_columns(header)
     raise InputError(
-        f"cannot tell the roster format from the header (found columns: {columns}); {_EXPECTED}",
+        f"cannot tell the roster format from the header ({columns}); {_EXPECTED}",
         path=str(students),
         line=1,
     )
+
+
+def _known_columns(header: Sequence[str]) -> str:
+    """Describe a header without echoing it: a header-less file's first row is a student."""
+    from ._csvfile import KNOWN_COLUMNS, header_key  # noqa: PLC0415
+
+    known = [header_key(n) for n in header if n and header_key(n) in KNOWN_COLUMNS]
+    unknown = sum(1 for n in header if n and header_key(n) not in KNOWN_COLUMNS)
+    listed = ", ".join(known) if known else "no recognised columns"
+    return f"found {listed}; {unknown} other column(s) not shown"
 
 
 def read_roster(

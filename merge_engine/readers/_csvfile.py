@@ -50,6 +50,25 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
+KNOWN_COLUMNS: frozenset[str] = frozenset(
+    {
+        # native
+        "id", "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id",
+        "sis_id", "state_id", "student_number", "email", "street", "city", "state", "zip",
+        "student_id", "name", "phone", "relationship",
+        # Clever
+        "contact_name", "contact_email", "contact_phone", "contact_phone_type",
+        "contact_relationship", "contact_type", "contact_sis_id", "student_email",
+        "student_street", "student_city", "student_state", "student_zip", "teacher_id",
+        "staff_id", "teacher_email", "staff_email", "teacher_number", "title",
+        # OneRoster
+        "sourcedid", "status", "datelastmodified", "enableduser", "orgsourcedids", "role",
+        "username", "userids", "givenname", "familyname", "middlename", "identifier", "sms",
+        "agentsourcedids", "grades", "password", "birthdate", "sex",
+    }
+)  # fmt: skip
+"""Column names the readers know; only these are ever echoed in error messages."""
+
 
 def cell(cells: list[str], position: int | None) -> str | None:
     """An optional cell: ``None`` when the column is absent or the value empty."""
@@ -159,7 +178,7 @@ class Folder:
         return table
 
 
-def _key(name: str) -> str:
+def header_key(name: str) -> str:
     """Header lookup key: case-insensitive, and "First Name" matches ``first_name``."""
     return "_".join(name.casefold().split())
 
@@ -175,7 +194,7 @@ class Table:
         self._index: dict[str, int] = {}
         self._twice: dict[str, str] = {}  # repeated names: an error only if the reader uses them
         for position, name in enumerate(header):
-            key = _key(name)
+            key = header_key(name)
             if key in self._index:
                 self._twice[key] = name
             else:
@@ -183,7 +202,7 @@ class Table:
 
     def index(self, name: str) -> int | None:
         """Position of a column (any case), or ``None`` if the file lacks it."""
-        key = _key(name)
+        key = header_key(name)
         if key in self._twice:
             raise InputError(
                 f"column {self._twice[key]!r} appears twice in the header; remove or rename one",
@@ -203,9 +222,13 @@ class Table:
             name for name, position in zip(names, positions, strict=True) if position is None
         ]
         if missing:
-            found = ", ".join(name.casefold() for name in self.header if name) or "none"
+            known = [header_key(n) for n in self.header if n and header_key(n) in KNOWN_COLUMNS]
+            others = sum(1 for n in self.header if n and header_key(n) not in KNOWN_COLUMNS)
+            found = ", ".join(known) or "no recognised columns"
             raise InputError(
-                f"missing required column(s) {', '.join(missing)}; found columns: {found}. "
+                f"missing required column(s) {', '.join(missing)}; found {found} "
+                f"and {others} other column(s) (not shown: a header-less file's first row is "
+                "a student). "
                 f"Rename the header to match{hint}",
                 path=self.path,
                 line=self.header_line,
@@ -392,7 +415,7 @@ def peek_header(path: Path) -> list[str]:
     text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
     try:
         for record in csv.reader(io.StringIO(text, newline="")):
-            cells = [_key(cell) for cell in record]
+            cells = [header_key(cell) for cell in record]
             if any(cells):
                 return cells
     except csv.Error:

@@ -1,0 +1,206 @@
+"""Candidate generation: which archived/synced pairs get compared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import DOB, contact, encode_pair_sides, make_student
+
+from merge_engine.blocking import (
+    BLOCKING_RULES,
+    DUPLICATE_RULES,
+    FALLBACK_RULES,
+    Candidates,
+    generate_candidates,
+)
+from merge_engine.features import Vocabularies, encode_students
+from merge_engine.synthetic import SyntheticDistrict
+
+
+def _pairs(c: Candidates) -> set[tuple[int, int]]:
+    return set(zip(c.archived.tolist(), c.synced.tolist(), strict=True))
+
+
+def _stats(c: Candidates) -> dict[str, int]:
+    return {s.rule: s.pairs for s in c.stats}
+
+
+ARCHIVED = [
+    make_student("a0", "Bill", "Quixby"),
+    make_student("a1", "Oliver", "Smyth", dob=DOB),
+    make_student("a2", "Zed", "Alpha", contacts=[contact("g1", "(212) 555-0147")]),
+    make_student("a3", "Noone", "Nothing"),
+    make_student("a4", "Hartley", "Imogen"),
+]
+SYNCED = [
+    make_student("b0", "William", "Quixby"),
+    make_student("b1", "Oliver", "Smith", dob=DOB),
+    make_student("b2", "Zachary", "Omega", contacts=[contact("g9", "+1 212.555.0147")]),
+    make_student("b3", "Other", "Person"),
+    make_student("b4", "Imogen", "Hartley"),
+]
+
+
+@pytest.fixture(scope="module")
+def small() -> Candidates:
+    ea, eb, vocab = encode_pair_sides(ARCHIVED, SYNCED)
+    return generate_candidates(ea, eb, vocab.names)
+
+
+def test_finds_exactly_the_plausible_pairs(small: Candidates) -> None:
+    """Nickname, surname typo with a shared dob, a shared phone and swapped names pair up."""
+    assert {(0, 0), (1, 1), (2, 2), (4, 4)} == _pairs(small)
+
+
+def test_stats_say_which_rule_found_what(small: Candidates) -> None:
+    """Each rule reports how many pairs it joined, in the order the rules ran."""
+    stats = _stats(small)
+    assert list(BLOCKING_RULES) == [s.rule for s in small.stats]
+    assert stats["given name variant + surname word"] >= 1  # Bill -> William Quixby
+    assert stats["given name + birth date"] == 1  # Oliver Smyth / Smith, same dob
+    assert stats["guardian phone"] == 1  # the same phone, formatted differently
+    assert stats["given name and surname in either order"] == 1  # Hartley Imogen
+    assert stats["surname + birth date"] == 0  # Smyth is not Smith
+    assert all(s.skipped_keys == 0 for s in small.stats)
+
+
+def test_pairs_are_sorted_and_unique() -> None:
+    """Candidates come sorted by (archived, synced) without repeats, whatever rules overlap."""
+    students = [
+        make_student(f"x{i}", "Ann", "Lee", dob=DOB, contacts=[contact("g", "(212) 555-0147")])
+        for i in range(4)
+    ]
+    ea, eb, vocab = encode_pair_sides(students, students[::-1])
+    c = generate_candidates(ea, eb, vocab.names)
+    codes = c.archived * len(eb) + c.synced
+    assert len(c) == 16
+    assert (np.diff(codes) > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("given name variant + surname word", {(0, 0)}),
+        ("given name + birth date", {(1, 1)}),
+        ("guardian phone", {(2, 2)}),
+        ("given name and surname in either order", {(4, 4)}),
+        ("sis id", set()),
+    ],
+)
+def test_single_rule(rule: str, expected: set[tuple[int, int]]) -> None:
+    """Running one rule gives only what that rule joins."""
+    ea, eb, vocab = encode_pair_sides(ARCHIVED, SYNCED)
+    c = generate_candidates(ea, eb, vocab.names, rules=[rule])
+    assert expected == _pairs(c)
+    assert [rule] == [s.rule for s in c.stats]
+
+
+def test_identifier_rules_ignore_leading_zeros() -> None:
+    """Student numbers with and without leading zeros block together."""
+    a = [make_student("a", "Xavier", "One", student_number="000451")]
+    b = [make_student("b", "Zora", "Two", student_number="451")]
+    ea, eb, vocab = encode_pair_sides(a, b)
+    assert {(0, 0)} == _pairs(generate_candidates(ea, eb, vocab.names, rules=["student number"]))
+
+
+def test_giant_keys_are_skipped_and_counted() -> None:
+    """A phone shared by everyone (the school office) is skipped once it exceeds max_block_pairs."""
+    office = "(212) 555-0100"
+    a = [
+        make_student(f"a{i}", f"A{i}", f"Fam{i}", contacts=[contact("o", office)]) for i in range(6)
+    ]
+    b = [
+        make_student(f"b{i}", f"B{i}", f"Kin{i}", contacts=[contact("p", office)]) for i in range(6)
+    ]
+    ea, eb, vocab = encode_pair_sides(a, b)
+    full = generate_candidates(ea, eb, vocab.names, rules=["guardian phone"])
+    assert len(full) == 36
+    assert (full.stats[0].pairs, full.stats[0].skipped_keys) == (36, 0)
+    capped = generate_candidates(ea, eb, vocab.names, rules=["guardian phone"], max_block_pairs=35)
+    assert len(capped) == 0
+    assert (capped.stats[0].pairs, capped.stats[0].skipped_keys) == (0, 1)
+
+
+def test_skipping_one_key_keeps_the_others() -> None:
+    """Only the oversized key is dropped; a specific phone still joins its pair."""
+    office = "(212) 555-0100"
+    a = [make_student(f"a{i}", f"A{i}", f"F{i}", contacts=[contact("o", office)]) for i in range(4)]
+    b = [make_student(f"b{i}", f"B{i}", f"K{i}", contacts=[contact("p", office)]) for i in range(4)]
+    a[0] = make_student(
+        "a0", "A0", "F0", contacts=[contact("o", office), contact("m", "(718) 555-0199")]
+    )
+    b[3] = make_student(
+        "b3", "B3", "K3", contacts=[contact("p", office), contact("n", "718-555-0199")]
+    )
+    ea, eb, vocab = encode_pair_sides(a, b)
+    c = generate_candidates(ea, eb, vocab.names, rules=["guardian phone"], max_block_pairs=5)
+    assert {(0, 3)} == _pairs(c)
+    assert c.stats[0].skipped_keys == 1
+
+
+def test_archived_subset_and_exclude() -> None:
+    """archived_subset limits the archived side; exclude drops pairs already compared."""
+    ea, eb, vocab = encode_pair_sides(ARCHIVED, SYNCED)
+    subset = np.array([False, True, True, False, False])
+    c = generate_candidates(ea, eb, vocab.names, archived_subset=subset)
+    assert {(1, 1), (2, 2)} == _pairs(c)
+    exclude = np.array([1 * len(eb) + 1], np.int64)
+    c = generate_candidates(ea, eb, vocab.names, exclude=exclude)
+    assert {(0, 0), (2, 2), (4, 4)} == _pairs(c)
+
+
+def test_rule_sets_are_subsets_of_all_rules() -> None:
+    """Fallback and duplicate rules are names of real rules."""
+    assert set(BLOCKING_RULES) >= FALLBACK_RULES
+    assert set(BLOCKING_RULES) >= DUPLICATE_RULES
+
+
+# --- on a generated district -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def district_candidates(
+    district_1000: SyntheticDistrict,
+) -> tuple[Candidates, set[tuple[str, str]]]:
+    vocab = Vocabularies.new()
+    ea = encode_students(district_1000.archived.students, vocab)
+    eb = encode_students(district_1000.synced.students, vocab)
+    c = generate_candidates(ea, eb, vocab.names)
+    found = {
+        (ea.ids[i], eb.ids[j]) for i, j in zip(c.archived.tolist(), c.synced.tolist(), strict=True)
+    }
+    return c, found
+
+
+def test_few_pairs_compared(
+    district_1000: SyntheticDistrict, district_candidates: tuple[Candidates, set[tuple[str, str]]]
+) -> None:
+    """Blocking compares a tiny share of all possible pairs (well under 1%)."""
+    c, _ = district_candidates
+    possible = len(district_1000.archived) * len(district_1000.synced)
+    assert len(c) < possible / 100
+    assert len(c) >= len([s for s in district_1000.truth.values() if s])
+
+
+def test_recall_of_true_pairs(
+    district_1000: SyntheticDistrict, district_candidates: tuple[Candidates, set[tuple[str, str]]]
+) -> None:
+    """At least 99% of the true archived/synced twins are among the candidates."""
+    _, found = district_candidates
+    true = {(a, s) for a, s in district_1000.truth.items() if s}
+    assert len(true & found) / len(true) >= 0.99
+
+
+def test_candidates_are_the_union_of_the_rules(district_1000: SyntheticDistrict) -> None:
+    """All rules together give the union of what each rule gives alone."""
+    vocab = Vocabularies.new()
+    ea = encode_students(district_1000.archived.students, vocab)
+    eb = encode_students(district_1000.synced.students, vocab)
+    together = generate_candidates(ea, eb, vocab.names)
+    union: set[tuple[int, int]] = set()
+    for rule, stat in zip(BLOCKING_RULES, together.stats, strict=True):
+        alone = generate_candidates(ea, eb, vocab.names, rules=[rule])
+        assert stat == alone.stats[0]
+        assert len(alone) <= stat.pairs
+        union |= _pairs(alone)
+    assert union == _pairs(together)

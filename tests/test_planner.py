@@ -1,0 +1,347 @@
+"""build_plan on hand-built cases (embedded in a small generated district) and a quality guard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from conftest import DOB, FAST, contact, evidence_level, make_student, merges_by_archived
+
+from merge_engine import Roster, Settings, Student, build_plan
+from merge_engine.blocking import BLOCKING_RULES
+from merge_engine.comparisons import COMPARISONS
+from merge_engine.plan import MergePlan
+from merge_engine.synthetic import SyntheticDistrict, generate_district
+
+SCHOOL = "schX"
+PHONE = "(212) 555-0147"
+EMAIL = "pat.quixby@example.org"
+
+
+def kid(
+    student_id: str,
+    first: str,
+    *,
+    last: str = "Quixby",
+    dob: dt.date | None = DOB,
+    grade: int = 3,
+    synced: bool = False,
+    **kw: Any,
+) -> Student:
+    """A Quixby child; synced records get the next grade and reformatted contacts."""
+    phone, email, guardian = (
+        (PHONE, EMAIL, "gq-a") if not synced else ("212.555.0147", "PAT.QUIXBY@example.org", "gq-s")
+    )
+    fields: dict[str, Any] = {
+        "dob": dob,
+        "grade": grade + 1 if synced else grade,
+        "school_id": SCHOOL,
+        "street": "17 Larkspur Lane",
+        "zip": "10027",
+        "contacts": [contact(guardian, phone, email, first_name="Pat", last_name="Quixby")],
+        **kw,
+    }
+    return make_student(student_id, first, last, **fields)
+
+
+def plan_with(
+    background: SyntheticDistrict,
+    archived: Sequence[Student],
+    synced: Sequence[Student],
+    *,
+    config: Settings = FAST,
+    synced_dob_column: bool = True,
+) -> MergePlan:
+    bg_synced = background.synced.students
+    if not synced_dob_column:
+        bg_synced = tuple(
+            make_student(s.id, s.first_name, s.last_name, **_without_dob(s)) for s in bg_synced
+        )
+    return build_plan(
+        Roster(background.archived.students + tuple(archived)),
+        Roster(bg_synced + tuple(synced), has_dob_column=synced_dob_column),
+        config,
+    )
+
+
+def _without_dob(s: Student) -> dict[str, Any]:
+    return {
+        "middle_name": s.middle_name,
+        "grade": s.grade,
+        "gender": s.gender,
+        "school_id": s.school_id,
+        "sis_id": s.sis_id,
+        "state_id": s.state_id,
+        "student_number": s.student_number,
+        "email": s.email,
+        "street": s.street,
+        "zip": s.zip,
+        "contacts": s.contacts,
+    }
+
+
+def targets(plan: MergePlan, archived_id: str) -> list[tuple[str, str]]:
+    """(synced id, decision) of every merge of one archived record."""
+    return [(m.synced_id, m.decision) for m in merges_by_archived(plan).get(archived_id, [])]
+
+
+# --- siblings and twins ------------------------------------------------------------------
+
+
+def test_twins_each_get_their_own_twin(background: SyntheticDistrict) -> None:
+    """Twins (same dob, surname, guardians, school) are matched to themselves, never crossed."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver"), kid("xa2", "Henry")],
+        [kid("xs1", "Oliver", synced=True), kid("xs2", "Henry", synced=True)],
+    )
+    assert targets(plan, "xa1") == [("xs1", "auto")]
+    assert targets(plan, "xa2") == [("xs2", "auto")]
+
+
+@pytest.mark.parametrize("stays", ["Oliver", "Henry"])
+def test_twin_who_left_is_not_merged_into_the_other(
+    background: SyntheticDistrict, stays: str
+) -> None:
+    """When only one twin was synced, the other twin is not merged into it."""
+    ids = {"Oliver": "xa1", "Henry": "xa2"}
+    left = "xa2" if stays == "Oliver" else "xa1"
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver"), kid("xa2", "Henry")],
+        [kid("xs1", stays, synced=True)],
+    )
+    assert targets(plan, ids[stays]) == [("xs1", "auto")]
+    assert targets(plan, left) == []
+    assert left in plan.unmatched_archived
+
+
+def test_sibling_who_left_is_not_merged_into_the_sibling(background: SyntheticDistrict) -> None:
+    """An older sibling who left is not merged into the younger one who stayed."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver", dob=dt.date(2011, 2, 2), grade=6), kid("xa2", "Henry")],
+        [kid("xs2", "Henry", synced=True)],
+    )
+    assert targets(plan, "xa2") == [("xs2", "auto")]
+    assert all(d != "auto" for _, d in targets(plan, "xa1"))
+    assert "xa1" in plan.unmatched_archived
+
+
+def test_similar_named_twins_are_never_crossed(background: SyntheticDistrict) -> None:
+    """Aiden and Aidan, both synced: each goes to its own record (review), never to the other."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Aiden"), kid("xa2", "Aidan")],
+        [kid("xs1", "Aiden", synced=True), kid("xs2", "Aidan", synced=True)],
+    )
+    assert [s for s, _ in targets(plan, "xa1")] == ["xs1"]
+    assert [s for s, _ in targets(plan, "xa2")] == ["xs2"]
+    for merge in (*merges_by_archived(plan)["xa1"], *merges_by_archived(plan)["xa2"]):
+        # the names are one letter apart: too close to call without a human
+        assert merge.decision == "review"
+        assert merge.margin_bits is not None
+        assert merge.margin_bits < FAST.margin_bits
+
+
+def test_archived_child_typed_twice_goes_to_one_student(background: SyntheticDistrict) -> None:
+    """Two archived records of one child (same name, same dob) both merge into its synced record."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver"), kid("xa2", "OLIVER", gender="M")],
+        [kid("xs1", "Oliver", synced=True)],
+    )
+    by_id = merges_by_archived(plan)
+    assert targets(plan, "xa1") == [("xs1", "auto")]
+    assert targets(plan, "xa2") == [("xs1", "auto")]
+    assert by_id["xa1"][0].duplicates == ("xa2",)
+    assert by_id["xa2"][0].duplicates == ("xa1",)
+    assert plan.stats["archived_duplicate_records"] >= 1
+
+
+def test_nickname_with_same_dob_and_guardian_is_auto(background: SyntheticDistrict) -> None:
+    """Bill in the archive is William in the sync: same dob and guardian make it an auto merge."""
+    plan = plan_with(background, [kid("xa1", "Bill")], [kid("xs1", "William", synced=True)])
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert (merge.synced_id, merge.decision) == ("xs1", "auto")
+    assert evidence_level(merge, "first_name") == "nickname"
+    assert evidence_level(merge, "dob") == "exact"
+    assert evidence_level(merge, "guardian") == "phone_and_email"
+
+
+def test_different_birth_date_goes_to_review(background: SyntheticDistrict) -> None:
+    """Same name and household but a different birth date is proposed for review, not merged."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver")],
+        [kid("xs1", "Oliver", dob=dt.date(2013, 11, 27), synced=True)],
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert (merge.synced_id, merge.decision) == ("xs1", "review")
+    assert "birth dates differ" in merge.reasons
+
+
+def test_names_alone_are_not_enough_for_auto(background: SyntheticDistrict) -> None:
+    """Name, grade and school agreeing without a dob, identifier or guardian goes to review."""
+    bare = {"dob": None, "contacts": [], "street": None, "zip": None}
+    plan = plan_with(
+        background,
+        [kid("xa1", "Thaddeus", last="Vanterpool", **bare)],
+        [kid("xs1", "Thaddeus", last="Vanterpool", synced=True, **bare)],
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert (merge.synced_id, merge.decision) == ("xs1", "review")
+    assert any("no birth date, identifier or guardian" in r for r in merge.reasons)
+    # the same pair with a shared guardian is an auto merge
+    plan = plan_with(
+        background,
+        [kid("xa1", "Thaddeus", last="Vanterpool", dob=None)],
+        [kid("xs1", "Thaddeus", last="Vanterpool", dob=None, synced=True)],
+    )
+    assert targets(plan, "xa1") == [("xs1", "auto")]
+
+
+def test_missing_given_name_is_never_auto(background: SyntheticDistrict) -> None:
+    """A record whose given name is unusable (punctuation only) can only be proposed for review."""
+    plan = plan_with(background, [kid("xa1", "?")], [kid("xs1", "Oliver", synced=True)])
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert (merge.synced_id, merge.decision) == ("xs1", "review")
+    assert evidence_level(merge, "first_name") == "missing"
+    assert "a given name is missing" in merge.reasons
+
+
+def test_no_synced_birth_dates_still_matches(background: SyntheticDistrict) -> None:
+    """A sync without a dob column still matches on names, grades and guardians."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Oliver"), kid("xa2", "Henry")],
+        [kid("xs1", "Oliver", dob=None, synced=True), kid("xs2", "Henry", dob=None, synced=True)],
+        synced_dob_column=False,
+    )
+    assert targets(plan, "xa1") == [("xs1", "auto")]
+    assert targets(plan, "xa2") == [("xs2", "auto")]
+    assert evidence_level(merges_by_archived(plan)["xa1"][0], "dob") == "missing"
+    assert any("no birth dates" in w["message"] for w in plan.warnings)
+    # and the background district still matches mostly right
+    truth = background.truth
+    autos = [m for m in plan.auto if m.archived_id in truth]
+    assert len(autos) > 0.8 * sum(1 for v in truth.values() if v)
+    assert sum(truth[m.archived_id] != m.synced_id for m in autos) <= 1
+
+
+# --- the plan's content ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plan(background: SyntheticDistrict) -> MergePlan:
+    return plan_with(
+        background,
+        [kid("xa1", "Oliver"), kid("xa2", "Henry"), kid("xa3", "Bill"), kid("xa4", "Aiden")],
+        [kid("xs1", "Oliver", synced=True), kid("xs3", "William", synced=True)],
+    )
+
+
+def test_stats_record_the_work(plan: MergePlan, background: SyntheticDistrict) -> None:
+    """Stats count the students, pairs compared and each blocking rule's pairs."""
+    n_a, n_s = len(background.archived) + 4, len(background.synced) + 2
+    stats = plan.stats
+    assert (n_a, n_s) == (stats["archived_students"], stats["synced_students"])
+    assert n_a * n_s == stats["pairs_possible"]
+    assert len(plan.merges) <= stats["pairs_compared"] < stats["pairs_possible"] / 20
+    assert set(BLOCKING_RULES) == set(stats["blocking"])
+    assert all(v["pairs"] >= 0 and v["skipped_keys"] == 0 for v in stats["blocking"].values())
+    assert stats["duplicate_pairs_compared"] > 0
+    assert stats["components"] >= 1
+
+
+def test_evidence_lists_every_comparison(plan: MergePlan) -> None:
+    """Each merge shows every comparison, in order, with a valid level and its bits."""
+    names = [c.name for c in COMPARISONS]
+    levels = {c.name: set(c.levels) for c in COMPARISONS}
+    for merge in plan.merges:
+        shown = [e for e in merge.evidence if e.comparison in levels]
+        assert names == [e.comparison for e in shown]
+        for e in shown:
+            assert e.level in levels[e.comparison]
+            if e.level == "missing":
+                assert e.bits == 0.0
+        extra = [e for e in merge.evidence if e.comparison not in levels]
+        assert all(e.comparison == "given_name_conflict_cap" and e.bits < 0 for e in extra)
+
+
+def test_match_weight_is_the_sum_of_the_evidence(plan: MergePlan) -> None:
+    """A merge's weight is its evidence bits plus the prior."""
+    prior = plan.model["prior"]
+    prior_bits = math.log2(prior / (1 - prior))
+    for merge in plan.merges:
+        total = sum(e.bits for e in merge.evidence) + prior_bits
+        assert merge.match_weight == pytest.approx(total, abs=0.01)
+        assert merge.confidence == pytest.approx(1 / (1 + 2**-merge.match_weight), abs=1e-6)
+
+
+def test_reasons_exactly_for_review(plan: MergePlan) -> None:
+    """Every review merge says why; no auto merge has a reason."""
+    assert plan.auto and plan.review
+    assert all(m.reasons for m in plan.review)
+    assert all(m.reasons == () for m in plan.auto)
+    assert all(m.confidence >= FAST.auto_threshold for m in plan.auto)
+    assert all(m.margin_bits is None or m.margin_bits >= FAST.margin_bits for m in plan.auto)
+
+
+def test_unmatched_lists_are_exact_complements(
+    plan: MergePlan, background: SyntheticDistrict
+) -> None:
+    """Unmatched ids are exactly the ids in no merge, on each side, sorted."""
+    archived = {s.id for s in background.archived.students} | {"xa1", "xa2", "xa3", "xa4"}
+    synced = {s.id for s in background.synced.students} | {"xs1", "xs3"}
+    merged_a = {m.archived_id for m in plan.merges}
+    merged_s = {m.synced_id for m in plan.merges}
+    assert sorted(archived - merged_a) == list(plan.unmatched_archived)
+    assert sorted(synced - merged_s) == list(plan.unmatched_synced)
+    assert merged_a <= archived and merged_s <= synced
+
+
+def test_merges_are_sorted_and_hashed(plan: MergePlan) -> None:
+    """Merges are ordered by (archived, synced) and carry record hashes."""
+    keys = [(m.archived_id, m.synced_id) for m in plan.merges]
+    assert sorted(keys) == keys
+    assert all(len(m.archived_hash) == 16 and len(m.synced_hash) == 16 for m in plan.merges)
+
+
+def test_settings_and_model_are_recorded(plan: MergePlan) -> None:
+    """The plan records the settings it was made with and the model it learnt."""
+    assert FAST.to_dict() == plan.settings
+    assert {c.name for c in COMPARISONS} == set(plan.model["comparisons"])
+
+
+def test_empty_rosters() -> None:
+    """Nothing in, nothing out, and no crash."""
+    plan = build_plan(Roster(()), Roster(()), FAST)
+    assert (plan.merges, plan.unmatched_archived, plan.unmatched_synced) == ((), (), ())
+
+
+def test_single_pair_without_background() -> None:
+    """A one-student district still plans, and the child finds itself."""
+    a = kid("a1", "Oliver")
+    plan = build_plan(Roster([a]), Roster([kid("s1", "Oliver", synced=True)]), FAST)
+    assert [(m.synced_id,) for m in plan.merges] == [("s1",)]
+
+
+# --- quality guard on generated districts --------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_quality_on_a_generated_district(seed: int) -> None:
+    """Auto merges are (almost) never wrong, and auto+review finds nearly every true pair."""
+    district = generate_district(1500, seed=seed)
+    plan = build_plan(district.archived, district.synced)
+    truth = district.truth
+    false_auto = [m for m in plan.auto if truth[m.archived_id] != m.synced_id]
+    assert len(false_auto) <= 1
+    assert 1 - len(false_auto) / len(plan.auto) >= 0.999
+    true_pairs = {(a, s) for a, s in truth.items() if s}
+    found = {(m.archived_id, m.synced_id) for m in plan.merges} & true_pairs
+    assert len(found) / len(true_pairs) >= 0.98

@@ -1,0 +1,31 @@
+"""The core imports and plans with the core dependencies alone (optional extras absent)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+BLOCK_EXTRAS = textwrap.dedent(
+    """
+    import sys
+    for name in ("sqlalchemy", "psycopg", "recordlinkage", "pandas", "hypothesis", "pytest"):
+        sys.modules[name] = None  # any import of it now raises ImportError
+    import merge_engine as me
+    plan = me.build_plan(
+        me.Roster([me.Student("a1", "Ana", "Diaz")]),
+        me.Roster([me.Student("s1", "Ana", "Diaz")]),
+    )
+    print(type(plan).__name__, sorted(m for m in sys.modules if m.startswith('sqlalchemy')))
+    """
+)
+
+
+def test_core_imports_without_optional_extras() -> None:
+    """Importing merge_engine and planning never touches SQLAlchemy, psycopg or test tools."""
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_EXTRAS], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "MergePlan []" == result.stdout.strip()

@@ -117,9 +117,10 @@ def _compare(
     )
     evidence = (("name", name), ("email", email), ("phone", phone), ("school", school))
     differs = tuple(
-        f for f, level in (("name", name), ("email", email), ("phone", phone))
-        if level in ("different", "nickname", "missing") and not (f == "name" and level == "missing")
-    )  # fmt: skip
+        f
+        for f, level in (("name", name), ("email", email), ("phone", phone))
+        if level in ("different", "nickname") or (level == "missing" and f != "name")
+    )
     if name not in ("exact", "nickname"):
         return None, evidence, differs
     if email == "same" or phone == "same":

@@ -1,0 +1,192 @@
+"""Contact data quality audit, before or after a sync.
+
+Clever does not validate guardian contacts, and a guardian without a SIS
+id gets a new account whenever their details change. This audit lists,
+by id only, what will cause duplicate or missing accounts: guardians
+without a SIS id, one adult appearing as several contacts with conflicting
+details, contacts the platform cannot reach (invalid email or phone, or
+no email and no phone that can receive texts), students without any
+guardian, staff whose guardian role will get a separate account, and,
+when the archived roster is given, archived students with no plausible
+synced counterpart.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from attrs import field, frozen
+
+from .guardians import guardian_accounts
+from .model import Roster
+from .normalize import is_valid_email, is_valid_phone, normalize_phone
+from .plan import MergePlan
+from .roles import find_multiple_roles
+
+__all__ = ["AuditFinding", "AuditReport", "audit_contacts"]
+
+ISSUES = {
+    "guardian_without_sis_id": "guardian without a SIS id (gets a new account when details change)",
+    "conflicting_contacts": "one adult as several contacts with conflicting email or phone",
+    "invalid_email": "contact email is not a valid address",
+    "invalid_phone": "contact phone is not a valid number",
+    "unreachable_contact": "contact has neither an email nor a phone that can receive texts",
+    "student_without_guardian": "student without any guardian contact",
+    "staff_guardian_conflict": "staff member who is also a guardian, with differing details",
+    "archived_without_counterpart": "archived student with no plausible synced counterpart",
+}
+"""Finding kinds and what each means."""
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@frozen
+class AuditFinding:
+    """One finding: its kind, the record it is about, the school, and non-PII detail."""
+
+    issue: str
+    record_id: str
+    school_id: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "issue": self.issue,
+            "record_id": self.record_id,
+            "school_id": self.school_id,
+            "detail": self.detail,
+        }
+
+
+@frozen
+class AuditReport:
+    """All findings, with counts per kind and per school."""
+
+    findings: tuple[AuditFinding, ...] = field(converter=_tuple)
+    students: int
+    guardians: int
+    staff: int
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(f.issue for f in self.findings)
+        return {issue: counted.get(issue, 0) for issue in ISSUES}
+
+    def by_school(self, issue: str) -> dict[str, int]:
+        counted = Counter(f.school_id for f in self.findings if f.issue == issue)
+        return dict(sorted(counted.items()))
+
+    def __repr__(self) -> str:
+        return f"<AuditReport {len(self.findings)} findings over {self.guardians} guardians>"
+
+    def summary(self) -> str:
+        """A readable terminal summary."""
+        lines = [
+            f"Contact audit: {self.students} students, {self.guardians} guardian accounts, "
+            f"{self.staff} staff"
+        ]
+        for issue, count in self.counts().items():
+            lines.append(f"  {count:>7}  {ISSUES[issue]}")
+        schools = self.by_school("guardian_without_sis_id")
+        if schools:
+            lines.append("  guardians without a SIS id, per school:")
+            lines += [f"    {school or '(none)':<16} {n:>6}" for school, n in schools.items()]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "students": self.students,
+            "guardians": self.guardians,
+            "staff": self.staff,
+            "counts": self.counts(),
+            "guardians_without_sis_id_by_school": self.by_school("guardian_without_sis_id"),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_csv(self) -> str:
+        """RFC 4180 CSV; cells that a spreadsheet would run as a formula are escaped."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["issue", "record_id", "school_id", "detail"])
+        for f in self.findings:
+            writer.writerow(
+                [_cell(f.issue), _cell(f.record_id), _cell(f.school_id), _cell(f.detail)]
+            )
+        return out.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+
+
+def _cell(value: str) -> str:
+    """Prefix a quote to cells a spreadsheet would treat as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _textable(phone: str | None) -> bool:
+    if not is_valid_phone(phone):
+        return False
+    import phonenumbers  # noqa: PLC0415
+
+    kind = phonenumbers.number_type(phonenumbers.parse(normalize_phone(phone), "US"))
+    return kind in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
+def audit_contacts(
+    synced: Roster, archived: Roster | None = None, plan: MergePlan | None = None
+) -> AuditReport:
+    """Audit the contacts of a roster (read-only). ``plan`` supplies unmatched archived ids."""
+    findings: list[AuditFinding] = []
+    school_of_guardian: dict[str, str] = {}
+    raw: dict[str, tuple[str | None, str | None]] = {}
+    for student in synced.students:
+        if not student.contacts:
+            findings.append(
+                AuditFinding("student_without_guardian", student.id, student.school_id or "")
+            )
+        for c in student.contacts:
+            school_of_guardian.setdefault(c.guardian_id, student.school_id or "")
+            raw.setdefault(c.guardian_id, (c.email, c.phone))
+    accounts = guardian_accounts(synced)
+    for gid, account in accounts.items():
+        school = school_of_guardian.get(gid, "")
+        email, phone = raw.get(gid, (None, None))
+        if not account.sis_id:
+            findings.append(AuditFinding("guardian_without_sis_id", gid, school))
+        if email and not is_valid_email(email):
+            findings.append(AuditFinding("invalid_email", gid, school))
+        if phone and not is_valid_phone(phone):
+            findings.append(AuditFinding("invalid_phone", gid, school))
+        if not is_valid_email(email) and not _textable(phone):
+            findings.append(AuditFinding("unreachable_contact", gid, school))
+    for link in find_multiple_roles(synced):
+        if link.verdict != "same_person" or not link.differs:
+            continue
+        issue = (
+            "staff_guardian_conflict" if link.kind == "staff_guardian" else "conflicting_contacts"
+        )
+        findings.append(
+            AuditFinding(
+                issue,
+                link.first_id,
+                school_of_guardian.get(link.second_id, ""),
+                f"same adult as {link.second_id}; differs in {', '.join(link.differs)}",
+            )
+        )
+    if plan is not None and archived is not None:
+        schools = {s.id: s.school_id or "" for s in archived.students}
+        findings += [
+            AuditFinding("archived_without_counterpart", sid, schools.get(sid, ""))
+            for sid in plan.unmatched_archived
+        ]
+    order = list(ISSUES)
+    findings.sort(key=lambda f: (order.index(f.issue), f.school_id, f.record_id))
+    return AuditReport(findings, len(synced.students), len(accounts), len(synced.staff))

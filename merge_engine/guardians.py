@@ -16,13 +16,14 @@ given names must agree too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from attrs import field, frozen
 
 from .assignment import NONE, assign
-from .model import Contact, Roster
+from .evidence import FieldEvidence, probability
+from .model import Roster
 from .normalize import (
     nickname_index,
     normalize_email,
@@ -30,7 +31,9 @@ from .normalize import (
     normalize_name,
     normalize_phone,
 )
-from .plan import FieldEvidence, Merge
+
+if TYPE_CHECKING:
+    from .plan import Merge
 
 __all__ = [
     "GUARDIAN_COMPARISONS",
@@ -101,7 +104,7 @@ class GuardianMerge:
 
     archived_guardian_id: str
     synced_guardian_id: str
-    confidence: float
+    confidence: float = field(converter=probability)
     decision: Decision
     evidence: tuple[FieldEvidence, ...] = field(converter=_tuple)
     reasons: tuple[str, ...] = field(default=(), converter=_tuple)
@@ -111,12 +114,24 @@ class GuardianMerge:
         return {
             "archived_guardian_id": self.archived_guardian_id,
             "synced_guardian_id": self.synced_guardian_id,
-            "confidence": round(self.confidence, 6),
+            "confidence": self.confidence,
             "decision": self.decision,
             "evidence": [e.to_dict() for e in self.evidence],
             "reasons": list(self.reasons),
             "students": [list(pair) for pair in self.students],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardianMerge:
+        return cls(
+            archived_guardian_id=str(data["archived_guardian_id"]),
+            synced_guardian_id=str(data["synced_guardian_id"]),
+            confidence=float(data["confidence"]),
+            decision="auto" if data["decision"] == "auto" else "review",
+            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
+            reasons=[str(r) for r in data.get("reasons", [])],
+            students=[(str(a), str(b)) for a, b in data.get("students", [])],
+        )
 
 
 @frozen
@@ -136,31 +151,46 @@ class GuardianAction:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardianAction:
+        action = str(data["action"])
+        if action not in ("keep", "flag", "detach", "review"):
+            raise ValueError(f"unknown guardian action {action!r}")
+        return cls(action, str(data["guardian_id"]), str(data["student_id"]), str(data["reason"]))  # type: ignore[arg-type]
+
 
 def guardian_accounts(roster: Roster) -> dict[str, GuardianAccount]:
     """Guardian accounts of a roster, keyed by id; the first non-empty value of each field wins."""
-    rows: dict[str, list[tuple[str, Contact]]] = {}
+    fields: dict[str, list[str | None]] = {}
+    relations: dict[str, set[str]] = {}
+    students: dict[str, set[str]] = {}
     for student in roster.students:
-        for contact in student.contacts:
-            rows.setdefault(contact.guardian_id, []).append((student.id, contact))
+        for c in student.contacts:
+            gid = c.guardian_id
+            values = fields.get(gid)
+            if values is None:
+                values = fields[gid] = [c.first_name, c.last_name, c.email, c.phone, c.sis_id]
+                relations[gid] = set()
+                students[gid] = set()
+            elif not all(values):
+                for i, v in enumerate((c.first_name, c.last_name, c.email, c.phone, c.sis_id)):
+                    if not values[i] and v:
+                        values[i] = v
+            if c.relationship:
+                relations[gid].add(c.relationship.strip().lower())
+            students[gid].add(student.id)
     accounts = {}
-    for gid in sorted(rows):
-        contacts = [c for _, c in rows[gid]]
-
-        def first(values: Sequence[str | None]) -> str:
-            return next((v for v in values if v), "")
-
+    for gid in sorted(fields):
+        first, last, email, phone, sis = fields[gid]
         accounts[gid] = GuardianAccount(
             id=gid,
-            first_name=normalize_name(first([c.first_name for c in contacts])),
-            last_name=normalize_name(first([c.last_name for c in contacts])),
-            email=normalize_email(first([c.email for c in contacts])),
-            phone=normalize_phone(first([c.phone for c in contacts])),
-            sis_id=normalize_identifier(first([c.sis_id for c in contacts])),
-            relationships=tuple(
-                sorted({(c.relationship or "").strip().lower() for c in contacts} - {""})
-            ),
-            student_ids=tuple(sorted({sid for sid, _ in rows[gid]})),
+            first_name=normalize_name(first),
+            last_name=normalize_name(last),
+            email=normalize_email(email),
+            phone=normalize_phone(phone),
+            sis_id=normalize_identifier(sis),
+            relationships=tuple(sorted(relations[gid] - {""})),
+            student_ids=tuple(sorted(students[gid])),
         )
     return accounts
 
@@ -226,14 +256,18 @@ def compare_guardians(a: GuardianAccount, b: GuardianAccount) -> dict[str, str]:
     }
 
 
-def _score(levels: Mapping[str, str]) -> tuple[float, list[FieldEvidence]]:
-    evidence = [
-        FieldEvidence(
-            name, levels[name], _BITS[name][GUARDIAN_COMPARISONS[name].index(levels[name])]
-        )
-        for name in GUARDIAN_COMPARISONS
-    ]
-    return _PRIOR_BITS + sum(e.bits for e in evidence), evidence
+_LEVEL_BITS = {
+    name: dict(zip(levels, _BITS[name], strict=True))
+    for name, levels in GUARDIAN_COMPARISONS.items()
+}
+
+
+def _score(levels: Mapping[str, str]) -> float:
+    return _PRIOR_BITS + sum(_LEVEL_BITS[name][level] for name, level in levels.items())
+
+
+def _evidence(levels: Mapping[str, str]) -> list[FieldEvidence]:
+    return [FieldEvidence(name, level, _LEVEL_BITS[name][level]) for name, level in levels.items()]
 
 
 def _reasons(
@@ -277,6 +311,7 @@ def match_guardians(
     *,
     auto_threshold: float = 0.99,
     review_threshold: float = 0.3,
+    accounts: tuple[Mapping[str, GuardianAccount], Mapping[str, GuardianAccount]] | None = None,
 ) -> list[GuardianMerge]:
     """Pair old guardian accounts with the accounts the sync created, across merged students.
 
@@ -284,8 +319,7 @@ def match_guardians(
     account and the other way round; a pair needs agreeing given names to
     be merged automatically.
     """
-    old = guardian_accounts(archived)
-    new = guardian_accounts(synced)
+    old, new = accounts or (guardian_accounts(archived), guardian_accounts(synced))
     old_of: dict[str, list[str]] = {}
     for gid, account in old.items():
         for sid in account.student_ids:
@@ -310,12 +344,13 @@ def match_guardians(
     scored = []
     for ga, gs in pairs:
         levels = compare_guardians(old[ga], new[gs])
-        bits, evidence = _score(levels)
+        bits = _score(levels)
+        capped = 0.0
         if levels["first_name"] == "different" and bits > _logit(0.05):
             # Two adults of one household share contacts; a different given name wins.
-            evidence.append(FieldEvidence("household_cap", "applied", _logit(0.05) - bits))
+            capped = _logit(0.05) - bits
             bits = _logit(0.05)
-        scored.append((ga, gs, levels, bits, evidence))
+        scored.append((ga, gs, levels, bits, capped))
     weights = np.array([s[3] for s in scored])
     result = assign(
         np.array([o_index[s[0]] for s in scored], np.int64),
@@ -326,10 +361,13 @@ def match_guardians(
         floor_bits=_logit(review_threshold),
     )
     out = []
-    for ga, gs, levels, bits, evidence in scored:
+    for ga, gs, levels, bits, capped in scored:
         g = o_index[ga]
         if result.synced[g] == NONE or new_ids[int(result.synced[g])] != gs:
             continue
+        evidence = _evidence(levels)
+        if capped:
+            evidence.append(FieldEvidence("household_cap", "applied", capped))
         confidence = float(1.0 / (1.0 + 2.0 ** (-bits)))
         reasons = _reasons(levels, confidence, float(result.margin[g]), auto_threshold)
         out.append(
@@ -357,10 +395,11 @@ def guardian_actions(
     *,
     policy: Literal["keep_old", "remove_old"] = "keep_old",
     unmatched: Literal["keep", "remove", "review"] = "keep",
+    accounts: Mapping[str, GuardianAccount] | None = None,
 ) -> list[GuardianAction]:
     """What to do with each old guardian link of each merged student, by the district's policy."""
     matched = {m.archived_guardian_id for m in guardian_merges}
-    accounts = guardian_accounts(archived)
+    accounts = accounts if accounts is not None else guardian_accounts(archived)
     merged_students = {m.archived_id for m in merges}
     actions = []
     for gid, account in accounts.items():

@@ -9,47 +9,21 @@ hash of each student record, so a stale plan can be refused per merge.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from attrs import field, frozen
 
+from .evidence import FieldEvidence, bits, optional_bits, probability, to_tuple
 from .exceptions import PlanError
+from .guardians import GuardianAction, GuardianMerge
+from .roles import RoleLink
 
 __all__ = ["SCHEMA_VERSION", "FieldEvidence", "Merge", "MergePlan"]
 
 SCHEMA_VERSION = 1
 Decision = Literal["auto", "review"]
-
-
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
-
-
-def _bits(value: float) -> float:
-    """Bits are kept to 3 decimals, so a plan read back equals the plan written."""
-    return round(float(value), 3)
-
-
-def _probability(value: float) -> float:
-    return round(float(value), 6)
-
-
-def _optional_bits(value: float | None) -> float | None:
-    return None if value is None else _bits(value)
-
-
-@frozen
-class FieldEvidence:
-    """One comparison's verdict on a pair and what it contributed (bits of log-odds)."""
-
-    comparison: str
-    level: str
-    bits: float = field(converter=_bits)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"comparison": self.comparison, "level": self.level, "bits": self.bits}
 
 
 @frozen
@@ -58,7 +32,7 @@ class Competitor:
 
     archived_id: str
     synced_id: str
-    confidence: float = field(converter=_probability)
+    confidence: float = field(converter=probability)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,14 +52,14 @@ class Merge:
 
     archived_id: str
     synced_id: str
-    confidence: float = field(converter=_probability)
+    confidence: float = field(converter=probability)
     decision: Decision
-    match_weight: float = field(converter=_bits)
-    margin_bits: float | None = field(converter=_optional_bits)
-    evidence: tuple[FieldEvidence, ...] = field(converter=_tuple)
-    reasons: tuple[str, ...] = field(default=(), converter=_tuple)
-    competitors: tuple[Competitor, ...] = field(default=(), converter=_tuple)
-    duplicates: tuple[str, ...] = field(default=(), converter=_tuple)
+    match_weight: float = field(converter=bits)
+    margin_bits: float | None = field(converter=optional_bits)
+    evidence: tuple[FieldEvidence, ...] = field(converter=to_tuple)
+    reasons: tuple[str, ...] = field(default=(), converter=to_tuple)
+    competitors: tuple[Competitor, ...] = field(default=(), converter=to_tuple)
+    duplicates: tuple[str, ...] = field(default=(), converter=to_tuple)
     archived_hash: str = ""
     synced_hash: str = ""
 
@@ -152,15 +126,18 @@ def _decision(value: object) -> Decision:
 class MergePlan:
     """Everything the planner decided, and how: read-only, serialisable."""
 
-    merges: tuple[Merge, ...] = field(converter=_tuple)
-    unmatched_archived: tuple[str, ...] = field(converter=_tuple)
-    unmatched_synced: tuple[str, ...] = field(converter=_tuple)
-    warnings: tuple[dict[str, Any], ...] = field(converter=_tuple)
+    merges: tuple[Merge, ...] = field(converter=to_tuple)
+    unmatched_archived: tuple[str, ...] = field(converter=to_tuple)
+    unmatched_synced: tuple[str, ...] = field(converter=to_tuple)
+    warnings: tuple[dict[str, Any], ...] = field(converter=to_tuple)
     settings: Mapping[str, Any]
     model: Mapping[str, Any]
     stats: Mapping[str, Any]
     fingerprint: Mapping[str, str]
     schema_version: int = SCHEMA_VERSION
+    guardian_merges: tuple[GuardianMerge, ...] = field(default=(), converter=to_tuple)
+    guardian_actions: tuple[GuardianAction, ...] = field(default=(), converter=to_tuple)
+    role_links: tuple[RoleLink, ...] = field(default=(), converter=to_tuple)
 
     @property
     def auto(self) -> tuple[Merge, ...]:
@@ -208,11 +185,18 @@ class MergePlan:
                 "review": len(self.review),
                 "unmatched_archived": len(self.unmatched_archived),
                 "unmatched_synced": len(self.unmatched_synced),
+                "guardian_merges": len(self.guardian_merges),
+                "guardian_merges_auto": sum(g.decision == "auto" for g in self.guardian_merges),
+                "guardian_actions": len(self.guardian_actions),
+                "multiple_role_users": len(self.role_links),
             },
             "merges": [m.to_dict() for m in self.merges],
             "unmatched_archived": list(self.unmatched_archived),
             "unmatched_synced": list(self.unmatched_synced),
             "warnings": list(self.warnings),
+            "guardian_merges": [g.to_dict() for g in self.guardian_merges],
+            "guardian_actions": [a.to_dict() for a in self.guardian_actions],
+            "multiple_role_users": [r.to_dict() for r in self.role_links],
         }
 
     def to_json(self) -> str:
@@ -244,6 +228,13 @@ class MergePlan:
                 model=dict(data.get("model", {})),
                 stats=dict(data.get("stats", {})),
                 fingerprint={str(k): str(v) for k, v in data.get("fingerprint", {}).items()},
+                guardian_merges=[
+                    GuardianMerge.from_dict(g) for g in data.get("guardian_merges", [])
+                ],
+                guardian_actions=[
+                    GuardianAction.from_dict(a) for a in data.get("guardian_actions", [])
+                ],
+                role_links=[RoleLink.from_dict(r) for r in data.get("multiple_role_users", [])],
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, PlanError):

@@ -13,6 +13,7 @@ import gc
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -25,8 +26,10 @@ from .comparisons import COMPARISONS
 from .duplicates import archived_groups
 from .features import EncodedSide, Vocabularies, encode_students
 from .fellegi_sunter import estimate_model
+from .guardians import guardian_accounts, guardian_actions, match_guardians
 from .model import Roster, Student
 from .plan import Competitor, FieldEvidence, Merge, MergePlan
+from .roles import find_multiple_roles
 from .scoring import ScoredPairs, compare, name_frequencies, score
 from .settings import Settings
 
@@ -44,7 +47,8 @@ _FIELDS = (
 def student_hash(student: Student) -> str:
     """A short content hash of a student record, to detect changes after planning."""
     parts = [str(getattr(student, f) or "") for f in _FIELDS]
-    for c in student.contacts:
+    # Contacts in guardian-id order: a database may not keep the order of the export.
+    for c in sorted(student.contacts, key=lambda c: (c.guardian_id, c.email or "", c.phone or "")):
         parts += [c.guardian_id, c.email or "", c.phone or ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
@@ -254,6 +258,8 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         "components": result.components,
         "largest_component": result.largest_component,
     }
+    adults = _adults(archived, synced, merges, settings)
+    timer.lap("guardians")
     log.info(
         "plan_built",
         archived=len(ea),
@@ -276,7 +282,45 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
             "archived_source_format": archived.format,
             "synced_source_format": synced.format,
         },
+        **adults,
     )
+
+
+def _adults(
+    archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
+) -> dict[str, Any]:
+    """Guardian merges, old-guardian actions and multiple-role users for the plan."""
+    old, new = guardian_accounts(archived), guardian_accounts(synced)
+    guardian_merges = (
+        match_guardians(
+            archived,
+            synced,
+            merges,
+            auto_threshold=settings.auto_threshold,
+            review_threshold=settings.review_threshold,
+            accounts=(old, new),
+        )
+        if settings.guardian_policy == "keep_old"
+        else []
+    )
+    actions = guardian_actions(
+        archived,
+        merges,
+        guardian_merges,
+        policy=settings.guardian_policy,  # type: ignore[arg-type]
+        unmatched=settings.unmatched_old_guardians,  # type: ignore[arg-type]
+        accounts=old,
+    )
+    role_action: Literal["keep_apart", "link", "merge"] = {
+        "separate": "keep_apart",
+        "link": "link",
+        "merge": "merge",
+    }[settings.multiple_role_policy]  # type: ignore[assignment]
+    links = [
+        attrs.evolve(link, action=role_action if link.verdict == "same_person" else "review")
+        for link in find_multiple_roles(synced, new)
+    ]
+    return {"guardian_merges": guardian_merges, "guardian_actions": actions, "role_links": links}
 
 
 def _observed_progression(ea: EncodedSide, eb: EncodedSide, scored: ScoredPairs) -> int | None:

@@ -14,7 +14,8 @@ email with different names is a household, not one person.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from attrs import field, frozen
@@ -33,6 +34,11 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def _sorted(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Evidence sorted by field, as JSON with sorted keys reads it back."""
+    return tuple(sorted(value))
+
+
 @frozen
 class RoleLink:
     """Two accounts that belong to one adult, with the fields that differ between them."""
@@ -41,8 +47,9 @@ class RoleLink:
     first_id: str
     second_id: str
     verdict: Verdict
-    evidence: tuple[tuple[str, str], ...] = field(converter=_tuple)  # (field, level)
+    evidence: tuple[tuple[str, str], ...] = field(converter=_sorted)  # (field, level)
     differs: tuple[str, ...] = field(converter=_tuple)
+    action: Literal["report", "keep_apart", "link", "merge", "review"] = "report"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -52,7 +59,27 @@ class RoleLink:
             "verdict": self.verdict,
             "evidence": dict(self.evidence),
             "differs": list(self.differs),
+            "action": self.action,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RoleLink:
+        kind = str(data["kind"])
+        verdict = str(data["verdict"])
+        if kind not in ("staff_guardian", "guardian_guardian") or verdict not in (
+            "same_person",
+            "possible",
+        ):
+            raise ValueError("unknown role link kind or verdict")
+        return cls(
+            kind,  # type: ignore[arg-type]
+            str(data["first_id"]),
+            str(data["second_id"]),
+            verdict,  # type: ignore[arg-type]
+            [(str(k), str(v)) for k, v in dict(data.get("evidence", {})).items()],
+            [str(x) for x in data.get("differs", [])],
+            str(data.get("action", "report")),  # type: ignore[arg-type]
+        )
 
 
 @frozen
@@ -130,7 +157,9 @@ def _compare(
     return None, evidence, differs
 
 
-def find_multiple_roles(roster: Roster) -> list[RoleLink]:
+def find_multiple_roles(
+    roster: Roster, accounts: Mapping[str, GuardianAccount] | None = None
+) -> list[RoleLink]:
     """Staff who are also guardians, and guardians with several accounts, on one side.
 
     Read-only and deterministic (sorted by ids). ``same_person`` links share
@@ -144,7 +173,9 @@ def find_multiple_roles(roster: Roster) -> list[RoleLink]:
                 schools_of.setdefault(contact.guardian_id, set()).add(student.school_id)
     guardians = [
         _from_guardian(account, frozenset(schools_of.get(gid, ())))
-        for gid, account in guardian_accounts(roster).items()
+        for gid, account in (
+            accounts if accounts is not None else guardian_accounts(roster)
+        ).items()
     ]
     staff = [_from_staff(member) for member in sorted(roster.staff, key=lambda m: m.id)]
 
@@ -177,7 +208,11 @@ def _keys(person: _Person) -> Sequence[tuple[str, str]]:
         keys.append(("email", person.email))
     if person.phone:
         keys.append(("phone", person.phone))
-    if person.last:
-        for variant in sorted(nickname_index().canonicals(person.first)) if person.first else ():
-            keys.append(("name", f"{variant} {person.last}"))
+    if person.last and person.first:
+        keys += [("name", f"{variant} {person.last}") for variant in _variants(person.first)]
     return keys
+
+
+@functools.lru_cache(maxsize=50_000)
+def _variants(first: str) -> tuple[str, ...]:
+    return tuple(sorted(nickname_index().canonicals(first)))

@@ -69,6 +69,14 @@ def _region(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise SettingsError(f'{attribute.name} must be a two-letter region code such as "US"')
 
 
+def _choice(*allowed: str) -> Any:
+    def check(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in allowed:
+            raise SettingsError(f"{attribute.name} must be one of {list(allowed)}")
+
+    return check
+
+
 def _subset(allowed: tuple[str, ...]) -> Any:
     def check(
         _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
@@ -114,6 +122,16 @@ class Settings:
             a disagreeing birth date, surname, given name or identifier sends a
             pair to review. Leave on for rosters; turn off only for general
             person linkage where records are not families (the Febrl benchmark).
+        guardian_policy: ``keep_old`` (default) merges each sync-created
+            guardian account into the same adult's old account, so the
+            guardian keeps the old login and history; ``remove_old`` detaches
+            the old guardian accounts from the merged students instead.
+        unmatched_old_guardians: what happens to an old guardian account of a
+            merged student with no counterpart among the synced contacts:
+            ``keep`` (and flag), ``remove`` (detach) or ``review``.
+        multiple_role_policy: for adults holding several roles (staff and
+            guardian): ``separate`` keeps their accounts apart, ``link`` records
+            that they are one person, ``merge`` asks for one account per person.
     """
 
     auto_threshold: float = field(default=0.99, validator=_probability)
@@ -136,6 +154,13 @@ class Settings:
     seed: int = field(default=0, validator=_integer)
     phone_region: str = field(default="US", validator=_region)
     household_rules: bool = field(default=True, validator=_boolean)
+    guardian_policy: str = field(default="keep_old", validator=_choice("keep_old", "remove_old"))
+    unmatched_old_guardians: str = field(
+        default="keep", validator=_choice("keep", "remove", "review")
+    )
+    multiple_role_policy: str = field(
+        default="separate", validator=_choice("separate", "link", "merge")
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.review_threshold >= self.auto_threshold:

@@ -85,6 +85,10 @@ def test_json_document_shape(plan: MergePlan) -> None:
         "review": len(plan.review),
         "unmatched_archived": len(plan.unmatched_archived),
         "unmatched_synced": len(plan.unmatched_synced),
+        "guardian_merges": len(plan.guardian_merges),
+        "guardian_merges_auto": sum(g.decision == "auto" for g in plan.guardian_merges),
+        "guardian_actions": len(plan.guardian_actions),
+        "multiple_role_users": len(plan.role_links),
     } == data["summary"]
     assert sorted(data) == list(data)
     assert plan.to_json().endswith("\n")

@@ -1,0 +1,122 @@
+"""Storage: where plans are applied. The contract, its adapters and ``open_storage``.
+
+Three adapters implement :class:`StorageAdapter`:
+
+* :class:`~merge_engine.storage.sqlite.SQLiteStorage`, the embedded default
+  (``sqlite:///district.db`` or a bare path), stdlib only;
+* :class:`~merge_engine.storage.memory.InMemoryStorage` (``memory:``) for
+  tests and notebooks;
+* :class:`~merge_engine.storage.sqla.SQLAlchemyStorage` for PostgreSQL and
+  other SQLAlchemy databases, on the platform's own tables through a
+  :class:`StorageMapping`. Needs the ``postgres`` extra, imported lazily.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..exceptions import MissingDependencyError, StorageError
+from .base import (
+    AuditRecord,
+    GuardianLink,
+    HistoryRow,
+    HistoryTable,
+    JournalEntry,
+    Side,
+    StorageAdapter,
+    StoredStudent,
+    Transaction,
+)
+from .loading import LoadReport, load_history, load_rosters
+from .mapping import GuardianTable, LinkTable, StaffTable, StorageMapping, StudentTable
+from .memory import InMemoryStorage
+from .schema import DEFAULT_HISTORY_TABLES
+from .sqlite import SQLiteStorage
+
+if TYPE_CHECKING:
+    from .sqla import SQLAlchemyStorage
+
+__all__ = [
+    "DEFAULT_HISTORY_TABLES",
+    "AuditRecord",
+    "GuardianLink",
+    "GuardianTable",
+    "HistoryRow",
+    "HistoryTable",
+    "InMemoryStorage",
+    "JournalEntry",
+    "LinkTable",
+    "LoadReport",
+    "SQLAlchemyStorage",
+    "SQLiteStorage",
+    "Side",
+    "StaffTable",
+    "StorageAdapter",
+    "StorageMapping",
+    "StoredStudent",
+    "StudentTable",
+    "Transaction",
+    "load_history",
+    "load_rosters",
+    "open_storage",
+]
+
+_INSTALL_HINT = 'pip install "merge-engine[postgres]"'
+
+
+def open_storage(
+    url: str, *, mapping: StorageMapping | None = None, create: bool = False
+) -> StorageAdapter:
+    """Open the database named by ``url``.
+
+    ``sqlite:///path.db`` or a bare path: SQLite (``create`` makes the file
+    and the reference schema if missing); ``memory:``: an empty in-memory
+    store; any other SQLAlchemy URL (``postgresql+psycopg://...``): the
+    SQLAlchemy adapter, which needs the ``postgres`` extra.
+    """
+    if url == "memory:" or url.startswith("memory:"):
+        history = mapping.history if mapping is not None else DEFAULT_HISTORY_TABLES
+        return InMemoryStorage(history_tables=history)
+    path = _sqlite_path(url)
+    if path is not None:
+        return SQLiteStorage(path, mapping=mapping, create=create)
+    if "://" not in url:
+        raise StorageError(
+            f"cannot tell what database {url!r} names; use sqlite:///path.db, "
+            "memory: or a SQLAlchemy URL such as postgresql+psycopg://host/db"
+        )
+    _require_sqlalchemy()
+    from .sqla import SQLAlchemyStorage  # noqa: PLC0415  (optional dependency)
+
+    return SQLAlchemyStorage(url, mapping=mapping, create=create)
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file path of a SQLite URL or bare path; None for other URLs."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or ":memory:"
+    if url in ("sqlite://", "sqlite:"):
+        return ":memory:"
+    if "://" in url:
+        return None
+    return str(Path(url))
+
+
+def _require_sqlalchemy() -> None:
+    try:
+        import sqlalchemy  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"this database URL needs SQLAlchemy and a driver; install them with {_INSTALL_HINT}"
+        ) from exc
+
+
+def __getattr__(name: str) -> object:
+    """Import the SQLAlchemy adapter only when asked for (SQLAlchemy is optional)."""
+    if name == "SQLAlchemyStorage":
+        _require_sqlalchemy()
+        from .sqla import SQLAlchemyStorage  # noqa: PLC0415
+
+        return SQLAlchemyStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

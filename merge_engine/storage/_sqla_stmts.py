@@ -1,0 +1,286 @@
+"""The SQLAlchemy adapter's statements, built once from the mapping and reflected tables.
+
+Reflection is the check that the mapping fits the database: every named
+table and column must exist. Statements are Core constructs with named
+bind parameters, so SQLAlchemy caches their compiled form and each
+dialect renders its own quoting and ``FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..exceptions import MappingError
+from ._rows import guardian_field_names, now_iso, staff_field_names, student_field_names
+from ._sqla_schema import bookkeeping_tables
+from .base import HistoryTable
+from .mapping import StorageMapping
+
+__all__ = ["HistoryStatements", "Statements", "reflect"]
+
+
+def reflect(engine: sa.Engine, mapping: StorageMapping) -> dict[str, sa.Table]:
+    """Reflect every mapped table; raise :class:`MappingError` for a missing one."""
+    md = sa.MetaData(schema=mapping.schema)
+    tables: dict[str, sa.Table] = {}
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names(schema=mapping.schema))
+        for name in mapping.table_names():
+            if name not in names:
+                where = f" in schema {mapping.schema!r}" if mapping.schema else ""
+                raise MappingError(
+                    f"table {name!r} not found{where}; create it (create=True makes the reference "
+                    "schema) or fix the mapping"
+                )
+            tables[name] = sa.Table(name, md, autoload_with=conn, resolve_fks=False)
+    return tables
+
+
+def _col(table: sa.Table, name: str, setting: str) -> sa.Column[Any]:
+    column = table.c.get(name)
+    if column is None:
+        folded = {c.name.casefold(): c for c in table.c}
+        column = folded.get(name.casefold())
+    if column is None:
+        raise MappingError(
+            f"table {table.name!r} has no column {name!r} (named by {setting}); fix the mapping"
+        )
+    return column
+
+
+def converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
+    """How to bind a model value (str id, date) to this column's type."""
+    kind = column.type
+    if isinstance(kind, sa.Integer):
+        return lambda v: None if v is None else int(v)
+    if isinstance(kind, sa.DateTime):
+        return lambda v: v
+    if isinstance(kind, sa.Date):
+        return lambda v: v
+    return lambda v: v.isoformat() if isinstance(v, dt.date) else v
+
+
+def stamp_for(column: sa.Column[Any]) -> Callable[[], Any]:
+    if isinstance(column.type, sa.DateTime):
+        return lambda: dt.datetime.now(dt.UTC)
+    return now_iso
+
+
+class HistoryStatements:
+    """Statements for one history table."""
+
+    def __init__(self, spec: HistoryTable, table: sa.Table, student_id: sa.Column[Any]) -> None:
+        self.spec = spec
+        self.table = table
+        self.student = _col(table, spec.student_column, f"history {spec.name}.student_column")
+        self.key = [_col(table, c, f"history {spec.name}.primary_key") for c in spec.primary_key]
+        for c in spec.unique:
+            _col(table, c, f"history {spec.name}.unique")
+        self.columns = [c.name for c in table.c]
+        self.key_positions = [self.columns.index(c.name) for c in self.key]
+        self.to_db = converter(self.student)
+        key_match = sa.and_(
+            *(c == sa.bindparam(f"me_k{i}", type_=c.type) for i, c in enumerate(self.key))
+        )
+        self.rows = (
+            sa.select(*table.c)
+            .where(self.student == sa.bindparam("me_student", type_=self.student.type))
+            .order_by(*self.key)
+        )
+        self.move = (
+            sa.update(table)
+            .where(key_match)
+            .values({self.student.name: sa.bindparam("me_to", type_=self.student.type)})
+        )
+        self.remove = sa.delete(table).where(key_match)
+        # One round trip per call when the key is one column: a set-based UPDATE that
+        # also checks the target student exists, and a set-based DELETE.
+        self.single_key = len(self.key) == 1
+        keys: sa.BindParameter[Any] = sa.bindparam("me_keys", expanding=True)
+        target = student_id.table.alias("target")
+        exists = sa.exists().where(
+            target.c[student_id.name] == sa.bindparam("me_check", type_=student_id.type)
+        )
+        self.move_in = (
+            sa.update(table)
+            .where(self.key[0].in_(keys), exists)
+            .values({self.student.name: sa.bindparam("me_to", type_=self.student.type)})
+        )
+        self.remove_in = sa.delete(table).where(self.key[0].in_(keys))
+
+    def key_params(self, key: Sequence[Any]) -> dict[str, Any]:
+        return {f"me_k{i}": v for i, v in enumerate(key)}
+
+
+class Statements:
+    """Every statement the SQLAlchemy adapter runs, from reflected tables."""
+
+    def __init__(self, mapping: StorageMapping, tables: dict[str, sa.Table]) -> None:
+        self.mapping = m = mapping
+        s, g, lk = m.students, m.guardians, m.links
+        self.students = st = tables[s.table]
+        self.guardians = gt = tables[g.table]
+        self.links = lt = tables[lk.table]
+        self.s_id = _col(st, s.id, "students.id")
+        self.s_archived = _col(st, s.archived_column, "students.archived_column")
+        self.s_merged = _col(st, s.merged_into, "students.merged_into")
+        self.s_updated = _col(st, s.updated_at, "students.updated_at") if s.updated_at else None
+        self.student_cols = [
+            (f, _col(st, c, f"students.fields.{f}")) for f, c in student_field_names(m)
+        ]
+        self.student_fields = [f for f, _ in self.student_cols]
+        self.g_id = _col(gt, g.id, "guardians.id")
+        self.guardian_cols = [
+            (f, _col(gt, c, f"guardians.fields.{f}")) for f, c in guardian_field_names(m)
+        ]
+        self.guardian_fields = [f for f, _ in self.guardian_cols]
+        self.l_student = _col(lt, lk.student_id, "links.student_id")
+        self.l_guardian = _col(lt, lk.guardian_id, "links.guardian_id")
+        self.l_rel = _col(lt, lk.relationship, "links.relationship") if lk.relationship else None
+        self.l_order = _col(lt, lk.order, "links.order") if lk.order else None
+        self.id_to_db = converter(self.s_id)
+        self.gid_to_db = converter(self.g_id)
+        self.staff = None
+        self.staff_cols: list[tuple[str, sa.Column[Any]]] = []
+        if m.staff is not None:
+            self.staff = tables[m.staff.table]
+            self.staff_id = _col(self.staff, m.staff.id, "staff.id")
+            self.staff_archived = _col(self.staff, m.staff.archived_column, "staff.archived_column")
+            self.staff_cols = [
+                (f, _col(self.staff, c, f"staff.fields.{f}")) for f, c in staff_field_names(m)
+            ]
+        self.staff_fields = [f for f, _ in self.staff_cols]
+        self.history = {h.name: HistoryStatements(h, tables[h.name], self.s_id) for h in m.history}
+        self.journal, self.audit = tables[m.journal_table], tables[m.audit_table]
+        expected_j, expected_a = bookkeeping_tables(sa.MetaData(), "j", "a")
+        for have, want in ((self.journal, expected_j), (self.audit, expected_a)):
+            for column in want.c:
+                _col(have, column.name, f"the merge-engine table {have.name!r}")
+        self._build()
+
+    def _build(self) -> None:
+        st = self.students
+        fields = [c for _, c in self.student_cols]
+        self.roster_students = {
+            True: sa.select(self.s_id, *fields)
+            .where(self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None))
+            .order_by(self.s_id),
+            False: sa.select(self.s_id, *fields)
+            .where(self.s_archived == sa.bindparam("flag"))
+            .order_by(self.s_id),
+        }
+        ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+        self.students_in = (
+            sa.select(self.s_id, self.s_archived, self.s_merged, *fields)
+            .where(self.s_id.in_(ids))
+            .order_by(self.s_id)
+            .with_for_update()
+        )
+        rel = self.l_rel if self.l_rel is not None else sa.null()
+        contacts = sa.select(
+            self.l_student, self.g_id, *(c for _, c in self.guardian_cols), rel
+        ).join_from(self.links, self.guardians, self.g_id == self.l_guardian)
+        order = [self.l_student, *([self.l_order] if self.l_order is not None else [])]
+        order.append(self.l_guardian)
+        by_side = contacts.join_from(self.links, st, self.s_id == self.l_student).where(
+            self.s_archived == sa.bindparam("flag")
+        )
+        self.roster_contacts = {
+            True: by_side.where(self.s_merged.is_(None)).order_by(*order),
+            False: by_side.order_by(*order),
+        }
+        self.contacts_in = contacts.where(self.l_student.in_(ids)).order_by(*order)
+        self.links_of = (
+            sa.select(self.l_guardian, rel)
+            .where(self.l_student == sa.bindparam("student"))
+            .order_by(self.l_guardian)
+        )
+        self.student_exists = sa.select(self.s_id).where(self.s_id == sa.bindparam("id"))
+        link_match = sa.and_(
+            self.l_student == sa.bindparam("student"), self.l_guardian == sa.bindparam("guardian")
+        )
+        self.remove_link = sa.delete(self.links).where(link_match)
+        student: sa.BindParameter[Any] = sa.bindparam("student")
+        next_order: Any = sa.literal(0)
+        if self.l_order is not None:
+            next_order = (
+                sa.select(sa.func.coalesce(sa.func.max(self.l_order) + 1, 0))
+                .where(self.l_student == student)
+                .scalar_subquery()
+            )
+        # One round trip says whether a link may be added and at which position.
+        self.link_check = sa.select(
+            sa.select(self.s_id).where(self.s_id == student).scalar_subquery(),
+            sa.select(self.g_id).where(self.g_id == sa.bindparam("guardian")).scalar_subquery(),
+            sa.select(self.l_student).where(link_match).scalar_subquery(),
+            next_order,
+        )
+        self.any_student = sa.select(self.s_id).limit(1)
+        target = st.alias("target")
+        values = {self.s_merged.name: sa.bindparam("me_target", type_=self.s_merged.type)}
+        if self.s_updated is not None:
+            values[self.s_updated.name] = sa.bindparam("me_stamp", type_=self.s_updated.type)
+        this = self.s_id == sa.bindparam("me_archived", type_=self.s_id.type)
+        synced = target.c[self.s_id.name] == sa.bindparam("me_synced", type_=self.s_id.type)
+        self.set_merged = sa.update(st).where(this, sa.exists().where(synced)).values(values)
+        self.clear_merged = sa.update(st).where(this).values(values)
+        j = self.journal
+        self.journal_get = sa.select(j.c.entry).where(
+            j.c.plan_fingerprint == sa.bindparam("fp"), j.c.archived_id == sa.bindparam("aid")
+        )
+        self.journal_update = (
+            sa.update(j)
+            .where(
+                j.c.plan_fingerprint == sa.bindparam("fp"), j.c.archived_id == sa.bindparam("aid")
+            )
+            .values(
+                synced_id=sa.bindparam("sid"), entry=sa.bindparam("e"), undone=sa.bindparam("u")
+            )
+        )
+        a = self.audit
+        self.audit_select = sa.select(
+            a.c.action,
+            a.c.plan_fingerprint,
+            a.c.archived_id,
+            a.c.synced_id,
+            a.c.at,
+            a.c.rows,
+            a.c.note,
+        ).order_by(a.c.id)
+        if self.staff is not None:
+            self.roster_staff = (
+                sa.select(self.staff_id, *(c for _, c in self.staff_cols))
+                .where(self.staff_archived == sa.bindparam("flag"))
+                .order_by(self.staff_id)
+            )
+
+    def merged_params(self, archived_id: str, synced_id: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "me_archived": self.id_to_db(archived_id),
+            "me_synced": self.id_to_db(synced_id),
+            "me_target": self.id_to_db(synced_id),
+        }
+        if self.s_updated is not None:
+            params["me_stamp"] = stamp_for(self.s_updated)()
+        return params
+
+    def flag(self, archived: bool) -> Any:
+        s = self.mapping.students
+        return s.archived_value if archived else s.active_value
+
+    def staff_flag(self, archived: bool) -> Any:
+        st = self.mapping.staff
+        assert st is not None
+        return st.archived_value if archived else st.active_value
+
+    def all_tables(self) -> list[sa.Table]:
+        """Every mapped table, in the order to empty them (children first)."""
+        tables = [self.journal, self.audit, *(h.table for h in self.history.values()), self.links]
+        tables += [self.students, self.guardians]
+        if self.staff is not None:
+            tables.append(self.staff)
+        return tables

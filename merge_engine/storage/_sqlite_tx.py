@@ -1,0 +1,200 @@
+"""The SQLite adapter's transaction: the engine's reads and writes, as prepared SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import groupby
+from typing import Any
+
+from ..exceptions import MappingError, StorageError
+from ..model import Contact
+from ._codec import decode_entry, encode_audit_rows, encode_entry
+from ._rows import build_contact, build_student, now_iso
+from ._sqlite_sql import HistorySQL, SQLiteSQL
+from .base import (
+    AuditRecord,
+    GuardianLink,
+    HistoryRow,
+    HistoryTable,
+    JournalEntry,
+    RowKey,
+    StoredStudent,
+)
+
+__all__ = ["SQLiteTransaction", "contacts_by_student"]
+
+_CHUNK = 500  # ids per IN (...) list
+
+
+def contacts_by_student(rows: Iterable[Sequence[Any]], sql: SQLiteSQL) -> dict[str, list[Contact]]:
+    """Group ``(student id, guardian id, *fields, relationship)`` rows, keeping their order."""
+    result: dict[str, list[Contact]] = {}
+    fields = sql.guardian_fields
+    for row in rows:
+        result.setdefault(str(row[0]), []).append(build_contact(row[1:-1], fields, row[-1]))
+    return result
+
+
+class SQLiteTransaction:
+    """A :class:`~merge_engine.storage.base.Transaction` inside ``BEGIN IMMEDIATE``."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        sql: SQLiteSQL,
+        translate: Callable[[sqlite3.Error], StorageError],
+    ) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._translate = translate
+        self.closed = False
+
+    def _run(self, statement: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self.closed:
+            raise StorageError("this transaction is finished; open a new one")
+        try:
+            return self._conn.execute(statement, params)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _run_many(self, statement: str, params: Iterable[Sequence[Any]]) -> int:
+        if self.closed:
+            raise StorageError("this transaction is finished; open a new one")
+        try:
+            return self._conn.executemany(statement, params).rowcount
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _history(self, table: str) -> HistorySQL:
+        found = self._sql.history.get(table)
+        if found is None:
+            raise MappingError(
+                f"{table!r} is not a configured history table; add it to the mapping"
+            )
+        return found
+
+    # -- Students and guardians ----------------------------------------------------------
+
+    def students(self, ids: Sequence[str]) -> Mapping[str, StoredStudent]:
+        sql = self._sql
+        wanted = sorted(set(ids))
+        result: dict[str, StoredStudent] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            contacts = contacts_by_student(self._run(sql.contacts_in(len(chunk)), chunk), sql)
+            for row in self._run(sql.students_in(len(chunk)), chunk).fetchall():
+                sid = str(row[0])
+                student = build_student(
+                    (row[0], *row[3:]), sql.student_fields, contacts.get(sid, ())
+                )
+                archived = row[1] == sql.flag(True)
+                result[sid] = StoredStudent(student, archived, _text(row[2]))
+        return dict(sorted(result.items()))
+
+    def guardian_links(self, student_id: str) -> list[GuardianLink]:
+        rows = self._run(self._sql.links_of, (student_id,)).fetchall()
+        return [GuardianLink(student_id, str(g), _text(rel)) for g, rel in rows]
+
+    def add_guardian_link(self, link: GuardianLink) -> None:
+        sql = self._sql
+        params: list[Any] = [link.student_id, link.guardian_id]
+        if sql.link_has_relationship:
+            params.append(link.relationship)
+        if sql.link_has_order:
+            params.append(link.student_id)
+        params += [link.student_id, link.guardian_id, link.student_id, link.guardian_id]
+        if self._run(sql.add_link, params).rowcount == 1:
+            return
+        if self._run(sql.student_exists, (link.student_id,)).fetchone() is None:
+            raise StorageError(f"no student with id {link.student_id!r}")
+        if self._run(sql.guardian_exists, (link.guardian_id,)).fetchone() is None:
+            raise StorageError(f"no guardian with id {link.guardian_id!r}")
+        raise StorageError(
+            f"guardian {link.guardian_id!r} is already linked to student {link.student_id!r}"
+        )
+
+    def remove_guardian_link(self, link: GuardianLink) -> None:
+        self._run(self._sql.remove_link, (link.student_id, link.guardian_id))
+
+    def set_merged_into(self, archived_id: str, synced_id: str | None) -> None:
+        sql = self._sql
+        params: list[Any] = [synced_id]
+        if sql.mapping.students.updated_at:
+            params.append(now_iso())
+        params += [archived_id, synced_id, synced_id]
+        if self._run(sql.set_merged, params).rowcount == 1:
+            return
+        if self._run(sql.student_exists, (archived_id,)).fetchone() is None:
+            raise StorageError(f"no student with id {archived_id!r}")
+        raise StorageError(f"no student with id {synced_id!r}")
+
+    # -- History rows ----------------------------------------------------------------------
+
+    def history_tables(self) -> Sequence[HistoryTable]:
+        return self._sql.mapping.history
+
+    def history_rows(self, table: str, student_id: str) -> list[HistoryRow]:
+        h = self._history(table)
+        cursor = self._run(h.rows, (student_id,))
+        columns, positions = h.columns, h.key_positions
+        return [
+            HistoryRow(
+                table, tuple(row[p] for p in positions), dict(zip(columns, row, strict=True))
+            )
+            for row in cursor.fetchall()
+        ]
+
+    def move_rows(self, table: str, keys: Sequence[RowKey], to_student: str) -> int:
+        h = self._history(table)
+        if not keys:
+            return 0
+        if self._run(self._sql.student_exists, (to_student,)).fetchone() is None:
+            raise StorageError(f"no student with id {to_student!r}")
+        return self._run_many(h.move, [(to_student, *key) for key in keys])
+
+    def remove_rows(self, table: str, keys: Sequence[RowKey]) -> int:
+        h = self._history(table)
+        if not keys:
+            return 0
+        return self._run_many(h.remove, [tuple(key) for key in keys])
+
+    def insert_rows(self, rows: Sequence[HistoryRow]) -> None:
+        def shape(row: HistoryRow) -> tuple[str, tuple[str, ...]]:
+            return row.table, tuple(row.values)
+
+        for (table, columns), group in groupby(rows, key=shape):
+            statement = self._history(table).insert(columns)
+            self._run_many(statement, [tuple(r.values.values()) for r in group])
+
+    # -- Journal and audit -----------------------------------------------------------------
+
+    def journal(self, plan_fingerprint: str, archived_id: str) -> JournalEntry | None:
+        row = self._run(self._sql.journal_get, (plan_fingerprint, archived_id)).fetchone()
+        return None if row is None else decode_entry(row[0])
+
+    def write_journal(self, entry: JournalEntry) -> None:
+        params = (
+            entry.plan_fingerprint,
+            entry.archived_id,
+            entry.synced_id,
+            encode_entry(entry),
+            int(entry.undone),
+        )
+        self._run(self._sql.journal_put, params)
+
+    def write_audit(self, record: AuditRecord) -> None:
+        params = (
+            record.action,
+            record.plan_fingerprint,
+            record.archived_id,
+            record.synced_id,
+            record.at,
+            encode_audit_rows(record),
+            record.note,
+        )
+        self._run(self._sql.audit_put, params)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,370 @@
+"""The storage contract, one set of tests run against every adapter (memory, SQLite, PostgreSQL).
+
+Whatever the engine relies on is pinned here: what rosters read back,
+what ``students()`` returns, how history rows move and come back, guardian
+links, the journal and audit, and that a transaction is all or nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from merge_engine.exceptions import MappingError, StorageError
+from merge_engine.planner import student_hash
+from merge_engine.storage import (
+    AuditRecord,
+    GuardianLink,
+    HistoryRow,
+    HistoryTable,
+    InMemoryStorage,
+    JournalEntry,
+    StorageAdapter,
+    StorageMapping,
+    Transaction,
+    open_storage,
+)
+
+from .support import A1, ARCHIVED, S1, SYNCED, as_stored, empty_storage, text
+
+
+def snapshot(storage: StorageAdapter) -> Any:
+    value = storage.snapshot()  # type: ignore[attr-defined]  # every built-in adapter has it
+    return value
+
+
+def keys(rows: list[HistoryRow]) -> list[tuple[Any, ...]]:
+    return [row.key for row in rows]
+
+
+def entry(moved: dict[str, tuple[tuple[Any, ...], ...]], **kw: Any) -> JournalEntry:
+    return JournalEntry("plan-1", "a1", "s1", moved, **kw)
+
+
+# -- Reading ---------------------------------------------------------------------------------
+
+
+def test_adapters_satisfy_the_protocols(storage: StorageAdapter) -> None:
+    assert isinstance(storage, StorageAdapter)
+    with storage.transaction() as tx:
+        assert isinstance(tx, Transaction)
+
+
+def test_read_roster_archived_gives_back_what_was_loaded(storage: StorageAdapter) -> None:
+    roster = storage.read_roster("archived")
+    assert roster.students == tuple(as_stored(s) for s in ARCHIVED.students)
+    assert [c.guardian_id for c in roster.students[0].contacts] == ["g2", "g1"]  # load order
+    assert [m.id for m in roster.staff] == ["t1"]
+    assert roster.has_dob_column
+    assert [student_hash(s) for s in roster.students] == [
+        student_hash(s) for s in ARCHIVED.students
+    ]
+
+
+def test_read_roster_synced_gives_back_what_was_loaded(storage: StorageAdapter) -> None:
+    roster = storage.read_roster("synced")
+    assert roster.students == tuple(as_stored(s) for s in SYNCED.students)
+    assert roster.staff == SYNCED.staff
+
+
+def test_read_roster_rejects_an_unknown_side(storage: StorageAdapter) -> None:
+    with pytest.raises(ValueError, match="side"):
+        storage.read_roster("both")  # type: ignore[arg-type]
+
+
+def test_students_returns_stored_state_of_known_ids(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        got = tx.students(["s1", "a1", "nobody", "a1"])
+    assert list(got) == ["a1", "s1"]
+    assert got["a1"].archived and not got["s1"].archived
+    assert got["a1"].merged_into is None
+    assert got["a1"].student == as_stored(A1)
+    assert got["s1"].student == as_stored(S1)
+
+
+def test_set_merged_into_hides_the_archived_student_and_clearing_restores_it(
+    storage: StorageAdapter,
+) -> None:
+    with storage.transaction() as tx:
+        tx.set_merged_into("a1", "s1")
+    assert [s.id for s in storage.read_roster("archived").students] == ["a2", "a3"]
+    assert [s.id for s in storage.read_roster("synced").students] == ["s1", "s2"]
+    with storage.transaction() as tx:
+        assert tx.students(["a1"])["a1"].merged_into == "s1"
+        tx.set_merged_into("a1", None)
+    assert [s.id for s in storage.read_roster("archived").students] == ["a1", "a2", "a3"]
+
+
+@pytest.mark.parametrize(("archived", "synced"), [("nobody", "s1"), ("a1", "nobody")])
+def test_set_merged_into_unknown_students_raise(
+    storage: StorageAdapter, archived: str, synced: str
+) -> None:
+    with pytest.raises(StorageError, match="nobody"), storage.transaction() as tx:
+        tx.set_merged_into(archived, synced)
+
+
+# -- History rows ----------------------------------------------------------------------------
+
+
+def test_history_tables_are_the_configured_ones(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        tables = list(tx.history_tables())
+    assert [t.name for t in tables] == ["messages", "notes", "attendance", "backpack_items"]
+    assert tables[2] == HistoryTable("attendance", unique=("day",))
+
+
+def test_history_rows_are_ordered_by_primary_key(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        rows = tx.history_rows("messages", "a1")
+        assert tx.history_rows("messages", "nobody") == []
+        with pytest.raises(MappingError, match="grades"):
+            tx.history_rows("grades", "a1")
+    assert keys(rows) == [(1,), (3,), (7,)]
+    assert [r.values["body"] for r in rows] == ["first", "second", "third"]
+    assert {r.values["student_id"] for r in rows} == {"a1"}
+    assert {r.table for r in rows} == {"messages"}
+    assert set(rows[0].values) == {"id", "student_id", "sent_at", "body"}
+
+
+def test_move_rows_points_rows_at_the_new_student(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert tx.move_rows("messages", [(1,), (3,), (99,)], "s1") == 2
+        assert tx.move_rows("messages", [], "s1") == 0
+        assert keys(tx.history_rows("messages", "s1")) == [(1,), (2,), (3,)]
+        assert keys(tx.history_rows("messages", "a1")) == [(7,)]
+    with storage.transaction() as tx:  # committed
+        assert keys(tx.history_rows("messages", "a1")) == [(7,)]
+
+
+def test_move_rows_to_an_unknown_student_raises(storage: StorageAdapter) -> None:
+    with pytest.raises(StorageError, match="nobody"), storage.transaction() as tx:
+        tx.move_rows("messages", [(1,)], "nobody")
+
+
+def test_move_rows_onto_a_unique_collision_raises_and_rolls_back(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError), storage.transaction() as tx:
+        tx.move_rows("messages", [(1,)], "s1")
+        tx.move_rows("attendance", [(1,)], "s1")  # s1 already has 2024-01-05
+    assert snapshot(storage) == before
+
+
+def test_remove_then_insert_round_trips_rows_exactly(storage: StorageAdapter) -> None:
+    tables = ("messages", "attendance", "backpack_items")
+    with storage.transaction() as tx:
+        original = {t: tx.history_rows(t, "a1") for t in tables}
+        for t in tables:
+            assert tx.remove_rows(t, [*keys(original[t]), (99,)]) == len(original[t])
+            assert tx.history_rows(t, "a1") == []
+        assert tx.remove_rows("messages", []) == 0
+    with storage.transaction() as tx:
+        tx.insert_rows([row for t in tables for row in original[t]])
+        assert {t: tx.history_rows(t, "a1") for t in tables} == original
+
+
+def test_rows_set_aside_in_the_journal_come_back_exactly(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        rows = tx.history_rows("messages", "a1") + tx.history_rows("attendance", "a1")
+        tx.write_journal(entry({}, set_aside=rows))
+        tx.remove_rows("messages", keys(rows[:3]))
+        tx.remove_rows("attendance", keys(rows[3:]))
+    with storage.transaction() as tx:
+        saved = tx.journal("plan-1", "a1")
+        assert saved is not None
+        tx.insert_rows(list(saved.set_aside))
+        assert tx.history_rows("messages", "a1") + tx.history_rows("attendance", "a1") == rows
+
+
+def test_inserting_an_existing_key_raises(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        row = tx.history_rows("messages", "a1")[0]
+    with pytest.raises(StorageError), storage.transaction() as tx:
+        tx.insert_rows([row])
+
+
+def test_hostile_column_names_in_rows_are_refused(storage: StorageAdapter) -> None:
+    bad = HistoryRow("messages", (50,), {"id": 50, 'body"; DROP TABLE students; --': "x"})
+    with pytest.raises(MappingError), storage.transaction() as tx:
+        tx.insert_rows([bad])
+    assert len(storage.read_roster("archived").students) == 3
+
+
+# -- Guardian links --------------------------------------------------------------------------
+
+
+def test_guardian_links_add_and_remove(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert tx.guardian_links("a1") == [
+            GuardianLink("a1", "g1", "Mother"),
+            GuardianLink("a1", "g2", "Father"),
+        ]
+        tx.add_guardian_link(GuardianLink("s1", "g2", "Father"))
+        assert [link.guardian_id for link in tx.guardian_links("s1")] == ["g1", "g2", "g4"]
+        contacts = tx.students(["s1"])["s1"].student.contacts
+        assert [c.guardian_id for c in contacts] == ["g4", "g1", "g2"]  # added ones go last
+        assert contacts[2].relationship == "Father" and contacts[2].sis_id == "P-2"
+    with storage.transaction() as tx:
+        tx.remove_guardian_link(GuardianLink("s1", "g2"))
+        tx.remove_guardian_link(GuardianLink("s1", "g2"))  # already gone: nothing happens
+        assert [link.guardian_id for link in tx.guardian_links("s1")] == ["g1", "g4"]
+        assert tx.guardian_links("nobody") == []
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        (GuardianLink("s1", "g1", "Mother"), "already linked"),
+        (GuardianLink("s1", "g99"), "no guardian"),
+        (GuardianLink("nobody", "g1"), "no student"),
+    ],
+)
+def test_add_guardian_link_refuses_bad_links(
+    storage: StorageAdapter, link: GuardianLink, message: str
+) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match=message), storage.transaction() as tx:
+        tx.add_guardian_link(link)
+    assert snapshot(storage) == before
+
+
+# -- Journal and audit -----------------------------------------------------------------------
+
+
+def test_journal_write_replace_read(storage: StorageAdapter) -> None:
+    first = entry({"messages": ((1,), (3,))}, links_added=[GuardianLink("s1", "g2", "Father")])
+    second = entry({"messages": ((7,),)}, undone=True)
+    other = JournalEntry("plan-2", "a1", "s2", {})
+    with storage.transaction() as tx:
+        assert tx.journal("plan-1", "a1") is None
+        tx.write_journal(first)
+        assert tx.journal("plan-1", "a1") == first
+    with storage.transaction() as tx:
+        tx.write_journal(second)
+        tx.write_journal(other)
+    with storage.transaction() as tx:
+        assert tx.journal("plan-1", "a1") == second
+        assert tx.journal("plan-2", "a1") == other
+        assert tx.journal("plan-1", "a2") is None
+
+
+def test_audit_records_append_in_order(storage: StorageAdapter) -> None:
+    records = [
+        AuditRecord("apply", "plan-1", "a1", "s1", "2024-09-01T10:00:00Z", {"messages": 2}),
+        AuditRecord("undo", "plan-1", "a1", "s1", "2024-09-02T10:00:00Z", {}, note="typo"),
+    ]
+    assert list(storage.audit_records()) == []
+    with storage.transaction() as tx:
+        tx.write_audit(records[0])
+    with storage.transaction() as tx:
+        tx.write_audit(records[1])
+    assert list(storage.audit_records()) == records
+
+
+# -- Transactions ----------------------------------------------------------------------------
+
+
+def _many_writes(tx: Transaction) -> None:
+    tx.move_rows("messages", [(1,), (3,)], "s1")
+    tx.remove_rows("attendance", [(1,)])
+    tx.insert_rows([HistoryRow("notes", (9,), {"id": 9, "student_id": "a1",
+                                               "created_at": "2024-02-01T00:00:00+00:00",
+                                               "body": "new"})])  # fmt: skip
+    tx.add_guardian_link(GuardianLink("s1", "g2", "Father"))
+    tx.remove_guardian_link(GuardianLink("a1", "g1"))
+    tx.set_merged_into("a1", "s1")
+    tx.write_journal(entry({"messages": ((1,), (3,))}))
+    tx.write_audit(AuditRecord("apply", "plan-1", "a1", "s1", "2024-09-01T10:00:00Z", {}))
+
+
+def test_a_clean_exit_commits_everything(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        _many_writes(tx)
+    assert [s.id for s in storage.read_roster("archived").students] == ["a2", "a3"]
+    assert len(list(storage.audit_records())) == 1
+    with storage.transaction() as tx:
+        assert keys(tx.history_rows("messages", "s1")) == [(1,), (2,), (3,)]
+        assert keys(tx.history_rows("notes", "a1")) == [(9,)]
+        assert tx.journal("plan-1", "a1") is not None
+        assert [link.guardian_id for link in tx.guardian_links("a1")] == ["g2"]
+
+
+def test_an_exception_rolls_back_everything(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    archived_before = storage.read_roster("archived")
+    with pytest.raises(RuntimeError, match="forced"), storage.transaction() as tx:
+        _many_writes(tx)
+        raise RuntimeError("forced")
+    assert snapshot(storage) == before
+    assert storage.read_roster("archived") == archived_before
+    assert list(storage.audit_records()) == []
+
+
+def test_a_finished_transaction_refuses_use(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        pass
+    with pytest.raises(StorageError, match="finished"):
+        tx.history_rows("messages", "a1")
+
+
+def test_nested_transactions_are_refused(storage: StorageAdapter) -> None:
+    with (
+        storage.transaction(),
+        pytest.raises(StorageError, match="already open"),
+        storage.transaction(),
+    ):
+        pass
+
+
+# -- Configuration safety --------------------------------------------------------------------
+
+HOSTILE = [
+    HistoryTable("messages; DROP TABLE students"),
+    HistoryTable('messages"--'),
+    HistoryTable("messages", student_column="student_id = student_id OR 1=1"),
+    HistoryTable("messages", primary_key=("id); DELETE FROM students; --",)),
+    HistoryTable("messages", unique=("day' OR '1'='1",)),
+    HistoryTable("1messages"),
+    HistoryTable("x" * 64),
+]
+
+
+@pytest.mark.parametrize("table", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_history_config_is_refused_at_construction(
+    kind: str, tmp_path: Path, pg_if_needed: tuple[Any, str] | None, table: HistoryTable
+) -> None:
+    with pytest.raises(MappingError, match="allowed"):
+        if kind == "memory":
+            InMemoryStorage(history_tables=[table])
+        else:
+            schema = pg_if_needed[1] if pg_if_needed else None
+            mapping = StorageMapping(history=(table,), schema=schema)
+            url = "sqlite:///" + str(tmp_path / "x.db") if kind == "sqlite" else "unused"
+            open_storage(url, mapping=mapping, create=True)
+
+
+def test_a_mapping_naming_a_missing_column_is_refused(
+    kind: str, tmp_path: Path, pg_if_needed: tuple[Any, str] | None
+) -> None:
+    if kind == "memory":
+        pytest.skip("the in-memory adapter has no tables to check a mapping against")
+    empty_storage(kind, tmp_path, pg_if_needed).close()  # the reference schema exists
+    schema = pg_if_needed[1] if pg_if_needed else None
+    mapping = StorageMapping(
+        history=(HistoryTable("messages", student_column="pupil_id"),), schema=schema
+    )
+    with pytest.raises(MappingError, match="pupil_id"):
+        if kind == "sqlite":
+            open_storage(str(next(tmp_path.glob("*.db"))), mapping=mapping)
+        else:
+            from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+
+            assert pg_if_needed is not None
+            SQLAlchemyStorage(pg_if_needed[0], mapping=mapping)
+
+
+def test_values_compare_as_text_across_adapters(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        row = tx.history_rows("attendance", "a1")[0]
+    assert text(row.values["day"]) == "2024-01-05"

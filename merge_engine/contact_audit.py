@@ -146,7 +146,8 @@ def audit_contacts(
     """Audit the contacts of a roster (read-only). ``plan`` supplies unmatched archived ids."""
     findings: list[AuditFinding] = []
     school_of_guardian: dict[str, str] = {}
-    raw: dict[str, tuple[str | None, str | None]] = {}
+    emails: dict[str, set[str]] = {}
+    phones: dict[str, set[str]] = {}
     for student in synced.students:
         if not student.contacts:
             findings.append(
@@ -154,18 +155,22 @@ def audit_contacts(
             )
         for c in student.contacts:
             school_of_guardian.setdefault(c.guardian_id, student.school_id or "")
-            raw.setdefault(c.guardian_id, (c.email, c.phone))
+            if c.email:
+                emails.setdefault(c.guardian_id, set()).add(c.email)
+            if c.phone:
+                phones.setdefault(c.guardian_id, set()).add(c.phone)
     accounts = guardian_accounts(synced)
     for gid, account in accounts.items():
         school = school_of_guardian.get(gid, "")
-        email, phone = raw.get(gid, (None, None))
+        mails = sorted(emails.get(gid, ()))
+        numbers = sorted(phones.get(gid, ()))
         if not account.sis_id:
             findings.append(AuditFinding("guardian_without_sis_id", gid, school))
-        if email and not is_valid_email(email):
+        if any(not is_valid_email(e) for e in mails):
             findings.append(AuditFinding("invalid_email", gid, school))
-        if phone and not is_valid_phone(phone):
+        if any(not is_valid_phone(p) for p in numbers):
             findings.append(AuditFinding("invalid_phone", gid, school))
-        if not is_valid_email(email) and not _textable(phone):
+        if not any(is_valid_email(e) for e in mails) and not any(_textable(p) for p in numbers):
             findings.append(AuditFinding("unreachable_contact", gid, school))
     for link in find_multiple_roles(synced):
         if link.verdict != "same_person" or not link.differs:
@@ -177,7 +182,9 @@ def audit_contacts(
             AuditFinding(
                 issue,
                 link.first_id,
-                school_of_guardian.get(link.second_id, ""),
+                school_of_guardian.get(
+                    link.first_id if link.kind == "guardian_guardian" else link.second_id, ""
+                ),
                 f"same adult as {link.second_id}; differs in {', '.join(link.differs)}",
             )
         )

@@ -271,11 +271,18 @@ def _evidence(levels: Mapping[str, str]) -> list[FieldEvidence]:
 
 
 def _reasons(
-    levels: Mapping[str, str], confidence: float, margin: float, auto_threshold: float
+    levels: Mapping[str, str],
+    confidence: float,
+    margin: float,
+    auto_threshold: float,
+    same_role: bool = False,
 ) -> list[str]:
     reasons = []
     anchored = any(levels[a] == "exact" for a in _ANCHORS)
-    typo_ok = levels["first_name"] == "close" and anchored
+    # Paul/Paula, Daniel/Danielle: a "typo" between spouses sharing a household
+    # email is a different adult. A close given name is accepted only with a
+    # matching SIS id or the same gendered relationship (both "mother").
+    typo_ok = levels["first_name"] == "close" and (levels["sis_id"] == "exact" or same_role)
     if levels["first_name"] not in ("exact", "nickname") and not typo_ok:
         reasons.append(f"given names are {levels['first_name']}")
     if levels["last_name"] == "different":
@@ -369,7 +376,9 @@ def match_guardians(
         if capped:
             evidence.append(FieldEvidence("household_cap", "applied", capped))
         confidence = float(1.0 / (1.0 + 2.0 ** (-bits)))
-        reasons = _reasons(levels, confidence, float(result.margin[g]), auto_threshold)
+        roles = set(old[ga].relationships) & set(new[gs].relationships)
+        same_role = any(r in _RELATION_GROUPS for r in roles)
+        reasons = _reasons(levels, confidence, float(result.margin[g]), auto_threshold, same_role)
         out.append(
             GuardianMerge(
                 archived_guardian_id=ga,

@@ -1,0 +1,779 @@
+"""Guardian accounts across merged students: aggregation, comparison, matching and actions.
+
+Hand-built rosters with hand-made student merges check each rule; a
+planner round trip checks the plan fields; a quality guard checks the
+auto merges against the generator's ``guardian_truth``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from conftest import DOB, FAST, make_student
+
+from merge_engine import Roster, Student, build_plan
+from merge_engine.guardians import (
+    GUARDIAN_COMPARISONS,
+    GuardianAccount,
+    GuardianAction,
+    GuardianMerge,
+    compare_guardians,
+    guardian_accounts,
+    guardian_actions,
+    match_guardians,
+)
+from merge_engine.model import Contact, StaffMember
+from merge_engine.plan import Merge, MergePlan
+from merge_engine.roles import find_multiple_roles
+from merge_engine.synthetic import SyntheticDistrict, generate_district
+
+HOME = "(212) 555-0147"
+HOME_DOTS = "212.555.0147"
+FAMILY_EMAIL = "quix.family@example.org"
+
+
+def guardian(
+    gid: str,
+    first: str | None,
+    last: str | None = "Quix",
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    rel: str | None = None,
+    sis: str | None = None,
+) -> Contact:
+    """One contact row of guardian ``gid``."""
+    return Contact(gid, first, last, email, phone, rel, sis)
+
+
+def kid(student_id: str, *contacts: Contact, school: str = "sch1") -> Student:
+    """A student carrying the given guardian contacts."""
+    return make_student(student_id, "Kid", "Quix", school_id=school, contacts=contacts)
+
+
+def merge(archived_id: str, synced_id: str) -> Merge:
+    """A student merge as the planner would make it (only the ids matter here)."""
+    return Merge(archived_id, synced_id, 0.999, "auto", 12.0, None, [])
+
+
+def account(**kw: Any) -> GuardianAccount:
+    """The account built from a single contact row (normalised the usual way)."""
+    contact = guardian("g", kw.pop("first", None), kw.pop("last", None), **kw)
+    return guardian_accounts(Roster([kid("k", contact)]))["g"]
+
+
+def match(
+    archived: Sequence[Student], synced: Sequence[Student], merges: Sequence[Merge]
+) -> list[GuardianMerge]:
+    return match_guardians(Roster(archived), Roster(synced), merges)
+
+
+def one_pair(old: Contact, new: Contact) -> list[GuardianMerge]:
+    """Match one old and one new contact on a single merged student pair a1 -> s1."""
+    return match([kid("a1", old)], [kid("s1", new)], [merge("a1", "s1")])
+
+
+def pairs(result: Sequence[GuardianMerge]) -> dict[tuple[str, str], str]:
+    return {(g.archived_guardian_id, g.synced_guardian_id): g.decision for g in result}
+
+
+# --- guardian_accounts -------------------------------------------------------------------
+
+
+class TestGuardianAccounts:
+    """Contact rows gathered into one account per guardian id."""
+
+    def test_siblings_share_one_account(self) -> None:
+        """Two children listing the same guardian id give one account with both, sorted."""
+        roster = Roster(
+            [
+                kid("s9", guardian("g1", "Pat", rel="Mother")),
+                kid("s10", guardian("g1", "Pat", rel="parent")),
+                kid("s3", guardian("g2", "Lee")),
+            ]
+        )
+        accounts = guardian_accounts(roster)
+        assert list(accounts) == ["g1", "g2"]
+        assert accounts["g1"].student_ids == ("s10", "s9")
+        assert accounts["g1"].relationships == ("mother", "parent")
+        assert accounts["g2"].student_ids == ("s3",)
+        assert accounts["g2"].relationships == ()
+
+    def test_first_non_empty_value_wins(self) -> None:
+        """Each field takes the first non-empty value over the rows, field by field."""
+        roster = Roster(
+            [
+                kid("s1", guardian("g1", "Pat", None, phone=HOME)),
+                kid("s2", guardian("g1", "Patricia", "Quix", email="Pat@Example.org", sis="0042")),
+                kid("s3", guardian("g1", "P", "Other", email="x@y.org", phone="(646) 555-0100")),
+            ]
+        )
+        acc = guardian_accounts(roster)["g1"]
+        assert (acc.first_name, acc.last_name) == ("pat", "quix")
+        assert acc.email == "pat@example.org"
+        assert acc.phone == "+12125550147"
+        assert acc.sis_id == "42"
+
+    def test_values_are_normalised(self) -> None:
+        """Names, emails, phones and SIS ids are stored normalised; blank relationships dropped."""
+        acc = account(
+            first=" José ", last="García-López", email=" A@B.org ", phone=HOME_DOTS, sis="00-7"
+        )
+        assert acc.first_name == "jose"
+        assert acc.last_name == "garcia lopez"
+        assert acc.email == "a@b.org"
+        assert acc.phone == "+12125550147"
+        assert acc.sis_id == "7"
+        roster = Roster([kid("s1", guardian("g", "A", rel="  ")), kid("s2", guardian("g", "A"))])
+        assert guardian_accounts(roster)["g"].relationships == ()
+
+    def test_roster_without_contacts(self) -> None:
+        """No contacts, no accounts."""
+        assert guardian_accounts(Roster([kid("s1")])) == {}
+
+
+# --- compare_guardians -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("Pat", "PAT", "exact"),
+        ("Bill", "William", "nickname"),
+        ("Bob", "Robert", "nickname"),
+        ("Mary Ann", "Mary", "nickname"),
+        ("Jennifer", "Jenifer", "close"),
+        ("J", "Jennifer", "initial"),
+        ("J.", "Jennifer", "initial"),
+        ("K", "Jennifer", "different"),
+        ("Mary", "John", "different"),
+        ("Karen", "Kevin", "different"),
+        (None, "John", "missing"),
+    ],
+)
+def test_given_name_levels(a: str | None, b: str, level: str) -> None:
+    """Given names: exact, nickname, typo, initial, different, missing."""
+    assert compare_guardians(account(first=a), account(first=b))["first_name"] == level
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("Quix", "QUIX", "exact"),
+        ("Garcia-Lopez", "Garcia Lopez", "exact"),
+        ("GarciaLopez", "Garcia Lopez", "exact"),
+        ("Garcia Lopez", "Garcia", "compound"),
+        ("Lopez", "Garcia Lopez", "compound"),
+        ("Johnson", "Jonson", "close"),
+        ("Smith", "Okafor", "different"),
+        ("Smith", None, "missing"),
+    ],
+)
+def test_surname_levels(a: str, b: str | None, level: str) -> None:
+    """Surnames: exact (spaces and hyphens ignored), compound, close, different, missing."""
+    assert compare_guardians(account(last=a), account(last=b))["last_name"] == level
+
+
+def test_email_and_phone_are_compared_normalised() -> None:
+    """A reformatted phone and a re-cased email are the same; another number is different."""
+    same = compare_guardians(
+        account(email=" Pat@Example.ORG ", phone=HOME),
+        account(email="pat@example.org", phone=HOME_DOTS),
+    )
+    assert (same["email"], same["phone"]) == ("exact", "exact")
+    assert compare_guardians(account(phone="+1 212 555 0147"), account(phone=HOME))["phone"] == (
+        "exact"
+    )
+    other = compare_guardians(
+        account(email="pat@example.org", phone=HOME),
+        account(email="pat@example.com", phone="(212) 555-0148"),
+    )
+    assert (other["email"], other["phone"]) == ("different", "different")
+    assert compare_guardians(account(phone=HOME), account())["phone"] == "missing"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("mother", "Mother", "same"),
+        ("parent", "mother", "compatible"),
+        ("guardian", "father", "compatible"),
+        ("mother", "father", "conflicting"),
+        ("father", "grandfather", "conflicting"),
+        ("grandmother", "grandfather", "conflicting"),
+        (None, "mother", "missing"),
+    ],
+)
+def test_relationship_levels(a: str | None, b: str, level: str) -> None:
+    """Relationships: same, compatible (parent vs mother), conflicting (sex or generation)."""
+    assert compare_guardians(account(rel=a), account(rel=b))["relationship"] == level
+
+
+def test_sis_id_levels() -> None:
+    """SIS ids compare normalised (leading zeros ignored)."""
+    assert compare_guardians(account(sis="00123"), account(sis="123"))["sis_id"] == "exact"
+    assert compare_guardians(account(sis="A1"), account(sis="A2"))["sis_id"] == "different"
+    assert compare_guardians(account(sis="A1"), account())["sis_id"] == "missing"
+
+
+def test_compare_covers_every_comparison_with_known_levels() -> None:
+    """Every comparison is present, each at one of its documented levels."""
+    levels = compare_guardians(
+        account(first="Pat", last="Quix", email="p@x.org", phone=HOME, rel="mother", sis="1"),
+        account(first="Bill", last="Quix Lee", rel="father"),
+    )
+    assert set(levels) == set(GUARDIAN_COMPARISONS)
+    for name, level in levels.items():
+        assert level in GUARDIAN_COMPARISONS[name]
+
+
+# --- match_guardians ---------------------------------------------------------------------
+
+
+class TestMatchGuardians:
+    """Old accounts paired with sync-created accounts across merged students."""
+
+    def test_same_adult_same_email_is_auto(self) -> None:
+        """Same name and (re-cased) email: one auto merge, no reasons."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", email="pat@example.org", rel="mother"),
+            guardian("gs1", "Pat", email="PAT@example.org", rel="Mother"),
+        )
+        assert (g.archived_guardian_id, g.synced_guardian_id, g.decision) == ("ga1", "gs1", "auto")
+        assert g.reasons == ()
+        assert g.students == (("a1", "s1"),)
+        assert g.confidence >= 0.99
+
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ({"email": "pat@example.org"}, {"email": "pat.new@example.com"}),
+            ({"email": "pat@example.org", "phone": HOME}, {"email": "pat@new.org", "phone": HOME}),
+            ({"phone": HOME}, {"phone": "(646) 555-0100"}),
+        ],
+    )
+    def test_same_full_name_with_one_changed_detail_is_auto(
+        self, old: dict[str, str], new: dict[str, str]
+    ) -> None:
+        """Same full name and relationship, one contact detail changed: still one adult."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", rel="mother", **old), guardian("gs1", "Pat", rel="mother", **new)
+        )
+        assert (g.synced_guardian_id, g.decision) == ("gs1", "auto")
+
+    def test_every_contact_detail_changed_is_review(self) -> None:
+        """Same name but both email and phone disagree: review, not auto."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", email="pat@example.org", phone=HOME, rel="mother"),
+            guardian("gs1", "Pat", email="pat@new.org", phone="(646) 555-0100", rel="mother"),
+        )
+        assert g.decision == "review"
+        assert "no shared email, phone or SIS id" in g.reasons
+
+    @pytest.mark.parametrize("rels", [("mother", "father"), (None, None), ("parent", "parent")])
+    @pytest.mark.parametrize("names", [("Mary", "John"), ("Maria", "Jose"), ("Karen", "Kevin")])
+    def test_parents_sharing_phone_and_email_are_never_merged(
+        self, names: tuple[str, str], rels: tuple[str | None, str | None]
+    ) -> None:
+        """One parent on each side, same household phone and email, other given name: no merge."""
+        result = one_pair(
+            guardian("ga1", names[0], email=FAMILY_EMAIL, phone=HOME, rel=rels[0]),
+            guardian("gs1", names[1], email=FAMILY_EMAIL, phone=HOME_DOTS, rel=rels[1]),
+        )
+        assert result == []  # capped far below the review floor: not even review
+
+    def test_both_parents_on_both_sides_pair_by_name(self) -> None:
+        """Both parents, shared household details: each goes to their own account, never crossed."""
+        old = [
+            guardian("ga1", "Mary", email=FAMILY_EMAIL, phone=HOME, rel="mother"),
+            guardian("ga2", "John", email=FAMILY_EMAIL, phone=HOME, rel="father"),
+        ]
+        new = [
+            guardian("gs1", "John", email=FAMILY_EMAIL, phone=HOME_DOTS, rel="Father"),
+            guardian("gs2", "Mary", email=FAMILY_EMAIL, phone=HOME_DOTS, rel="Mother"),
+        ]
+        result = match([kid("a1", *old)], [kid("s1", *new)], [merge("a1", "s1")])
+        assert pairs(result) == {("ga1", "gs2"): "auto", ("ga2", "gs1"): "auto"}
+        assert all(e.comparison != "household_cap" for g in result for e in g.evidence)
+
+    def test_parent_and_grandparent_sharing_a_phone_are_not_auto(self) -> None:
+        """Mother and grandmother with one surname and one phone: not the same adult."""
+        result = one_pair(
+            guardian("ga1", "Linda", phone=HOME, rel="mother"),
+            guardian("gs1", "Dorothy", phone=HOME_DOTS, rel="grandmother"),
+        )
+        assert [g for g in result if g.decision == "auto"] == []
+
+    def test_senior_and_junior_with_one_phone_go_to_review(self) -> None:
+        """Robert Quix Jr (father) and Robert Quix Sr (grandfather): same name once suffixes go."""
+        [g] = one_pair(
+            guardian("ga1", "Robert", "Quix Jr", phone=HOME, rel="father"),
+            guardian("gs1", "Robert", "Quix Sr.", phone=HOME, rel="grandfather"),
+        )
+        assert g.decision == "review"
+        assert any("relationships conflict" in r for r in g.reasons)
+
+    def test_shared_phone_alone_with_different_given_names_is_not_auto(self) -> None:
+        """A shared phone and surname do not make two given names one adult."""
+        result = one_pair(
+            guardian("ga1", "Karen", phone=HOME), guardian("gs1", "Kevin", phone=HOME)
+        )
+        assert [g for g in result if g.decision == "auto"] == []
+
+    @pytest.mark.parametrize("first", ["M", "", None])
+    def test_initial_or_missing_given_name_is_not_auto(self, first: str | None) -> None:
+        """A shared email with an initial or no given name goes to review at most."""
+        result = one_pair(
+            guardian("ga1", "Mary", email=FAMILY_EMAIL, phone=HOME),
+            guardian("gs1", first, email=FAMILY_EMAIL, phone=HOME),
+        )
+        assert all(g.decision == "review" and g.reasons for g in result)
+
+    def test_relationship_conflict_goes_to_review(self) -> None:
+        """Jordan Quix as mother and as father with one phone: review, with the reason."""
+        [g] = one_pair(
+            guardian("ga1", "Jordan", phone=HOME, rel="mother"),
+            guardian("gs1", "Jordan", phone=HOME, rel="father"),
+        )
+        assert g.decision == "review"
+        assert "relationships conflict (for example mother and father)" in g.reasons
+
+    def test_nickname_and_typo_with_shared_detail_are_auto(self) -> None:
+        """Bill/William with one phone, and Jennifer/Jenifer (both "mother") with one email."""
+        [bill] = one_pair(
+            guardian("ga1", "Bill", phone=HOME), guardian("gs1", "William", phone=HOME_DOTS)
+        )
+        [jen] = one_pair(
+            guardian("ga1", "Jennifer", email="jq@example.org", rel="mother"),
+            guardian("gs1", "Jenifer", email="jq@example.org", rel="mother"),
+        )
+        assert (bill.decision, jen.decision) == ("auto", "auto")
+
+    @pytest.mark.parametrize(("first", "second"), [("Paul", "Paula"), ("Daniel", "Danielle")])
+    def test_spouses_with_paired_names_and_a_household_email_are_not_auto(
+        self, first: str, second: str
+    ) -> None:
+        """Paul and Paula sharing the household email are two adults, not a typo."""
+        pairs = one_pair(
+            guardian("ga1", first, email="home@example.org", phone=HOME, rel="parent"),
+            guardian("gs1", second, email="home@example.org", phone=HOME, rel="parent"),
+        )
+        assert all(g.decision != "auto" for g in pairs)
+
+    def test_differing_sis_ids_go_to_review(self) -> None:
+        """Different SIS ids are two people to the SIS: review even with a matching email."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", email="pat@example.org", sis="100"),
+            guardian("gs1", "Pat", email="pat@example.org", sis="200"),
+        )
+        assert g.decision == "review"
+        assert "SIS ids differ" in g.reasons
+
+    def test_old_account_never_goes_to_two_new_accounts(self) -> None:
+        """The sync made two accounts of one adult on two merged siblings: one pair at most."""
+        pat = {"email": "pat@example.org"}
+        result = match(
+            [kid("a1", guardian("ga1", "Pat", **pat)), kid("a2", guardian("ga1", "Pat", **pat))],
+            [kid("s1", guardian("gs1", "Pat", **pat)), kid("s2", guardian("gs2", "Pat", **pat))],
+            [merge("a1", "s1"), merge("a2", "s2")],
+        )
+        assert len(result) == 1
+        assert result[0].archived_guardian_id == "ga1"
+        assert result[0].decision == "review"
+        assert "another account is nearly as likely" in result[0].reasons
+
+    def test_new_account_never_takes_two_old_accounts(self) -> None:
+        """Two old accounts of one adult on two merged siblings, one new account: one pair."""
+        pat = {"email": "pat@example.org"}
+        result = match(
+            [kid("a1", guardian("ga1", "Pat", **pat)), kid("a2", guardian("ga2", "Pat", **pat))],
+            [kid("s1", guardian("gs1", "Pat", **pat)), kid("s2", guardian("gs1", "Pat", **pat))],
+            [merge("a1", "s1"), merge("a2", "s2")],
+        )
+        assert len(result) == 1
+        assert result[0].synced_guardian_id == "gs1"
+        assert result[0].decision == "review"
+
+    def test_guardian_of_merged_siblings_is_decided_once(self) -> None:
+        """One adult on two merged siblings is one decision listing both student pairs."""
+        pat = {"email": "pat@example.org", "rel": "mother"}
+        result = match(
+            [kid("a1", guardian("ga1", "Pat", **pat)), kid("a2", guardian("ga1", "Pat", **pat))],
+            [kid("s1", guardian("gs1", "Pat", **pat)), kid("s2", guardian("gs1", "Pat", **pat))],
+            [merge("a2", "s2"), merge("a1", "s1")],
+        )
+        [g] = result
+        assert (g.archived_guardian_id, g.synced_guardian_id, g.decision) == ("ga1", "gs1", "auto")
+        assert g.students == (("a1", "s1"), ("a2", "s2"))
+
+    def test_only_merged_students_are_compared(self) -> None:
+        """Guardians of students that are not merged to each other are never paired."""
+        pat = {"email": "pat@example.org"}
+        archived = [kid("a1", guardian("ga1", "Pat", **pat))]
+        synced = [
+            kid("s1", guardian("gs1", "Pat", **pat)),
+            kid("s2", guardian("gs2", "Pat", **pat)),
+        ]
+        assert match(archived, synced, []) == []
+        assert pairs(match(archived, synced, [merge("a1", "s2")])) == {("ga1", "gs2"): "auto"}
+
+    def test_deterministic(self) -> None:
+        """Same inputs give the same list, whatever the order of the merges."""
+        archived = [
+            kid("a1", guardian("ga1", "Mary", email=FAMILY_EMAIL, rel="mother")),
+            kid("a2", guardian("ga2", "John", phone=HOME, rel="father")),
+            kid("a3", guardian("ga3", "Ann", email="ann@example.org")),
+        ]
+        synced = [
+            kid("s1", guardian("gs1", "Mary", email=FAMILY_EMAIL, rel="mother")),
+            kid("s2", guardian("gs2", "Johnny", phone=HOME_DOTS, rel="father")),
+            kid("s3", guardian("gs3", "Anne", email="ann@example.org")),
+        ]
+        merges = [merge("a1", "s1"), merge("a2", "s2"), merge("a3", "s3")]
+        first = match(archived, synced, merges)
+        assert len(first) == 3
+        assert first == match(archived, synced, merges)
+        assert first == match(archived[::-1], synced[::-1], merges[::-1])
+        assert [g.archived_guardian_id for g in first] == sorted(
+            g.archived_guardian_id for g in first
+        )
+
+    def test_evidence_and_confidence(self) -> None:
+        """Evidence lists every comparison at a known level; confidence is a probability."""
+        result = match(
+            [kid("a1", guardian("ga1", "Pat", email="p@x.org", rel="mother", sis="9"))],
+            [kid("s1", guardian("gs1", "Patricia", phone=HOME, rel="parent"))],
+            [merge("a1", "s1")],
+        )
+        for g in result:
+            check_guardian_merge(g)
+
+    def test_accounts_argument_gives_the_same_result(self) -> None:
+        """Passing precomputed accounts changes nothing."""
+        archived = Roster([kid("a1", guardian("ga1", "Pat", email="p@x.org"))])
+        synced = Roster([kid("s1", guardian("gs1", "Pat", email="p@x.org"))])
+        merges = [merge("a1", "s1")]
+        accounts = (guardian_accounts(archived), guardian_accounts(synced))
+        assert match_guardians(archived, synced, merges, accounts=accounts) == match_guardians(
+            archived, synced, merges
+        )
+
+    def test_round_trip_through_dict(self) -> None:
+        """A guardian merge survives to_dict and from_dict (through JSON) unchanged."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", email="p@x.org"), guardian("gs1", "Pat", email="p@x.org")
+        )
+        assert GuardianMerge.from_dict(json.loads(json.dumps(g.to_dict()))) == g
+
+
+def check_guardian_merge(g: GuardianMerge) -> None:
+    """Invariants every guardian merge keeps."""
+    assert 0.0 <= g.confidence <= 1.0
+    levels = {e.comparison: e.level for e in g.evidence}
+    assert set(GUARDIAN_COMPARISONS) <= set(levels)
+    assert set(levels) - set(GUARDIAN_COMPARISONS) <= {"household_cap"}
+    for name, allowed in GUARDIAN_COMPARISONS.items():
+        assert levels[name] in allowed
+    assert (g.decision == "auto") == (not g.reasons)
+    if g.decision == "auto":
+        assert g.confidence >= 0.99
+        assert levels["first_name"] in ("exact", "nickname", "close")
+    assert g.students == tuple(sorted(set(g.students)))
+    assert g.students
+
+
+# --- guardian_actions --------------------------------------------------------------------
+
+
+@pytest.fixture
+def action_case() -> tuple[Roster, list[Merge], list[GuardianMerge]]:
+    """a1 is merged (ga1 matched, ga2 not); a2 is not merged and shares ga2, and has ga3."""
+    archived = Roster(
+        [
+            kid("a1", guardian("ga1", "Pat", email="p@x.org"), guardian("ga2", "Lee")),
+            kid("a2", guardian("ga2", "Lee"), guardian("ga3", "Sam")),
+        ]
+    )
+    synced = Roster([kid("s1", guardian("gs1", "Pat", email="p@x.org"))])
+    merges = [merge("a1", "s1")]
+    found = match_guardians(archived, synced, merges)
+    assert pairs(found) == {("ga1", "gs1"): "auto"}
+    return archived, merges, found
+
+
+def triples(actions: Sequence[GuardianAction]) -> list[tuple[str, str, str]]:
+    return [(a.action, a.guardian_id, a.student_id) for a in actions]
+
+
+class TestGuardianActions:
+    """What happens to old guardian links of merged students, by policy."""
+
+    def test_keep_old_flags_unmatched(
+        self, action_case: tuple[Roster, list[Merge], list[GuardianMerge]]
+    ) -> None:
+        """keep_old: matched guardians need no action, unmatched ones are kept and flagged."""
+        archived, merges, found = action_case
+        assert triples(guardian_actions(archived, merges, found)) == [("flag", "ga2", "a1")]
+
+    @pytest.mark.parametrize(("unmatched", "action"), [("remove", "detach"), ("review", "review")])
+    def test_unmatched_policy(
+        self,
+        action_case: tuple[Roster, list[Merge], list[GuardianMerge]],
+        unmatched: Any,
+        action: str,
+    ) -> None:
+        """unmatched="remove" detaches and "review" asks, for unmatched guardians only."""
+        archived, merges, found = action_case
+        actions = guardian_actions(archived, merges, found, unmatched=unmatched)
+        assert triples(actions) == [(action, "ga2", "a1")]
+        assert all(a.reason for a in actions)
+
+    def test_remove_old_detaches_every_old_guardian(
+        self, action_case: tuple[Roster, list[Merge], list[GuardianMerge]]
+    ) -> None:
+        """remove_old detaches every old guardian of merged students, matched or not."""
+        archived, merges, found = action_case
+        for given in (found, []):
+            actions = guardian_actions(archived, merges, given, policy="remove_old")
+            assert triples(actions) == [("detach", "ga1", "a1"), ("detach", "ga2", "a1")]
+
+    @pytest.mark.parametrize("policy", ["keep_old", "remove_old"])
+    @pytest.mark.parametrize("unmatched", ["keep", "remove", "review"])
+    def test_unmerged_students_are_never_touched(
+        self,
+        action_case: tuple[Roster, list[Merge], list[GuardianMerge]],
+        policy: Any,
+        unmatched: Any,
+    ) -> None:
+        """No action ever names a student that is not merged."""
+        archived, merges, found = action_case
+        actions = guardian_actions(archived, merges, found, policy=policy, unmatched=unmatched)
+        assert actions
+        assert {a.student_id for a in actions} == {"a1"}
+        assert guardian_actions(archived, [], [], policy=policy, unmatched=unmatched) == []
+
+    def test_action_round_trip_and_unknown_action(self) -> None:
+        """An action survives to_dict/from_dict; an unknown action is refused."""
+        action = GuardianAction("detach", "ga1", "a1", "district removes old guardians")
+        assert GuardianAction.from_dict(action.to_dict()) == action
+        with pytest.raises(ValueError, match="unknown guardian action"):
+            GuardianAction.from_dict({**action.to_dict(), "action": "delete"})
+
+
+# --- planner integration -----------------------------------------------------------------
+
+CANARY_FIRST, CANARY_LAST = "Zephyrine", "Quillfeather"
+CANARY_PARTNER = "Barnabus"
+CANARY_EMAIL = "zephyrine.quillfeather@example.org"
+CANARY_PHONE, CANARY_STAFF_PHONE = "(212) 555-0176", "(646) 555-0123"
+CANARIES = (
+    CANARY_FIRST,
+    CANARY_LAST,
+    CANARY_PARTNER,
+    "Ozymandias",
+    CANARY_EMAIL,
+    "2125550176",
+    "555-0176",
+    "6465550123",
+    "555-0123",
+)
+
+
+def canary_child(synced: bool) -> Student:
+    """A child whose guardians (and a staff member) wear canary values."""
+    mother = Contact(
+        "gq-s" if synced else "gq-a",
+        CANARY_FIRST,
+        CANARY_LAST,
+        CANARY_EMAIL.upper() if synced else CANARY_EMAIL,
+        "212.555.0176" if synced else CANARY_PHONE,
+        "Mother",
+        None,
+    )
+    contacts = [mother]
+    if not synced:  # the father's old account has no counterpart in the sync
+        contacts.append(
+            Contact("gq-a2", CANARY_PARTNER, CANARY_LAST, None, "(718) 555-0188", "father")
+        )
+    return make_student(
+        "xs1" if synced else "xa1",
+        "Ozymandias",
+        CANARY_LAST,
+        dob=DOB,
+        grade=4 if synced else 3,
+        school_id="schQ",
+        street="17 Larkspur Lane",
+        zip="10027",
+        contacts=contacts,
+    )
+
+
+@pytest.fixture(scope="module")
+def canary_rosters(background: SyntheticDistrict) -> tuple[Roster, Roster]:
+    staff = StaffMember("tq-1", CANARY_FIRST, CANARY_LAST, CANARY_EMAIL, CANARY_STAFF_PHONE, "schQ")
+    archived = Roster(
+        (*background.archived.students, canary_child(synced=False)),
+        background.archived.staff,
+    )
+    synced = Roster(
+        (*background.synced.students, canary_child(synced=True)),
+        (*background.synced.staff, staff),
+    )
+    return archived, synced
+
+
+@pytest.fixture(scope="module")
+def keep_plan(canary_rosters: tuple[Roster, Roster]) -> MergePlan:
+    return build_plan(*canary_rosters, attrs.evolve(FAST, unmatched_old_guardians="review"))
+
+
+@pytest.fixture(scope="module")
+def remove_plan(canary_rosters: tuple[Roster, Roster]) -> MergePlan:
+    return build_plan(*canary_rosters, attrs.evolve(FAST, guardian_policy="remove_old"))
+
+
+class TestPlannerIntegration:
+    """build_plan fills guardian merges, actions and multiple-role users."""
+
+    def test_keep_old_plan_has_the_canary_decisions(self, keep_plan: MergePlan) -> None:
+        """The canary mother is merged, the father reviewed, the staff-parent linked."""
+        assert ("xa1", "xs1", "auto") in [
+            (m.archived_id, m.synced_id, m.decision) for m in keep_plan.merges
+        ]
+        assert ("gq-a", "gq-s", "auto") in [
+            (g.archived_guardian_id, g.synced_guardian_id, g.decision)
+            for g in keep_plan.guardian_merges
+        ]
+        assert ("review", "gq-a2", "xa1") in triples(keep_plan.guardian_actions)
+        assert {a.action for a in keep_plan.guardian_actions} == {"review"}
+        [link] = [r for r in keep_plan.role_links if r.first_id == "tq-1"]
+        assert (link.second_id, link.verdict, link.action) == ("gq-s", "same_person", "keep_apart")
+        assert "phone" in link.differs
+        for g in keep_plan.guardian_merges:
+            check_guardian_merge(g)
+        merged = {(m.archived_id, m.synced_id) for m in keep_plan.merges}
+        assert all(set(g.students) <= merged for g in keep_plan.guardian_merges)
+
+    def test_remove_old_plan_detaches_instead_of_merging(
+        self, remove_plan: MergePlan, canary_rosters: tuple[Roster, Roster]
+    ) -> None:
+        """remove_old: no guardian merges, one detach per old guardian link of merged students."""
+        assert remove_plan.guardian_merges == ()
+        assert {a.action for a in remove_plan.guardian_actions} == {"detach"}
+        merged = {m.archived_id for m in remove_plan.merges}
+        expected = {
+            (c.guardian_id, s.id)
+            for s in canary_rosters[0].students
+            if s.id in merged
+            for c in s.contacts
+        }
+        got = [(a.guardian_id, a.student_id) for a in remove_plan.guardian_actions]
+        assert len(got) == len(set(got))
+        assert set(got) == expected
+        assert {("gq-a", "xa1"), ("gq-a2", "xa1")} <= expected
+        assert remove_plan.to_dict()["summary"]["guardian_merges"] == 0
+
+    @pytest.mark.parametrize("which", ["keep", "remove"])
+    def test_plan_round_trip_keeps_adult_sections(
+        self, which: str, keep_plan: MergePlan, remove_plan: MergePlan, tmp_path: Path
+    ) -> None:
+        """Guardian merges, guardian actions and multiple-role users survive write and read."""
+        plan = keep_plan if which == "keep" else remove_plan
+        assert plan.guardian_actions
+        assert plan.role_links
+        path = tmp_path / "plan.json"
+        plan.write(path)
+        read = MergePlan.read(path)
+        assert read.guardian_merges == plan.guardian_merges
+        assert read.guardian_actions == plan.guardian_actions
+        assert read.role_links == plan.role_links
+        assert read == plan
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert len(data["guardian_merges"]) == len(plan.guardian_merges)
+        assert len(data["guardian_actions"]) == len(plan.guardian_actions)
+        assert len(data["multiple_role_users"]) == len(plan.role_links)
+        assert data["summary"]["multiple_role_users"] == len(plan.role_links)
+
+    def test_plan_json_holds_ids_only(self, keep_plan: MergePlan, remove_plan: MergePlan) -> None:
+        """No guardian or staff name, email or phone reaches the plan JSON."""
+        for plan in (keep_plan, remove_plan):
+            text = plan.to_json().lower()
+            for canary in CANARIES:
+                assert canary.lower() not in text, f"leaked {canary!r}"
+            assert "gq-a" in text  # the canary guardians are there, by id
+
+
+# --- quality guard -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[1, 2])
+def quality(request: pytest.FixtureRequest) -> tuple[SyntheticDistrict, MergePlan]:
+    district = generate_district(1500, seed=request.param)
+    return district, build_plan(district.archived, district.synced)
+
+
+class TestQuality:
+    """Guardian merges and multiple-role links against the generator's truth."""
+
+    def test_guardian_auto_merges(self, quality: tuple[SyntheticDistrict, MergePlan]) -> None:
+        """Auto guardian merges: precision >= 0.995, recall >= 0.9 of the reachable truth."""
+        d, plan = quality
+        truth = {(a, s) for a, s in d.guardian_truth.items() if s}
+        old, new = guardian_accounts(d.archived), guardian_accounts(d.synced)
+        merged = {(m.archived_id, m.synced_id) for m in plan.merges}
+        reachable = {
+            (a, s)
+            for a, s in truth
+            if a in old
+            and s in new
+            and any((x, y) in merged for x in old[a].student_ids for y in new[s].student_ids)
+        }
+        auto = {
+            (g.archived_guardian_id, g.synced_guardian_id)
+            for g in plan.guardian_merges
+            if g.decision == "auto"
+        }
+        assert len(reachable) > 500
+        assert len(auto & truth) / len(auto) >= 0.995
+        assert len(auto & reachable) / len(reachable) >= 0.9
+
+    def test_guardian_merges_are_one_to_one(
+        self, quality: tuple[SyntheticDistrict, MergePlan]
+    ) -> None:
+        """No old or new account appears in two guardian merges; invariants hold throughout."""
+        _, plan = quality
+        olds = Counter(g.archived_guardian_id for g in plan.guardian_merges)
+        news = Counter(g.synced_guardian_id for g in plan.guardian_merges)
+        assert max(olds.values()) == 1
+        assert max(news.values()) == 1
+        for g in plan.guardian_merges:
+            check_guardian_merge(g)
+
+    @pytest.mark.parametrize(
+        ("side", "prefixes"), [("archived", ("ta", "ga")), ("synced", ("ts", "gs"))]
+    )
+    def test_staff_guardian_links(
+        self, quality: tuple[SyntheticDistrict, MergePlan], side: str, prefixes: tuple[str, str]
+    ) -> None:
+        """same_person staff-guardian links: precision >= 0.99, recall >= 0.95 on each side."""
+        d, _ = quality
+        roster = d.archived if side == "archived" else d.synced
+        truth = {
+            (s, g)
+            for s, g in d.staff_guardian_truth
+            if s.startswith(prefixes[0]) and g.startswith(prefixes[1])
+        }
+        found = {
+            (link.first_id, link.second_id)
+            for link in find_multiple_roles(roster)
+            if link.kind == "staff_guardian" and link.verdict == "same_person"
+        }
+        assert truth
+        assert len(found & truth) / max(len(found), 1) >= 0.99
+        assert len(found & truth) / len(truth) >= 0.95

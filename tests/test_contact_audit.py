@@ -307,8 +307,8 @@ def test_every_contact_row_of_a_guardian_counts() -> None:
         [
             kid("s1", "schA", guardian("g1", sis="1")),
             kid("s2", "schA", guardian("g1", email="ok@example.org", phone=MOBILE, sis="1")),
-            kid("s3", "schA", guardian("g2", phone=MOBILE, sis="2")),
-            kid("s4", "schA", guardian("g2", email="dana@@example", phone=MOBILE, sis="2")),
+            kid("s3", "schA", guardian("g2", first="Dana", phone=MOBILE, sis="2")),
+            kid("s4", "schA", guardian("g2", first="Dana", email="dana@@example", sis="2")),
         ]
     )
     report = audit_contacts(roster)

@@ -11,18 +11,26 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+from .contact_audit import AuditReport, audit_contacts
 from .exceptions import (
     InputError,
+    MappingError,
     MergeEngineError,
     MissingDependencyError,
     PlanError,
+    SafetyValveError,
     SettingsError,
+    StorageError,
+    TransientConflict,
 )
 from .model import Contact, InputWarning, Roster, StaffMember, Student
 from .plan import FieldEvidence, Merge, MergePlan
 from .planner import build_plan
 from .readers import read_roster, write_roster
 from .settings import Settings
+from .storage import load_rosters, open_storage
+from .undo import undo_plan
 
 try:
     __version__ = version("merge-engine")
@@ -30,22 +38,35 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "ApplyReport",
+    "AuditReport",
     "Contact",
     "FieldEvidence",
     "InputError",
     "InputWarning",
+    "MappingError",
     "Merge",
     "MergeEngineError",
+    "MergeOutcome",
     "MergePlan",
     "MissingDependencyError",
     "PlanError",
     "Roster",
+    "SafetyValveError",
     "Settings",
     "SettingsError",
     "StaffMember",
+    "StorageError",
     "Student",
+    "TransientConflict",
     "__version__",
+    "apply_plan",
+    "audit_contacts",
+    "audit_history",
     "build_plan",
+    "load_rosters",
+    "open_storage",
     "read_roster",
+    "undo_plan",
     "write_roster",
 ]

@@ -210,12 +210,12 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if not records:
         print("no merges applied or undone yet")
         return 0
-    print(f"{'at':<24} {'action':<6} {'plan':<16} {'archived':<12} {'synced':<12} rows")
+    print(f"{'at':<29} {'action':<6} {'plan':<16} {'archived':<12} {'synced':<12} rows")
     for r in records:
         rows = ", ".join(f"{t} {n}" for t, n in sorted(r.rows.items())) or "-"
         note = f"  [{r.note}]" if args.notes and r.note else ""
         print(
-            f"{r.at:<24} {r.action:<6} {r.plan_fingerprint:<16} {r.archived_id:<12} "
+            f"{r.at:<29} {r.action:<6} {r.plan_fingerprint:<16} {r.archived_id:<12} "
             f"{r.synced_id:<12} {rows}{note}"
         )
     return 0
@@ -372,8 +372,15 @@ def _roster_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _run_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=500, help="merges per transaction")
+    parser.add_argument("--batch-size", type=_positive, default=500, help="merges per transaction")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     parser.add_argument(
         "--limit", type=int, default=10, help="refused or failed merges listed in the summary"

@@ -146,28 +146,28 @@ CREATE TABLE IF NOT EXISTS staff (
     sis_id TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids of set-aside rows are never reused
     student_id TEXT NOT NULL REFERENCES students (id),
     sent_at TEXT NOT NULL,
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_student ON messages (student_id);
 CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids of set-aside rows are never reused
     student_id TEXT NOT NULL REFERENCES students (id),
     created_at TEXT NOT NULL,
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_student ON notes (student_id);
 CREATE TABLE IF NOT EXISTS attendance (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids of set-aside rows are never reused
     student_id TEXT NOT NULL REFERENCES students (id),
     day TEXT NOT NULL,
     status TEXT NOT NULL,
     UNIQUE (student_id, day)
 );
 CREATE TABLE IF NOT EXISTS backpack_items (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids of set-aside rows are never reused
     student_id TEXT NOT NULL REFERENCES students (id),
     kind TEXT NOT NULL,
     title TEXT NOT NULL,

@@ -1,0 +1,194 @@
+"""Two connections applying overlapping plans on the real PostgreSQL.
+
+Each merge must be applied exactly once: the loser sees ``already_applied``
+(or ``conflict`` after retries), no row is moved twice, and history is
+conserved. Needs the server at MERGE_ENGINE_PG_URL; skipped when it is
+unreachable unless MERGE_ENGINE_REQUIRE_PG=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from apply_support import PG_URL, district, make_storage, plan_of, require_pg, signature
+
+from merge_engine.apply import ApplyReport, apply_plan, audit_history
+from merge_engine.plan import MergePlan
+from merge_engine.storage.base import StorageAdapter
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> Iterator[StorageAdapter]:
+    """The district loaded afresh into PostgreSQL (one connection for checks)."""
+    require_pg()
+    storage = make_storage("postgres", district(), tmp_path)
+    yield storage
+    storage.close()
+
+
+def connection(isolation: str | None = None) -> StorageAdapter:
+    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+
+    return SQLAlchemyStorage(PG_URL, isolation_level=isolation)
+
+
+def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:
+    """Run the jobs in threads released together by a barrier; re-raise any error."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def runner(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = jobs[i]()
+        except BaseException as exc:  # reported below, in the main thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+def assert_each_applied_once(
+    storage: StorageAdapter, plan: MergePlan, sig: Counter[str], *plans: MergePlan
+) -> None:
+    applies = Counter(r.archived_id for r in audit_history(storage) if r.action == "apply")
+    assert {m.archived_id: 1 for m in plan.auto} == dict(applies)
+    assert sig == signature(storage, plan, plans)
+    with storage.transaction() as tx:
+        tables = [t.name for t in tx.history_tables()]
+        for m in plan.auto:
+            assert [r for t in tables for r in tx.history_rows(t, m.archived_id)] == []
+
+
+@pytest.mark.parametrize("isolation", [None, "SERIALIZABLE"])
+def test_two_connections_applying_the_same_plan(
+    loaded: StorageAdapter, isolation: str | None
+) -> None:
+    """Both apply the whole plan at once: every merge is applied by exactly one of them."""
+    plan = plan_of()
+    sig = signature(loaded, plan)
+    one, two = connection(isolation), connection(isolation)
+    try:
+        reports = run_both(
+            lambda: apply_plan(plan, one, batch_size=4, max_retries=50),
+            lambda: apply_plan(plan, two, batch_size=4, max_retries=50),
+        )
+    finally:
+        one.close()
+        two.close()
+
+    for m in plan.auto:
+        statuses = sorted(
+            next(o.status for o in r.outcomes if o.archived_id == m.archived_id) for r in reports
+        )
+        assert statuses in (["already_applied", "applied"], ["applied", "conflict"]), statuses
+    assert_each_applied_once(loaded, plan, sig)
+
+
+def test_overlapping_plans_in_opposite_orders(loaded: StorageAdapter) -> None:
+    """Two different plans sharing a third of their merges, applied in opposite orders
+    (inviting deadlocks, which are retried): the shared merges are applied once."""
+    plan = plan_of()
+    auto = list(plan.auto)
+    third = len(auto) // 3
+    first = attrs.evolve(plan, merges=auto[: 2 * third],
+                         fingerprint={**plan.fingerprint, "synced": "first"})  # fmt: skip
+    second = attrs.evolve(plan, merges=list(reversed(auto[third:])),
+                          fingerprint={**plan.fingerprint, "synced": "second"})  # fmt: skip
+    sig = signature(loaded, plan)
+    one, two = connection(), connection()
+    try:
+        r1, r2 = run_both(
+            lambda: apply_plan(first, one, batch_size=3, force=True, max_retries=50),
+            lambda: apply_plan(second, two, batch_size=3, force=True, max_retries=50),
+        )
+    finally:
+        one.close()
+        two.close()
+
+    shared = {m.archived_id for m in auto[third : 2 * third]}
+    for a in shared:
+        outcomes = [o for r in (r1, r2) for o in r.outcomes if o.archived_id == a]
+        statuses = sorted(o.status for o in outcomes)
+        assert statuses in (["already_applied", "applied"], ["applied", "conflict"]), outcomes
+    assert_each_applied_once(loaded, plan, sig, first, second)
+
+
+class _Paused:
+    """A storage whose first journal write waits until released (holding its row locks)."""
+
+    def __init__(self, inner: StorageAdapter) -> None:
+        self.inner = inner
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.inner.transaction() as tx:
+            yield _PausedTx(tx, self)
+
+
+class _PausedTx:
+    def __init__(self, tx: Any, owner: _Paused) -> None:
+        self._tx = tx
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+    def write_journal(self, entry: Any) -> None:
+        if not self._owner.inside.is_set():
+            self._owner.inside.set()
+            assert self._owner.release.wait(30)
+        self._tx.write_journal(entry)
+
+
+def test_the_second_applier_waits_for_the_first_then_skips(loaded: StorageAdapter) -> None:
+    """Isolation-tester style: session 1 stops mid-merge holding its locks; session 2 applying
+    the same merge blocks until session 1 commits, then reports already_applied."""
+    plan = plan_of()
+    single = attrs.evolve(plan, merges=[plan.auto[0]])
+    one, two = connection(), connection()
+    paused = _Paused(one)
+    results: dict[str, ApplyReport] = {}
+    try:
+        t1 = threading.Thread(
+            target=lambda: results.update(one=apply_plan(single, paused, force=True))
+        )
+        t1.start()
+        assert paused.inside.wait(30)
+        t2 = threading.Thread(
+            target=lambda: results.update(two=apply_plan(single, two, force=True))
+        )
+        t2.start()
+        t2.join(timeout=1.0)
+        assert t2.is_alive(), "session 2 must wait for session 1's row locks"
+        paused.release.set()
+        t1.join(timeout=30)
+        t2.join(timeout=30)
+    finally:
+        paused.release.set()
+        one.close()
+        two.close()
+
+    assert results["one"].counts == {"applied": 1}
+    assert results["two"].counts == {"already_applied": 1}

@@ -94,6 +94,43 @@ def _storage(url: str, *, create: bool = False) -> Iterator[Any]:
         storage.close()
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from .contact_audit import audit_contacts  # noqa: PLC0415
+
+    archived = plan = None
+    if args.db:
+        if args.synced or args.archived:
+            raise PlanError("give either --db or roster folders, not both")
+        with _storage(args.db) as storage:
+            synced = storage.read_roster("synced")
+            archived = storage.read_roster("archived")
+    else:
+        if not args.synced:
+            raise PlanError("give --synced DIR (and optionally --archived DIR), or --db URL")
+        synced = read_roster(
+            args.synced, format=args.synced_format, fallback_encoding=args.encoding_fallback
+        )
+        if args.archived:
+            archived = read_roster(
+                args.archived,
+                format=args.archived_format,
+                fallback_encoding=args.encoding_fallback,
+            )
+    if archived is not None and archived.students:
+        plan = build_plan(archived, synced, _settings(args.settings))
+    report = audit_contacts(synced, archived, plan)
+    print(report.summary())
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(report.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        print(f"JSON report written to {args.json}")
+    if args.csv:
+        Path(args.csv).write_text(report.to_csv(), encoding="utf-8", newline="")
+        print(f"CSV report written to {args.csv}")
+    return 0
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     from .storage import load_rosters  # noqa: PLC0415
 
@@ -408,6 +445,23 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", required=True, help="where to write the plan JSON")
     plan.add_argument("--settings", help="settings file (.toml or .json)")
     plan.set_defaults(func=_cmd_plan)
+
+    audit = sub.add_parser(
+        "audit",
+        help="report contact data quality problems (before or after a sync)",
+        description="Report guardians without a SIS id, conflicting or unreachable contacts, "
+        "students without guardians, staff who are also guardians, and (with the archived "
+        "roster) archived students with no plausible synced counterpart. Ids only, no names.",
+        epilog="Example: merge-engine audit --synced clever/ --archived old/ --csv audit.csv\n"
+        "         merge-engine audit --db district.db --json audit.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument("--db", metavar="URL", help=_DB_HELP + " (instead of the folders)")
+    _roster_args(audit, required=False)
+    audit.add_argument("--settings", help="settings file for the archived match (.toml or .json)")
+    audit.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    audit.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
+    audit.set_defaults(func=_cmd_audit)
 
     load = sub.add_parser(
         "load",

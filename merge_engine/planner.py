@@ -467,6 +467,17 @@ def _contested_duplicates(
     return out
 
 
+def _evidence_value(
+    cache: dict[tuple[str, str, float], FieldEvidence], comparison: str, level: str, bits: float
+) -> FieldEvidence:
+    """Evidence values are immutable and repeat a lot: share one object per distinct value."""
+    key = (comparison, level, round(bits, 3))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = FieldEvidence(comparison, level, bits)
+    return found
+
+
 def _merges(
     scored: ScoredPairs,
     groups: I64,
@@ -537,11 +548,12 @@ def _merges(
     adjustment = scored.scores.adjustment[k_all]
 
     merges: list[Merge] = []
+    cache: dict[tuple[str, str, float], FieldEvidence] = {}
     for i, (a, s, k) in enumerate(
         zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)
     ):
         evidence = [
-            FieldEvidence(c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
+            _evidence_value(cache, c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
             for j, c in enumerate(comparisons)
         ]
         if adjustment[i] < 0:

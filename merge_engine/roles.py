@@ -186,7 +186,11 @@ def find_multiple_roles(
 
     links: dict[tuple[str, str], RoleLink] = {}
     for person in (*staff, *guardians):
-        for key in _keys(person):
+        # Two guardian accounts of one adult share a contact detail (same_person
+        # needs one); probing guardians by name too would only compare the
+        # many unrelated parents who share a common name.
+        keys = _keys(person) if person.kind == "staff" else _contact_keys(person)
+        for key in keys:
             for other in by_key.get(key, ()):
                 if other.id == person.id or (person.kind == "guardian" and other.id < person.id):
                     continue
@@ -200,6 +204,15 @@ def find_multiple_roles(
                     kind, person.id, other.id, verdict, evidence, differs
                 )
     return [links[k] for k in sorted(links)]
+
+
+def _contact_keys(person: _Person) -> Sequence[tuple[str, str]]:
+    keys = []
+    if person.email:
+        keys.append(("email", person.email))
+    if person.phone:
+        keys.append(("phone", person.phone))
+    return keys
 
 
 def _keys(person: _Person) -> Sequence[tuple[str, str]]:

@@ -8,9 +8,7 @@ it was made.
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
+from ._config import read_config
 from .blocking import BLOCKING_RULES
 from .comparisons import COMPARISONS
 from .exceptions import SettingsError
@@ -191,20 +190,7 @@ class Settings:
     @classmethod
     def from_file(cls, path: str | Path) -> Settings:
         """Load from a ``.toml`` or ``.json`` file (a ``[settings]`` table is also accepted)."""
-        file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SettingsError(f"{file}: cannot read settings file ({exc.strerror})") from exc
-        try:
-            is_json = file.suffix.lower() == ".json"
-            data: Any = json.loads(text) if is_json else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(
-                f"{file}: not valid {file.suffix.lstrip('.') or 'TOML'}: {exc}"
-            ) from exc
-        if isinstance(data, dict) and isinstance(data.get("settings"), dict):
+        data = read_config(path, SettingsError, "settings")
+        if isinstance(data.get("settings"), dict):
             data = data["settings"]
-        if not isinstance(data, dict):
-            raise SettingsError(f"{file}: expected a table of settings")
         return cls.from_mapping(data)

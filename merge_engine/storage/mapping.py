@@ -10,8 +10,6 @@ against the known ones, so a typo fails before any SQL runs.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
+from .._config import read_config
 from ..exceptions import MappingError
 from .base import HistoryTable
 from .schema import (
@@ -163,18 +162,7 @@ class StorageMapping:
     @classmethod
     def from_file(cls, path: str | Path) -> StorageMapping:
         """Read a mapping from a ``.toml`` or ``.json`` file (see docs/adapters.md)."""
-        target = Path(path)
-        try:
-            text = target.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise MappingError(f"{path}: cannot read mapping file ({exc.strerror})") from exc
-        try:
-            is_json = target.suffix.casefold() == ".json"
-            data = json.loads(text) if is_json else tomllib.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise MappingError(f"{path}: not a valid mapping file ({exc})") from exc
-        if not isinstance(data, dict):
-            raise MappingError(f"{path}: a mapping file holds one table/object at the top level")
+        data = read_config(path, MappingError, "mapping")
         try:
             return cls.from_dict(data)
         except MappingError as exc:

@@ -213,7 +213,7 @@ def test_invalid_mappings_say_what_to_fix(data: dict[str, Any], message: str) ->
 def test_mapping_file_errors_name_the_file(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text("[students\n", encoding="utf-8")
-    with pytest.raises(MappingError, match=r"broken\.toml: not a valid mapping file"):
+    with pytest.raises(MappingError, match=r"broken\.toml: not valid TOML"):
         StorageMapping.from_file(broken)
     with pytest.raises(MappingError, match="cannot read"):
         StorageMapping.from_file(tmp_path / "missing.toml")

@@ -201,9 +201,12 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     )
     timer.lap("assignment")
 
-    merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings)
+    a_hashes = [(s.id, student_hash(s)) for s in a_students]
+    b_hashes = [(s.id, student_hash(s)) for s in b_students]
+    hashes = ([h for _, h in a_hashes], [h for _, h in b_hashes])
+    merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings, hashes)
     contested = _contested_duplicates(
-        scored, groups, result, possible_duplicates, a_students, b_students, settings
+        scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
     )
     # The link is mutual: the winner's merge names the record contesting it.
     contesting: dict[str, list[str]] = {}
@@ -222,8 +225,6 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     taken_b = {m.synced_id for m in merges}
     timer.lap("decisions")
 
-    a_hashes = [(s.id, student_hash(s)) for s in a_students]
-    b_hashes = [(s.id, student_hash(s)) for s in b_students]
     warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
     progression = _observed_progression(ea, eb, scored)
     if progression is not None and progression != settings.grade_progression:
@@ -403,6 +404,7 @@ def _contested_duplicates(
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
+    hashes: tuple[list[str], list[str]],
 ) -> list[Merge]:
     """Review merges for records that lost their best candidate to a possible duplicate.
 
@@ -460,8 +462,8 @@ def _contested_duplicates(
                     Competitor(a_students[m].id, b_students[s].id, float(prob[k])) for m in twins
                 ],
                 duplicates=[a_students[m].id for m in twins],
-                archived_hash=student_hash(a_students[a]),
-                synced_hash=student_hash(b_students[s]),
+                archived_hash=hashes[0][a],
+                synced_hash=hashes[1][s],
             )
         )
     return out
@@ -487,6 +489,7 @@ def _merges(
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
+    hashes: tuple[list[str], list[str]],
 ) -> list[Merge]:
     """One merge per archived record whose group was assigned a synced student."""
     nb = np.int64(max(len(eb), 1))
@@ -582,8 +585,8 @@ def _merges(
                 reasons=reasons[i],
                 competitors=competitors,
                 duplicates=[a_students[m].id for m in members[int(g_of[i])] if m != a],
-                archived_hash=student_hash(a_students[a]),
-                synced_hash=student_hash(b_students[s]),
+                archived_hash=hashes[0][a],
+                synced_hash=hashes[1][s],
             )
         )
     return merges

@@ -15,6 +15,7 @@ given names must agree too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -161,27 +162,28 @@ class GuardianAction:
 
 def guardian_accounts(roster: Roster) -> dict[str, GuardianAccount]:
     """Guardian accounts of a roster, keyed by id; the first non-empty value of each field wins."""
-    fields: dict[str, list[str | None]] = {}
-    relations: dict[str, set[str]] = {}
-    students: dict[str, set[str]] = {}
+    # gid -> [first, last, email, phone, sis, relationships, student ids]
+    found: dict[str, list[Any]] = {}
     for student in roster.students:
+        sid = student.id
         for c in student.contacts:
-            gid = c.guardian_id
-            values = fields.get(gid)
-            if values is None:
-                values = fields[gid] = [c.first_name, c.last_name, c.email, c.phone, c.sis_id]
-                relations[gid] = set()
-                students[gid] = set()
-            elif not all(values):
-                for i, v in enumerate((c.first_name, c.last_name, c.email, c.phone, c.sis_id)):
-                    if not values[i] and v:
-                        values[i] = v
+            row = found.get(c.guardian_id)
+            if row is None:
+                found[c.guardian_id] = [
+                    c.first_name, c.last_name, c.email, c.phone, c.sis_id,
+                    {c.relationship} if c.relationship else set(), [sid],
+                ]  # fmt: skip
+                continue
+            if not (row[0] and row[1] and row[2] and row[3] and row[4]):
+                for i, value in enumerate((c.first_name, c.last_name, c.email, c.phone, c.sis_id)):
+                    if value and not row[i]:
+                        row[i] = value
             if c.relationship:
-                relations[gid].add(c.relationship.strip().lower())
-            students[gid].add(student.id)
+                row[5].add(c.relationship)
+            row[6].append(sid)
     accounts = {}
-    for gid in sorted(fields):
-        first, last, email, phone, sis = fields[gid]
+    for gid in sorted(found):
+        first, last, email, phone, sis, relations, students = found[gid]
         accounts[gid] = GuardianAccount(
             id=gid,
             first_name=normalize_name(first),
@@ -189,8 +191,8 @@ def guardian_accounts(roster: Roster) -> dict[str, GuardianAccount]:
             email=normalize_email(email),
             phone=normalize_phone(phone),
             sis_id=normalize_identifier(sis),
-            relationships=tuple(sorted(relations[gid] - {""})),
-            student_ids=tuple(sorted(students[gid])),
+            relationships=tuple(sorted({r.strip().lower() for r in relations} - {""})),
+            student_ids=tuple(sorted(set(students))),
         )
     return accounts
 
@@ -266,8 +268,14 @@ def _score(levels: Mapping[str, str]) -> float:
     return _PRIOR_BITS + sum(_LEVEL_BITS[name][level] for name, level in levels.items())
 
 
+@functools.lru_cache(maxsize=4096)
+def _evidence_of(levels: tuple[tuple[str, str], ...]) -> tuple[FieldEvidence, ...]:
+    return tuple(FieldEvidence(name, level, _LEVEL_BITS[name][level]) for name, level in levels)
+
+
 def _evidence(levels: Mapping[str, str]) -> list[FieldEvidence]:
-    return [FieldEvidence(name, level, _LEVEL_BITS[name][level]) for name, level in levels.items()]
+    """Evidence depends on the levels alone: one shared tuple per distinct combination."""
+    return list(_evidence_of(tuple(levels.items())))
 
 
 def _reasons(

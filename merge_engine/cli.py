@@ -39,6 +39,10 @@ __all__ = ["main"]
 EXIT_INPUT = 2
 
 
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def _configure_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     structlog.configure(
@@ -48,7 +52,9 @@ def _configure_logging(verbose: int) -> None:
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Look sys.stderr up at each call: a stream bound once goes stale when a
+        # caller (a test runner, a notebook) swaps or closes it.
+        logger_factory=_stderr_logger,
     )
 
 

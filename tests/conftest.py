@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import structlog
 
 from merge_engine.comparisons import COMPARISONS, compare_pairs
 from merge_engine.features import EncodedSide, Vocabularies, encode_students
@@ -93,3 +94,10 @@ def background() -> SyntheticDistrict:
 @pytest.fixture(scope="session")
 def district_1000() -> SyntheticDistrict:
     return generate_district(1000, seed=5)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterable[None]:
+    """The CLI configures structlog (it is an application); undo that after each test."""
+    yield
+    structlog.reset_defaults()

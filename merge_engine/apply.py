@@ -35,6 +35,7 @@ from .storage.base import (
     StoredStudent,
     Transaction,
 )
+from .storage.batched import BatchedTransaction, BatchFlushError, batched
 
 __all__ = ["ApplyReport", "MergeOutcome", "apply_plan", "audit_history", "plan_fingerprint"]
 
@@ -46,7 +47,8 @@ Status = Literal[
 ]  # fmt: skip
 Progress = Callable[[int, int], None]
 #: Starts one attempt at a batch inside ``tx``: returns what to run on each of its merges.
-Work = Callable[[Transaction, Sequence[Merge]], Callable[[Merge], "MergeOutcome"]]
+#: The flag asks for one merge at a time (no batch-level reads or writes).
+Work = Callable[[Transaction, Sequence[Merge], bool], "BatchRun"]
 
 _STATUS_ORDER: tuple[Status, ...] = (
     "applied", "undone", "already_applied", "not_applied", "skipped_review", "stale",
@@ -223,6 +225,35 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _nothing() -> None:
+    return None
+
+
+@frozen
+class BatchRun:
+    """One attempt at a batch: ``step`` on each merge, then ``finish`` (sends buffered writes)."""
+
+    step: Callable[[Merge], MergeOutcome]
+    finish: Callable[[], None] = _nothing
+
+
+def batch_run(
+    tx: Transaction,
+    fp: str,
+    batch: Sequence[Merge],
+    one_by_one: bool,
+    run: Callable[[Transaction, StudentCache, Merge], MergeOutcome],
+) -> BatchRun:
+    """A batch attempt on ``tx``, through a :class:`BatchedTransaction` unless ``one_by_one``."""
+    view = tx
+    if not one_by_one:
+        groups = [((m.archived_id, m.synced_id), (m.archived_id,)) for m in batch]
+        view = batched(tx, fp, groups)
+    cache = StudentCache(view, batch)
+    finish = view.flush if isinstance(view, BatchedTransaction) else _nothing
+    return BatchRun(lambda merge: run(view, cache, merge), finish)
+
+
 class _Rollback(Exception):
     """Raised inside a dry run's transaction so the adapter rolls it back."""
 
@@ -243,7 +274,10 @@ def run_batches(
     A merge whose work raises is reported ``failed`` and the batch is rerun
     without it; :class:`TransientConflict` reruns the batch after a short
     backoff, up to ``max_retries`` times, then reports its merges ``conflict``.
-    With ``commit=False`` every batch is rolled back (a dry run).
+    A failed batch-level read or write (:class:`BatchFlushError`) belongs to
+    no single merge: the batch is rolled back and redone one merge at a time,
+    which finds the merge at fault. With ``commit=False`` every batch is
+    rolled back (a dry run).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -255,19 +289,28 @@ def run_batches(
     for start in range(0, total, batch_size):
         pending = list(merges[start : start + batch_size])
         attempt = 0
+        one_by_one = False
         while pending:
             done: list[MergeOutcome] = []
             current: Merge | None = None
             try:
                 with storage.transaction() as tx:
-                    step = work(tx, pending)
+                    run = work(tx, pending, one_by_one)
                     for current in pending:
-                        done.append(step(current))
+                        done.append(run.step(current))
                     current = None
+                    run.finish()
                     if not commit:
                         raise _Rollback
             except _Rollback:
                 pass
+            except BatchFlushError as exc:
+                if one_by_one:  # pragma: no cover - one merge at a time uses no bulk methods
+                    raise _storage_error(exc) from exc
+                one_by_one = True
+                cause = type(exc.__cause__).__name__ if exc.__cause__ else "BatchFlushError"
+                log.info("batch_redone_one_by_one", merges=len(pending), error=cause)
+                continue
             except TransientConflict:
                 attempt += 1
                 if attempt > max_retries:
@@ -372,9 +415,11 @@ def apply_plan(
     log.info("apply_started", plan=fp, merges=len(chosen), dry_run=dry_run)
     siblings = siblings_by_synced(chosen)
 
-    def work(tx: Transaction, batch: Sequence[Merge]) -> Callable[[Merge], MergeOutcome]:
-        cache = StudentCache(tx, batch)
-        return lambda merge: _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()))
+    def one(tx: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:
+        return _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()))
+
+    def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun:
+        return batch_run(tx, fp, batch, one_by_one, one)
 
     outcomes = run_batches(
         storage,

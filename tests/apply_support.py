@@ -27,7 +27,13 @@ from merge_engine.plan import MergePlan
 from merge_engine.planner import build_plan, student_hash
 from merge_engine.settings import Settings
 from merge_engine.storage import InMemoryStorage, load_history, load_rosters, open_storage
-from merge_engine.storage.base import HistoryRow, HistoryTable, StorageAdapter
+from merge_engine.storage.base import (
+    BULK_READS,
+    BULK_WRITES,
+    HistoryRow,
+    HistoryTable,
+    StorageAdapter,
+)
 from merge_engine.synthetic import generate_district
 
 FAST = Settings(random_pairs=30_000)
@@ -265,8 +271,10 @@ def row_digest(table: HistoryTable, row: HistoryRow) -> str:
 
 WRITE_METHODS = frozenset({
     "move_rows", "remove_rows", "insert_rows", "add_guardian_link", "remove_guardian_link",
-    "set_merged_into", "write_journal", "write_audit",
+    "set_merged_into", "write_journal", "write_audit", *BULK_WRITES,
 })  # fmt: skip
+#: How a FaultyStorage offers the adapter's optional batch-level methods.
+BULK_MODES = ("use", "fail", "reads", "hide")
 
 
 class FaultyStorage:
@@ -274,6 +282,12 @@ class FaultyStorage:
 
     ``fail_on(n)`` says whether the n-th write (1-based) fails; ``commit_fails(k)``
     whether the k-th transaction fails as it commits (it is rolled back).
+    Every write counts, batch-level ones (``move_rows_many``, ``write_audits``...)
+    included. ``bulk`` says what the proxy does with the adapter's optional
+    batch-level methods: ``"use"`` them (default), make every batch-level write
+    ``"fail"`` (uncounted, in ``bulk_failures``: the engine then redoes each batch
+    one merge at a time), offer only the bulk ``"reads"``, or ``"hide"`` them all
+    (an adapter written against the required contract only).
     """
 
     def __init__(
@@ -283,7 +297,11 @@ class FaultyStorage:
         *,
         error: Callable[[], Exception] = lambda: StorageError("injected write failure"),
         commit_fails: Callable[[int], bool] = lambda k: False,
+        bulk: str = "use",
     ) -> None:
+        assert bulk in BULK_MODES, bulk
+        self.bulk = bulk
+        self.bulk_failures = 0
         self.inner = inner
         self.fail_on = fail_on
         self.error = error
@@ -318,10 +336,22 @@ class _FaultyTransaction:
         self._owner = owner
 
     def __getattr__(self, name: str) -> Any:
+        owner = self._owner
+        hidden = (BULK_READS if owner.bulk == "hide" else ()) + (
+            BULK_WRITES if owner.bulk in ("hide", "reads") else ()
+        )
+        if name in hidden:
+            raise AttributeError(name)
         method = getattr(self._tx, name)
         if name not in WRITE_METHODS:
             return method
-        owner = self._owner
+        if owner.bulk == "fail" and name in BULK_WRITES:
+
+            def refuse(*args: Any, **kwargs: Any) -> Any:
+                owner.bulk_failures += 1
+                raise StorageError("injected batch-level write failure")
+
+            return refuse
 
         def write(*args: Any, **kwargs: Any) -> Any:
             owner.writes += 1

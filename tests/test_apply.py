@@ -8,6 +8,7 @@ import attrs
 import pytest
 import structlog
 from apply_support import (
+    BULK_MODES,
     DAYS,
     FaultyStorage,
     district,
@@ -24,6 +25,7 @@ from merge_engine.apply import ApplyReport, MergeOutcome, apply_plan, audit_hist
 from merge_engine.exceptions import PlanError, SafetyValveError, TransientConflict
 from merge_engine.storage import InMemoryStorage
 from merge_engine.storage.base import GuardianLink, HistoryRow, HistoryTable, StorageAdapter
+from merge_engine.undo import undo_plan
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -103,6 +105,41 @@ class TestApplyOnADistrict:
         apply_plan(plan, many, batch_size=10_000)
 
         assert without_bookkeeping(state(one, plan)) == without_bookkeeping(state(many, plan))
+
+    @pytest.mark.parametrize("mode", BULK_MODES)
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_bulk_methods_do_not_change_the_result(
+        self, kind: str, mode: str, tmp_path: Path
+    ) -> None:
+        """Batch-level reads and writes (used, failing, reads only, hidden) end in one state."""
+        plan = plan_of()
+        plain = make_storage(kind, district(), tmp_path)
+        proxied = make_storage(kind, district(), tmp_path)
+        pristine = without_bookkeeping(state(plain, plan))
+
+        for batch_size in (7, 500):
+            expected = apply_plan(plan, plain, batch_size=batch_size)
+            got = apply_plan(plan, FaultyStorage(proxied, bulk=mode), batch_size=batch_size)
+            assert expected.outcomes == got.outcomes
+            assert state(plain, plan) == state(proxied, plan)
+            expected = undo_plan(plan, plain, batch_size=batch_size)
+            got = undo_plan(plan, FaultyStorage(proxied, bulk=mode), batch_size=batch_size)
+            assert expected.outcomes == got.outcomes
+            assert state(plain, plan) == state(proxied, plan)
+            assert pristine == without_bookkeeping(state(proxied, plan))
+
+    def test_a_failing_batch_level_write_redoes_the_batch_one_merge_at_a_time(self) -> None:
+        plan = plan_of()
+        inner = make_storage("memory", district(), Path())
+        flaky = FaultyStorage(inner, lambda n: n == 2)
+
+        report = apply_plan(plan, flaky, batch_size=1000)
+
+        assert flaky.failures == 1
+        assert len(plan.auto) == report.counts["applied"]
+        clean = make_storage("memory", district(), Path())
+        apply_plan(plan, clean)
+        assert without_bookkeeping(state(clean, plan)) == without_bookkeeping(state(inner, plan))
 
     def test_progress_reaches_the_total(self) -> None:
         """The progress callback starts at 0 and ends at (total, total)."""
@@ -320,7 +357,7 @@ class TestRetriesAndFailures:
         plan = plan_of()
         inner = make_storage("memory", district(), Path())
         busy = lambda: TransientConflict("busy")  # noqa: E731
-        flaky = FaultyStorage(inner, lambda n: n in (3, 40), error=busy)
+        flaky = FaultyStorage(inner, lambda n: n in (3, 40), error=busy, bulk="fail")
 
         report = apply_plan(plan, flaky)
 
@@ -340,7 +377,7 @@ class TestRetriesAndFailures:
     def test_a_failing_merge_is_reported_and_the_rest_of_its_batch_applies(self) -> None:
         plan = plan_of()
         inner = make_storage("memory", district(), Path())
-        flaky = FaultyStorage(inner, lambda n: n == 30)
+        flaky = FaultyStorage(inner, lambda n: n == 30, bulk="fail")
 
         report = apply_plan(plan, flaky, batch_size=1000)
 

@@ -64,6 +64,14 @@ def converter(column: sa.Column[Any]) -> Callable[[Any], Any]:
     return lambda v: v.isoformat() if isinstance(v, dt.date) else v
 
 
+def any_of(column: sa.ColumnElement[Any], name: str, postgres: bool) -> sa.ColumnElement[bool]:
+    """``column = ANY(:name)`` with one array parameter on PostgreSQL, else an expanding IN."""
+    if postgres:
+        param = sa.bindparam(name, type_=sa.ARRAY(column.type))
+        return column == sa.any_(param)
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 def stamp_for(column: sa.Column[Any]) -> Callable[[], Any]:
     if isinstance(column.type, sa.DateTime):
         return lambda: dt.datetime.now(dt.UTC)
@@ -73,7 +81,14 @@ def stamp_for(column: sa.Column[Any]) -> Callable[[], Any]:
 class HistoryStatements:
     """Statements for one history table."""
 
-    def __init__(self, spec: HistoryTable, table: sa.Table, student_id: sa.Column[Any]) -> None:
+    def __init__(
+        self,
+        spec: HistoryTable,
+        table: sa.Table,
+        student_id: sa.Column[Any],
+        *,
+        postgres: bool = False,
+    ) -> None:
         self.spec = spec
         self.table = table
         self.student = _col(table, spec.student_column, f"history {spec.name}.student_column")
@@ -111,6 +126,26 @@ class HistoryStatements:
             .values({self.student.name: sa.bindparam("me_to", type_=self.student.type)})
         )
         self.remove_in = sa.delete(table).where(self.key[0].in_(keys))
+        # Batch-level statements: the rows of many students, and many moves at once.
+        self.student_position = self.columns.index(self.student.name)
+        self.rows_any = (
+            sa.select(*table.c)
+            .where(any_of(self.student, "me_students", postgres))
+            .order_by(self.student, *self.key)
+        )
+        self.move_unnest: sa.Update | None = None
+        if postgres and self.single_key:
+            moved = sa.bindparam("me_keys", type_=sa.ARRAY(self.key[0].type))
+            targets = sa.bindparam("me_tos", type_=sa.ARRAY(self.student.type))
+            pairs = sa.select(
+                sa.func.unnest(moved).label("k"), sa.func.unnest(targets).label("t")
+            ).subquery("me_moves")
+            # ``key = ANY(keys)`` lets the planner find the rows by index, not a table scan.
+            self.move_unnest = (
+                sa.update(table)
+                .where(self.key[0] == sa.any_(moved), self.key[0] == pairs.c.k)
+                .values({self.student.name: pairs.c.t})
+            )
 
     def key_params(self, key: Sequence[Any]) -> dict[str, Any]:
         return {f"me_k{i}": v for i, v in enumerate(key)}
@@ -119,8 +154,11 @@ class HistoryStatements:
 class Statements:
     """Every statement the SQLAlchemy adapter runs, from reflected tables."""
 
-    def __init__(self, mapping: StorageMapping, tables: dict[str, sa.Table]) -> None:
+    def __init__(
+        self, mapping: StorageMapping, tables: dict[str, sa.Table], *, postgres: bool = False
+    ) -> None:
         self.mapping = m = mapping
+        self.postgres = postgres
         s, g, lk = m.students, m.guardians, m.links
         self.students = st = tables[s.table]
         self.guardians = gt = tables[g.table]
@@ -154,7 +192,10 @@ class Statements:
                 (f, _col(self.staff, c, f"staff.fields.{f}")) for f, c in staff_field_names(m)
             ]
         self.staff_fields = [f for f, _ in self.staff_cols]
-        self.history = {h.name: HistoryStatements(h, tables[h.name], self.s_id) for h in m.history}
+        self.history = {
+            h.name: HistoryStatements(h, tables[h.name], self.s_id, postgres=postgres)
+            for h in m.history
+        }
         self.journal, self.audit = tables[m.journal_table], tables[m.audit_table]
         expected_j, expected_a = bookkeeping_tables(sa.MetaData(), "j", "a")
         for have, want in ((self.journal, expected_j), (self.audit, expected_a)):
@@ -173,10 +214,9 @@ class Statements:
             .where(self.s_archived == sa.bindparam("flag"))
             .order_by(self.s_id),
         }
-        ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
         self.students_in = (
             sa.select(self.s_id, self.s_archived, self.s_merged, *fields)
-            .where(self.s_id.in_(ids))
+            .where(any_of(self.s_id, "ids", self.postgres))
             .order_by(self.s_id)
             .with_for_update()
         )
@@ -193,7 +233,9 @@ class Statements:
             True: by_side.where(self.s_merged.is_(None)).order_by(*order),
             False: by_side.order_by(*order),
         }
-        self.contacts_in = contacts.where(self.l_student.in_(ids)).order_by(*order)
+        self.contacts_in = contacts.where(any_of(self.l_student, "ids", self.postgres)).order_by(
+            *order
+        )
         self.links_of = (
             sa.select(self.l_guardian, rel)
             .where(self.l_student == sa.bindparam("student"))
@@ -241,6 +283,7 @@ class Statements:
                 synced_id=sa.bindparam("sid"), entry=sa.bindparam("e"), undone=sa.bindparam("u")
             )
         )
+        self._build_bulk(link_match, next_order)
         a = self.audit
         self.audit_select = sa.select(
             a.c.action,
@@ -256,6 +299,90 @@ class Statements:
                 sa.select(self.staff_id, *(c for _, c in self.staff_cols))
                 .where(self.staff_archived == sa.bindparam("flag"))
                 .order_by(self.staff_id)
+            )
+
+    def _build_bulk(self, link_match: sa.ColumnElement[bool], next_order: Any) -> None:
+        """Statements of the optional batch-level methods."""
+        pg = self.postgres
+        rel = self.l_rel if self.l_rel is not None else sa.null()
+        self.links_any = (
+            sa.select(self.l_student, self.l_guardian, rel)
+            .where(any_of(self.l_student, "ids", pg))
+            .order_by(self.l_student, self.l_guardian)
+        )
+        self.student_ids_any = sa.select(self.s_id).where(any_of(self.s_id, "ids", pg))
+        j = self.journal
+        self.journals_any = sa.select(j.c.archived_id, j.c.entry).where(
+            j.c.plan_fingerprint == sa.bindparam("fp"), any_of(j.c.archived_id, "ids", pg)
+        )
+        # A link is added only when the student and guardian exist and it does not (rowcount 0).
+        student = sa.bindparam("student", type_=self.l_student.type)
+        guardian = sa.bindparam("guardian", type_=self.l_guardian.type)
+        columns: list[sa.Column[Any]] = [self.l_student, self.l_guardian]
+        values: list[Any] = [student, guardian]
+        if self.l_rel is not None:
+            columns.append(self.l_rel)
+            values.append(sa.bindparam("rel", type_=self.l_rel.type))
+        if self.l_order is not None:
+            columns.append(self.l_order)
+            values.append(next_order)
+        guarded = sa.select(*values).where(
+            sa.exists().where(self.s_id == student),
+            sa.exists().where(self.g_id == guardian),
+            ~sa.exists().where(link_match),
+        )
+        self.add_link_guarded = (
+            sa.insert(self.links)
+            .from_select(columns, guarded)
+            .execution_options(preserve_rowcount=True)
+        )
+        # Many merge marks in one statement (PostgreSQL): only onto existing students.
+        self.set_merged_unnest: sa.Update | None = None
+        if pg:
+            st = self.students
+            archived = sa.bindparam("me_aids", type_=sa.ARRAY(self.s_id.type))
+            targets = sa.bindparam("me_tos", type_=sa.ARRAY(self.s_merged.type))
+            pairs = sa.select(
+                sa.func.unnest(archived).label("a"), sa.func.unnest(targets).label("t")
+            ).subquery("me_pairs")
+            target = st.alias("target")
+            marks: dict[str, Any] = {self.s_merged.name: pairs.c.t}
+            if self.s_updated is not None:
+                marks[self.s_updated.name] = sa.bindparam("me_stamp", type_=self.s_updated.type)
+            self.set_merged_unnest = (
+                sa.update(st)
+                .where(
+                    self.s_id == sa.any_(archived),
+                    self.s_id == pairs.c.a,
+                    sa.exists().where(target.c[self.s_id.name] == pairs.c.t),
+                )
+                .values(marks)
+            )
+        self.clear_merged_any: sa.Update | None = None
+        if pg:
+            cleared: dict[str, Any] = {self.s_merged.name: None}
+            if self.s_updated is not None:
+                cleared[self.s_updated.name] = sa.bindparam("me_stamp", type_=self.s_updated.type)
+            self.clear_merged_any = (
+                sa.update(self.students)
+                .where(
+                    self.s_id == sa.any_(sa.bindparam("me_aids", type_=sa.ARRAY(self.s_id.type)))
+                )
+                .values(cleared)
+            )
+        self.journal_upsert: Any = None
+        pk = {c.name for c in j.primary_key.columns}
+        if pg and pk == {"plan_fingerprint", "archived_id"}:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
+
+            upsert = pg_insert(j)
+            self.journal_upsert = upsert.on_conflict_do_update(
+                index_elements=[j.c.plan_fingerprint, j.c.archived_id],
+                set_={
+                    "synced_id": upsert.excluded.synced_id,
+                    "entry": upsert.excluded.entry,
+                    "undone": upsert.excluded.undone,
+                },
             )
 
     def merged_params(self, archived_id: str, synced_id: str | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from ..exceptions import MappingError, StorageError
 from ..model import Contact
 from ._codec import decode_entry, encode_audit_rows, encode_entry
 from ._rows import build_contact, build_student
-from ._sqla_stmts import HistoryStatements, Statements
+from ._sqla_stmts import HistoryStatements, Statements, stamp_for
 from .base import (
     AuditRecord,
     GuardianLink,
@@ -26,6 +26,7 @@ from .base import (
 __all__ = ["SQLAlchemyTransaction", "contacts_by_student"]
 
 _CHUNK = 1000  # ids per IN (...) list
+_ANY_CHUNK = 20_000  # ids per = ANY(array) parameter (PostgreSQL)
 
 
 def contacts_by_student(
@@ -96,7 +97,7 @@ class SQLAlchemyTransaction:
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
             rows = self._run(st.students_in, {"ids": chunk}).all()  # locks, in id order
-            contacts = contacts_by_student(self._run(st.contacts_in, {"ids": chunk}), st)
+            contacts = contacts_by_student(self._run(st.contacts_in, {"ids": chunk}).all(), st)
             for row in rows:
                 sid = str(row[0])
                 student = build_student(
@@ -254,3 +255,167 @@ class SQLAlchemyTransaction:
                 "note": record.note,
             },
         )
+
+    # -- Optional batch-level methods (see BulkTransaction) --------------------------------
+
+    def _id_chunks(
+        self, ids: Sequence[str], to_db: Callable[[Any], Any]
+    ) -> Iterable[tuple[list[Any], dict[Any, str]]]:
+        """Chunks of distinct ids as bound values, with the map back to the given ids."""
+        back: dict[Any, str] = {}
+        for i in sorted(set(ids)):
+            try:
+                back[to_db(i)] = i
+            except ValueError:
+                continue  # an id the column cannot hold matches nothing
+        values = list(back)
+        size = _ANY_CHUNK if self._stmts.postgres else _CHUNK
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
+            yield chunk, back
+
+    def history_rows_many(
+        self, table: str, student_ids: Sequence[str]
+    ) -> dict[str, list[HistoryRow]]:
+        h = self._history(table)
+        result: dict[str, list[HistoryRow]] = {i: [] for i in student_ids}
+        columns, positions, owner = h.columns, h.key_positions, h.student_position
+        for chunk, back in self._id_chunks(student_ids, h.to_db):
+            for row in self._run(h.rows_any, {"me_students": chunk}).all():
+                sid = back.get(row[owner])
+                if sid is not None:
+                    key = tuple(row[p] for p in positions)
+                    result[sid].append(HistoryRow(table, key, dict(zip(columns, row, strict=True))))
+        return result
+
+    def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        result: dict[str, list[GuardianLink]] = {i: [] for i in student_ids}
+        for chunk, back in self._id_chunks(student_ids, self._stmts.id_to_db):
+            for student, guardian, rel in self._run(self._stmts.links_any, {"ids": chunk}).all():
+                sid = back.get(student)
+                if sid is not None:
+                    result[sid].append(GuardianLink(sid, str(guardian), _text(rel)))
+        return result
+
+    def journals(
+        self, plan_fingerprint: str, archived_ids: Sequence[str]
+    ) -> dict[str, JournalEntry]:
+        found: dict[str, JournalEntry] = {}
+        for chunk, _ in self._id_chunks(archived_ids, str):
+            params = {"fp": plan_fingerprint, "ids": chunk}
+            for aid, text in self._run(self._stmts.journals_any, params).all():
+                found[str(aid)] = decode_entry(text)
+        return found
+
+    def _require_students(self, ids: Iterable[str]) -> None:
+        wanted = set(ids)
+        present: set[str] = set()
+        for chunk, back in self._id_chunks(list(wanted), self._id):
+            rows = self._run(self._stmts.student_ids_any, {"ids": chunk})
+            present.update(back[r[0]] for r in rows if r[0] in back)
+        missing = sorted(wanted - present)
+        if missing:
+            raise StorageError(f"no student with id {missing[0]!r}")
+
+    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
+        h = self._history(table)
+        moves = [(keys, to) for keys, to in moves if keys]
+        if not moves:
+            return 0
+        self._require_students(to for _, to in moves)
+        if h.move_unnest is not None:
+            keys = [key[0] for ks, _ in moves for key in ks]
+            tos = [h.to_db(to) for ks, to in moves for _ in ks]
+            return self._run(h.move_unnest, {"me_keys": keys, "me_tos": tos}).rowcount
+        params = [{"me_to": h.to_db(to), **h.key_params(key)} for ks, to in moves for key in ks]
+        return self._many(h.move, params)
+
+    def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        st = self._stmts
+        if not links:
+            return
+        params = []
+        for link in links:
+            p = {"student": self._id(link.student_id), "guardian": st.gid_to_db(link.guardian_id)}
+            if st.l_rel is not None:
+                p["rel"] = link.relationship
+            params.append(p)
+        if self._many(st.add_link_guarded, params) == len(links):
+            return
+        # Some link was refused: say which, as add_guardian_link would (the caller rolls back).
+        for p, link in zip(params, links, strict=True):
+            row = self._run(st.link_check, {"student": p["student"], "guardian": p["guardian"]})
+            found = row.one()
+            if found[0] is None:
+                raise StorageError(f"no student with id {link.student_id!r}")
+            if found[1] is None:
+                raise StorageError(f"no guardian with id {link.guardian_id!r}")
+        raise StorageError("some guardian links could not be added (already linked)")
+
+    def remove_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        if links:
+            gid = self._stmts.gid_to_db
+            params = [
+                {"student": self._id(k.student_id), "guardian": gid(k.guardian_id)} for k in links
+            ]
+            self._run(self._stmts.remove_link, params)
+
+    def set_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        st = self._stmts
+        latest = dict(pairs)  # a later pair for the same archived student wins
+        for statement, group in (
+            (st.set_merged, [(a, s) for a, s in latest.items() if s is not None]),
+            (st.clear_merged, [(a, s) for a, s in latest.items() if s is None]),
+        ):
+            if not group:
+                continue
+            one = st.set_merged_unnest if statement is st.set_merged else st.clear_merged_any
+            if one is not None:
+                params: Any = {"me_aids": [self._id(a) for a, _ in group]}
+                if statement is st.set_merged:
+                    params["me_tos"] = [self._id(s) for _, s in group]
+                if st.s_updated is not None:
+                    params["me_stamp"] = stamp_for(st.s_updated)()
+                done = self._run(one, params).rowcount
+            else:
+                done = self._many(statement, [st.merged_params(a, s) for a, s in group])
+            if done != len(group):
+                for a, s in group:  # say which student is missing, as set_merged_into would
+                    self.set_merged_into(a, s)
+                raise StorageError("some students could not be marked merged")
+
+    def write_journals(self, entries: Sequence[JournalEntry]) -> None:
+        st = self._stmts
+        latest = {(e.plan_fingerprint, e.archived_id): e for e in entries}
+        if st.journal_upsert is None:
+            for entry in latest.values():
+                self.write_journal(entry)
+            return
+        if latest:
+            rows = [
+                {
+                    "plan_fingerprint": e.plan_fingerprint,
+                    "archived_id": e.archived_id,
+                    "synced_id": e.synced_id,
+                    "entry": encode_entry(e),
+                    "undone": int(e.undone),
+                }
+                for e in latest.values()
+            ]
+            self._run(st.journal_upsert, rows)
+
+    def write_audits(self, records: Sequence[AuditRecord]) -> None:
+        if records:
+            self._run(sa.insert(self._stmts.audit), [_audit_row(r) for r in records])
+
+
+def _audit_row(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "action": record.action,
+        "plan_fingerprint": record.plan_fingerprint,
+        "archived_id": record.archived_id,
+        "synced_id": record.synced_id,
+        "at": record.at,
+        "rows": encode_audit_rows(record),
+        "note": record.note,
+    }

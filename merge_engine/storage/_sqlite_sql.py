@@ -55,8 +55,16 @@ class HistorySQL:
             [c.casefold() for c in columns].index(k.casefold()) for k in table.primary_key
         ]
         self.rows = f"SELECT {listed} FROM {t} WHERE {sc} = ? ORDER BY {order}"
+        self._rows_in = (f"SELECT {listed} FROM {t} WHERE {sc} IN (", f") ORDER BY {sc}, {order}")
+        self.student_position = [c.casefold() for c in columns].index(
+            table.student_column.casefold()
+        )
         self.move = f"UPDATE {t} SET {sc} = ? WHERE {pk}"
         self.remove = f"DELETE FROM {t} WHERE {pk}"
+
+    def rows_in(self, n: int) -> str:
+        head, tail = self._rows_in
+        return f"{head}{', '.join('?' * n)}{tail}"
 
     @cache  # noqa: B019  (one entry per column set; lives as long as the adapter)
     def insert(self, columns: tuple[str, ...]) -> str:
@@ -186,6 +194,7 @@ class SQLiteSQL:
         self._contacts_in = (head + f"WHERE l.{lsid} IN ", tail)
         rel_col = quote(lk.relationship) if lk.relationship else "NULL"
         self.links_of = f"SELECT {lgid}, {rel_col} FROM {lt} WHERE {lsid} = ? ORDER BY {lgid}"
+        self._links_in = f"SELECT {lsid}, {lgid}, {rel_col} FROM {lt} WHERE {lsid} IN "
         cols = [lk.student_id, lk.guardian_id]
         values = ["?", "?"]
         if lk.relationship:
@@ -228,6 +237,9 @@ class SQLiteSQL:
             )
         j, a = quote(m.journal_table), quote(m.audit_table)
         self.journal_get = f"SELECT entry FROM {j} WHERE plan_fingerprint = ? AND archived_id = ?"
+        self._journals_in = (
+            f"SELECT archived_id, entry FROM {j} WHERE plan_fingerprint = ? AND archived_id IN "
+        )
         self.journal_put = (
             f"INSERT INTO {j} (plan_fingerprint, archived_id, synced_id, entry, undone) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (plan_fingerprint, archived_id) DO UPDATE SET "
@@ -252,6 +264,17 @@ class SQLiteSQL:
 
     def students_in(self, n: int) -> str:
         return f"{self._students_in}({', '.join('?' * n)})"
+
+    def student_ids_in(self, n: int) -> str:
+        s = self.mapping.students
+        marks = ", ".join("?" * n)
+        return f"SELECT {quote(s.id)} FROM {quote(s.table)} WHERE {quote(s.id)} IN ({marks})"
+
+    def links_in(self, n: int) -> str:
+        return f"{self._links_in}({', '.join('?' * n)}) ORDER BY 1, 2"
+
+    def journals_in(self, n: int) -> str:
+        return f"{self._journals_in}({', '.join('?' * n)})"
 
     def contacts_in(self, n: int) -> str:
         head, tail = self._contacts_in

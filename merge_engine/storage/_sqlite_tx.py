@@ -195,6 +195,90 @@ class SQLiteTransaction:
         )
         self._run(self._sql.audit_put, params)
 
+    # -- Optional batch-level methods (see BulkTransaction) --------------------------------
+
+    def _chunks(self, ids: Sequence[str]) -> Iterable[list[str]]:
+        wanted = sorted(set(ids))
+        return (wanted[i : i + _CHUNK] for i in range(0, len(wanted), _CHUNK))
+
+    def history_rows_many(
+        self, table: str, student_ids: Sequence[str]
+    ) -> dict[str, list[HistoryRow]]:
+        h = self._history(table)
+        result: dict[str, list[HistoryRow]] = {i: [] for i in student_ids}
+        columns, positions, owner = h.columns, h.key_positions, h.student_position
+        for chunk in self._chunks(student_ids):
+            for row in self._run(h.rows_in(len(chunk)), chunk).fetchall():
+                rows = result.get(str(row[owner]))
+                if rows is not None:
+                    key = tuple(row[p] for p in positions)
+                    rows.append(HistoryRow(table, key, dict(zip(columns, row, strict=True))))
+        return result
+
+    def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        result: dict[str, list[GuardianLink]] = {i: [] for i in student_ids}
+        for chunk in self._chunks(student_ids):
+            for sid, g, rel in self._run(self._sql.links_in(len(chunk)), chunk).fetchall():
+                links = result.get(str(sid))
+                if links is not None:
+                    links.append(GuardianLink(str(sid), str(g), _text(rel)))
+        return result
+
+    def journals(
+        self, plan_fingerprint: str, archived_ids: Sequence[str]
+    ) -> dict[str, JournalEntry]:
+        found: dict[str, JournalEntry] = {}
+        for chunk in self._chunks(archived_ids):
+            statement = self._sql.journals_in(len(chunk))
+            for aid, text in self._run(statement, [plan_fingerprint, *chunk]).fetchall():
+                found[str(aid)] = decode_entry(text)
+        return found
+
+    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
+        h = self._history(table)
+        moves = [(keys, to) for keys, to in moves if keys]
+        if not moves:
+            return 0
+        targets = {to for _, to in moves}
+        present: set[str] = set()
+        for chunk in self._chunks(list(targets)):
+            rows = self._run(self._sql.student_ids_in(len(chunk)), chunk).fetchall()
+            present.update(str(r[0]) for r in rows)
+        missing = sorted(targets - present)
+        if missing:
+            raise StorageError(f"no student with id {missing[0]!r}")
+        return self._run_many(h.move, [(to, *key) for keys, to in moves for key in keys])
+
+    def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        for link in links:
+            self.add_guardian_link(link)
+
+    def remove_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        self._run_many(self._sql.remove_link, [(k.student_id, k.guardian_id) for k in links])
+
+    def set_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        for archived_id, synced_id in pairs:
+            self.set_merged_into(archived_id, synced_id)
+
+    def write_journals(self, entries: Sequence[JournalEntry]) -> None:
+        self._run_many(
+            self._sql.journal_put,
+            [
+                (e.plan_fingerprint, e.archived_id, e.synced_id, encode_entry(e), int(e.undone))
+                for e in entries
+            ],
+        )
+
+    def write_audits(self, records: Sequence[AuditRecord]) -> None:
+        self._run_many(
+            self._sql.audit_put,
+            [
+                (r.action, r.plan_fingerprint, r.archived_id, r.synced_id, r.at,
+                 encode_audit_rows(r), r.note)
+                for r in records
+            ],
+        )  # fmt: skip
+
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)

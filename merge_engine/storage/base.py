@@ -20,7 +20,10 @@ from attrs import field, frozen
 from ..model import Roster, Student
 
 __all__ = [
+    "BULK_READS",
+    "BULK_WRITES",
     "AuditRecord",
+    "BulkTransaction",
     "GuardianLink",
     "HistoryRow",
     "HistoryTable",
@@ -119,7 +122,14 @@ class AuditRecord:
 
 @runtime_checkable
 class Transaction(Protocol):
-    """Reads and writes inside one database transaction."""
+    """Reads and writes inside one database transaction.
+
+    These methods are the whole required contract. An adapter may also offer
+    the optional batch-level methods of :class:`BulkTransaction` (reading or
+    writing many students' data in a few statements); the engine uses each one
+    when the transaction has it and falls back to the methods below when it
+    does not, so adapters written against this contract keep working.
+    """
 
     def students(self, ids: Sequence[str]) -> Mapping[str, StoredStudent]:
         """The stored students among ``ids`` (missing ids are absent), locked for update."""
@@ -171,6 +181,72 @@ class Transaction(Protocol):
 
     def write_audit(self, record: AuditRecord) -> None:
         """Append an audit record."""
+        ...
+
+
+#: The optional batch-level reads of :class:`BulkTransaction` (each usable on its own).
+BULK_READS = ("history_rows_many", "guardian_links_many", "journals")
+#: The optional batch-level writes; the engine batches writes only when all of them exist.
+BULK_WRITES = (
+    "move_rows_many",
+    "add_guardian_links",
+    "remove_guardian_links",
+    "set_merged_into_many",
+    "write_journals",
+    "write_audits",
+)
+
+
+@runtime_checkable
+class BulkTransaction(Transaction, Protocol):
+    """A :class:`Transaction` with the OPTIONAL batch-level methods (all built-in adapters).
+
+    Each does what a loop over the matching required method would do, with
+    the same checks and errors, in as few statements as the database allows.
+    A write raising leaves the transaction unusable for the engine, which
+    rolls it back: which item failed need not be known (the engine redoes the
+    batch one merge at a time with the required methods to find out).
+    ``remove_rows`` and ``insert_rows`` already take many rows.
+    """
+
+    def history_rows_many(
+        self, table: str, student_ids: Sequence[str]
+    ) -> Mapping[str, list[HistoryRow]]:
+        """``history_rows(table, i)`` for each of ``student_ids`` (every id is a key)."""
+        ...
+
+    def guardian_links_many(self, student_ids: Sequence[str]) -> Mapping[str, list[GuardianLink]]:
+        """``guardian_links(i)`` for each of ``student_ids`` (every id is a key)."""
+        ...
+
+    def journals(
+        self, plan_fingerprint: str, archived_ids: Sequence[str]
+    ) -> Mapping[str, JournalEntry]:
+        """``journal(plan_fingerprint, i)`` for each of ``archived_ids`` that has one."""
+        ...
+
+    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
+        """``move_rows(table, keys, to_student)`` for each ``(keys, to_student)``; the total."""
+        ...
+
+    def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        """``add_guardian_link`` for each link, in order."""
+        ...
+
+    def remove_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        """``remove_guardian_link`` for each link."""
+        ...
+
+    def set_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        """``set_merged_into(archived_id, synced_id)`` for each pair."""
+        ...
+
+    def write_journals(self, entries: Sequence[JournalEntry]) -> None:
+        """``write_journal`` for each entry, in order (a later one replaces an earlier one)."""
+        ...
+
+    def write_audits(self, records: Sequence[AuditRecord]) -> None:
+        """``write_audit`` for each record, in order."""
         ...
 
 

@@ -380,3 +380,42 @@ class _MemoryTransaction:
         if record.action not in ("apply", "undo"):
             raise StorageError("audit action must be 'apply' or 'undo'")
         self._undo.append(state.audit, attrs.evolve(record, rows=dict(record.rows)))
+
+    # -- Optional batch-level methods (see BulkTransaction) --------------------------------
+
+    def history_rows_many(
+        self, table: str, student_ids: Sequence[str]
+    ) -> dict[str, list[HistoryRow]]:
+        return {i: self.history_rows(table, i) for i in student_ids}
+
+    def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        return {i: self.guardian_links(i) for i in student_ids}
+
+    def journals(
+        self, plan_fingerprint: str, archived_ids: Sequence[str]
+    ) -> dict[str, JournalEntry]:
+        found = ((i, self.journal(plan_fingerprint, i)) for i in archived_ids)
+        return {i: e for i, e in found if e is not None}
+
+    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
+        return sum(self.move_rows(table, keys, to) for keys, to in moves)
+
+    def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        for link in links:
+            self.add_guardian_link(link)
+
+    def remove_guardian_links(self, links: Sequence[GuardianLink]) -> None:
+        for link in links:
+            self.remove_guardian_link(link)
+
+    def set_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        for archived_id, synced_id in pairs:
+            self.set_merged_into(archived_id, synced_id)
+
+    def write_journals(self, entries: Sequence[JournalEntry]) -> None:
+        for entry in entries:
+            self.write_journal(entry)
+
+    def write_audits(self, records: Sequence[AuditRecord]) -> None:
+        for record in records:
+            self.write_audit(record)

@@ -126,7 +126,11 @@ class SQLAlchemyStorage:
             md = sa.MetaData(schema=self.mapping.schema)
             bookkeeping_tables(md, self.mapping.journal_table, self.mapping.audit_table)
             md.create_all(self.engine, checkfirst=True)
-            self.stmts = Statements(self.mapping, reflect(self.engine, self.mapping))
+            self.stmts = Statements(
+                self.mapping,
+                reflect(self.engine, self.mapping),
+                postgres=self.engine.dialect.name == "postgresql",
+            )
         except sa.exc.DBAPIError as exc:
             self.close()
             raise translate(exc) from None  # the driver error may quote row values

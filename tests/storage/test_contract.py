@@ -26,6 +26,7 @@ from merge_engine.storage import (
     Transaction,
     open_storage,
 )
+from merge_engine.storage.base import BULK_READS, BULK_WRITES, BulkTransaction
 
 from .support import A1, ARCHIVED, S1, SYNCED, as_stored, empty_storage, text
 
@@ -368,3 +369,126 @@ def test_values_compare_as_text_across_adapters(storage: StorageAdapter) -> None
     with storage.transaction() as tx:
         row = tx.history_rows("attendance", "a1")[0]
     assert text(row.values["day"]) == "2024-01-05"
+
+
+# -- Optional batch-level methods (every built-in adapter has them) ---------------------------
+
+IDS = ["a1", "a2", "a3", "s1", "s2", "nobody"]
+
+
+def test_built_in_transactions_offer_the_bulk_methods(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert isinstance(tx, BulkTransaction)
+        assert all(callable(getattr(tx, name)) for name in (*BULK_READS, *BULK_WRITES))
+
+
+def test_bulk_reads_equal_the_per_student_reads(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        tx.write_journal(entry({"messages": ((1,),)}))
+        for table in tx.history_tables():
+            many = bulk.history_rows_many(table.name, IDS)
+            assert {i: tx.history_rows(table.name, i) for i in IDS} == many
+        assert {i: tx.guardian_links(i) for i in IDS} == bulk.guardian_links_many(IDS)
+        assert bulk.history_rows_many("messages", []) == {}
+        assert bulk.journals("plan-1", IDS) == {"a1": tx.journal("plan-1", "a1")}
+        assert bulk.journals("plan-2", IDS) == {}
+        with pytest.raises(MappingError, match="grades"):
+            bulk.history_rows_many("grades", ["a1"])
+
+
+def test_move_rows_many_moves_each_group_and_counts_them(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        moved = bulk.move_rows_many("messages", [([(1,), (3,)], "s1"), ([(7,), (99,)], "s2")])
+        assert moved == 3
+        assert bulk.move_rows_many("messages", []) == 0
+        assert keys(tx.history_rows("messages", "s1")) == [(1,), (2,), (3,)]
+        assert keys(tx.history_rows("messages", "s2")) == [(7,)]
+        assert tx.history_rows("messages", "a1") == []
+
+
+def test_move_rows_many_refuses_unknown_students_and_collisions(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match="nobody"), storage.transaction() as tx:
+        _bulk(tx).move_rows_many("messages", [([(1,)], "s1"), ([(3,)], "nobody")])
+    with pytest.raises(StorageError), storage.transaction() as tx:
+        _bulk(tx).move_rows_many("attendance", [([(2,)], "s2"), ([(1,)], "s1")])
+    assert snapshot(storage) == before
+
+
+def test_bulk_link_and_merge_writes_equal_the_per_item_writes(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        bulk.add_guardian_links([GuardianLink("s1", "g2", "Father"), GuardianLink("s2", "g3")])
+        bulk.set_merged_into_many([("a1", "s1"), ("a2", "s2")])
+        assert [link.guardian_id for link in tx.guardian_links("s1")] == ["g1", "g2", "g4"]
+        contacts = tx.students(["s1"])["s1"].student.contacts
+        assert [c.guardian_id for c in contacts] == ["g4", "g1", "g2"]  # added ones go last
+        assert tx.guardian_links("s2") == [GuardianLink("s2", "g3", None)]
+    assert [s.id for s in storage.read_roster("archived").students] == ["a3"]
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        bulk.remove_guardian_links([GuardianLink("s1", "g2"), GuardianLink("s2", "g3")])
+        bulk.remove_guardian_links([GuardianLink("s2", "g3")])  # already gone: nothing happens
+        bulk.set_merged_into_many([("a1", None), ("a2", None)])
+        assert [link.guardian_id for link in tx.guardian_links("s1")] == ["g1", "g4"]
+        assert tx.guardian_links("s2") == []
+    assert [s.id for s in storage.read_roster("archived").students] == ["a1", "a2", "a3"]
+
+
+@pytest.mark.parametrize(
+    ("links", "message"),
+    [
+        ([GuardianLink("s2", "g3"), GuardianLink("s1", "g1", "Mother")], "already linked"),
+        ([GuardianLink("s2", "g3"), GuardianLink("s1", "g99")], "no guardian"),
+        ([GuardianLink("nobody", "g1")], "no student"),
+    ],
+)
+def test_add_guardian_links_refuses_bad_links(
+    storage: StorageAdapter, links: list[GuardianLink], message: str
+) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match=message), storage.transaction() as tx:
+        _bulk(tx).add_guardian_links(links)
+    assert snapshot(storage) == before
+
+
+@pytest.mark.parametrize("pair", [("nobody", "s1"), ("a2", "nobody")])
+def test_set_merged_into_many_refuses_unknown_students(
+    storage: StorageAdapter, pair: tuple[str, str]
+) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match="nobody"), storage.transaction() as tx:
+        _bulk(tx).set_merged_into_many([("a1", "s1"), pair])
+    assert snapshot(storage) == before
+
+
+def test_write_journals_and_audits_equal_the_per_item_writes(storage: StorageAdapter) -> None:
+    first = entry({"messages": ((1,), (3,))}, links_added=[GuardianLink("s1", "g2", "Father")])
+    second = entry({"messages": ((7,),)}, undone=True)
+    other = JournalEntry("plan-1", "a2", "s2", {})
+    records = [
+        AuditRecord("apply", "plan-1", "a1", "s1", "2024-09-01T10:00:00Z", {"messages": 2}),
+        AuditRecord("undo", "plan-1", "a1", "s1", "2024-09-02T10:00:00Z", {}, note="typo"),
+        AuditRecord("apply", "plan-1", "a2", "s2", "2024-09-03T10:00:00Z", {"notes": 1}),
+    ]
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        bulk.write_journals([first, other])
+        bulk.write_audits(records[:2])
+        bulk.write_journals([])
+        bulk.write_audits([])
+    with storage.transaction() as tx:
+        bulk = _bulk(tx)
+        assert bulk.journals("plan-1", ["a1", "a2"]) == {"a1": first, "a2": other}
+        bulk.write_journals([second, first, second])  # the last one for a key wins
+        bulk.write_audits(records[2:])
+    with storage.transaction() as tx:
+        assert tx.journal("plan-1", "a1") == second
+    assert list(storage.audit_records()) == records
+
+
+def _bulk(tx: Transaction) -> BulkTransaction:
+    assert isinstance(tx, BulkTransaction)
+    return tx

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 import structlog
 
 from .apply import (
     ApplyReport,
+    BatchRun,
     MergeOutcome,
     Progress,
     StudentCache,
     _expect,
     _outcome,
     audit_note,
+    batch_run,
     now_iso,
     parse_audit_note,
     plan_fingerprint,
@@ -92,9 +94,11 @@ def undo_plan(
     applied = _applied_records(storage, fp)
     log.info("undo_started", plan=fp, merges=len(merges), dry_run=dry_run)
 
-    def work(tx: Transaction, batch: Sequence[Merge]) -> Callable[[Merge], MergeOutcome]:
-        cache = StudentCache(tx, batch)
-        return lambda m: _undo_one(tx, cache, fp, m, siblings.get(m.synced_id, ()), applied)
+    def one(tx: Transaction, cache: StudentCache, m: Merge) -> MergeOutcome:
+        return _undo_one(tx, cache, fp, m, siblings.get(m.synced_id, ()), applied)
+
+    def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun:
+        return batch_run(tx, fp, batch, one_by_one, one)
 
     outcomes = run_batches(
         storage,

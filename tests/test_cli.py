@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ import structlog
 from merge_engine import MergePlan, Settings, build_plan, read_roster, write_roster
 from merge_engine.cli import main
 from merge_engine.synthetic import generate_district
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    """main() configures structlog to print to the (captured) stderr; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

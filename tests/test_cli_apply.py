@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 from merge_engine import MergePlan, write_roster
 from merge_engine.cli import main
 from merge_engine.storage import open_storage
 from merge_engine.synthetic import generate_district
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    """main() configures structlog; undo that after each test."""
-    yield
-    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Applying and undoing a large plan: seconds on SQLite (and PostgreSQL when reachable).
 
 Usage: python benchmarks/apply_speed.py [--merges 100000] [--rows 20] [--no-postgres]
+       [--guardians]
 
 Builds N archived and N synced students (one guardian link each), about
 ``--rows`` history rows per archived student (messages, notes, attendance;
@@ -8,6 +9,9 @@ one archived student in ten shares a school day with its twin, so merges
 meet collisions), a plan merging each archived student into its twin, then
 times ``apply_plan`` and ``undo_plan``. Loading is timed separately and is
 not part of the target (< 2 minutes each for apply and undo at 100,000).
+With ``--guardians`` the plan also merges each sync-created guardian
+account into the old one (one account step per merge, one guardian message
+per new account to move); the account steps are timed on their own.
 
 PostgreSQL runs in a scratch database created next to ``MERGE_ENGINE_PG_URL``'s
 and dropped afterwards, so the shared database (which tests use) is never touched.
@@ -28,6 +32,7 @@ from typing import Any
 import structlog
 
 from merge_engine.apply import apply_plan
+from merge_engine.guardians import GuardianMerge
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Merge, MergePlan
 from merge_engine.planner import student_hash
@@ -83,7 +88,7 @@ def history(n: int, per_student: int, chunk: int = 20_000) -> Iterator[dict[str,
         yield rows
 
 
-def plan_for(storage: StorageAdapter) -> MergePlan:
+def plan_for(storage: StorageAdapter, guardians: bool = False) -> MergePlan:
     archived = storage.read_roster("archived")
     synced = {s.id: s for s in storage.read_roster("synced").students}
     merges = [
@@ -91,36 +96,57 @@ def plan_for(storage: StorageAdapter) -> MergePlan:
               archived_hash=student_hash(a), synced_hash=student_hash(synced["s" + a.id[1:]]))
         for a in archived.students
     ]  # fmt: skip
+    guardian_merges = [
+        GuardianMerge("g" + m.archived_id, "gs" + m.synced_id[1:], 0.999, "auto", (),
+                      students=[(m.archived_id, m.synced_id)])
+        for m in merges
+    ] if guardians else []  # fmt: skip
     return MergePlan(
         merges, (), (), (), {}, {},
         {"archived_students": len(archived), "synced_students": len(synced)},
         {"archived": f"bench-{len(merges)}", "synced": f"bench-{len(synced)}"},
+        guardian_merges=guardian_merges,
     )  # fmt: skip
 
 
-def run(name: str, url: str, n: int, per_student: int, batch_size: int) -> None:
+def run(name: str, url: str, n: int, per_student: int, batch_size: int, guardians: bool) -> None:
     archived, synced = rosters(n)
     started = time.perf_counter()
     load_rosters(url, archived, synced, replace=name == "postgres")
     storage = open_storage(url)
     rows = sum(load_history(storage, chunk) for chunk in history(n, per_student))
-    plan = plan_for(storage)
+    if guardians:
+        messages = [
+            {"id": i + 1, "guardian_id": f"gs{i:07d}", "sent_at": "2024-09-01T08:00:00",
+             "body": "welcome"}
+            for i in range(n)
+        ]  # fmt: skip
+        rows += load_history(storage, {"guardian_messages": messages})
+    plan = plan_for(storage, guardians)
     loaded = time.perf_counter() - started
     print(f"{name}: loaded {n:,} + {n:,} students and {rows:,} history rows in {loaded:.1f}s")
 
     started = time.perf_counter()
-    applied = apply_plan(plan, storage, batch_size=batch_size)
+    applied = apply_plan(plan, storage, batch_size=batch_size, accounts=False)
     apply_s = time.perf_counter() - started
     assert applied.counts == {"applied": n}, applied.counts
     print(f"{name}: apply {n:,} merges: {apply_s:.1f}s ({n / apply_s:,.0f} merges/s); "
           f"rows moved {sum(applied.rows.values()):,}, set aside "
           f"{sum(applied.set_aside.values()):,}, links added {applied.links:,}")  # fmt: skip
+    if guardians:
+        started = time.perf_counter()
+        steps = apply_plan(plan, storage, batch_size=batch_size)
+        steps_s = time.perf_counter() - started
+        assert steps.account_counts == {"guardian_merge": {"applied": n}}, steps.account_counts
+        print(f"{name}: apply {n:,} guardian merges (and recognise the applied student merges): "
+              f"{steps_s:.1f}s ({n / steps_s:,.0f} steps/s)")  # fmt: skip
 
     started = time.perf_counter()
     undone = undo_plan(plan, storage, batch_size=batch_size)
     undo_s = time.perf_counter() - started
     assert undone.counts == {"undone": n}, undone.counts
-    print(f"{name}: undo  {n:,} merges: {undo_s:.1f}s ({n / undo_s:,.0f} merges/s)")
+    what = "merges and guardian merges" if guardians else "merges"
+    print(f"{name}: undo  {n:,} {what}: {undo_s:.1f}s ({n / undo_s:,.0f} merges/s)")
     storage.close()
 
 
@@ -163,18 +189,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--guardians", action="store_true", help="add a guardian merge per merge")
     args = parser.parse_args()
     structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            run("sqlite", str(Path(tmp) / "bench.db"), args.merges, args.rows, args.batch_size)
+            run("sqlite", str(Path(tmp) / "bench.db"), args.merges, args.rows, args.batch_size,
+                args.guardians)  # fmt: skip
     if args.no_postgres:
         return
     if not pg_reachable():
         print(f"postgres: skipped, {PG_URL} is unreachable")
         return
     with scratch_database(PG_URL) as url:
-        run("postgres", url, args.merges, args.rows, args.batch_size)
+        run("postgres", url, args.merges, args.rows, args.batch_size, args.guardians)
 
 
 if __name__ == "__main__":

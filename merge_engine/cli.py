@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 import structlog
 
+from .accounts import approval_ids
 from .apply import ApplyReport, apply_plan, audit_history
 from .approvals import read_approvals
 from .exceptions import MergeEngineError, PlanError
@@ -182,7 +183,9 @@ class _Progress:
 
 
 def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
-    approved = {m.archived_id for m in plan.review} if args.approve_all_review else set()
+    approved: set[str] = set()
+    if args.approve_all_review:
+        approved = {m.archived_id for m in plan.review} | set(approval_ids(plan))
     for path in args.approve or ():
         approved |= read_approvals(path)
     return approved
@@ -213,6 +216,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
             approved=approved,
             dry_run=args.dry_run,
             force=args.force,
+            accounts=not args.students_only,
             progress=_Progress("dry run" if args.dry_run else "applying"),
             batch_size=args.batch_size,
         )
@@ -233,6 +237,7 @@ def _cmd_undo(args: argparse.Namespace) -> int:
             storage,
             archived_ids=args.only,
             dry_run=args.dry_run,
+            accounts=not args.students_only,
             progress=_Progress("undoing"),
             batch_size=args.batch_size,
         )
@@ -507,12 +512,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         action="append",
         help="approved review merges: one archived id per line, or a CSV with an "
-        "archived_id column (repeatable)",
+        "archived_id column (repeatable); review account steps by their approval id "
+        "(guardian:<synced guardian id>, detach:<archived id>:<guardian id>, role:<id>:<id>)",
     )
     apply.add_argument(
         "--approve-all-review",
         action="store_true",
-        help="apply every review merge too (after reviewing them all)",
+        help="apply every review merge and review account step too (after reviewing them all)",
+    )
+    apply.add_argument(
+        "--students-only",
+        action="store_true",
+        help="apply the student merges but not the plan's guardian merges, detaches and "
+        "multiple-role links",
     )
     _run_args(apply)
     apply.set_defaults(func=_cmd_apply)
@@ -528,6 +540,11 @@ def _parser() -> argparse.ArgumentParser:
     undo.add_argument("--db", metavar="URL", required=True, help=_DB_HELP)
     undo.add_argument("--only", metavar="ID", nargs="+", help="archived ids of the merges to undo")
     undo.add_argument("--dry-run", action="store_true", help="show what would change, roll back")
+    undo.add_argument(
+        "--students-only",
+        action="store_true",
+        help="undo student merges but leave guardian merges, detaches and links in place",
+    )
     _run_args(undo)
     undo.set_defaults(func=_cmd_undo)
 

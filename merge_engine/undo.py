@@ -17,14 +17,10 @@ from collections.abc import Collection, Mapping, Sequence
 import attrs
 import structlog
 
-from .apply import (
-    ApplyReport,
+from ._applying import (
     BatchRun,
-    MergeOutcome,
     Progress,
     StudentCache,
-    _expect,
-    _outcome,
     audit_note,
     batch_run,
     now_iso,
@@ -33,8 +29,13 @@ from .apply import (
     run_batches,
     unique_values,
 )
+from ._applying import expect_count as _expect
+from ._applying import outcome_of as _outcome
+from .account_apply import run_account_steps, supports_accounts
+from .accounts import AccountStep, account_steps, approval_ids
 from .exceptions import PlanError
 from .plan import Merge, MergePlan
+from .report import ApplyReport, MergeOutcome
 from .safety import siblings_by_synced
 from .storage.base import (
     AuditRecord,
@@ -67,6 +68,7 @@ def undo_plan(
     archived_ids: Collection[str] | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    accounts: bool = True,
     batch_size: int = 500,
     max_retries: int = 5,
 ) -> ApplyReport:
@@ -78,6 +80,9 @@ def undo_plan(
     another (undo that chained merge first) or deleted, or a row the merge
     set aside can no longer be re-inserted because a newer row took its
     unique key. Merges never applied by this plan are ``not_applied``.
+    The plan's account steps resting on the merges undone (guardian merges,
+    detaches; with the whole plan, multiple-role links too) are undone first,
+    under the same rules (``accounts=False`` leaves them alone).
     """
     started = time.perf_counter()
     fp = plan_fingerprint(plan)
@@ -90,14 +95,26 @@ def undo_plan(
                 f"(first: {', '.join(unknown[:5])})"
             )
     merges = [m for m in reversed(plan.merges) if wanted is None or m.archived_id in wanted]
+    # An adapter without account methods cannot have applied account steps.
+    steps = _steps_to_undo(plan, wanted) if accounts and supports_accounts(storage) else []
     siblings = siblings_by_synced(plan.merges)
     applied = _applied_records(storage, fp)
-    log.info("undo_started", plan=fp, merges=len(merges), dry_run=dry_run)
+    log.info("undo_started", plan=fp, merges=len(merges), steps=len(steps), dry_run=dry_run)
+    # Account steps rest on student merges: they are undone first.
+    account_out = run_account_steps(
+        storage,
+        fp,
+        steps,
+        undo=True,
+        batch_size=(len(steps) or 1) if dry_run else batch_size,
+        max_retries=max_retries,
+        commit=not dry_run,
+    )
 
     def one(tx: Transaction, cache: StudentCache, m: Merge) -> MergeOutcome:
         return _undo_one(tx, cache, fp, m, siblings.get(m.synced_id, ()), applied)
 
-    def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun:
+    def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun[Merge]:
         return batch_run(tx, fp, batch, one_by_one, one)
 
     outcomes = run_batches(
@@ -111,9 +128,33 @@ def undo_plan(
     )
     order = {m.archived_id: i for i, m in enumerate(merges)}
     outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
-    report = ApplyReport("undo", fp, outcomes, dry_run, (), time.perf_counter() - started)
-    log.info("undo_finished", plan=fp, dry_run=dry_run, **report.counts)
+    report = ApplyReport(
+        "undo",
+        fp,
+        outcomes,
+        dry_run,
+        (),
+        time.perf_counter() - started,
+        account_outcomes=account_out,
+    )
+    log.info(
+        "undo_finished", plan=fp, dry_run=dry_run, accounts=report.account_counts, **report.counts
+    )
     return report
+
+
+def _steps_to_undo(plan: MergePlan, wanted: frozenset[str] | None) -> list[AccountStep]:
+    """Every account step the plan could have applied (review ones too), newest first.
+
+    Undoing some students undoes the guardian merges and detaches resting on
+    them; multiple-role links are undone only with the whole plan.
+    """
+    steps, _ = account_steps(plan, approval_ids(plan))
+    if wanted is not None:
+        steps = [
+            s for s in steps if s.kind != "account_link" and any(a in wanted for a, _ in s.students)
+        ]
+    return steps[::-1]
 
 
 def _applied_records(storage: StorageAdapter, fp: str) -> dict[str, _Applied]:

@@ -94,10 +94,20 @@ def district(n: int = 120, seed: int = 7) -> District:
 
 
 @functools.cache
-def plan_of(n: int = 120, seed: int = 7) -> MergePlan:
-    """The plan of ``district(n, seed)`` as read back from storage (so hashes match)."""
+def plan_of(n: int = 120, seed: int = 7, *, accounts: bool = False) -> MergePlan:
+    """The plan of ``district(n, seed)`` as read back from storage (so hashes match).
+
+    Without ``accounts`` the plan's account steps are left out, so student
+    merges are tested alone (tests/test_account_apply.py covers the steps).
+    """
     storage = memory_storage(district(n, seed))
-    return build_plan(storage.read_roster("archived"), storage.read_roster("synced"), FAST)
+    plan = build_plan(storage.read_roster("archived"), storage.read_roster("synced"), FAST)
+    return plan if accounts else students_only(plan)
+
+
+def students_only(plan: MergePlan) -> MergePlan:
+    """The plan without its account steps (guardian merges, actions, role links)."""
+    return attrs.evolve(plan, guardian_merges=(), guardian_actions=(), role_links=())
 
 
 def memory_storage(d: District, tables: Sequence[HistoryTable] | None = None) -> InMemoryStorage:
@@ -272,6 +282,7 @@ def row_digest(table: HistoryTable, row: HistoryRow) -> str:
 WRITE_METHODS = frozenset({
     "move_rows", "remove_rows", "insert_rows", "add_guardian_link", "remove_guardian_link",
     "set_merged_into", "write_journal", "write_audit", *BULK_WRITES,
+    "set_guardian_merged_into", "add_account_link", "remove_account_link",
 })  # fmt: skip
 #: How a FaultyStorage offers the adapter's optional batch-level methods.
 BULK_MODES = ("use", "fail", "reads", "hide")

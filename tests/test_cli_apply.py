@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from merge_engine import MergePlan, write_roster
+from merge_engine.accounts import is_account_key
 from merge_engine.cli import main
 from merge_engine.storage import open_storage
 from merge_engine.synthetic import generate_district
@@ -60,7 +61,10 @@ def test_load_plan_apply_history_undo(
     assert main(["apply", str(plan_path), "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert f"{len(plan.auto)} merges applied" in out
-    assert len(plan.auto) == len(history(db, capsys))
+    records = history(db, capsys)
+    assert len(plan.auto) == len([r for r in records if not is_account_key(str(r["archived_id"]))])
+    assert "guardian merges: " in out
+    assert any(str(r["archived_id"]).startswith("guardian:") for r in records)
 
     assert main(["apply", str(plan_path), "--db", f"sqlite:///{db}"]) == 0
     assert f"{len(plan.auto)} already_applied" in capsys.readouterr().out
@@ -99,12 +103,13 @@ def test_review_merges_need_approval(
     plain.write_text(f"# approved by the registrar\n{plan.review[0].archived_id}\n", "utf-8")
 
     assert main(["apply", str(plan_path), "--db", str(db), "--approve", str(plain)]) == 0
-    applied = {r["archived_id"] for r in history(db, capsys)}
+    applied = {str(r["archived_id"]) for r in history(db, capsys)}
     assert plan.review[0].archived_id in applied
     assert all(m.archived_id not in applied for m in plan.review[1:])
 
     assert main(["apply", str(plan_path), "--db", str(db), "--approve-all-review"]) == 0
-    assert {m.archived_id for m in plan.merges} == {r["archived_id"] for r in history(db, capsys)}
+    records = {str(r["archived_id"]) for r in history(db, capsys)}
+    assert {m.archived_id for m in plan.merges} == {r for r in records if not is_account_key(r)}
 
 
 def test_approval_csv_with_an_approved_column(tmp_path: Path) -> None:
@@ -183,6 +188,10 @@ def test_demo_builds_applies_and_explains(
         assert command in out
     storage = open_storage(str(work / "district.db"))
     try:
-        assert len(plan.auto) == sum(1 for r in storage.audit_records() if r.action == "apply")
+        assert len(plan.auto) == sum(
+            1
+            for r in storage.audit_records()
+            if r.action == "apply" and not is_account_key(r.archived_id)
+        )
     finally:
         storage.close()

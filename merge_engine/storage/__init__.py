@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import MissingDependencyError, StorageError
 from .base import (
+    AccountLink,
+    AccountTransaction,
     AuditRecord,
     GuardianLink,
     HistoryRow,
@@ -25,20 +27,32 @@ from .base import (
     JournalEntry,
     Side,
     StorageAdapter,
+    StoredGuardian,
     StoredStudent,
     Transaction,
 )
 from .loading import LoadReport, load_history, load_rosters
-from .mapping import GuardianTable, LinkTable, StaffTable, StorageMapping, StudentTable
+from .mapping import (
+    AccountLinkTable,
+    GuardianTable,
+    LinkTable,
+    StaffTable,
+    StorageMapping,
+    StudentTable,
+)
 from .memory import InMemoryStorage
-from .schema import DEFAULT_HISTORY_TABLES
+from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, DEFAULT_HISTORY_TABLES
 from .sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
     from .sqla import SQLAlchemyStorage
 
 __all__ = [
+    "DEFAULT_GUARDIAN_HISTORY_TABLES",
     "DEFAULT_HISTORY_TABLES",
+    "AccountLink",
+    "AccountLinkTable",
+    "AccountTransaction",
     "AuditRecord",
     "GuardianLink",
     "GuardianTable",
@@ -54,6 +68,7 @@ __all__ = [
     "StaffTable",
     "StorageAdapter",
     "StorageMapping",
+    "StoredGuardian",
     "StoredStudent",
     "StudentTable",
     "Transaction",
@@ -76,8 +91,10 @@ def open_storage(
     SQLAlchemy adapter, which needs the ``postgres`` extra.
     """
     if url == "memory:" or url.startswith("memory:"):
-        history = mapping.history if mapping is not None else DEFAULT_HISTORY_TABLES
-        return InMemoryStorage(history_tables=history)
+        mapping = mapping if mapping is not None else StorageMapping()
+        return InMemoryStorage(
+            history_tables=mapping.history, guardian_history_tables=mapping.guardian_history
+        )
     path = _sqlite_path(url)
     if path is not None:
         return SQLiteStorage(path, mapping=mapping, create=create)

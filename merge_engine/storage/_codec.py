@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions import StorageError
-from .base import AuditRecord, GuardianLink, HistoryRow, JournalEntry
+from .base import AccountLink, AuditRecord, GuardianLink, HistoryRow, JournalEntry
 
 __all__ = [
     "decode_audit_rows",
@@ -87,7 +87,7 @@ def _key(value: Any) -> tuple[Any, ...]:
 
 def encode_entry(entry: JournalEntry) -> str:
     """A journal entry as compact, deterministic JSON."""
-    data = {
+    data: dict[str, Any] = {
         "plan_fingerprint": entry.plan_fingerprint,
         "archived_id": entry.archived_id,
         "synced_id": entry.synced_id,
@@ -108,6 +108,15 @@ def encode_entry(entry: JournalEntry) -> str:
         ],
         "undone": entry.undone,
     }
+    # Written only when used, so student-merge entries keep their earlier form.
+    if entry.links_removed:
+        data["links_removed"] = [
+            [link.student_id, link.guardian_id, link.relationship] for link in entry.links_removed
+        ]
+    if entry.accounts_linked:
+        data["accounts_linked"] = [
+            [a.kind, a.first_id, a.second_id, a.mode] for a in entry.accounts_linked
+        ]
     return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
@@ -130,12 +139,21 @@ def decode_entry(text: str) -> JournalEntry:
             ],
             links_added=[GuardianLink(s, g, r) for s, g, r in data["links_added"]],
             undone=bool(data["undone"]),
+            links_removed=[GuardianLink(s, g, r) for s, g, r in data.get("links_removed", [])],
+            accounts_linked=[_account_link(item) for item in data.get("accounts_linked", [])],
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise StorageError(
             f"a merge journal entry cannot be read ({type(exc).__name__}); "
             "the journal table was edited by hand or by another tool"
         ) from exc
+
+
+def _account_link(item: Any) -> AccountLink:
+    kind, first, second, mode = item
+    if kind not in ("staff_guardian", "guardian_guardian") or mode not in ("link", "merge"):
+        raise ValueError("unknown account link kind or mode")
+    return AccountLink(kind, str(first), str(second), mode)
 
 
 def encode_audit_rows(record: AuditRecord) -> str:

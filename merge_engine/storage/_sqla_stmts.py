@@ -1,9 +1,9 @@
 """The SQLAlchemy adapter's statements, built once from the mapping and reflected tables.
 
-Reflection is the check that the mapping fits the database: every named
-table and column must exist. Statements are Core constructs with named
-bind parameters, so SQLAlchemy caches their compiled form and each
-dialect renders its own quoting and ``FOR UPDATE``.
+Reflection (``_sqla_schema.reflect``) is the check that the mapping fits
+the database: every named table and column must exist. Statements are
+Core constructs with named bind parameters, so SQLAlchemy caches their
+compiled form and each dialect renders its own quoting and ``FOR UPDATE``.
 """
 
 from __future__ import annotations
@@ -16,35 +16,15 @@ import sqlalchemy as sa
 
 from ..exceptions import MappingError
 from ._rows import guardian_field_names, now_iso, staff_field_names, student_field_names
-from ._sqla_schema import bookkeeping_tables
+from ._sqla_schema import bookkeeping_tables, find_column
 from .base import HistoryTable
 from .mapping import StorageMapping
 
-__all__ = ["HistoryStatements", "Statements", "reflect"]
-
-
-def reflect(engine: sa.Engine, mapping: StorageMapping) -> dict[str, sa.Table]:
-    """Reflect every mapped table; raise :class:`MappingError` for a missing one."""
-    md = sa.MetaData(schema=mapping.schema)
-    tables: dict[str, sa.Table] = {}
-    with engine.connect() as conn:
-        names = set(sa.inspect(conn).get_table_names(schema=mapping.schema))
-        for name in mapping.table_names():
-            if name not in names:
-                where = f" in schema {mapping.schema!r}" if mapping.schema else ""
-                raise MappingError(
-                    f"table {name!r} not found{where}; create it (create=True makes the reference "
-                    "schema) or fix the mapping"
-                )
-            tables[name] = sa.Table(name, md, autoload_with=conn, resolve_fks=False)
-    return tables
+__all__ = ["HistoryStatements", "Statements", "any_of", "converter"]
 
 
 def _col(table: sa.Table, name: str, setting: str) -> sa.Column[Any]:
-    column = table.c.get(name)
-    if column is None:
-        folded = {c.name.casefold(): c for c in table.c}
-        column = folded.get(name.casefold())
+    column = find_column(table, name)
     if column is None:
         raise MappingError(
             f"table {table.name!r} has no column {name!r} (named by {setting}); fix the mapping"
@@ -79,7 +59,11 @@ def stamp_for(column: sa.Column[Any]) -> Callable[[], Any]:
 
 
 class HistoryStatements:
-    """Statements for one history table."""
+    """Statements for one history table.
+
+    ``student_id`` is the id column of the rows' owners: students, or guardian
+    accounts for a guardian history table (``owner="guardian"``).
+    """
 
     def __init__(
         self,
@@ -88,9 +72,14 @@ class HistoryStatements:
         student_id: sa.Column[Any],
         *,
         postgres: bool = False,
+        owner: str = "student",
     ) -> None:
         self.spec = spec
         self.table = table
+        self.owner = owner
+        self.owner_to_db = converter(student_id)
+        self.owner_exists = sa.select(student_id).where(student_id == sa.bindparam("id"))
+        self.owner_ids_any = sa.select(student_id).where(any_of(student_id, "ids", postgres))
         self.student = _col(table, spec.student_column, f"history {spec.name}.student_column")
         self.key = [_col(table, c, f"history {spec.name}.primary_key") for c in spec.primary_key]
         for c in spec.unique:
@@ -158,7 +147,7 @@ class Statements:
         self, mapping: StorageMapping, tables: dict[str, sa.Table], *, postgres: bool = False
     ) -> None:
         self.mapping = m = mapping
-        self.postgres = postgres
+        self.postgres = pg = postgres
         s, g, lk = m.students, m.guardians, m.links
         self.students = st = tables[s.table]
         self.guardians = gt = tables[g.table]
@@ -182,6 +171,9 @@ class Statements:
         self.l_order = _col(lt, lk.order, "links.order") if lk.order else None
         self.id_to_db = converter(self.s_id)
         self.gid_to_db = converter(self.g_id)
+        # The account parts may be missing from a platform's tables (see reflect's gaps).
+        self.g_merged = find_column(gt, g.merged_into) if g.merged_into else None
+        self.account_table = tables.get(m.account_links.table) if m.account_links else None
         self.staff = None
         self.staff_cols: list[tuple[str, sa.Column[Any]]] = []
         if m.staff is not None:
@@ -196,6 +188,10 @@ class Statements:
             h.name: HistoryStatements(h, tables[h.name], self.s_id, postgres=postgres)
             for h in m.history
         }
+        for h in m.guardian_history:  # guardian-owned rows: checked against guardian accounts
+            if (t := tables.get(h.name)) is None:
+                continue
+            self.history[h.name] = HistoryStatements(h, t, self.g_id, postgres=pg, owner="guardian")
         self.journal, self.audit = tables[m.journal_table], tables[m.audit_table]
         expected_j, expected_a = bookkeeping_tables(sa.MetaData(), "j", "a")
         for have, want in ((self.journal, expected_j), (self.audit, expected_a)):
@@ -310,7 +306,6 @@ class Statements:
             .where(any_of(self.l_student, "ids", pg))
             .order_by(self.l_student, self.l_guardian)
         )
-        self.student_ids_any = sa.select(self.s_id).where(any_of(self.s_id, "ids", pg))
         j = self.journal
         self.journals_any = sa.select(j.c.archived_id, j.c.entry).where(
             j.c.plan_fingerprint == sa.bindparam("fp"), any_of(j.c.archived_id, "ids", pg)
@@ -407,6 +402,8 @@ class Statements:
     def all_tables(self) -> list[sa.Table]:
         """Every mapped table, in the order to empty them (children first)."""
         tables = [self.journal, self.audit, *(h.table for h in self.history.values()), self.links]
+        if self.account_table is not None:
+            tables.append(self.account_table)
         tables += [self.students, self.guardians]
         if self.staff is not None:
             tables.append(self.staff)

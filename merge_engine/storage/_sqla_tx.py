@@ -1,4 +1,8 @@
-"""The SQLAlchemy adapter's transaction: the engine's reads and writes on one connection."""
+"""The SQLAlchemy adapter's transaction: the engine's reads and writes on one connection.
+
+History methods work on student and guardian history tables alike, by name;
+the account methods live in :mod:`._sqla_accounts`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from ..exceptions import MappingError, StorageError
 from ..model import Contact
 from ._codec import decode_entry, encode_audit_rows, encode_entry
 from ._rows import build_contact, build_student
+from ._sqla_accounts import AccountMethods, AccountStatements
 from ._sqla_stmts import HistoryStatements, Statements, stamp_for
 from .base import (
     AuditRecord,
@@ -44,17 +49,19 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-class SQLAlchemyTransaction:
-    """A :class:`~merge_engine.storage.base.Transaction` on one SQLAlchemy connection."""
+class SQLAlchemyTransaction(AccountMethods):
+    """An :class:`~merge_engine.storage.base.AccountTransaction` on one SQLAlchemy connection."""
 
     def __init__(
         self,
         conn: sa.Connection,
         stmts: Statements,
         translate: Callable[[sa.exc.DBAPIError], StorageError],
+        accounts: AccountStatements,
     ) -> None:
         self._conn = conn
         self._stmts = stmts
+        self._accounts = accounts
         self._translate = translate
         self.closed = False
 
@@ -79,9 +86,19 @@ class SQLAlchemyTransaction:
                 f"student id {student_id!r} does not fit the id column's type"
             ) from None
 
+    def _owner(self, h: HistoryStatements, owner_id: str) -> Any:
+        """A history row owner's id (a student's, or a guardian's) as its id column takes it."""
+        try:
+            return h.owner_to_db(owner_id)
+        except ValueError:
+            raise StorageError(
+                f"{h.owner} id {owner_id!r} does not fit the id column's type"
+            ) from None
+
     def _history(self, table: str) -> HistoryStatements:
         found = self._stmts.history.get(table)
         if found is None:
+            self._accounts.require(f"guardian_history {table}")  # mapped, but not in the database
             raise MappingError(
                 f"{table!r} is not a configured history table; add it to the mapping"
             )
@@ -166,18 +183,18 @@ class SQLAlchemyTransaction:
         h = self._history(table)
         if not keys:
             return 0
-        target = self._id(to_student)
+        target = self._owner(h, to_student)
         if h.single_key:
             to, moved = h.to_db(to_student), 0
             for i in range(0, len(keys), _CHUNK):
                 chunk = [key[0] for key in keys[i : i + _CHUNK]]
                 params = {"me_keys": chunk, "me_to": to, "me_check": target}
                 moved += self._run(h.move_in, params).rowcount
-            if moved or self._run(self._stmts.student_exists, {"id": target}).first():
+            if moved or self._run(h.owner_exists, {"id": target}).first():
                 return moved
-            raise StorageError(f"no student with id {to_student!r}")
-        if self._run(self._stmts.student_exists, {"id": target}).first() is None:
-            raise StorageError(f"no student with id {to_student!r}")
+            raise StorageError(f"no {h.owner} with id {to_student!r}")
+        if self._run(h.owner_exists, {"id": target}).first() is None:
+            raise StorageError(f"no {h.owner} with id {to_student!r}")
         to = h.to_db(to_student)
         return self._many(h.move, [{"me_to": to, **h.key_params(key)} for key in keys])
 
@@ -243,18 +260,7 @@ class SQLAlchemyTransaction:
         )
 
     def write_audit(self, record: AuditRecord) -> None:
-        self._run(
-            sa.insert(self._stmts.audit),
-            {
-                "action": record.action,
-                "plan_fingerprint": record.plan_fingerprint,
-                "archived_id": record.archived_id,
-                "synced_id": record.synced_id,
-                "at": record.at,
-                "rows": encode_audit_rows(record),
-                "note": record.note,
-            },
-        )
+        self._run(sa.insert(self._stmts.audit), _audit_row(record))
 
     # -- Optional batch-level methods (see BulkTransaction) --------------------------------
 
@@ -307,22 +313,23 @@ class SQLAlchemyTransaction:
                 found[str(aid)] = decode_entry(text)
         return found
 
-    def _require_students(self, ids: Iterable[str]) -> None:
+    def _require_owners(self, h: HistoryStatements, ids: Iterable[str]) -> None:
+        """Raise unless every id is a student (a guardian, for guardian history) that exists."""
         wanted = set(ids)
         present: set[str] = set()
-        for chunk, back in self._id_chunks(list(wanted), self._id):
-            rows = self._run(self._stmts.student_ids_any, {"ids": chunk})
+        for chunk, back in self._id_chunks(list(wanted), lambda i: self._owner(h, i)):
+            rows = self._run(h.owner_ids_any, {"ids": chunk})
             present.update(back[r[0]] for r in rows if r[0] in back)
         missing = sorted(wanted - present)
         if missing:
-            raise StorageError(f"no student with id {missing[0]!r}")
+            raise StorageError(f"no {h.owner} with id {missing[0]!r}")
 
     def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
         h = self._history(table)
         moves = [(keys, to) for keys, to in moves if keys]
         if not moves:
             return 0
-        self._require_students(to for _, to in moves)
+        self._require_owners(h, (to for _, to in moves))
         if h.move_unnest is not None:
             keys = [key[0] for ks, _ in moves for key in ks]
             tos = [h.to_db(to) for ks, to in moves for _ in ks]

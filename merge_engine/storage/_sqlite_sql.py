@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from ..exceptions import MappingError
 from ..model import Contact, StaffMember, Student
@@ -18,12 +18,12 @@ from .base import HistoryTable
 from .mapping import StorageMapping
 from .schema import quote
 
-__all__ = ["HistorySQL", "SQLiteSQL"]
+__all__ = ["Columns", "HistorySQL", "SQLiteSQL", "check_columns"]
 
 Columns = Callable[[str], list[str]]
 
 
-def _check_columns(columns: Columns, table: str, wanted: dict[str, str]) -> list[str]:
+def check_columns(columns: Columns, table: str, wanted: dict[str, str]) -> list[str]:
     """The table's columns; raise MappingError naming a missing table or column."""
     present = columns(table)
     if not present:
@@ -41,10 +41,16 @@ def _check_columns(columns: Columns, table: str, wanted: dict[str, str]) -> list
 
 
 class HistorySQL:
-    """Statements for one history table."""
+    """Statements for one history table; ``owner`` says whose rows it holds."""
 
-    def __init__(self, table: HistoryTable, columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        table: HistoryTable,
+        columns: Sequence[str],
+        owner: Literal["student", "guardian"] = "student",
+    ) -> None:
         self.table = table
+        self.owner = owner
         self.columns = list(columns)
         self.folded = {c.casefold(): c for c in columns}
         t, sc = quote(table.name), quote(table.student_column)
@@ -90,7 +96,7 @@ class SQLiteSQL:
         self.student_fields = [f for f, _ in self.student_cols]
         self.guardian_fields = [f for f, _ in self.guardian_cols]
         self.staff_fields = [f for f, _ in self.staff_cols]
-        _check_columns(
+        check_columns(
             columns,
             s.table,
             {
@@ -101,12 +107,12 @@ class SQLiteSQL:
                 **{c: f"students.fields.{f}" for f, c in self.student_cols},
             },
         )
-        _check_columns(
+        check_columns(
             columns,
             g.table,
             {g.id: "guardians.id", **{c: f"guardians.fields.{f}" for f, c in self.guardian_cols}},
         )
-        _check_columns(
+        check_columns(
             columns,
             lk.table,
             {
@@ -118,7 +124,7 @@ class SQLiteSQL:
         )
         st = m.staff
         if st is not None:
-            _check_columns(
+            check_columns(
                 columns,
                 st.table,
                 {
@@ -132,13 +138,13 @@ class SQLiteSQL:
             wanted = {h.student_column: f"history {h.name}.student_column"}
             wanted.update({c: f"history {h.name}.primary_key" for c in h.primary_key})
             wanted.update({c: f"history {h.name}.unique" for c in h.unique})
-            self.history[h.name] = HistorySQL(h, _check_columns(columns, h.name, wanted))
+            self.history[h.name] = HistorySQL(h, check_columns(columns, h.name, wanted))
         for table, names in (
             (m.journal_table, ("plan_fingerprint", "archived_id", "synced_id", "entry", "undone")),
             (m.audit_table, ("id", "action", "plan_fingerprint", "archived_id", "synced_id", "at",
                              "rows", "note")),
         ):  # fmt: skip
-            _check_columns(columns, table, {n: f"the merge-engine table {table!r}" for n in names})
+            check_columns(columns, table, {n: f"the merge-engine table {table!r}" for n in names})
         self._build_students()
         self._build_links()
         self._build_other()
@@ -289,14 +295,23 @@ class SQLiteSQL:
         assert st is not None
         return st.archived_value if archived else st.active_value
 
-    def delete_all(self) -> list[str]:
-        """Empty every mapped table, children first."""
+    def delete_all(
+        self, account_tables: Sequence[str] = (), guardian_merged: str | None = None
+    ) -> list[str]:
+        """Empty every mapped table, children first.
+
+        ``account_tables`` (guardian history, account links) and the
+        guardians' ``guardian_merged`` column are the account parts present.
+        """
         m = self.mapping
-        tables = [m.journal_table, m.audit_table, *(h.name for h in m.history), m.links.table]
-        s = m.students
-        statements = [f"DELETE FROM {quote(t)}" for t in tables]
+        tables = [m.journal_table, m.audit_table, *(h.name for h in m.history), *account_tables]
+        s, g = m.students, m.guardians
+        statements = [f"DELETE FROM {quote(t)}" for t in (*tables, m.links.table)]
         statements.append(f"UPDATE {quote(s.table)} SET {quote(s.merged_into)} = NULL")
-        statements += [f"DELETE FROM {quote(t)}" for t in (s.table, m.guardians.table)]
+        statements.append(f"DELETE FROM {quote(s.table)}")
+        if guardian_merged is not None:
+            statements.append(f"UPDATE {quote(g.table)} SET {quote(guardian_merged)} = NULL")
+        statements.append(f"DELETE FROM {quote(g.table)}")
         if m.staff is not None:
             statements.append(f"DELETE FROM {quote(m.staff.table)}")
         return statements

@@ -11,14 +11,17 @@ from ..exceptions import MappingError, StorageError
 from ..model import Contact
 from ._codec import decode_entry, encode_audit_rows, encode_entry
 from ._rows import build_contact, build_student, now_iso
+from ._sqlite_accounts import AccountSQL
 from ._sqlite_sql import HistorySQL, SQLiteSQL
 from .base import (
+    AccountLink,
     AuditRecord,
     GuardianLink,
     HistoryRow,
     HistoryTable,
     JournalEntry,
     RowKey,
+    StoredGuardian,
     StoredStudent,
 )
 
@@ -37,16 +40,18 @@ def contacts_by_student(rows: Iterable[Sequence[Any]], sql: SQLiteSQL) -> dict[s
 
 
 class SQLiteTransaction:
-    """A :class:`~merge_engine.storage.base.Transaction` inside ``BEGIN IMMEDIATE``."""
+    """An :class:`~merge_engine.storage.base.AccountTransaction` inside ``BEGIN IMMEDIATE``."""
 
     def __init__(
         self,
         conn: sqlite3.Connection,
         sql: SQLiteSQL,
+        accounts: AccountSQL,
         translate: Callable[[sqlite3.Error], StorageError],
     ) -> None:
         self._conn = conn
         self._sql = sql
+        self._accounts = accounts
         self._translate = translate
         self.closed = False
 
@@ -67,8 +72,9 @@ class SQLiteTransaction:
             raise self._translate(exc) from exc
 
     def _history(self, table: str) -> HistorySQL:
-        found = self._sql.history.get(table)
+        found = self._sql.history.get(table) or self._accounts.history.get(table)
         if found is None:
+            self._accounts.require(f"guardian_history {table}")
             raise MappingError(
                 f"{table!r} is not a configured history table; add it to the mapping"
             )
@@ -149,8 +155,9 @@ class SQLiteTransaction:
         h = self._history(table)
         if not keys:
             return 0
-        if self._run(self._sql.student_exists, (to_student,)).fetchone() is None:
-            raise StorageError(f"no student with id {to_student!r}")
+        exists = self._sql.guardian_exists if h.owner == "guardian" else self._sql.student_exists
+        if self._run(exists, (to_student,)).fetchone() is None:
+            raise StorageError(f"no {h.owner} with id {to_student!r}")
         return self._run_many(h.move, [(to_student, *key) for key in keys])
 
     def remove_rows(self, table: str, keys: Sequence[RowKey]) -> int:
@@ -166,6 +173,55 @@ class SQLiteTransaction:
         for (table, columns), group in groupby(rows, key=shape):
             statement = self._history(table).insert(columns)
             self._run_many(statement, [tuple(r.values.values()) for r in group])
+
+    # -- Guardian accounts (AccountTransaction) ------------------------------------------------
+
+    def guardians(self, ids: Sequence[str]) -> Mapping[str, StoredGuardian]:
+        result: dict[str, StoredGuardian] = {}
+        for chunk in self._chunks(ids):
+            for gid, merged in self._run(self._accounts.guardians_in(len(chunk)), chunk):
+                result[str(gid)] = StoredGuardian(str(gid), _text(merged))
+        return dict(sorted(result.items()))
+
+    def guardian_history_tables(self) -> Sequence[HistoryTable]:
+        return self._sql.mapping.guardian_history
+
+    def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
+        rows = self._run(self._accounts.links_of_guardian, (guardian_id,)).fetchall()
+        return [GuardianLink(str(s), guardian_id, _text(rel)) for s, rel in rows]
+
+    def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
+        statement = self._accounts.require_merged_column()
+        if self._run(statement, (into_id, guardian_id, into_id, into_id)).rowcount:
+            return
+        if self._run(self._sql.guardian_exists, (guardian_id,)).fetchone() is None:
+            raise StorageError(f"no guardian with id {guardian_id!r}")
+        raise StorageError(f"no guardian with id {into_id!r}")
+
+    def account_links(self, account_id: str) -> list[AccountLink]:
+        if self._sql.mapping.account_links is None:
+            return []
+        self._accounts.require_links_table()
+        rows = self._run(self._accounts.account_links, (account_id,)).fetchall()
+        return [AccountLink(kind, str(a), str(b), mode) for kind, a, b, mode in rows]
+
+    def add_account_link(self, link: AccountLink) -> None:
+        staff = link.kind == "staff_guardian"
+        statement = self._accounts.add_link(staff)
+        first, second = link.first_id, link.second_id
+        key = (link.kind, first, second)
+        if self._run(statement, (*key, link.mode, first, second, *key)).rowcount:
+            return
+        exists = self._accounts.staff_exists if staff else self._sql.guardian_exists
+        if self._run(exists, (first,)).fetchone() is None:
+            raise StorageError(f"no {'staff member' if staff else 'guardian'} with id {first!r}")
+        if self._run(self._sql.guardian_exists, (second,)).fetchone() is None:
+            raise StorageError(f"no guardian with id {second!r}")
+        raise StorageError(f"accounts {first!r} and {second!r} are already linked")
+
+    def remove_account_link(self, link: AccountLink) -> None:
+        self._accounts.require_links_table()
+        self._run(self._accounts.remove_link, (link.kind, link.first_id, link.second_id))
 
     # -- Journal and audit -----------------------------------------------------------------
 
@@ -240,13 +296,15 @@ class SQLiteTransaction:
         if not moves:
             return 0
         targets = {to for _, to in moves}
+        ids_in = (
+            self._accounts.guardian_ids_in if h.owner == "guardian" else self._sql.student_ids_in
+        )
         present: set[str] = set()
         for chunk in self._chunks(list(targets)):
-            rows = self._run(self._sql.student_ids_in(len(chunk)), chunk).fetchall()
-            present.update(str(r[0]) for r in rows)
+            present.update(str(r[0]) for r in self._run(ids_in(len(chunk)), chunk).fetchall())
         missing = sorted(targets - present)
         if missing:
-            raise StorageError(f"no student with id {missing[0]!r}")
+            raise StorageError(f"no {h.owner} with id {missing[0]!r}")
         return self._run_many(h.move, [(to, *key) for keys, to in moves for key in keys])
 
     def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:

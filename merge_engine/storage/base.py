@@ -20,8 +20,11 @@ from attrs import field, frozen
 from ..model import Roster, Student
 
 __all__ = [
+    "ACCOUNT_METHODS",
     "BULK_READS",
     "BULK_WRITES",
+    "AccountLink",
+    "AccountTransaction",
     "AuditRecord",
     "BulkTransaction",
     "GuardianLink",
@@ -30,6 +33,7 @@ __all__ = [
     "JournalEntry",
     "Side",
     "StorageAdapter",
+    "StoredGuardian",
     "StoredStudent",
     "Transaction",
 ]
@@ -89,13 +93,39 @@ class GuardianLink:
 
 
 @frozen
+class StoredGuardian:
+    """A guardian account as stored, with its merge state (``merged_into`` another account)."""
+
+    id: str
+    merged_into: str | None = None
+
+
+@frozen
+class AccountLink:
+    """A record that two accounts belong to one adult (a multiple-role user).
+
+    ``mode`` is ``"link"`` (keep both accounts, know they are one person) or
+    ``"merge"`` (the district wants one account: the platform signs the
+    person in with ``first_id``, the staff account for ``staff_guardian``).
+    """
+
+    kind: Literal["staff_guardian", "guardian_guardian"]
+    first_id: str
+    second_id: str
+    mode: Literal["link", "merge"] = "link"
+
+
+@frozen
 class JournalEntry:
-    """What one applied merge changed, enough to undo it exactly.
+    """What one applied merge (or account step) changed, enough to undo it exactly.
 
     ``moved`` maps table name to the primary keys moved from the archived
-    to the synced student; ``set_aside`` holds full rows removed by a
-    collision rule; ``links_added`` the guardian links the merge created.
-    ``plan_fingerprint`` identifies the plan; ``undone`` marks an undo.
+    to the synced student (or account); ``set_aside`` holds full rows
+    removed by a collision rule; ``links_added`` and ``links_removed`` the
+    guardian links the step created and deleted; ``accounts_linked`` the
+    account links it recorded. ``plan_fingerprint`` identifies the plan;
+    ``undone`` marks an undo. Account steps use namespaced ids such as
+    ``guardian:<id>`` in ``archived_id`` (see :mod:`merge_engine.accounts`).
     """
 
     plan_fingerprint: str
@@ -105,6 +135,8 @@ class JournalEntry:
     set_aside: tuple[HistoryRow, ...] = field(default=(), converter=_tuple)
     links_added: tuple[GuardianLink, ...] = field(default=(), converter=_tuple)
     undone: bool = False
+    links_removed: tuple[GuardianLink, ...] = field(default=(), converter=_tuple)
+    accounts_linked: tuple[AccountLink, ...] = field(default=(), converter=_tuple)
 
 
 @frozen
@@ -248,6 +280,58 @@ class BulkTransaction(Transaction, Protocol):
     def write_audits(self, records: Sequence[AuditRecord]) -> None:
         """``write_audit`` for each record, in order."""
         ...
+
+
+@runtime_checkable
+class AccountTransaction(Transaction, Protocol):
+    """A :class:`Transaction` that can also change guardian accounts (all built-in adapters).
+
+    Needed only to apply or undo a plan's guardian merges, old-guardian
+    detaches and multiple-role links; an adapter without these methods can
+    still apply student merges (``apply_plan(..., accounts=False)``).
+    Guardian history tables are read and written with the same row methods
+    as student ones (``history_rows``, ``move_rows``, ...), by table name.
+    """
+
+    def guardians(self, ids: Sequence[str]) -> Mapping[str, StoredGuardian]:
+        """The stored guardian accounts among ``ids`` (missing ids are absent), locked."""
+        ...
+
+    def guardian_history_tables(self) -> Sequence[HistoryTable]:
+        """Tables whose rows belong to a guardian account (``student_column`` names its column)."""
+        ...
+
+    def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
+        """Every student link of one guardian account, ordered by student id."""
+        ...
+
+    def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
+        """Mark a guardian account merged into another (``None`` clears it)."""
+        ...
+
+    def account_links(self, account_id: str) -> list[AccountLink]:
+        """The account links naming ``account_id`` first or second, ordered."""
+        ...
+
+    def add_account_link(self, link: AccountLink) -> None:
+        """Record an account link; raises StorageError if it exists or an account does not."""
+        ...
+
+    def remove_account_link(self, link: AccountLink) -> None:
+        """Delete an account link (nothing happens if it is absent)."""
+        ...
+
+
+#: The methods of :class:`AccountTransaction` beyond :class:`Transaction`.
+ACCOUNT_METHODS = (
+    "guardians",
+    "guardian_history_tables",
+    "links_of_guardian",
+    "set_guardian_merged_into",
+    "account_links",
+    "add_account_link",
+    "remove_account_link",
+)
 
 
 @runtime_checkable

@@ -177,6 +177,9 @@ def load_history(storage: StorageAdapter, rows: Mapping[str, Iterable[Mapping[st
     total = 0
     with storage.transaction() as tx:
         tables = {t.name: t for t in tx.history_tables()}
+        guardian_tables = getattr(tx, "guardian_history_tables", None)
+        if guardian_tables is not None:
+            tables.update({t.name: t for t in guardian_tables()})
         for name, items in rows.items():
             table = tables.get(name)
             if table is None:

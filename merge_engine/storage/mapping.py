@@ -21,6 +21,7 @@ from .._config import read_config
 from ..exceptions import MappingError
 from .base import HistoryTable
 from .schema import (
+    DEFAULT_GUARDIAN_HISTORY_TABLES,
     DEFAULT_HISTORY_TABLES,
     GUARDIAN_FIELDS,
     STAFF_FIELDS,
@@ -29,7 +30,14 @@ from .schema import (
     validate_history_tables,
 )
 
-__all__ = ["GuardianTable", "LinkTable", "StaffTable", "StorageMapping", "StudentTable"]
+__all__ = [
+    "AccountLinkTable",
+    "GuardianTable",
+    "LinkTable",
+    "StaffTable",
+    "StorageMapping",
+    "StudentTable",
+]
 
 FlagValue = str | int | bool
 _REQUIRED_FIELDS = ("first_name", "last_name")
@@ -73,11 +81,31 @@ class StudentTable:
 
 @frozen
 class GuardianTable:
-    """Guardian accounts (one row per account, shared by siblings)."""
+    """Guardian accounts (one row per account, shared by siblings).
+
+    ``merged_into`` names the column marking an account merged into another
+    (needed to apply guardian merges; ``None`` when the platform has none).
+    """
 
     table: str = "guardians"
     id: str = "id"
     fields: dict[str, str | None] = field(factory=_guardian_fields, converter=dict)
+    merged_into: str | None = "merged_into"
+
+
+@frozen
+class AccountLinkTable:
+    """Where multiple-role links are recorded: one row per pair of accounts of one adult.
+
+    ``kind`` holds ``staff_guardian`` or ``guardian_guardian``; ``mode``
+    ``link`` or ``merge`` (the district asked for one account per person).
+    """
+
+    table: str = "account_links"
+    kind: str = "kind"
+    first_id: str = "first_id"
+    second_id: str = "second_id"
+    mode: str = "mode"
 
 
 @frozen
@@ -112,6 +140,7 @@ _SECTIONS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "guardians": (GuardianTable, GUARDIAN_FIELDS),
     "links": (LinkTable, ()),
     "staff": (StaffTable, STAFF_FIELDS),
+    "account_links": (AccountLinkTable, ()),
 }
 _HISTORY_KEYS = ("name", "student_column", "primary_key", "unique", "survivor")
 
@@ -120,7 +149,11 @@ _HISTORY_KEYS = ("name", "student_column", "primary_key", "unique", "survivor")
 class StorageMapping:
     """Which tables and columns the engine reads and writes.
 
-    ``staff`` may be ``None`` (no staff table). ``journal_table`` and
+    ``staff`` may be ``None`` (no staff table), and so may ``account_links``
+    (then multiple-role links cannot be applied). ``guardian_history``
+    lists tables whose rows belong to a guardian account and move with a
+    guardian merge (``student_column`` names the guardian column there).
+    ``journal_table`` and
     ``audit_table`` are created by the adapter if missing. ``schema`` names a
     database schema (PostgreSQL) holding all the tables; ``None`` is the
     connection's default.
@@ -131,6 +164,10 @@ class StorageMapping:
     links: LinkTable = field(factory=LinkTable)
     staff: StaffTable | None = field(factory=StaffTable)
     history: tuple[HistoryTable, ...] = field(default=DEFAULT_HISTORY_TABLES, converter=_tables)
+    guardian_history: tuple[HistoryTable, ...] = field(
+        default=DEFAULT_GUARDIAN_HISTORY_TABLES, converter=_tables
+    )
+    account_links: AccountLinkTable | None = field(factory=AccountLinkTable)
     journal_table: str = "merge_journal"
     audit_table: str = "merge_audit"
     schema: str | None = None
@@ -157,7 +194,15 @@ class StorageMapping:
         names = [self.students.table, self.guardians.table, self.links.table]
         if self.staff is not None:
             names.append(self.staff.table)
-        return (*names, *(t.name for t in self.history), self.journal_table, self.audit_table)
+        if self.account_links is not None:
+            names.append(self.account_links.table)
+        return (
+            *names,
+            *(t.name for t in self.history),
+            *(t.name for t in self.guardian_history),
+            self.journal_table,
+            self.audit_table,
+        )
 
     @classmethod
     def from_file(cls, path: str | Path) -> StorageMapping:
@@ -177,6 +222,8 @@ class StorageMapping:
             "links",
             "staff",
             "history",
+            "guardian_history",
+            "account_links",
             "journal_table",
             "audit_table",
             "schema",
@@ -187,12 +234,13 @@ class StorageMapping:
             if section not in data:
                 continue
             value = data[section]
-            if section == "staff" and value is False:
-                kwargs["staff"] = None
+            if section in ("staff", "account_links") and value is False:
+                kwargs[section] = None
                 continue
             kwargs[section] = _section(kind, section, value, field_names)
-        if "history" in data:
-            kwargs["history"] = _history(data["history"])
+        for key in ("history", "guardian_history"):
+            if key in data:
+                kwargs[key] = _history(data[key], key)
         for key in ("journal_table", "audit_table", "schema"):
             if key in data:
                 kwargs[key] = data[key]
@@ -212,22 +260,25 @@ class StorageMapping:
             "guardians": plain(self.guardians),
             "links": plain(self.links),
             "staff": False if self.staff is None else plain(self.staff),
-            "history": [
-                {
-                    "name": t.name,
-                    "student_column": t.student_column,
-                    "primary_key": list(t.primary_key),
-                    "unique": list(t.unique),
-                    "survivor": t.survivor,
-                }
-                for t in self.history
-            ],
+            "account_links": False if self.account_links is None else plain(self.account_links),
+            "history": [_history_dict(t) for t in self.history],
+            "guardian_history": [_history_dict(t) for t in self.guardian_history],
             "journal_table": self.journal_table,
             "audit_table": self.audit_table,
         }
         if self.schema is not None:
             result["schema"] = self.schema
         return result
+
+
+def _history_dict(table: HistoryTable) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "student_column": table.student_column,
+        "primary_key": list(table.primary_key),
+        "unique": list(table.unique),
+        "survivor": table.survivor,
+    }
 
 
 def _no_unknown(data: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -249,7 +300,7 @@ def _section(kind: type[Any], name: str, value: Any, field_names: tuple[str, ...
     allowed = tuple(a.name for a in attrs.fields(kind))
     _no_unknown(value, allowed, name)
     kwargs = {k: v for k, v in value.items() if k != "fields"}
-    for key in ("updated_at", "relationship", "order"):
+    for key in ("updated_at", "relationship", "order", "merged_into"):
         if key in kwargs:
             kwargs[key] = _column(kwargs[key])
     if "fields" in value:
@@ -258,21 +309,21 @@ def _section(kind: type[Any], name: str, value: Any, field_names: tuple[str, ...
     return kind(**kwargs)
 
 
-def _history(value: Any) -> tuple[HistoryTable, ...]:
+def _history(value: Any, section: str = "history") -> tuple[HistoryTable, ...]:
     if not isinstance(value, list):
-        raise MappingError("history: expected a list of tables ([[history]] in TOML)")
+        raise MappingError(f"{section}: expected a list of tables ([[{section}]] in TOML)")
     tables = []
     for i, item in enumerate(value):
-        _no_unknown(item, _HISTORY_KEYS, f"history[{i}]")
+        _no_unknown(item, _HISTORY_KEYS, f"{section}[{i}]")
         if "name" not in item:
-            raise MappingError(f"history[{i}]: every history table needs a name")
+            raise MappingError(f"{section}[{i}]: every history table needs a name")
         kwargs = dict(item)
         for key in ("primary_key", "unique"):
             if key in kwargs:
                 if isinstance(kwargs[key], str):
                     kwargs[key] = (kwargs[key],)
                 elif not isinstance(kwargs[key], list | tuple):
-                    raise MappingError(f"history[{i}].{key}: expected a list of column names")
+                    raise MappingError(f"{section}[{i}].{key}: expected a list of column names")
         tables.append(HistoryTable(**kwargs))
     return tuple(tables)
 
@@ -314,6 +365,8 @@ def _validate(mapping: StorageMapping) -> None:
     g = mapping.guardians
     check_identifier(g.table, "guardians.table")
     check_identifier(g.id, "guardians.id")
+    if g.merged_into is not None:
+        check_identifier(g.merged_into, "guardians.merged_into")
     _check_fields(g.fields, GUARDIAN_FIELDS, "guardians", ())
     link = mapping.links
     for key in ("table", "student_id", "guardian_id"):
@@ -328,7 +381,11 @@ def _validate(mapping: StorageMapping) -> None:
         _check_flag(st.archived_value, "staff.archived_value")
         _check_flag(st.active_value, "staff.active_value")
         _check_fields(st.fields, STAFF_FIELDS, "staff", _REQUIRED_FIELDS)
-    validate_history_tables(mapping.history)
+    if mapping.account_links is not None:
+        al = mapping.account_links
+        for key in ("table", "kind", "first_id", "second_id", "mode"):
+            check_identifier(getattr(al, key), f"account_links.{key}")
+    validate_history_tables((*mapping.history, *mapping.guardian_history))
     check_identifier(mapping.journal_table, "journal_table")
     check_identifier(mapping.audit_table, "audit_table")
     if mapping.schema is not None:

@@ -21,6 +21,7 @@ from ..exceptions import MappingError, StorageError
 from ..model import Contact, Roster, StaffMember, Student
 from ._codec import decode_entry, encode_entry, encode_value
 from .base import (
+    AccountLink,
     AuditRecord,
     GuardianLink,
     HistoryRow,
@@ -28,12 +29,18 @@ from .base import (
     JournalEntry,
     RowKey,
     Side,
+    StoredGuardian,
     StoredStudent,
     Transaction,
 )
 from .loading import PreparedRosters, history_key, prepare_rosters
 from .mapping import StorageMapping
-from .schema import DEFAULT_HISTORY_TABLES, STUDENT_FIELDS, check_identifier
+from .schema import (
+    DEFAULT_GUARDIAN_HISTORY_TABLES,
+    DEFAULT_HISTORY_TABLES,
+    STUDENT_FIELDS,
+    check_identifier,
+)
 
 __all__ = ["InMemoryStorage"]
 
@@ -75,9 +82,13 @@ class _UndoLog:
 @attrs.define
 class _State:
     tables: dict[str, HistoryTable]
+    guardian_tables: frozenset[str] = frozenset()
     students: dict[str, StoredStudent] = attrs.Factory(dict)  # contacts kept in links
     guardians: dict[str, Contact] = attrs.Factory(dict)
+    guardian_merged: dict[str, str] = attrs.Factory(dict)
     links: dict[str, dict[str, tuple[str | None, int]]] = attrs.Factory(dict)
+    students_of: dict[str, dict[str, None]] = attrs.Factory(dict)  # guardian -> students
+    account_links: dict[tuple[str, str, str], str] = attrs.Factory(dict)
     staff: dict[str, tuple[StaffMember, bool]] = attrs.Factory(dict)
     rows: dict[str, dict[RowKey, dict[str, Any]]] = attrs.Factory(dict)
     by_student: dict[str, dict[str, dict[RowKey, None]]] = attrs.Factory(dict)
@@ -89,7 +100,8 @@ class _State:
 class InMemoryStorage:
     """A :class:`~merge_engine.storage.base.StorageAdapter` held in dicts.
 
-    ``rows`` gives initial history rows as ``{table: [column dicts]}``.
+    ``rows`` gives initial history rows as ``{table: [column dicts]}``
+    (student or guardian history tables).
     """
 
     def __init__(
@@ -98,11 +110,14 @@ class InMemoryStorage:
         synced: Roster | None = None,
         *,
         history_tables: Sequence[HistoryTable] = DEFAULT_HISTORY_TABLES,
+        guardian_history_tables: Sequence[HistoryTable] = DEFAULT_GUARDIAN_HISTORY_TABLES,
         rows: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
     ) -> None:
-        self.mapping = StorageMapping(history=tuple(history_tables))
-        tables = {t.name: t for t in self.mapping.history}
-        self._state = _State(tables)
+        self.mapping = StorageMapping(
+            history=tuple(history_tables), guardian_history=tuple(guardian_history_tables)
+        )
+        tables = {t.name: t for t in (*self.mapping.history, *self.mapping.guardian_history)}
+        self._state = _State(tables, frozenset(t.name for t in self.mapping.guardian_history))
         self._open = False
         for name in tables:
             self._state.rows[name] = {}
@@ -122,7 +137,7 @@ class InMemoryStorage:
         state = self._state
         if state.students and not replace:
             raise StorageError("the database already holds students; pass replace=True to reload")
-        fresh = _State(state.tables, rows={n: {} for n in state.tables})
+        fresh = _State(state.tables, state.guardian_tables, rows={n: {} for n in state.tables})
         fresh.by_student = {n: {} for n in state.tables}
         fresh.unique = {n: {} for n in state.tables}
         for student, archived in data.students:
@@ -133,6 +148,7 @@ class InMemoryStorage:
         fresh.guardians.update(data.guardians)
         for student_id, guardian_id, relationship, order in data.links:
             fresh.links[student_id][guardian_id] = (relationship, order)
+            fresh.students_of.setdefault(guardian_id, {})[student_id] = None
         fresh.staff.update({m.id: (m, archived) for m, archived in data.staff})
         self._state = fresh
 
@@ -183,7 +199,11 @@ class InMemoryStorage:
         state = self._state
         return {
             "students": [_student_dict(s) for _, s in sorted(state.students.items())],
-            "guardians": [attrs.asdict(g) for _, g in sorted(state.guardians.items())],
+            "guardians": [
+                {**attrs.asdict(g), "merged_into": state.guardian_merged.get(i)}
+                for i, g in sorted(state.guardians.items())
+            ],
+            "account_links": sorted([*k, mode] for k, mode in state.account_links.items()),
             "links": sorted(
                 [s, g, rel, order]
                 for s, links in state.links.items()
@@ -246,6 +266,16 @@ class _MemoryTransaction:
         if student_id not in self._state.students:
             raise StorageError(f"no student with id {student_id!r}")
 
+    def _require_guardian(self, guardian_id: str) -> None:
+        if guardian_id not in self._state.guardians:
+            raise StorageError(f"no guardian with id {guardian_id!r}")
+
+    def _require_owner(self, table: HistoryTable, owner: str) -> None:
+        if table.name in self._state.guardian_tables:
+            self._require_guardian(owner)
+        else:
+            self._require_student(owner)
+
     def students(self, ids: Sequence[str]) -> Mapping[str, StoredStudent]:
         state = self._check()
         return {
@@ -255,7 +285,8 @@ class _MemoryTransaction:
         }
 
     def history_tables(self) -> Sequence[HistoryTable]:
-        return tuple(self._check().tables.values())
+        state = self._check()
+        return tuple(t for n, t in state.tables.items() if n not in state.guardian_tables)
 
     def history_rows(self, table: str, student_id: str) -> list[HistoryRow]:
         state = self._check()
@@ -272,7 +303,7 @@ class _MemoryTransaction:
     def _index(self, table: HistoryTable, key: RowKey, values: dict[str, Any]) -> None:
         state, undo = self._state, self._undo
         student = values[table.student_column]
-        self._require_student(student)
+        self._require_owner(table, student)
         unique_key = self._unique_key(table, values)
         if unique_key is not None:
             holder = state.unique[table.name].get(unique_key)
@@ -300,7 +331,7 @@ class _MemoryTransaction:
     def move_rows(self, table: str, keys: Sequence[RowKey], to_student: str) -> int:
         state = self._check()
         spec = _table(state, table)
-        self._require_student(to_student)
+        self._require_owner(spec, to_student)
         moved = 0
         for given in keys:
             key = tuple(given)
@@ -351,11 +382,76 @@ class _MemoryTransaction:
             )
         order = max((o for _, o in links.values()), default=-1) + 1
         self._undo.put(links, link.guardian_id, (link.relationship, order))
+        if link.guardian_id not in state.students_of:
+            self._undo.put(state.students_of, link.guardian_id, {})
+        self._undo.put(state.students_of[link.guardian_id], link.student_id, None)
 
     def remove_guardian_link(self, link: GuardianLink) -> None:
-        links = self._check().links.get(link.student_id, {})
+        state = self._check()
+        links = state.links.get(link.student_id, {})
         if link.guardian_id in links:
             self._undo.pop(links, link.guardian_id)
+            self._undo.pop(state.students_of[link.guardian_id], link.student_id)
+
+    # -- Guardian accounts (AccountTransaction) ----------------------------------------------
+
+    def guardians(self, ids: Sequence[str]) -> Mapping[str, StoredGuardian]:
+        state = self._check()
+        return {
+            i: StoredGuardian(i, state.guardian_merged.get(i))
+            for i in sorted(set(ids))
+            if i in state.guardians
+        }
+
+    def guardian_history_tables(self) -> Sequence[HistoryTable]:
+        state = self._check()
+        return tuple(t for n, t in state.tables.items() if n in state.guardian_tables)
+
+    def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
+        state = self._check()
+        students = state.students_of.get(guardian_id, {})
+        return [
+            GuardianLink(s, guardian_id, state.links[s][guardian_id][0]) for s in sorted(students)
+        ]
+
+    def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
+        state = self._check()
+        self._require_guardian(guardian_id)
+        if into_id is None:
+            if guardian_id in state.guardian_merged:
+                self._undo.pop(state.guardian_merged, guardian_id)
+            return
+        self._require_guardian(into_id)
+        self._undo.put(state.guardian_merged, guardian_id, into_id)
+
+    def account_links(self, account_id: str) -> list[AccountLink]:
+        state = self._check()
+        return [
+            AccountLink(kind, first, second, mode)  # type: ignore[arg-type]
+            for (kind, first, second), mode in sorted(state.account_links.items())
+            if account_id in (first, second)
+        ]
+
+    def add_account_link(self, link: AccountLink) -> None:
+        state = self._check()
+        if link.kind == "staff_guardian":
+            if link.first_id not in state.staff:
+                raise StorageError(f"no staff member with id {link.first_id!r}")
+        else:
+            self._require_guardian(link.first_id)
+        self._require_guardian(link.second_id)
+        key = (link.kind, link.first_id, link.second_id)
+        if key in state.account_links:
+            raise StorageError(
+                f"accounts {link.first_id!r} and {link.second_id!r} are already linked"
+            )
+        self._undo.put(state.account_links, key, link.mode)
+
+    def remove_account_link(self, link: AccountLink) -> None:
+        state = self._check()
+        key = (link.kind, link.first_id, link.second_id)
+        if key in state.account_links:
+            self._undo.pop(state.account_links, key)
 
     def set_merged_into(self, archived_id: str, synced_id: str | None) -> None:
         state = self._check()

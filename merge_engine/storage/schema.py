@@ -14,6 +14,7 @@ from ..exceptions import MappingError
 from .base import HistoryTable
 
 __all__ = [
+    "DEFAULT_GUARDIAN_HISTORY_TABLES",
     "DEFAULT_HISTORY_TABLES",
     "GUARDIAN_FIELDS",
     "IDENTIFIER",
@@ -45,6 +46,10 @@ DEFAULT_HISTORY_TABLES: tuple[HistoryTable, ...] = (
     HistoryTable("notes"),
     HistoryTable("attendance", unique=("day",)),
     HistoryTable("backpack_items"),
+)
+#: Guardian-owned history of the reference schema: moves with a guardian merge.
+DEFAULT_GUARDIAN_HISTORY_TABLES: tuple[HistoryTable, ...] = (
+    HistoryTable("guardian_messages", student_column="guardian_id"),
 )
 
 
@@ -125,7 +130,8 @@ CREATE TABLE IF NOT EXISTS guardians (
     last_name TEXT,
     email TEXT,
     phone TEXT,
-    sis_id TEXT
+    sis_id TEXT,
+    merged_into TEXT NULL REFERENCES guardians (id)
 );
 CREATE TABLE IF NOT EXISTS student_guardians (
     student_id TEXT NOT NULL REFERENCES students (id),
@@ -174,6 +180,21 @@ CREATE TABLE IF NOT EXISTS backpack_items (
     added_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS backpack_items_student ON backpack_items (student_id);
+CREATE TABLE IF NOT EXISTS guardian_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids of set-aside rows are never reused
+    guardian_id TEXT NOT NULL REFERENCES guardians (id),
+    sent_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guardian_messages_guardian ON guardian_messages (guardian_id);
+CREATE TABLE IF NOT EXISTS account_links (
+    kind TEXT NOT NULL CHECK (kind IN ('staff_guardian', 'guardian_guardian')),
+    first_id TEXT NOT NULL,
+    second_id TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT 'link' CHECK (mode IN ('link', 'merge')),
+    PRIMARY KEY (kind, first_id, second_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS account_links_second ON account_links (second_id);
 """
 
 

@@ -2,9 +2,9 @@
 
 It works on the platform's own tables through a :class:`StorageMapping`
 (the default mapping is the reference schema), reflecting them first so a
-mapping that does not fit fails before anything runs. ``students()``
-locks the rows it reads (``SELECT ... FOR UPDATE``), and a serialization
-failure or deadlock (SQLSTATE 40001, 40P01) becomes
+mapping that does not fit fails before anything runs. ``students()`` and
+``guardians()`` lock the rows they read (``SELECT ... FOR UPDATE``), and
+a serialization failure or deadlock (SQLSTATE 40001, 40P01) becomes
 :class:`~merge_engine.exceptions.TransientConflict`, so the engine can
 retry the merge.
 """
@@ -22,8 +22,9 @@ from ..exceptions import MissingDependencyError, StorageError, TransientConflict
 from ..model import Contact, InputWarning, Roster
 from ._codec import decode_audit_rows
 from ._rows import build_staff, build_student, plain_row
-from ._sqla_schema import bookkeeping_tables, create_reference_schema, reference_metadata
-from ._sqla_stmts import Statements, converter, reflect, stamp_for
+from ._sqla_accounts import AccountStatements
+from ._sqla_schema import bookkeeping_tables, create_reference_schema, reference_metadata, reflect
+from ._sqla_stmts import Statements, converter, stamp_for
 from ._sqla_tx import SQLAlchemyTransaction, contacts_by_student
 from .base import AuditRecord, Side, Transaction
 from .loading import PreparedRosters
@@ -87,8 +88,9 @@ class SQLAlchemyStorage:
     ``url_or_engine``: a URL such as ``postgresql+psycopg://user@host/db`` or
     an existing :class:`sqlalchemy.Engine` (not disposed by :meth:`close`).
     ``create=True`` creates the reference schema if missing (reference
-    mapping only); the journal and audit tables are created whenever
-    missing. ``isolation_level`` (e.g. ``"SERIALIZABLE"``) applies to write
+    mapping only), and brings one made by an earlier release up to date;
+    the journal and audit tables are created whenever missing.
+    ``isolation_level`` (e.g. ``"SERIALIZABLE"``) applies to write
     transactions; the default is the database's (READ COMMITTED on
     PostgreSQL, where the row locks of ``students()`` serialize merges).
     """
@@ -126,11 +128,11 @@ class SQLAlchemyStorage:
             md = sa.MetaData(schema=self.mapping.schema)
             bookkeeping_tables(md, self.mapping.journal_table, self.mapping.audit_table)
             md.create_all(self.engine, checkfirst=True)
+            tables, gaps = reflect(self.engine, self.mapping)
             self.stmts = Statements(
-                self.mapping,
-                reflect(self.engine, self.mapping),
-                postgres=self.engine.dialect.name == "postgresql",
+                self.mapping, tables, postgres=self.engine.dialect.name == "postgresql"
             )
+            self.accounts = AccountStatements(self.stmts, tables, gaps)
         except sa.exc.DBAPIError as exc:
             self.close()
             raise translate(exc) from None  # the driver error may quote row values
@@ -189,7 +191,7 @@ class SQLAlchemyStorage:
                 if self.isolation_level is not None:
                     conn.execution_options(isolation_level=self.isolation_level)
                 trans = conn.begin()
-                tx = SQLAlchemyTransaction(conn, self.stmts, translate)
+                tx = SQLAlchemyTransaction(conn, self.stmts, translate, self.accounts)
                 try:
                     yield tx
                 except BaseException:
@@ -230,6 +232,11 @@ class SQLAlchemyStorage:
             with self.engine.begin() as conn:
                 if replace:
                     conn.execute(sa.update(st.students).values({st.s_merged.name: None}))
+                    if st.g_merged is not None:
+                        merged = st.g_merged.is_not(None)
+                        conn.execute(
+                            sa.update(st.guardians).where(merged).values({st.g_merged.name: None})
+                        )
                     for table in st.all_tables():
                         conn.execute(sa.delete(table))
                 elif conn.execute(st.any_student).first() is not None:

@@ -67,6 +67,10 @@ ROWS: dict[str, list[dict[str, Any]]] = {
     "backpack_items": [
         {"id": 1, "student_id": "a1", "kind": "form", "title": "permission", "added_at": STAMP}
     ],
+    "guardian_messages": [
+        {"id": 1, "guardian_id": "g1", "sent_at": STAMP, "body": "old account"},
+        {"id": 2, "guardian_id": "g4", "sent_at": STAMP, "body": "new account"},
+    ],
 }
 
 

@@ -1,0 +1,204 @@
+"""The account part of the storage contract, on every adapter (memory, SQLite, PostgreSQL).
+
+Guardian merges, detaches and multiple-role links need a few more
+operations than student merges: guardian merge state, a guardian's links
+across students, guardian-owned history and account links. Pinned here
+the same way as the student contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from merge_engine.exceptions import StorageError
+from merge_engine.storage import (
+    DEFAULT_GUARDIAN_HISTORY_TABLES,
+    DEFAULT_HISTORY_TABLES,
+    AccountLink,
+    AccountTransaction,
+    GuardianLink,
+    HistoryRow,
+    JournalEntry,
+    StorageAdapter,
+    StoredGuardian,
+    Transaction,
+)
+from merge_engine.storage.base import ACCOUNT_METHODS
+
+from .support import as_stored
+
+
+def snapshot(storage: StorageAdapter) -> Any:
+    value = storage.snapshot()  # type: ignore[attr-defined]  # every built-in adapter has it
+    return value
+
+
+def accounts(tx: Transaction) -> AccountTransaction:
+    assert isinstance(tx, AccountTransaction)
+    return tx
+
+
+def test_built_in_transactions_offer_the_account_methods(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert isinstance(tx, AccountTransaction)
+        assert all(callable(getattr(tx, name)) for name in ACCOUNT_METHODS)
+
+
+def test_guardians_returns_merge_state_of_known_ids(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        found = accounts(tx).guardians(["g1", "g4", "nobody", "g1"])
+    assert found == {"g1": StoredGuardian("g1"), "g4": StoredGuardian("g4")}
+
+
+def test_guardian_merged_into_is_set_and_cleared(storage: StorageAdapter) -> None:
+    roster_before = storage.read_roster("synced")
+    with storage.transaction() as tx:
+        accounts(tx).set_guardian_merged_into("g4", "g1")
+        assert accounts(tx).guardians(["g4"])["g4"].merged_into == "g1"
+    with storage.transaction() as tx:
+        assert accounts(tx).guardians(["g4"])["g4"] == StoredGuardian("g4", "g1")
+    # Merge state does not change who is linked to whom: links move explicitly.
+    assert storage.read_roster("synced") == roster_before
+    with storage.transaction() as tx:
+        accounts(tx).set_guardian_merged_into("g4", None)
+        accounts(tx).set_guardian_merged_into("g2", None)  # not merged: nothing happens
+    with storage.transaction() as tx:
+        assert accounts(tx).guardians(["g4", "g2"]) == {
+            "g2": StoredGuardian("g2"),
+            "g4": StoredGuardian("g4"),
+        }
+
+
+@pytest.mark.parametrize(("guardian", "into"), [("nobody", "g1"), ("g4", "nobody")])
+def test_guardian_merged_into_unknown_accounts_raise(
+    storage: StorageAdapter, guardian: str, into: str
+) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match="no guardian"), storage.transaction() as tx:
+        accounts(tx).set_guardian_merged_into(guardian, into)
+    assert snapshot(storage) == before
+
+
+def test_guardian_history_tables_are_apart_from_student_ones(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert tuple(tx.history_tables()) == DEFAULT_HISTORY_TABLES
+        assert tuple(accounts(tx).guardian_history_tables()) == DEFAULT_GUARDIAN_HISTORY_TABLES
+
+
+def test_guardian_history_rows_move_and_round_trip(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        rows = tx.history_rows("guardian_messages", "g4")
+        assert [(r.key, r.values["body"]) for r in rows] == [((2,), "new account")]
+        assert tx.move_rows("guardian_messages", [(2,)], "g1") == 1
+        assert [r.key for r in tx.history_rows("guardian_messages", "g1")] == [(1,), (2,)]
+        assert tx.history_rows("guardian_messages", "g4") == []
+    with storage.transaction() as tx:
+        row = tx.history_rows("guardian_messages", "g1")[1]
+        assert tx.remove_rows("guardian_messages", [row.key]) == 1
+        tx.insert_rows([HistoryRow(row.table, row.key, {**row.values, "guardian_id": "g4"})])
+        assert tx.history_rows("guardian_messages", "g4")[0].values["body"] == "new account"
+
+
+def test_moving_guardian_rows_to_an_unknown_guardian_raises(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError), storage.transaction() as tx:
+        tx.move_rows("guardian_messages", [(2,)], "nobody")
+    assert snapshot(storage) == before
+
+
+def test_links_of_guardian_cover_every_student(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        acc = accounts(tx)
+        assert acc.links_of_guardian("g1") == [
+            GuardianLink("a1", "g1", "Mother"),
+            GuardianLink("s1", "g1", "Mother"),
+        ]
+        tx.add_guardian_link(GuardianLink("a2", "g1", "Aunt"))
+        tx.remove_guardian_link(GuardianLink("s1", "g1"))
+        assert [(x.student_id, x.relationship) for x in acc.links_of_guardian("g1")] == [
+            ("a1", "Mother"),
+            ("a2", "Aunt"),
+        ]
+        assert acc.links_of_guardian("nobody") == []
+        assert acc.links_of_guardian("g3") == [GuardianLink("a2", "g3", None)]
+
+
+def test_account_links_add_read_remove(storage: StorageAdapter) -> None:
+    staff_link = AccountLink("staff_guardian", "t1", "g1")
+    merge_link = AccountLink("guardian_guardian", "g1", "g4", "merge")
+    with storage.transaction() as tx:
+        acc = accounts(tx)
+        assert acc.account_links("g1") == []
+        acc.add_account_link(staff_link)
+        acc.add_account_link(merge_link)
+    with storage.transaction() as tx:
+        acc = accounts(tx)
+        assert acc.account_links("g1") == [merge_link, staff_link]
+        assert acc.account_links("t1") == [staff_link]
+        assert acc.account_links("g4") == [merge_link]
+        acc.remove_account_link(staff_link)
+        acc.remove_account_link(staff_link)  # already gone: nothing happens
+    with storage.transaction() as tx:
+        assert accounts(tx).account_links("t1") == []
+        assert accounts(tx).account_links("g1") == [merge_link]
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        (AccountLink("staff_guardian", "nobody", "g1"), "no staff"),
+        (AccountLink("staff_guardian", "t1", "nobody"), "no guardian"),
+        (AccountLink("guardian_guardian", "nobody", "g1"), "no guardian"),
+    ],
+)
+def test_add_account_link_refuses_unknown_accounts(
+    storage: StorageAdapter, link: AccountLink, message: str
+) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match=message), storage.transaction() as tx:
+        accounts(tx).add_account_link(link)
+    assert snapshot(storage) == before
+
+
+def test_add_account_link_twice_raises_and_rolls_back(storage: StorageAdapter) -> None:
+    link = AccountLink("staff_guardian", "t2", "g4", "merge")
+    with storage.transaction() as tx:
+        accounts(tx).add_account_link(link)
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match="already linked"), storage.transaction() as tx:
+        accounts(tx).set_guardian_merged_into("g4", "g1")
+        accounts(tx).add_account_link(AccountLink("staff_guardian", "t2", "g4", "link"))
+    assert snapshot(storage) == before
+
+
+def test_account_writes_roll_back_together(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    archived_before = storage.read_roster("archived")
+    with pytest.raises(RuntimeError), storage.transaction() as tx:
+        acc = accounts(tx)
+        acc.set_guardian_merged_into("g4", "g1")
+        acc.add_account_link(AccountLink("staff_guardian", "t1", "g1"))
+        tx.move_rows("guardian_messages", [(2,)], "g1")
+        tx.remove_guardian_link(GuardianLink("a1", "g1"))
+        raise RuntimeError("boom")
+    assert snapshot(storage) == before
+    assert storage.read_roster("archived").students[0] == as_stored(archived_before.students[0])
+
+
+def test_journal_keeps_removed_links_and_account_links(storage: StorageAdapter) -> None:
+    entry = JournalEntry(
+        "plan-1",
+        "guardian:g4",
+        "guardian:g1",
+        {"guardian_messages": ((2,),)},
+        links_added=[GuardianLink("s1", "g1", "Mother")],
+        links_removed=[GuardianLink("s1", "g4", None)],
+        accounts_linked=[AccountLink("staff_guardian", "t1", "g1", "merge")],
+    )
+    with storage.transaction() as tx:
+        tx.write_journal(entry)
+    with storage.transaction() as tx:
+        assert tx.journal("plan-1", "guardian:g4") == entry
+        assert tx.journal("plan-1", "g4") is None

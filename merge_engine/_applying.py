@@ -65,7 +65,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def _nothing() -> None:
+def no_op() -> None:
     return None
 
 
@@ -74,7 +74,7 @@ class BatchRun(Generic[U_contra]):
     """One attempt at a batch: ``step`` on each unit, then ``finish`` (sends buffered writes)."""
 
     step: Callable[[U_contra], MergeOutcome]
-    finish: Callable[[], None] = _nothing
+    finish: Callable[[], None] = no_op
 
 
 #: Starts one attempt at a batch inside ``tx``: returns what to run on each of its units.
@@ -95,7 +95,7 @@ def batch_run(
         groups = [((m.archived_id, m.synced_id), (m.archived_id,)) for m in batch]
         view = batched(tx, fp, groups)
     cache = StudentCache(view, batch)
-    finish = view.flush if isinstance(view, BatchedTransaction) else _nothing
+    finish = view.flush if isinstance(view, BatchedTransaction) else no_op
     return BatchRun(lambda merge: run(view, cache, merge), finish)
 
 

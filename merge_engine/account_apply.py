@@ -20,6 +20,7 @@ from ._applying import (
     Progress,
     audit_note,
     expect_count,
+    no_op,
     now_iso,
     outcome_of,
     plan_table,
@@ -38,6 +39,7 @@ from .storage.base import (
     StorageAdapter,
     Transaction,
 )
+from .storage.batched_accounts import AccountBatch, account_batch
 
 __all__ = [
     "apply_step_in",
@@ -85,7 +87,15 @@ def run_account_steps(
     ) -> BatchRun[AccountStep]:
         if not isinstance(tx, AccountTransaction):
             raise StorageError("this storage adapter cannot change guardian accounts")
-        return BatchRun(lambda step: one(tx, fp, step))
+        if one_by_one:
+            return BatchRun(lambda step: one(tx, fp, step))
+        keys = [s.archived_id for s in batch]
+        keys += [a for s in batch if s.kind == "detach" for a, _ in s.students]
+        guardians = [g for s in batch for g in (s.guardian_id, s.into_id, *s.guardians) if g]
+        students = [x for s in batch for pair in s.students for x in pair]
+        view = account_batch(tx, fp, keys, guardians, students)
+        finish = view.flush if isinstance(view, AccountBatch) else no_op
+        return BatchRun(lambda step: one(view, fp, step), finish)
 
     return run_batches(
         storage,
@@ -164,6 +174,7 @@ def _apply_guardian_merge(
         if not any(a in merged and merged[a].merged_into == s for a, s in step.students):
             return _result(step, "skipped", "none of the student merges it rests on is applied")
 
+    # Every read before the first write (a batch view flushes on reading what it wrote).
     removed = tx.links_of_guardian(g)
     have = {link.student_id for link in tx.links_of_guardian(into)}
     added = [
@@ -171,17 +182,18 @@ def _apply_guardian_merge(
         for link in removed
         if link.student_id not in have
     ]
+    plans = []
+    for table in tx.guardian_history_tables():
+        rows = tx.history_rows(table.name, g)
+        if rows:
+            plans.append((table, plan_table(table, rows, tx.history_rows(table.name, into))))
     for link in removed:
         tx.remove_guardian_link(link)
     for link in added:
         tx.add_guardian_link(link)
     moved: dict[str, tuple[RowKey, ...]] = {}
     set_aside: list[HistoryRow] = []
-    for table in tx.guardian_history_tables():
-        rows = tx.history_rows(table.name, g)
-        if not rows:
-            continue
-        keys, aside, remove = plan_table(table, rows, tx.history_rows(table.name, into))
+    for table, (keys, aside, remove) in plans:
         if remove:
             expect_count(tx.remove_rows(table.name, remove), len(remove), "removed", table.name, g)
         if keys:
@@ -262,16 +274,19 @@ def _undo_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutco
     if missing:
         return _result(step, "stale", f"student {missing} no longer exists; undo by hand")
 
-    removed = 0
-    for link in entry.links_added:
-        if link.guardian_id in {x.guardian_id for x in tx.guardian_links(link.student_id)}:
-            tx.remove_guardian_link(link)
-            removed += 1
-    restored = 0
-    for link in entry.links_removed:
-        if link.guardian_id not in {x.guardian_id for x in tx.guardian_links(link.student_id)}:
-            tx.add_guardian_link(link)
-            restored += 1
+    # Read every link it needs before writing (reads after a write would flush a batch).
+    linked = {
+        (link.student_id, gid)
+        for gid in sorted({x.guardian_id for x in (*entry.links_added, *entry.links_removed)})
+        for link in tx.links_of_guardian(gid)
+    }
+    to_remove = [x for x in entry.links_added if (x.student_id, x.guardian_id) in linked]
+    to_restore = [x for x in entry.links_removed if (x.student_id, x.guardian_id) not in linked]
+    for link in to_remove:
+        tx.remove_guardian_link(link)
+    for link in to_restore:
+        tx.add_guardian_link(link)
+    removed, restored = len(to_remove), len(to_restore)
     for account_link in entry.accounts_linked:
         tx.remove_account_link(account_link)
     counts: dict[str, int] = {}

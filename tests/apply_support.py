@@ -283,7 +283,11 @@ WRITE_METHODS = frozenset({
     "move_rows", "remove_rows", "insert_rows", "add_guardian_link", "remove_guardian_link",
     "set_merged_into", "write_journal", "write_audit", *BULK_WRITES,
     "set_guardian_merged_into", "add_account_link", "remove_account_link",
+    "set_guardian_merged_into_many",
 })  # fmt: skip
+#: Batch-level reads and writes of the account steps, offered or not like the others.
+ACCOUNT_BULK_READS = ("links_of_guardians",)
+ACCOUNT_BULK_WRITES = ("set_guardian_merged_into_many",)
 #: How a FaultyStorage offers the adapter's optional batch-level methods.
 BULK_MODES = ("use", "fail", "reads", "hide")
 
@@ -348,15 +352,15 @@ class _FaultyTransaction:
 
     def __getattr__(self, name: str) -> Any:
         owner = self._owner
-        hidden = (BULK_READS if owner.bulk == "hide" else ()) + (
-            BULK_WRITES if owner.bulk in ("hide", "reads") else ()
+        hidden = (BULK_READS + ACCOUNT_BULK_READS if owner.bulk == "hide" else ()) + (
+            BULK_WRITES + ACCOUNT_BULK_WRITES if owner.bulk in ("hide", "reads") else ()
         )
         if name in hidden:
             raise AttributeError(name)
         method = getattr(self._tx, name)
         if name not in WRITE_METHODS:
             return method
-        if owner.bulk == "fail" and name in BULK_WRITES:
+        if owner.bulk == "fail" and name in BULK_WRITES + ACCOUNT_BULK_WRITES:
 
             def refuse(*args: Any, **kwargs: Any) -> Any:
                 owner.bulk_failures += 1

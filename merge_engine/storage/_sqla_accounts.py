@@ -9,7 +9,7 @@ from the mapping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,8 +60,17 @@ class AccountStatements:
             .where(st.l_guardian == sa.bindparam("guardian"))
             .order_by(st.l_student)
         )
+        # Batch-level statements: the links of many guardians, and which of many ids exist.
+        self.links_of_guardians_any = (
+            sa.select(st.l_guardian, st.l_student, rel)
+            .where(any_of(st.l_guardian, "ids", st.postgres))
+            .order_by(st.l_guardian, st.l_student)
+        )
+        self.guardian_ids_any = sa.select(g_id).where(any_of(g_id, "ids", st.postgres))
         self.set_merged: sa.Update | None = None
         self.clear_merged: sa.Update | None = None
+        self.mark_merged: sa.Update | None = None  # many marks (executemany), ids checked first
+        self.mark_merged_unnest: sa.Update | None = None  # many marks in one statement (PostgreSQL)
         if merged is not None:
             this = g_id == sa.bindparam("me_guardian", type_=g_id.type)
             target = gt.alias("target")
@@ -71,6 +80,19 @@ class AccountStatements:
                 sa.update(gt).where(this, sa.exists().where(into)).values({merged.name: value})
             )
             self.clear_merged = sa.update(gt).where(this).values({merged.name: None})
+            self.mark_merged = sa.update(gt).where(this).values({merged.name: value})
+            if st.postgres:
+                ids = sa.bindparam("me_guardians", type_=sa.ARRAY(g_id.type))
+                targets = sa.bindparam("me_targets", type_=sa.ARRAY(merged.type))
+                pairs = sa.select(
+                    sa.func.unnest(ids).label("g"), sa.func.unnest(targets).label("t")
+                ).subquery("me_marks")
+                # ``id = ANY(ids)`` lets the planner find the rows by index, not a table scan.
+                self.mark_merged_unnest = (
+                    sa.update(gt)
+                    .where(g_id == sa.any_(ids), g_id == pairs.c.g)
+                    .values({merged.name: pairs.c.t})
+                )
         self.links: LinkStatements | None = None
         if m.account_links is not None and m.account_links.table in tables:
             self.links = LinkStatements(st, m.account_links, tables[m.account_links.table])
@@ -142,6 +164,16 @@ class AccountMethods:
     ) -> sa.CursorResult[*tuple[Any, ...]]:  # pragma: no cover - the transaction's own
         raise NotImplementedError
 
+    def _id_chunks(
+        self, ids: Sequence[str], to_db: Callable[[Any], Any]
+    ) -> Iterable[tuple[list[Any], dict[Any, str]]]:  # pragma: no cover - the transaction's own
+        raise NotImplementedError
+
+    def _many(
+        self, statement: sa.Executable, params: list[dict[str, Any]]
+    ) -> int:  # pragma: no cover - the transaction's own
+        raise NotImplementedError
+
     def _guardian_id(self, guardian_id: str) -> Any:
         try:
             return self._stmts.gid_to_db(guardian_id)
@@ -170,26 +202,75 @@ class AccountMethods:
         links = [GuardianLink(str(s), guardian_id, _text(rel)) for s, rel in rows]
         return sorted(links, key=lambda link: link.student_id)
 
-    def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
+    def _merge_marks(self) -> tuple[sa.Update, sa.Update, sa.Update]:
+        """The set, clear and mark statements; MappingError when merged_into is unmapped."""
         acc = self._accounts
         acc.require("guardians.merged_into")
-        if acc.set_merged is None or acc.clear_merged is None:
+        if acc.set_merged is None or acc.clear_merged is None or acc.mark_merged is None:
             raise MappingError(
                 "guardians.merged_into is not mapped; map guardians.merged_into to the column "
                 "marking a guardian account merged into another to apply guardian merges"
             )
+        return acc.set_merged, acc.clear_merged, acc.mark_merged
+
+    def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
+        acc = self._accounts
+        set_merged, clear_merged, _ = self._merge_marks()
         gid = self._guardian_id(guardian_id)
         if into_id is None:
-            if self._run(acc.clear_merged, {"me_guardian": gid}).rowcount > 0:
+            if self._run(clear_merged, {"me_guardian": gid}).rowcount > 0:
                 return
             raise StorageError(f"no guardian with id {guardian_id!r}")
         into = self._guardian_id(into_id)
         params = {"me_guardian": gid, "me_into": into, "me_target": acc.merged_to_db(into_id)}
-        if self._run(acc.set_merged, params).rowcount > 0:
+        if self._run(set_merged, params).rowcount > 0:
             return
         if self._run(acc.guardian_exists, {"id": gid}).first() is None:
             raise StorageError(f"no guardian with id {guardian_id!r}")
         raise StorageError(f"no guardian with id {into_id!r}")
+
+    # -- Optional batch-level methods (see BulkAccountTransaction) -------------------------
+
+    def links_of_guardians(self, guardian_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        result: dict[str, list[GuardianLink]] = {i: [] for i in guardian_ids}
+        statement = self._accounts.links_of_guardians_any
+        for chunk, back in self._id_chunks(guardian_ids, self._stmts.gid_to_db):
+            for guardian, student, rel in self._run(statement, {"ids": chunk}).all():
+                gid = back.get(guardian)
+                if gid is not None:
+                    result[gid].append(GuardianLink(str(student), gid, _text(rel)))
+        for links in result.values():
+            links.sort(key=lambda link: link.student_id)  # as links_of_guardian orders them
+        return result
+
+    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        if not pairs:
+            return
+        acc = self._accounts
+        _, _, mark_merged = self._merge_marks()
+        wanted = {g for g, _ in pairs} | {into for _, into in pairs if into is not None}
+        present: set[str] = set()
+        for chunk, back in self._id_chunks(list(wanted), self._stmts.gid_to_db):
+            rows = self._run(acc.guardian_ids_any, {"ids": chunk})
+            present.update(back[r[0]] for r in rows if r[0] in back)
+        for guardian_id, into_id in pairs:  # the error set_guardian_merged_into would raise
+            for account in (guardian_id, into_id):
+                if account is not None and account not in present:
+                    raise StorageError(f"no guardian with id {account!r}")
+        marks: dict[Any, Any] = {}  # a later pair for the same guardian wins
+        for guardian_id, into_id in pairs:
+            target = None if into_id is None else acc.merged_to_db(into_id)
+            marks[self._guardian_id(guardian_id)] = target
+        if acc.mark_merged_unnest is not None:
+            params = {"me_guardians": list(marks), "me_targets": list(marks.values())}
+            done = self._run(acc.mark_merged_unnest, params).rowcount
+        else:
+            done = self._many(
+                mark_merged,
+                [{"me_guardian": g, "me_target": t} for g, t in marks.items()],
+            )
+        if done != len(marks):
+            raise StorageError("some guardian accounts could not be marked merged")
 
     def _link_table(self) -> LinkStatements:
         self._accounts.require("account_links")

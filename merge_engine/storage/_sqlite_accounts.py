@@ -58,11 +58,21 @@ class AccountSQL:
             if self.merged_column is not None
             else ""  # never run: require_merged_column() raises first
         )
+        # Many marks at once (executemany), after one existence check of every id.
+        self.set_merged_many = (
+            f"UPDATE {gt} SET {merged} = ? WHERE {gid} = ?"
+            if self.merged_column is not None
+            else ""  # never run: require_merged_column() raises first
+        )
         relationship = quote(lk.relationship) if lk.relationship else "NULL"
         lsid = quote(lk.student_id)
         self.links_of_guardian = (
             f"SELECT {lsid}, {relationship} FROM {quote(lk.table)} "
             f"WHERE {quote(lk.guardian_id)} = ? ORDER BY {lsid}"
+        )
+        lgid = quote(lk.guardian_id)
+        self._links_of_guardians_in = (
+            f"SELECT {lgid}, {lsid}, {relationship} FROM {quote(lk.table)} WHERE {lgid} IN "
         )
         self.history: dict[str, HistorySQL] = {}
         for h in mapping.guardian_history:
@@ -165,6 +175,10 @@ class AccountSQL:
 
     def guardian_ids_in(self, n: int) -> str:
         return f"{self._guardian_ids_in}({', '.join('?' * n)})"
+
+    def links_of_guardians_in(self, n: int) -> str:
+        """The links of ``n`` guardians, by guardian and then student."""
+        return f"{self._links_of_guardians_in}({', '.join('?' * n)}) ORDER BY 1, 2"
 
     def account_tables(self) -> list[str]:
         """The account tables present, to empty before the guardians on a reload."""

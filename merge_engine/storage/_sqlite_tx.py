@@ -318,6 +318,31 @@ class SQLiteTransaction:
         for archived_id, synced_id in pairs:
             self.set_merged_into(archived_id, synced_id)
 
+    def links_of_guardians(self, guardian_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        result: dict[str, list[GuardianLink]] = {i: [] for i in guardian_ids}
+        for chunk in self._chunks(guardian_ids):
+            statement = self._accounts.links_of_guardians_in(len(chunk))
+            for g, sid, rel in self._run(statement, chunk).fetchall():
+                links = result.get(str(g))
+                if links is not None:
+                    links.append(GuardianLink(str(sid), str(g), _text(rel)))
+        return result
+
+    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        if not pairs:
+            return
+        self._accounts.require_merged_column()
+        ids = {g for g, _ in pairs} | {into for _, into in pairs if into is not None}
+        present: set[str] = set()
+        for chunk in self._chunks(list(ids)):
+            statement = self._accounts.guardian_ids_in(len(chunk))
+            present.update(str(r[0]) for r in self._run(statement, chunk).fetchall())
+        for guardian_id, into_id in pairs:  # the error set_guardian_merged_into would raise
+            for account in (guardian_id, into_id):
+                if account is not None and account not in present:
+                    raise StorageError(f"no guardian with id {account!r}")
+        self._run_many(self._accounts.set_merged_many, [(into, g) for g, into in pairs])
+
     def write_journals(self, entries: Sequence[JournalEntry]) -> None:
         self._run_many(
             self._sql.journal_put,

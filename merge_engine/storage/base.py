@@ -20,12 +20,14 @@ from attrs import field, frozen
 from ..model import Roster, Student
 
 __all__ = [
+    "ACCOUNT_BULK",
     "ACCOUNT_METHODS",
     "BULK_READS",
     "BULK_WRITES",
     "AccountLink",
     "AccountTransaction",
     "AuditRecord",
+    "BulkAccountTransaction",
     "BulkTransaction",
     "GuardianLink",
     "HistoryRow",
@@ -319,6 +321,23 @@ class AccountTransaction(Transaction, Protocol):
 
     def remove_account_link(self, link: AccountLink) -> None:
         """Delete an account link (nothing happens if it is absent)."""
+        ...
+
+
+#: Optional batch-level account methods (see :class:`BulkAccountTransaction`).
+ACCOUNT_BULK = ("links_of_guardians", "set_guardian_merged_into_many")
+
+
+@runtime_checkable
+class BulkAccountTransaction(AccountTransaction, Protocol):
+    """The OPTIONAL batch-level account methods (all built-in adapters), as for students."""
+
+    def links_of_guardians(self, guardian_ids: Sequence[str]) -> Mapping[str, list[GuardianLink]]:
+        """``links_of_guardian(i)`` for each of ``guardian_ids`` (every id is a key)."""
+        ...
+
+    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        """``set_guardian_merged_into(guardian_id, into_id)`` for each pair, in order."""
         ...
 
 

@@ -447,6 +447,13 @@ class _MemoryTransaction:
             )
         self._undo.put(state.account_links, key, link.mode)
 
+    def links_of_guardians(self, guardian_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
+        return {g: self.links_of_guardian(g) for g in guardian_ids}
+
+    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        for guardian_id, into_id in pairs:
+            self.set_guardian_merged_into(guardian_id, into_id)
+
     def remove_account_link(self, link: AccountLink) -> None:
         state = self._check()
         key = (link.kind, link.first_id, link.second_id)

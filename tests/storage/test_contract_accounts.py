@@ -25,7 +25,12 @@ from merge_engine.storage import (
     StoredGuardian,
     Transaction,
 )
-from merge_engine.storage.base import ACCOUNT_METHODS
+from merge_engine.storage.base import (
+    ACCOUNT_BULK,
+    ACCOUNT_METHODS,
+    BulkAccountTransaction,
+    BulkTransaction,
+)
 
 from .support import as_stored
 
@@ -202,3 +207,39 @@ def test_journal_keeps_removed_links_and_account_links(storage: StorageAdapter) 
     with storage.transaction() as tx:
         assert tx.journal("plan-1", "guardian:g4") == entry
         assert tx.journal("plan-1", "g4") is None
+
+
+def test_bulk_account_methods_equal_the_per_item_ones(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert isinstance(tx, BulkAccountTransaction)
+        assert all(callable(getattr(tx, name)) for name in ACCOUNT_BULK)
+        many = tx.links_of_guardians(["g1", "g4", "nobody", "g3"])
+        assert many == {g: tx.links_of_guardian(g) for g in ["g1", "g4", "nobody", "g3"]}
+        tx.set_guardian_merged_into_many([("g4", "g1"), ("g2", "g1"), ("g2", None)])
+        assert tx.guardians(["g4", "g2"]) == {
+            "g2": StoredGuardian("g2"),
+            "g4": StoredGuardian("g4", "g1"),
+        }
+        tx.set_guardian_merged_into_many([])
+        assert tx.links_of_guardians([]) == {}
+
+
+def test_bulk_guardian_merge_marks_refuse_unknown_accounts(storage: StorageAdapter) -> None:
+    before = snapshot(storage)
+    with pytest.raises(StorageError, match="no guardian"), storage.transaction() as tx:
+        assert isinstance(tx, BulkAccountTransaction)
+        tx.set_guardian_merged_into_many([("g4", "g1"), ("g2", "nobody")])
+    assert snapshot(storage) == before
+
+
+def test_bulk_history_methods_work_on_guardian_tables(storage: StorageAdapter) -> None:
+    with storage.transaction() as tx:
+        assert isinstance(tx, BulkTransaction)
+        rows = tx.history_rows_many("guardian_messages", ["g1", "g4", "g2"])
+        assert {g: [r.key for r in v] for g, v in rows.items()} == {
+            "g1": [(1,)],
+            "g4": [(2,)],
+            "g2": [],
+        }
+        assert tx.move_rows_many("guardian_messages", [([(2,)], "g1"), ([(1,)], "g2")]) == 2
+        assert [r.key for r in tx.history_rows("guardian_messages", "g1")] == [(2,)]

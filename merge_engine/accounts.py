@@ -28,7 +28,13 @@ from .plan import MergePlan
 from .report import MergeOutcome
 from .storage.base import AccountLink
 
-__all__ = ["AccountStep", "account_steps", "approval_ids", "is_account_key"]
+__all__ = [
+    "AccountStep",
+    "account_steps",
+    "approval_ids",
+    "explain_account_steps",
+    "is_account_key",
+]
 
 ACCOUNT_KEY_PREFIXES = ("guardian:", "detach:", "link:")
 
@@ -162,3 +168,45 @@ def account_steps(
 
 def _skip(kind: StepKind, key: str, target: str) -> MergeOutcome:
     return MergeOutcome(key, target, "skipped_review", "needs review; not approved", kind=kind)
+
+
+def explain_account_steps(plan: MergePlan, *, review_only: bool = False) -> list[str]:
+    """Readable lines for a reviewer: each step's ids, decision, evidence and approval id.
+
+    Ids, levels and numbers only, like the plan itself: no names or contact details.
+    """
+    lines: list[str] = []
+    for gm in plan.guardian_merges:
+        if review_only and gm.decision == "auto":
+            continue
+        approval = "" if gm.decision == "auto" else f"  [approve: guardian:{gm.synced_guardian_id}]"
+        lines.append(
+            f"guardian merge {gm.synced_guardian_id} -> {gm.archived_guardian_id}: {gm.decision} "
+            f"(confidence {gm.confidence:.4f}){approval}"
+        )
+        lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in gm.evidence]
+        lines += [f"  review: {r}" for r in gm.reasons]
+    for action in plan.guardian_actions:
+        if action.action in ("keep",) or (review_only and action.action != "review"):
+            continue
+        approval = (
+            f"  [approve: detach:{action.student_id}:{action.guardian_id}]"
+            if action.action == "review"
+            else ""
+        )
+        lines.append(
+            f"old guardian {action.guardian_id} of {action.student_id}: {action.action} "
+            f"({action.reason}){approval}"
+        )
+    for role in plan.role_links:
+        if review_only and role.action != "review":
+            continue
+        approval = (
+            f"  [approve: role:{role.first_id}:{role.second_id}]" if role.action == "review" else ""
+        )
+        differs = ", ".join(role.differs) or "nothing"
+        lines.append(
+            f"{role.kind.replace('_', '-')} {role.first_id} ~ {role.second_id}: {role.verdict}, "
+            f"{role.action}; differs: {differs}{approval}"
+        )
+    return lines

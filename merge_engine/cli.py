@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 import structlog
 
-from .accounts import approval_ids
+from .accounts import approval_ids, explain_account_steps
 from .apply import ApplyReport, apply_plan, audit_history
 from .approvals import read_approvals
 from .exceptions import MergeEngineError, PlanError
@@ -284,6 +284,12 @@ def _print_summary(plan: MergePlan, out: str | Path) -> None:
             f"Review the {len(plan.review)} merges marked 'review' before applying: "
             f"merge-engine show {out} --review"
         )
+    account_reviews = len(approval_ids(plan))
+    if account_reviews:
+        print(
+            f"{account_reviews} account steps (guardian merges, old guardians, multiple-role "
+            f"users) need review too: merge-engine show {out} --accounts --review"
+        )
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -292,11 +298,27 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if args.id:
         merges = tuple(m for m in merges if args.id in (m.archived_id, m.synced_id))
     print(repr(plan))
+    if args.accounts:
+        lines = explain_account_steps(plan, review_only=args.review)
+        if args.id:
+            lines = [line for line in lines if args.id in line]
+        shown = [line for line in lines if not line.startswith("  ")]
+        for line in lines[: _cut(lines, args.limit)]:
+            print(line)
+        if len(shown) > args.limit:
+            print(f"... {len(shown) - args.limit} more (use --limit)")
+        return 0
     for merge in merges[: args.limit]:
         print(merge.explain())
     if len(merges) > args.limit:
         print(f"... {len(merges) - args.limit} more (use --limit)")
     return 0
+
+
+def _cut(lines: list[str], limit: int) -> int:
+    """How many lines hold the first ``limit`` entries (an entry and its indented lines)."""
+    heads = [i for i, line in enumerate(lines) if not line.startswith("  ")]
+    return heads[limit] if len(heads) > limit else len(lines)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -568,6 +590,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.add_argument("plan")
     show.add_argument("--review", action="store_true", help="only merges that need review")
+    show.add_argument(
+        "--accounts",
+        action="store_true",
+        help="the account steps instead: guardian merges, old-guardian actions and "
+        "multiple-role users, with the approval id of each review step",
+    )
     show.add_argument("--id", help="only merges involving this archived or synced id")
     show.add_argument("--limit", type=int, default=50)
     show.set_defaults(func=_cmd_show)

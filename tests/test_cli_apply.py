@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from merge_engine import MergePlan, write_roster
-from merge_engine.accounts import is_account_key
+from merge_engine.accounts import approval_ids, is_account_key
 from merge_engine.cli import main
 from merge_engine.storage import open_storage
 from merge_engine.synthetic import generate_district
@@ -195,3 +195,25 @@ def test_demo_builds_applies_and_explains(
         )
     finally:
         storage.close()
+
+
+def test_show_accounts_lists_review_steps_with_their_approval_ids(
+    db: Path, plan_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reviewer sees each review account step's approval id; approving it applies it."""
+    plan = MergePlan.read(plan_path)
+    review = sorted(approval_ids(plan))
+    assert review, "the sample district has guardian merges for review"
+    capsys.readouterr()
+    assert main(["show", str(plan_path), "--accounts", "--review", "--limit", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"[approve: {i}]" in out for i in review)
+    assert " auto (" not in out
+
+    guardians = [i for i in review if i.startswith("guardian:")]
+    approved = tmp_path / "approved.txt"
+    approved.write_text(guardians[0] + "\n", "utf-8")
+    assert main(["apply", str(plan_path), "--db", str(db), "--approve", str(approved)]) == 0
+    records = {str(r["archived_id"]) for r in history(db, capsys)}
+    assert guardians[0] in records
+    assert not records & set(guardians[1:])

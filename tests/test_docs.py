@@ -42,3 +42,19 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
 
     assert "merge-engine demo" in block[0]
     assert "pytest" in block[1]
+
+
+def test_the_mapping_example_in_adapters_md_loads() -> None:
+    """The worked mapping example is valid and names the account parts it shows."""
+    import tomllib  # noqa: PLC0415
+
+    from merge_engine.storage import StorageMapping  # noqa: PLC0415
+
+    text = (DOCS / "adapters.md").read_text(encoding="utf-8")
+    block = text.split("```toml\n")[1].split("```")[0]
+
+    mapping = StorageMapping.from_dict(tomllib.loads(block))
+
+    assert mapping.guardians.merged_into == "merged_into_contact"
+    assert mapping.account_links is not None and mapping.account_links.table == "person_links"
+    assert [t.name for t in mapping.guardian_history] == ["parent_messages"]

@@ -16,6 +16,8 @@ from typing import Any
 import attrs
 import pytest
 from apply_support import FAST, District, FaultyStorage, district, make_storage, memory_storage
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from merge_engine import build_plan
 from merge_engine.accounts import account_steps, approval_ids
@@ -459,3 +461,42 @@ def test_fail_on_nth_write_of_undo_then_rerun_restores(mode: str) -> None:
 def test_account_links_record_the_modes() -> None:
     link = AccountLink("staff_guardian", "t", "g", "merge")
     assert link.mode == "merge"
+
+
+# -- Properties -------------------------------------------------------------------------------
+
+_POLICIES = st.sampled_from(
+    [("keep_old", "keep", "link"), ("keep_old", "review", "merge"), ("remove_old", "keep", "link")]
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies=_POLICIES, data=st.data(), batch_size=st.integers(1, 40))
+def test_any_approved_subset_applies_idempotently_and_undoes_exactly(
+    policies: tuple[str, str, str], data: st.DataObject, batch_size: int
+) -> None:
+    """Whatever a reviewer approves: guardian rows are conserved, a rerun changes nothing,
+    undo restores every account exactly."""
+    plan = plan_with(*policies)
+    review = sorted(approval_ids(plan) | {m.archived_id for m in plan.review})
+    approved = data.draw(st.sets(st.sampled_from(review)) if review else st.just(set()))
+    storage = memory_storage(account_district())
+    before = account_state(storage, plan)
+
+    first = apply_plan(plan, storage, force=True, approved=approved, batch_size=batch_size)
+    assert first.ok
+    after = account_state(storage, plan)
+    assert sorted(r[1:] for r in after["rows"]) == sorted(r[1:] for r in before["rows"])
+    for gm in plan.guardian_merges:  # a merged-away account keeps nothing
+        if after["guardians"].get(gm.synced_guardian_id) is not None:
+            assert not [x for x in after["links"] if x[1] == gm.synced_guardian_id]
+            assert not [r for r in after["rows"] if r[0] == gm.synced_guardian_id]
+
+    again = apply_plan(plan, storage, force=True, approved=approved, batch_size=batch_size)
+    assert "applied" not in again.counts
+    assert all(o.status != "applied" for o in again.account_outcomes)
+    assert account_state(storage, plan) == after
+
+    undone = undo_plan(plan, storage, batch_size=batch_size)
+    assert undone.ok
+    assert account_state(storage, plan) == before

@@ -192,3 +192,44 @@ def test_the_second_applier_waits_for_the_first_then_skips(loaded: StorageAdapte
 
     assert results["one"].counts == {"applied": 1}
     assert results["two"].counts == {"already_applied": 1}
+
+
+@pytest.mark.parametrize("isolation", [None, "SERIALIZABLE"])
+def test_two_connections_applying_the_same_account_steps(
+    loaded: StorageAdapter, isolation: str | None
+) -> None:
+    """Guardian merges and detaches too: each is applied by exactly one connection."""
+    plan = plan_of(accounts=True)
+    assert sum(g.decision == "auto" for g in plan.guardian_merges) >= 20
+    one, two = connection(isolation), connection(isolation)
+    try:
+        reports = run_both(
+            lambda: apply_plan(plan, one, batch_size=4, max_retries=50),
+            lambda: apply_plan(plan, two, batch_size=4, max_retries=50),
+        )
+    finally:
+        one.close()
+        two.close()
+    assert all(r.ok for r in reports)
+    applies = Counter(
+        r.archived_id
+        for r in audit_history(loaded)
+        if r.action == "apply" and r.archived_id.startswith("guardian:")
+    )
+    assert applies and set(applies.values()) == {1}
+    statuses: dict[str, list[str]] = {}
+    for report in reports:
+        for o in report.account_outcomes:
+            statuses.setdefault(o.archived_id, []).append(o.status)
+    applied = {k for k, v in statuses.items() if "applied" in v}
+    assert len(applied) >= 20
+    assert {k for k in applies} == {k for k in applied if k.startswith("guardian:")}
+    for key in applied:  # the other connection found it done (or, for a detach, journaled)
+        assert sorted(statuses[key]) == ["already_applied", "applied"], (key, statuses[key])
+    with loaded.transaction() as tx:
+        for gm in plan.guardian_merges:
+            if f"guardian:{gm.synced_guardian_id}" not in applied:
+                continue
+            merged = tx.guardians([gm.synced_guardian_id])[gm.synced_guardian_id]  # type: ignore[attr-defined]
+            assert merged.merged_into == gm.archived_guardian_id
+            assert tx.links_of_guardian(gm.synced_guardian_id) == []  # type: ignore[attr-defined]

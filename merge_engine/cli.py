@@ -237,7 +237,6 @@ def _cmd_undo(args: argparse.Namespace) -> int:
             storage,
             archived_ids=args.only,
             dry_run=args.dry_run,
-            accounts=not args.students_only,
             progress=_Progress("undoing"),
             batch_size=args.batch_size,
         )
@@ -562,11 +561,6 @@ def _parser() -> argparse.ArgumentParser:
     undo.add_argument("--db", metavar="URL", required=True, help=_DB_HELP)
     undo.add_argument("--only", metavar="ID", nargs="+", help="archived ids of the merges to undo")
     undo.add_argument("--dry-run", action="store_true", help="show what would change, roll back")
-    undo.add_argument(
-        "--students-only",
-        action="store_true",
-        help="undo student merges but leave guardian merges, detaches and links in place",
-    )
     _run_args(undo)
     undo.set_defaults(func=_cmd_undo)
 

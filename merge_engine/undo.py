@@ -68,7 +68,6 @@ def undo_plan(
     archived_ids: Collection[str] | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
-    accounts: bool = True,
     batch_size: int = 500,
     max_retries: int = 5,
 ) -> ApplyReport:
@@ -82,7 +81,8 @@ def undo_plan(
     unique key. Merges never applied by this plan are ``not_applied``.
     The plan's account steps resting on the merges undone (guardian merges,
     detaches; with the whole plan, multiple-role links too) are undone first,
-    under the same rules (``accounts=False`` leaves them alone).
+    under the same rules: a student merge is never undone under a guardian
+    merge that rests on it.
     """
     started = time.perf_counter()
     fp = plan_fingerprint(plan)
@@ -96,7 +96,7 @@ def undo_plan(
             )
     merges = [m for m in reversed(plan.merges) if wanted is None or m.archived_id in wanted]
     # An adapter without account methods cannot have applied account steps.
-    steps = _steps_to_undo(plan, wanted) if accounts and supports_accounts(storage) else []
+    steps = _steps_to_undo(plan, wanted) if supports_accounts(storage) else []
     siblings = siblings_by_synced(plan.merges)
     applied = _applied_records(storage, fp)
     log.info("undo_started", plan=fp, merges=len(merges), steps=len(steps), dry_run=dry_run)
@@ -110,6 +110,19 @@ def undo_plan(
         max_retries=max_retries,
         commit=not dry_run,
     )
+
+    # A student merge under an account step that is still applied stays (its links
+    # moved on with the guardian merge); the outcome says what to undo first.
+    still = {o.archived_id for o in account_out if o.status not in ("undone", "not_applied")}
+    held = {
+        a: step.archived_id for step in steps if step.archived_id in still for a, _ in step.students
+    }
+    blocked = [
+        _outcome(m, "stale", f"{held[m.archived_id]} rests on it and is still applied")
+        for m in merges
+        if m.archived_id in held
+    ]
+    merges = [m for m in merges if m.archived_id not in held]
 
     def one(tx: Transaction, cache: StudentCache, m: Merge) -> MergeOutcome:
         return _undo_one(tx, cache, fp, m, siblings.get(m.synced_id, ()), applied)
@@ -126,7 +139,8 @@ def undo_plan(
         commit=not dry_run,
         progress=progress,
     )
-    order = {m.archived_id: i for i, m in enumerate(merges)}
+    outcomes += blocked
+    order = {m.archived_id: i for i, m in enumerate(reversed(plan.merges))}
     outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
     report = ApplyReport(
         "undo",

@@ -443,7 +443,7 @@ def test_fail_on_nth_write_of_undo_then_rerun_restores(mode: str) -> None:
         return storage
 
     counting = FaultyStorage(applied(), bulk=mode)
-    undo_plan(plan, counting, batch_size=4, accounts=True)
+    undo_plan(plan, counting, batch_size=4)
     total = counting.writes
     for n in range(1, total + 2, 7 if mode == "use" else 13):
         storage = applied()
@@ -500,3 +500,27 @@ def test_any_approved_subset_applies_idempotently_and_undoes_exactly(
     undone = undo_plan(plan, storage, batch_size=batch_size)
     assert undone.ok
     assert account_state(storage, plan) == before
+
+
+def test_a_student_merge_under_a_stale_guardian_merge_is_not_undone() -> None:
+    """Undo never strands a child without the guardian its guardian merge moved."""
+    plan = plan_with()
+    gm = next(g for g in plan.guardian_merges if g.decision == "auto")
+    storage = memory_storage(account_district())
+    apply_plan(plan, storage, force=True)
+    other = next(g.archived_guardian_id for g in plan.guardian_merges if g is not gm)
+    with storage.transaction() as tx:  # someone re-pointed the merged account by hand
+        assert isinstance(tx, AccountTransaction)
+        tx.set_guardian_merged_into(gm.synced_guardian_id, other)
+    report = undo_plan(plan, storage)
+    step = next(
+        o for o in report.account_outcomes if o.archived_id == f"guardian:{gm.synced_guardian_id}"
+    )
+    assert step.status == "stale"
+    for archived_id, synced_id in gm.students:
+        outcome = next(o for o in report.outcomes if o.archived_id == archived_id)
+        assert outcome.status == "stale" and "still applied" in outcome.reason
+        with storage.transaction() as tx:
+            assert tx.students([archived_id])[archived_id].merged_into == synced_id
+            links = {x.guardian_id for x in tx.guardian_links(synced_id)}
+        assert gm.archived_guardian_id in links

@@ -4,11 +4,14 @@ Usage: python benchmarks/guardians_quality.py [--students 20000] [--seeds 1 2 3]
 Guardian recall counts the true pairs whose accounts sit on a merged
 student pair (others cannot be proposed); multiple-role precision and
 recall count the `same_person` staff-guardian links on each side.
+`one_to_one_max` is the best recall a one-to-one matching can reach: when
+one adult had several old accounts, only one of them can take the new one.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import structlog
 
@@ -42,11 +45,16 @@ def main() -> None:
             (g.archived_guardian_id, g.synced_guardian_id) for g in merges if g.decision == "auto"
         }
         review = {(g.archived_guardian_id, g.synced_guardian_id) for g in merges} - auto
+        owners = Counter(s for _, s in reachable)  # old accounts of each new one
+        one_to_one = len(reachable) - sum(n - 1 for n in owners.values())
         print(
             f"seed={seed} guardians: true={len(truth)} reachable={len(reachable)} auto={len(auto)} "
-            f"review={len(review)} P_auto={len(auto & truth) / max(len(auto), 1):.5f} "
+            f"review={len(review)} false_auto={len(auto - truth)} "
+            f"P_auto={len(auto & truth) / max(len(auto), 1):.5f} "
             f"R_auto={len(auto & reachable) / max(len(reachable), 1):.4f} "
-            f"R_auto_all_true={len(auto & truth) / max(len(truth), 1):.4f}"
+            f"R_auto_all_true={len(auto & truth) / max(len(truth), 1):.4f} "
+            f"R_auto_review={len((auto | review) & reachable) / max(len(reachable), 1):.4f} "
+            f"one_to_one_max={one_to_one / max(len(reachable), 1):.4f}"
         )
         roles_truth = set(d.staff_guardian_truth)
         for side, roster, prefixes in (

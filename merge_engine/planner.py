@@ -26,10 +26,10 @@ from .comparisons import COMPARISONS
 from .duplicates import archived_groups
 from .features import EncodedSide, Vocabularies, encode_students
 from .fellegi_sunter import estimate_model
-from .guardians import guardian_accounts, guardian_actions, match_guardians
+from .guardians import _plan_guardians
 from .model import Roster, Student
 from .plan import Competitor, FieldEvidence, Merge, MergePlan
-from .roles import find_multiple_roles
+from .roles import _find_roles
 from .scoring import ScoredPairs, compare, name_frequencies, score
 from .settings import Settings
 
@@ -291,26 +291,14 @@ def _adults(
     archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
 ) -> dict[str, Any]:
     """Guardian merges, old-guardian actions and multiple-role users for the plan."""
-    old, new = guardian_accounts(archived), guardian_accounts(synced)
-    guardian_merges = (
-        match_guardians(
-            archived,
-            synced,
-            merges,
-            auto_threshold=settings.auto_threshold,
-            review_threshold=settings.review_threshold,
-            accounts=(old, new),
-        )
-        if settings.guardian_policy == "keep_old"
-        else []
-    )
-    actions = guardian_actions(
+    guardian_merges, actions, synced_accounts = _plan_guardians(
         archived,
+        synced,
         merges,
-        guardian_merges,
-        policy=settings.guardian_policy,  # type: ignore[arg-type]
-        unmatched=settings.unmatched_old_guardians,  # type: ignore[arg-type]
-        accounts=old,
+        auto_threshold=settings.auto_threshold,
+        review_threshold=settings.review_threshold,
+        policy=settings.guardian_policy,
+        unmatched=settings.unmatched_old_guardians,
     )
     role_action: Literal["keep_apart", "link", "merge"] = {
         "separate": "keep_apart",
@@ -319,7 +307,7 @@ def _adults(
     }[settings.multiple_role_policy]  # type: ignore[assignment]
     links = [
         attrs.evolve(link, action=role_action if link.verdict == "same_person" else "review")
-        for link in find_multiple_roles(synced, new)
+        for link in _find_roles(synced, synced_accounts)
     ]
     return {"guardian_merges": guardian_merges, "guardian_actions": actions, "role_links": links}
 

@@ -23,6 +23,8 @@ from merge_engine.guardians import (
     GuardianAccount,
     GuardianAction,
     GuardianMerge,
+    _plan_guardians,
+    _typo,
     compare_guardians,
     guardian_accounts,
     guardian_actions,
@@ -30,7 +32,7 @@ from merge_engine.guardians import (
 )
 from merge_engine.model import Contact, StaffMember
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.roles import find_multiple_roles
+from merge_engine.roles import _find_roles, find_multiple_roles
 from merge_engine.synthetic import SyntheticDistrict, generate_district
 
 HOME = "(212) 555-0147"
@@ -136,6 +138,22 @@ class TestGuardianAccounts:
     def test_roster_without_contacts(self) -> None:
         """No contacts, no accounts."""
         assert guardian_accounts(Roster([kid("s1")])) == {}
+
+    def test_later_rows_fill_in_and_add_relationships(self) -> None:
+        """Rows after the first fill only empty fields; every row's relationship is kept."""
+        roster = Roster(
+            [
+                kid("s2", guardian("g1", "Pat", None, email=None, rel=None)),
+                kid("s1", guardian("g1", "Patricia", "Quix", phone=HOME, rel="Mother")),
+                kid("s1", guardian("g1", "P", "Lee", email="p@x.org", rel="guardian")),
+                kid("s3"),
+            ]
+        )
+        acc = guardian_accounts(roster)["g1"]
+        assert (acc.first_name, acc.last_name, acc.email) == ("pat", "quix", "p@x.org")
+        assert acc.phone == "+12125550147"
+        assert acc.relationships == ("guardian", "mother")
+        assert acc.student_ids == ("s1", "s2")
 
 
 # --- compare_guardians -------------------------------------------------------------------
@@ -267,14 +285,25 @@ class TestMatchGuardians:
         )
         assert (g.synced_guardian_id, g.decision) == ("gs1", "auto")
 
-    def test_every_contact_detail_changed_is_review(self) -> None:
-        """Same name but both email and phone disagree: review, not auto."""
+    @pytest.mark.parametrize("rels", [(None, None), ("parent", "mother"), (None, "mother")])
+    def test_every_contact_detail_changed_is_review(
+        self, rels: tuple[str | None, str | None]
+    ) -> None:
+        """Same name but both email and phone disagree, no shared gendered role: review."""
         [g] = one_pair(
-            guardian("ga1", "Pat", email="pat@example.org", phone=HOME, rel="mother"),
-            guardian("gs1", "Pat", email="pat@new.org", phone="(646) 555-0100", rel="mother"),
+            guardian("ga1", "Pat", email="pat@example.org", phone=HOME, rel=rels[0]),
+            guardian("gs1", "Pat", email="pat@new.org", phone="(646) 555-0100", rel=rels[1]),
         )
         assert g.decision == "review"
         assert "no shared email, phone or SIS id" in g.reasons
+
+    def test_every_contact_detail_changed_with_one_role_is_auto(self) -> None:
+        """Same full name, both the child's mother, new phone and email: the same adult."""
+        [g] = one_pair(
+            guardian("ga1", "Pat", email="pat@example.org", phone=HOME, rel="mother"),
+            guardian("gs1", "Pat", email="pat@new.org", phone="(646) 555-0100", rel="Mother"),
+        )
+        assert g.decision == "auto"
 
     @pytest.mark.parametrize("rels", [("mother", "father"), (None, None), ("parent", "parent")])
     @pytest.mark.parametrize("names", [("Mary", "John"), ("Maria", "Jose"), ("Karen", "Kevin")])
@@ -470,6 +499,346 @@ class TestMatchGuardians:
             guardian("ga1", "Pat", email="p@x.org"), guardian("gs1", "Pat", email="p@x.org")
         )
         assert GuardianMerge.from_dict(json.loads(json.dumps(g.to_dict()))) == g
+
+
+# --- typing slips, nicknames without contact details, changed details --------------------
+
+
+def household_of(*extra: tuple[str, str]) -> list[Student]:
+    """Other children of the district whose guardians use the given (first name, relationship)."""
+    return [
+        kid(f"x{i}", guardian(f"gx{i}", first, f"Other{i}", rel=rel), school="sch2")
+        for i, (first, rel) in enumerate(extra)
+    ]
+
+
+def decision_with(
+    old: Contact,
+    new: Contact,
+    archived_extra: Sequence[Student] = (),
+    synced_extra: Sequence[Student] = (),
+) -> str | None:
+    """The decision on the pair (old, new) on merged child a1 -> s1, among other children."""
+    result = match(
+        [kid("a1", old), *archived_extra], [kid("s1", new), *synced_extra], [merge("a1", "s1")]
+    )
+    found = pairs(result).get((old.guardian_id, new.guardian_id))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("nicholas", "nivholas", True),  # a letter changed inside the name
+        ("jennifer", "jenifer", True),  # a letter dropped
+        ("jacqueline", "jacqeuline", True),  # two letters swapped
+        ("jacqueline", "jacquelnie", False),  # ... but not in the last two
+        ("kevin", "kvein", True),
+        ("christopher", "cjhristopher", True),  # a letter added
+        ("paul", "paula", False),  # a different ending is another name
+        ("juan", "juana", False),
+        ("francis", "frances", False),
+        ("christian", "christina", False),
+        ("gabriel", "gabriela", False),
+        ("melissa", "meliss", False),
+        ("hung", "huong", False),  # short names: too close to tell
+        ("carlos", "xarlos", False),  # the first letter
+        ("daniel", "danielle", False),  # two letters
+        ("mary", "mary", False),
+    ],
+)
+def test_typo_is_a_slip_inside_the_name(a: str, b: str, expected: bool) -> None:
+    """A typo is one slip inside a name of five letters or more, never a changed ending."""
+    assert expected == _typo(a, b)
+    assert expected == _typo(b, a)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("pat@example.org", "pat@example", "exact"),  # top-level domain lost
+        ("pat@example.org", "pat @example.org", "exact"),  # a space typed in
+        ("pat@example.org", "patexample.org", "exact"),  # the "@" lost
+        ("pat@example.org", "pat@@example.org", "exact"),  # the "@" doubled
+        ("pat@example.org", "pat@example.com", "different"),  # another domain
+        ("pat@example.org", "jpat@example.org", "different"),
+        ("pat@example.org", "pat@example.org.uk", "different"),
+    ],
+)
+def test_email_slips_of_a_hand_typed_address(a: str, b: str, level: str) -> None:
+    """A hand-typed address that lost its "@" or domain, or gained a space, is the same."""
+    assert level == compare_guardians(account(email=a), account(email=b))["email"]
+
+
+@pytest.mark.parametrize("placeholder", ["000-000-0000", "(100) 555-0147", "212-055-0147"])
+def test_placeholder_phone_counts_as_missing(placeholder: str) -> None:
+    """A number no one can have (area code or exchange starting 0 or 1) is no evidence."""
+    assert "missing" == compare_guardians(account(phone=placeholder), account(phone=HOME))["phone"]
+    assert (
+        "missing"
+        == compare_guardians(account(phone=placeholder), account(phone=placeholder))["phone"]
+    )
+
+
+class TestRecallRules:
+    """Pairs that are the same adult despite typing slips, nicknames or changed details."""
+
+    @pytest.mark.parametrize(
+        ("old", "new"), [("Nivholas", "Nicholas"), ("Jacqeuline", "Jacqueline")]
+    )
+    def test_typo_inside_the_name_with_a_shared_email_is_auto(self, old: str, new: str) -> None:
+        """A slip inside the given name, with the same email and surname: the same adult."""
+        email = "nq@example.org"
+        assert "auto" == decision_with(
+            guardian("ga1", old, email=email), guardian("gs1", new, email=email, rel="father")
+        )
+
+    def test_typo_needs_a_shared_contact_detail(self) -> None:
+        """A slip inside the given name and nothing shared: review."""
+        assert "review" == decision_with(
+            guardian("ga1", "Nivholas", email="nq@example.org"),
+            guardian("gs1", "Nicholas", phone=HOME, rel="father"),
+        )
+
+    def test_two_spellings_both_in_use_are_two_names(self) -> None:
+        """Kristen and Kirsten both used by other guardians of the district: not a typo."""
+        old = guardian("ga1", "Kristen", email=FAMILY_EMAIL, phone=HOME)
+        new = guardian("gs1", "Kirsten", email=FAMILY_EMAIL, phone=HOME_DOTS)
+        others = household_of(("Kristen", "mother"), ("Kirsten", "mother"))
+        assert "auto" == decision_with(old, new)
+        assert "review" == decision_with(old, new, others)
+
+    @pytest.mark.parametrize(
+        "rels", [("father", "father"), ("Father", "Dad"), ("mother", "mother")]
+    )
+    def test_nickname_with_one_gendered_role_and_no_contact_is_auto(
+        self, rels: tuple[str, str]
+    ) -> None:
+        """Bill (old, no contact details) and William, both the child's father: one adult."""
+        assert "auto" == decision_with(
+            guardian("ga1", "Bill", rel=rels[0]),
+            guardian("gs1", "William", phone=HOME, rel=rels[1]),
+        )
+
+    @pytest.mark.parametrize(
+        "rels", [(None, "father"), (None, None), ("father", "grandfather"), ("guardian", "father")]
+    )
+    def test_nickname_without_contact_and_role_is_review(
+        self, rels: tuple[str | None, str | None]
+    ) -> None:
+        """Without a shared contact, a nickname needs both accounts to name the same role."""
+        assert "review" == decision_with(
+            guardian("ga1", "Bill", rel=rels[0]),
+            guardian("gs1", "William", phone=HOME, rel=rels[1]),
+        )
+
+    def test_nickname_of_one_sex_with_a_parent_role_is_auto(self) -> None:
+        """Jimmy (a "parent") and James (father): auto once other Jimmys are known fathers."""
+        old = guardian("ga1", "Jimmy", rel="parent")
+        new = guardian("gs1", "James", phone=HOME, rel="father")
+        fathers = household_of(("Jimmy", "father"), ("James", "father"))
+        assert "review" == decision_with(old, new)  # nothing says who Jimmy is
+        assert "auto" == decision_with(old, new, fathers, fathers)
+
+    def test_nickname_of_both_sexes_with_a_parent_role_is_review(self) -> None:
+        """Chris (a "parent") and Christine (mother): Chris is a father's name too, so review."""
+        old = guardian("ga1", "Chris", rel="parent")
+        new = guardian("gs1", "Christine", phone=HOME, rel="mother")
+        district = household_of(("Chris", "father"), ("Christine", "mother"), ("Chris", "mother"))
+        assert "review" == decision_with(old, new, district, district)
+
+    @pytest.mark.parametrize("rels", [("aunt", "mother"), ("stepmother", "mother")])
+    def test_same_name_in_another_role_with_other_contacts_is_review(
+        self, rels: tuple[str, str]
+    ) -> None:
+        """Maria Quix the aunt and Maria Quix the mother, each with her own phone and email."""
+        mothers = household_of(("Maria", "mother"))
+        assert "review" == decision_with(
+            guardian("ga1", "Maria", email="m1@example.org", phone=HOME, rel=rels[0]),
+            guardian("gs1", "Maria", email="m2@example.org", phone="(646) 555-0100", rel=rels[1]),
+            mothers,
+            mothers,
+        )
+
+    def test_guardian_says_nothing_of_sex(self) -> None:
+        """A "guardian" may be a grandparent: Bill the guardian is not William the father."""
+        fathers = household_of(("Bill", "father"), ("William", "father"))
+        assert "review" == decision_with(
+            guardian("ga1", "Bill", rel="guardian"),
+            guardian("gs1", "William", phone=HOME, rel="father"),
+            fathers,
+            fathers,
+        )
+
+    def test_close_name_of_one_known_sex_with_a_shared_detail_is_auto(self) -> None:
+        """Meliss (mother) and Melissa (mom) with one email: one woman, a dropped letter."""
+        email = "mq@example.org"
+        assert "auto" == decision_with(
+            guardian("ga1", "Meliss", email=email, rel="mother"),
+            guardian("gs1", "Melissa", email=email, rel="mom"),
+        )
+        assert "auto" != decision_with(  # a different ending and no known sex: review
+            guardian("ga1", "Meliss", email=email, rel="parent"),
+            guardian("gs1", "Melissa", email=email, rel="mom"),
+        )
+
+    def test_every_contact_changed_with_a_parent_of_known_sex_is_auto(self) -> None:
+        """Pat, a "parent", and Pat, the mother: one woman once other Pats are mothers."""
+        old = guardian("ga1", "Pat", email="pat@example.org", phone=HOME, rel="parent")
+        new = guardian("gs1", "Pat", email="pat@new.org", phone="(646) 555-0100", rel="mother")
+        mothers = household_of(("Pat", "mother"))
+        assert "review" == decision_with(old, new)  # the mother's own account is no evidence
+        assert "auto" == decision_with(old, new, mothers)
+
+    def test_nickname_with_every_contact_changed_is_review(self) -> None:
+        """Bill and William, both father, but each with another phone and email: review."""
+        assert "review" == decision_with(
+            guardian("ga1", "Bill", email="bq@example.org", phone=HOME, rel="father"),
+            guardian("gs1", "William", email="wq@new.org", phone="(646) 555-0100", rel="father"),
+        )
+
+    @pytest.mark.parametrize(("old", "new"), [("Knught", "Knight"), ("Lin", "Lim")])
+    def test_surname_slip_with_the_given_name_and_a_shared_detail_is_auto(
+        self, old: str, new: str
+    ) -> None:
+        """Adam Knught and Adam Knight with one email: a mistyped surname."""
+        assert "auto" == decision_with(
+            guardian("ga1", "Adam", old, email="adamk@example.org"),
+            guardian("gs1", "Adam", new, email="adamk@example.org", rel="father"),
+        )
+
+    def test_surname_slip_needs_the_given_name_and_a_shared_detail(self) -> None:
+        """A surname slip with a nickname, or with nothing shared: review."""
+        assert "review" == decision_with(
+            guardian("ga1", "Bill", "Knught", email="bk@example.org"),
+            guardian("gs1", "William", "Knight", email="bk@example.org", rel="father"),
+        )
+        assert "review" == decision_with(
+            guardian("ga1", "Adam", "Knught", rel="father"),
+            guardian("gs1", "Adam", "Knight", rel="father"),
+        )
+
+    def test_changed_surname_with_email_phone_and_role_is_auto(self) -> None:
+        """Pat Quix became Pat Lee: same email, phone and role, so the same adult."""
+        old = guardian("ga1", "Pat", "Quix", email="pat@example.org", phone=HOME, rel="mother")
+        new = guardian("gs1", "Pat", "Lee", email="pat@example.org", phone=HOME, rel="mother")
+        assert "auto" == decision_with(old, new)
+
+    def test_changed_surname_with_less_is_review(self) -> None:
+        """A changed surname with only the email, or without the role: review."""
+        assert "review" == decision_with(
+            guardian("ga1", "Pat", "Quix", email="pat@example.org", rel="mother"),
+            guardian("gs1", "Pat", "Lee", email="pat@example.org", rel="mother"),
+        )
+        assert "review" == decision_with(
+            guardian("ga1", "Pat", "Quix", email="pat@example.org", phone=HOME),
+            guardian("gs1", "Pat", "Lee", email="pat@example.org", phone=HOME, rel="mother"),
+        )
+
+    def test_hand_typed_email_is_a_shared_detail(self) -> None:
+        """Jenny and Jennifer, old address typed without its ".org": the same email."""
+        assert "auto" == decision_with(
+            guardian("ga1", "Jenny", email="jq@example"),
+            guardian("gs1", "Jennifer", email="jq@example.org", rel="mother"),
+        )
+
+    def test_shared_placeholder_phone_is_not_a_shared_detail(self) -> None:
+        """Bill and William with only 000-000-0000 in common, no roles: review."""
+        assert "review" == decision_with(
+            guardian("ga1", "Bill", phone="000-000-0000"),
+            guardian("gs1", "William", phone="000-000-0000"),
+        )
+
+    def test_fewer_candidates_give_more_confidence(self) -> None:
+        """The same pair is more likely one adult when the child lists fewer guardians."""
+        old = guardian("ga1", "Bill", rel="father")
+        new = guardian("gs1", "William", phone=HOME, rel="father")
+        [alone] = one_pair(old, new)
+        crowded = match(
+            [kid("a1", old, guardian("ga2", "Mary", rel="mother"), guardian("ga3", "Ann"))],
+            [kid("s1", new, guardian("gs2", "Mary", rel="mother"), guardian("gs3", "Ann"))],
+            [merge("a1", "s1")],
+        )
+        [among] = [g for g in crowded if g.archived_guardian_id == "ga1"]
+        assert alone.confidence > among.confidence
+        assert alone.evidence == among.evidence
+
+
+class TestSafety:
+    """The rules that keep two different adults apart still hold."""
+
+    @pytest.mark.parametrize("rels", [(None, None), ("parent", "parent"), (None, "mother")])
+    @pytest.mark.parametrize(
+        "names",
+        [
+            ("John", "Mary"),
+            ("Paul", "Paula"),
+            ("Daniel", "Danielle"),
+            ("Juan", "Juana"),
+            ("Francis", "Frances"),
+            ("Christian", "Christina"),
+            ("Gabriel", "Gabriela"),
+            ("Hung", "Huong"),
+            ("Mario", "Maria"),
+            ("Diane", "Duane"),
+        ],
+    )
+    def test_spouses_sharing_phone_email_and_surname_are_never_auto(
+        self, names: tuple[str, str], rels: tuple[str | None, str | None]
+    ) -> None:
+        """One spouse on each side, household phone, email and surname, other given name."""
+        for old, new in (names, names[::-1]):
+            assert "auto" != decision_with(
+                guardian("ga1", old, email=FAMILY_EMAIL, phone=HOME, rel=rels[0]),
+                guardian("gs1", new, email=FAMILY_EMAIL, phone=HOME_DOTS, rel=rels[1]),
+            )
+
+    def test_both_spouses_on_both_sides_each_find_their_own(self) -> None:
+        """Paul and Paula on both sides: each is merged into their own account, never crossed."""
+        old = [
+            guardian("ga1", "Paul", email=FAMILY_EMAIL, phone=HOME),
+            guardian("ga2", "Paula", email=FAMILY_EMAIL, phone=HOME),
+        ]
+        new = [
+            guardian("gs1", "Paula", email=FAMILY_EMAIL, phone=HOME_DOTS, rel="mother"),
+            guardian("gs2", "Paul", email=FAMILY_EMAIL, phone=HOME_DOTS, rel="father"),
+        ]
+        result = match([kid("a1", *old)], [kid("s1", *new)], [merge("a1", "s1")])
+        assert {("ga1", "gs2"), ("ga2", "gs1")} >= set(pairs(result))
+
+    @pytest.mark.parametrize("contacts", [{}, {"phone": HOME}, {"email": FAMILY_EMAIL}])
+    def test_parent_and_grandparent_of_one_name_are_not_auto(
+        self, contacts: dict[str, str]
+    ) -> None:
+        """Robert Quix the father and Robert Quix the grandfather: never one adult."""
+        assert "auto" != decision_with(
+            guardian("ga1", "Robert", rel="father", **contacts),
+            guardian("gs1", "Robert", rel="grandfather", **contacts),
+        )
+        assert "auto" != decision_with(
+            guardian("ga1", "Bob", rel="father", **contacts),
+            guardian("gs1", "Robert", rel="grandfather", **contacts),
+        )
+
+    @pytest.mark.parametrize("shared", [{"phone": HOME}, {"email": FAMILY_EMAIL}])
+    def test_shared_detail_alone_is_never_enough(self, shared: dict[str, str]) -> None:
+        """A shared phone or email with an unknown or initial given name: not auto."""
+        for first in (None, "M", "Karen"):
+            assert "auto" != decision_with(
+                guardian("ga1", "Mary", rel="mother", **shared),
+                guardian("gs1", first, rel="mother", **shared),
+            )
+
+    def test_ties_go_to_review(self) -> None:
+        """Two old accounts equally like one new account: the one merge proposed is review."""
+        pat = {"email": "pat@example.org", "phone": HOME, "rel": "mother"}
+        result = match(
+            [kid("a1", guardian("ga1", "Pat", **pat), guardian("ga2", "Pat", **pat))],
+            [kid("s1", guardian("gs1", "Pat", **pat))],
+            [merge("a1", "s1")],
+        )
+        assert [g.decision for g in result] == ["review"]
+        assert "another account is nearly as likely" in result[0].reasons
 
 
 def check_guardian_merge(g: GuardianMerge) -> None:
@@ -722,7 +1091,7 @@ class TestQuality:
     """Guardian merges and multiple-role links against the generator's truth."""
 
     def test_guardian_auto_merges(self, quality: tuple[SyntheticDistrict, MergePlan]) -> None:
-        """Auto guardian merges: precision >= 0.995, recall >= 0.9 of the reachable truth."""
+        """Auto guardian merges: precision >= 0.995, recall >= 0.94 of the reachable truth."""
         d, plan = quality
         truth = {(a, s) for a, s in d.guardian_truth.items() if s}
         old, new = guardian_accounts(d.archived), guardian_accounts(d.synced)
@@ -741,7 +1110,7 @@ class TestQuality:
         }
         assert len(reachable) > 500
         assert len(auto & truth) / len(auto) >= 0.995
-        assert len(auto & reachable) / len(reachable) >= 0.9
+        assert len(auto & reachable) / len(reachable) >= 0.94
 
     def test_guardian_merges_are_one_to_one(
         self, quality: tuple[SyntheticDistrict, MergePlan]
@@ -777,3 +1146,46 @@ class TestQuality:
         assert truth
         assert len(found & truth) / max(len(found), 1) >= 0.99
         assert len(found & truth) / len(truth) >= 0.95
+
+    @pytest.mark.parametrize("policy", ["keep_old", "remove_old"])
+    def test_planner_columns_give_the_public_results(
+        self, quality: tuple[SyntheticDistrict, MergePlan], policy: Any
+    ) -> None:
+        """The planner's one-pass column path equals the public functions, on a district."""
+        d, plan = quality
+        found, actions, synced = _plan_guardians(
+            d.archived,
+            d.synced,
+            plan.merges,
+            auto_threshold=0.99,
+            review_threshold=0.3,
+            policy=policy,
+            unmatched="review",
+        )
+        expected = (
+            match_guardians(d.archived, d.synced, plan.merges) if policy == "keep_old" else []
+        )
+        accounts = (guardian_accounts(d.archived), guardian_accounts(d.synced))
+        assert expected == found
+        assert expected == (
+            match_guardians(d.archived, d.synced, plan.merges, accounts=accounts)
+            if policy == "keep_old"
+            else []
+        )
+        assert (
+            guardian_actions(d.archived, plan.merges, expected, policy=policy, unmatched="review")
+            == actions
+        )
+        assert (
+            guardian_actions(
+                d.archived,
+                plan.merges,
+                expected,
+                policy=policy,
+                unmatched="review",
+                accounts=accounts[0],
+            )
+            == actions
+        )
+        assert find_multiple_roles(d.synced) == _find_roles(d.synced, synced)
+        assert accounts[1] == synced.accounts()

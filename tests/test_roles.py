@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from conftest import make_student
 from merge_engine import Roster, Student
 from merge_engine.guardians import guardian_accounts
 from merge_engine.model import Contact, StaffMember
-from merge_engine.roles import RoleLink, find_multiple_roles
+from merge_engine.roles import RoleLink, _compare, _from_staff, _Person, find_multiple_roles
 
 HOME = "(212) 555-0147"
 
@@ -234,3 +235,86 @@ def test_link_round_trips_through_json() -> None:
         assert RoleLink.from_dict(json.loads(json.dumps(link.to_dict()))) == link
     with pytest.raises(ValueError, match="unknown role link"):
         RoleLink.from_dict({**links[0].to_dict(), "verdict": "maybe"})
+
+
+def brute_force(roster: Roster) -> list[RoleLink]:
+    """Reference: every staff member against every guardian, every two guardians, one by one."""
+    accounts = guardian_accounts(roster)
+    schools: dict[str, set[str]] = {}
+    for student in roster.students:
+        for contact in student.contacts:
+            if student.school_id:
+                schools.setdefault(contact.guardian_id, set()).add(student.school_id)
+    guardians = [
+        _Person(
+            gid,
+            "guardian",
+            a.first_name.split(" ", 1)[0],
+            a.last_name.replace(" ", ""),
+            a.email,
+            a.phone,
+            frozenset(schools.get(gid, ())),
+        )
+        for gid, a in accounts.items()
+    ]
+    links: dict[tuple[str, str], RoleLink] = {}
+    for member in sorted(roster.staff, key=lambda m: m.id):
+        person = _from_staff(member)
+        for other in guardians:
+            verdict, evidence, differs = _compare(person, other)
+            if verdict is not None and other.id != person.id:
+                links[(person.id, other.id)] = RoleLink(
+                    "staff_guardian", person.id, other.id, verdict, evidence, differs
+                )
+    for first, second in itertools.combinations(guardians, 2):  # accounts come sorted by id
+        verdict, evidence, differs = _compare(first, second)
+        if verdict == "same_person":  # two guardian accounts need a shared email or phone
+            links[(first.id, second.id)] = RoleLink(
+                "guardian_guardian", first.id, second.id, verdict, evidence, differs
+            )
+    return [links[k] for k in sorted(links)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_matches_a_brute_force_reference(seed: int) -> None:
+    """On random rosters (nicknames, shared and placeholder details, schools), every link."""
+    rng = random.Random(seed)
+    firsts = ["Bob", "Robert", "Chris", "Christine", "Pat", "Patricia", ""]
+    lasts = ["Vell", "De La Cruz", "DeLaCruz", ""]
+    emails = ["a@example.org", "A@example.org ", "b@example.org", "", None]
+    phones = [HOME, "212.555.0147", "(646) 555-0100", "000-000-0000", None]
+    schools = ["sch1", "sch2", None]
+    gids = [f"g{i}" for i in range(rng.randrange(1, 12))] + ["t1"]  # an id staff use too
+    students = [
+        kid(
+            f"s{i}",
+            *(
+                Contact(
+                    rng.choice(gids),
+                    rng.choice(firsts),
+                    rng.choice(lasts),
+                    rng.choice(emails),
+                    rng.choice(phones),
+                    "parent",
+                )
+                for _ in range(rng.randrange(4))
+            ),
+            school=rng.choice(schools) or "",
+        )
+        for i in range(rng.randrange(1, 16))
+    ]
+    members = [
+        staff(
+            f"t{i}",
+            rng.choice(firsts[:-1]),
+            rng.choice(lasts[:-1]),
+            email=rng.choice(emails),
+            phone=rng.choice(phones),
+            school=rng.choice(schools),
+        )
+        for i in range(rng.randrange(6))
+    ]
+    roster = Roster(students, members)
+
+    assert brute_force(roster) == find_multiple_roles(roster)
+    assert brute_force(roster) == find_multiple_roles(roster, guardian_accounts(roster))

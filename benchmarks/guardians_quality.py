@@ -16,7 +16,6 @@ from collections import Counter
 import structlog
 
 from merge_engine import build_plan
-from merge_engine.guardians import guardian_accounts, match_guardians
 from merge_engine.roles import find_multiple_roles
 from merge_engine.synthetic import generate_district
 
@@ -30,17 +29,9 @@ def main() -> None:
     for seed in args.seeds:
         d = generate_district(args.students, seed=seed)
         plan = build_plan(d.archived, d.synced)
-        merges = match_guardians(d.archived, d.synced, plan.merges)
+        merges = plan.guardian_merges  # the planner already matched them (default settings)
         truth = {(a, s) for a, s in d.guardian_truth.items() if s}
-        old, new = guardian_accounts(d.archived), guardian_accounts(d.synced)
-        merged = {(m.archived_id, m.synced_id) for m in plan.merges}
-        reachable = {
-            (a, s)
-            for a, s in truth
-            if a in old
-            and s in new
-            and any((x, y) in merged for x in old[a].student_ids for y in new[s].student_ids)
-        }
+        reachable = d.reachable_guardian_pairs(plan.merges)
         auto = {
             (g.archived_guardian_id, g.synced_guardian_id) for g in merges if g.decision == "auto"
         }

@@ -123,13 +123,8 @@ def _result(step: AccountStep, status: str, reason: str = "", **kw: object) -> M
 
 
 def _apply_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutcome:
-    apply: Callable[[AccountTransaction, str, AccountStep, JournalEntry | None], MergeOutcome]
-    apply = {
-        "guardian_merge": _apply_guardian_merge,
-        "detach": _apply_detach,
-        "account_link": _apply_link,
-    }[step.kind]
     entry = tx.journal(fp, step.archived_id)
+    apply = _APPLY[step.kind]
     return apply(tx, fp, step, None if entry is None or entry.undone else entry)
 
 
@@ -254,6 +249,15 @@ def _apply_link(
         AuditRecord("apply", fp, step.archived_id, step.synced_id, now_iso(), {}, "accounts=1")
     )
     return _result(step, "applied")
+
+
+_APPLY: dict[
+    str, Callable[[AccountTransaction, str, AccountStep, JournalEntry | None], MergeOutcome]
+] = {
+    "guardian_merge": _apply_guardian_merge,
+    "detach": _apply_detach,
+    "account_link": _apply_link,
+}
 
 
 # -- Undo -------------------------------------------------------------------------------------

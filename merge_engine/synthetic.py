@@ -21,7 +21,7 @@ import itertools
 import random
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from attrs import Factory, define, field, frozen
@@ -39,6 +39,7 @@ from merge_engine._names import (
     STREET_SUFFIXES,
     NameGroup,
 )
+from merge_engine.guardians import guardian_accounts
 from merge_engine.model import Contact, Roster, StaffMember, Student
 
 __all__ = ["SyntheticDistrict", "generate_district"]
@@ -140,6 +141,23 @@ class SyntheticDistrict:
     seed: int
     staff_truth: Mapping[str, str | None] = field(factory=dict)  # archived -> synced staff id
     stats: Mapping[str, int] = field(factory=dict)  # counts of the hidden structure
+
+    def reachable_guardian_pairs(self, merges: Iterable[Any]) -> set[tuple[str, str]]:
+        """True (old, new) account pairs that sit on a merged student pair.
+
+        Guardian matching compares accounts only across merged students, so
+        these are the pairs it can propose; recall is measured against them.
+        """
+        old, new = guardian_accounts(self.archived), guardian_accounts(self.synced)
+        merged = {(m.archived_id, m.synced_id) for m in merges}
+        return {
+            (a, s)
+            for a, s in self.guardian_truth.items()
+            if s
+            and a in old
+            and s in new
+            and any((x, y) in merged for x in old[a].student_ids for y in new[s].student_ids)
+        }
 
 
 # --- Small helpers -----------------------------------------------------------------------

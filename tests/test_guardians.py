@@ -1094,15 +1094,7 @@ class TestQuality:
         """Auto guardian merges: precision >= 0.995, recall >= 0.94 of the reachable truth."""
         d, plan = quality
         truth = {(a, s) for a, s in d.guardian_truth.items() if s}
-        old, new = guardian_accounts(d.archived), guardian_accounts(d.synced)
-        merged = {(m.archived_id, m.synced_id) for m in plan.merges}
-        reachable = {
-            (a, s)
-            for a, s in truth
-            if a in old
-            and s in new
-            and any((x, y) in merged for x in old[a].student_ids for y in new[s].student_ids)
-        }
+        reachable = d.reachable_guardian_pairs(plan.merges)
         auto = {
             (g.archived_guardian_id, g.synced_guardian_id)
             for g in plan.guardian_merges

@@ -37,7 +37,7 @@ from .base import (
     StoredGuardian,
     StoredStudent,
 )
-from .batched import BatchFlushError
+from .batched import BatchFlushError, _check
 
 __all__ = ["AccountBatch", "account_batch"]
 
@@ -277,24 +277,6 @@ class AccountBatch:
 
     # -- The rest of the contract, passed through ------------------------------------------
 
-    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
-        self.flush()
-        return self._tx.move_rows_many(table, moves)  # type: ignore[no-any-return]
-
     def set_merged_into(self, archived_id: str, synced_id: str | None) -> None:
         self.flush()
         self._tx.set_merged_into(archived_id, synced_id)
-
-    def links_of_guardians(self, guardian_ids: Sequence[str]) -> Mapping[str, list[GuardianLink]]:
-        return {g: self.links_of_guardian(g) for g in guardian_ids}
-
-    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
-        for guardian_id, into_id in pairs:
-            self.set_guardian_merged_into(guardian_id, into_id)
-
-
-def _check(got: int, promised: int, table: str) -> None:
-    if got != promised:
-        raise BatchFlushError(
-            f"wrote {got} of {promised} {table} rows: rows changed during the batch"
-        )

@@ -12,13 +12,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..model import Contact, InputWarning, StaffMember, Student
+from ..model import Contact, InputWarning, Roster, StaffMember, Student
 from ._codec import encode_value
 from .mapping import StorageMapping
 from .schema import GUARDIAN_FIELDS, STAFF_FIELDS, STUDENT_FIELDS
 
 __all__ = [
     "build_contact",
+    "build_roster",
     "build_staff",
     "build_student",
     "guardian_field_names",
@@ -103,6 +104,31 @@ def build_staff(values: Sequence[Any], fields: Sequence[str]) -> StaffMember:
     kwargs["first_name"] = kwargs.get("first_name") or ""
     kwargs["last_name"] = kwargs.get("last_name") or ""
     return StaffMember(id=str(values[0]), **kwargs)
+
+
+def build_roster(
+    student_rows: Iterable[Sequence[Any]],
+    staff_rows: Iterable[Sequence[Any]],
+    fields: tuple[Sequence[str], Sequence[str]],
+    contacts: Mapping[str, list[Contact]],
+    table: str,
+    source: tuple[str, str],
+) -> Roster:
+    """A roster from fetched rows; ``fields``: student, staff; ``source``: where, format."""
+    warnings: list[InputWarning] = []
+    student_fields, staff_fields = fields
+    students = [
+        build_student(r, student_fields, contacts.get(str(r[0]), ()), warnings, table)
+        for r in student_rows
+    ]
+    return Roster(
+        students=students,
+        staff=[build_staff(r, staff_fields) for r in staff_rows],
+        source=source[0],
+        format=source[1],
+        warnings=warnings,
+        has_dob_column=any(s.dob is not None for s in students),
+    )
 
 
 def plain_row(columns: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 import structlog
 
 from ..exceptions import MissingDependencyError, StorageError, TransientConflict
-from ..model import Contact, InputWarning, Roster
+from ..model import Roster
 from ._codec import decode_audit_rows
-from ._rows import build_staff, build_student, plain_row
+from ._rows import build_roster, plain_row
 from ._sqla_accounts import AccountStatements
 from ._sqla_schema import bookkeeping_tables, create_reference_schema, reference_metadata, reflect
 from ._sqla_stmts import Statements, converter, stamp_for
@@ -151,7 +151,6 @@ class SQLAlchemyStorage:
         if side not in ("archived", "synced"):
             raise ValueError(f"side must be 'archived' or 'synced', not {side!r}")
         archived = side == "archived"
-        warnings: list[InputWarning] = []
         try:
             with self.engine.connect() as conn:
                 params = {"flag": st.flag(archived)}
@@ -165,19 +164,13 @@ class SQLAlchemyStorage:
                     staff_rows = list(conn.execute(st.roster_staff, flag).all())
         except sa.exc.DBAPIError as exc:
             raise translate(exc) from None  # the driver error may quote row values
-        none: list[Contact] = []
-        table = self.mapping.students.table
-        students = [
-            build_student(r, st.student_fields, contacts.get(str(r[0]), none), warnings, table)
-            for r in rows
-        ]
-        return Roster(
-            students=students,
-            staff=[build_staff(r, st.staff_fields) for r in staff_rows],
-            source=self.engine.url.render_as_string(hide_password=True),
-            format=f"sqlalchemy:{self.dialect}",
-            warnings=warnings,
-            has_dob_column=any(s.dob is not None for s in students),
+        return build_roster(
+            rows,
+            staff_rows,
+            (st.student_fields, st.staff_fields),
+            contacts,
+            self.mapping.students.table,
+            (self.engine.url.render_as_string(hide_password=True), f"sqlalchemy:{self.dialect}"),
         )
 
     @contextlib.contextmanager

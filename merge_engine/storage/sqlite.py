@@ -21,9 +21,9 @@ from typing import Any
 import structlog
 
 from ..exceptions import MappingError, StorageError, TransientConflict
-from ..model import Contact, InputWarning, Roster
+from ..model import Roster
 from ._codec import decode_audit_rows
-from ._rows import build_staff, build_student, now_iso, plain_row
+from ._rows import build_roster, now_iso, plain_row
 from ._sqlite_accounts import AccountSQL, upgrade_reference_schema
 from ._sqlite_sql import SQLiteSQL
 from ._sqlite_tx import SQLiteTransaction, contacts_by_student
@@ -111,7 +111,6 @@ class SQLiteStorage:
     def read_roster(self, side: Side) -> Roster:
         sql = self.sql
         archived = _is_archived(side)
-        warnings: list[InputWarning] = []
         try:
             cursor = self._conn.execute(sql.roster_contacts(archived), (sql.flag(archived),))
             contacts = contacts_by_student(cursor, sql)
@@ -123,19 +122,13 @@ class SQLiteStorage:
                 staff_rows = self._conn.execute(sql.roster_staff, params).fetchall()
         except sqlite3.Error as exc:
             raise translate(exc) from exc
-        none: list[Contact] = []
-        table = self.mapping.students.table
-        students = [
-            build_student(r, sql.student_fields, contacts.get(str(r[0]), none), warnings, table)
-            for r in student_rows
-        ]
-        return Roster(
-            students=students,
-            staff=[build_staff(r, sql.staff_fields) for r in staff_rows],
-            source=f"sqlite:///{self.path}",
-            format="sqlite",
-            warnings=warnings,
-            has_dob_column=any(s.dob is not None for s in students),
+        return build_roster(
+            student_rows,
+            staff_rows,
+            (sql.student_fields, sql.staff_fields),
+            contacts,
+            self.mapping.students.table,
+            (f"sqlite:///{self.path}", "sqlite"),
         )
 
     @contextlib.contextmanager

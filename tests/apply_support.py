@@ -13,6 +13,8 @@ import functools
 import hashlib
 import os
 import random
+import secrets
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +36,7 @@ from merge_engine.storage.base import (
     HistoryTable,
     StorageAdapter,
 )
+from merge_engine.storage.mapping import StorageMapping
 from merge_engine.synthetic import generate_district
 
 FAST = Settings(random_pairs=30_000)
@@ -155,12 +158,150 @@ def make_storage(kind: str, d: District, tmp_path: Path) -> StorageAdapter:
         load_rosters(storage, d.archived, d.synced)
     elif kind == "postgres":
         require_pg()
-        storage = open_storage(PG_URL, create=True)
-        load_rosters(storage, d.archived, d.synced, replace=True)
+        storage = pg_storage(new_pg_schema(), create=True)
+        load_rosters(storage, d.archived, d.synced)
     else:
         raise ValueError(kind)
     load_history(storage, d.rows)
     return storage
+
+
+#: PostgreSQL schemas made by this test run, dropped when the run ends (see conftest.py).
+PG_SCHEMAS: list[str] = []
+
+
+def new_pg_schema() -> str:
+    """A schema name of this test run's own: two runs on one server never touch each other."""
+    name = f"me_apply_{secrets.token_hex(6)}"
+    PG_SCHEMAS.append(name)
+    return name
+
+
+def pg_storage(schema: str, *, create: bool = False, isolation: str | None = None) -> Any:
+    """A new connection (adapter) to the reference schema in PostgreSQL schema ``schema``."""
+    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+
+    mapping = StorageMapping(schema=schema)
+    return SQLAlchemyStorage(PG_URL, mapping=mapping, create=create, isolation_level=isolation)
+
+
+def drop_pg_schemas() -> None:
+    """Drop every schema :func:`new_pg_schema` handed out (at the end of the run)."""
+    if not PG_SCHEMAS or not pg_available():
+        return
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        for name in PG_SCHEMAS:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    engine.dispose()
+    PG_SCHEMAS.clear()
+
+
+#: Bookkeeping tables: they grow with every apply and undo, by design.
+BOOKKEEPING_TABLES = frozenset({"merge_journal", "merge_audit"})
+#: Change-tracking columns that apply and undo move on purpose (docs/adapters.md).
+MOVING_COLUMNS = frozenset({("students", "updated_at")})
+
+
+def db_snapshot(
+    storage: StorageAdapter, *, bookkeeping: bool = False
+) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every table of the whole database, every column as text, sorted.
+
+    Not read through the storage contract: straight from SQLite, PostgreSQL
+    or the in-memory adapter's state, so columns the contract does not carry
+    (``contact_order``, guardian details, staff) are compared too. Journal
+    and audit tables are left out unless ``bookkeeping``; the columns in
+    :data:`MOVING_COLUMNS` are always left out.
+    """
+    if isinstance(storage, InMemoryStorage):
+        tables = _memory_tables(storage)
+    elif hasattr(storage, "path"):
+        tables = _sqlite_tables(str(storage.path))
+    else:
+        tables = _pg_tables(storage)
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for name, (columns, rows) in tables.items():
+        if name in BOOKKEEPING_TABLES and not bookkeeping:
+            continue
+        keep = [i for i, c in enumerate(columns) if (name, c) not in MOVING_COLUMNS]
+        out[name] = sorted(tuple(f"{columns[i]}={_text(r[i])}" for i in keep) for r in rows)
+    return out
+
+
+Table = tuple[list[str], list[tuple[Any, ...]]]
+
+
+def _sqlite_tables(path: str) -> dict[str, Table]:
+    conn = sqlite3.connect(path)
+    try:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        out: dict[str, Table] = {}
+        for name in names:
+            cur = conn.execute(f'SELECT * FROM "{name}"')
+            out[name] = ([d[0] for d in cur.description], cur.fetchall())
+        return out
+    finally:
+        conn.close()
+
+
+def _pg_tables(storage: Any) -> dict[str, Table]:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    schema = storage.mapping.schema or "public"
+    out: dict[str, Table] = {}
+    with storage.engine.connect() as conn:
+        names = conn.execute(
+            sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+            {"s": schema},
+        ).scalars()
+        for name in list(names):
+            result = conn.execute(sa.text(f'SELECT * FROM "{schema}"."{name}"'))
+            out[name] = (list(result.keys()), [tuple(r) for r in result])
+    return out
+
+
+def _memory_tables(storage: InMemoryStorage) -> dict[str, Table]:
+    st = storage._state  # the test reads the adapter's whole state, not its contract
+    students = [
+        (i, s.archived, s.merged_into, repr(attrs.astuple(attrs.evolve(s.student, contacts=()))))
+        for i, s in st.students.items()
+    ]
+    out: dict[str, Table] = {
+        "students": (["id", "archived", "merged_into", "fields"], students),
+        "guardians": (
+            ["id", "fields", "merged_into"],
+            [
+                (g, repr(attrs.astuple(c)), st.guardian_merged.get(g))
+                for g, c in st.guardians.items()
+            ],
+        ),
+        "student_guardians": (
+            ["student_id", "guardian_id", "relationship", "contact_order"],
+            [
+                (s, g, rel, order)
+                for s, links in st.links.items()
+                for g, (rel, order) in links.items()
+            ],
+        ),
+        "account_links": (["key", "mode"], [(repr(k), m) for k, m in st.account_links.items()]),
+        "staff": (["id", "fields"], [(i, repr(v)) for i, v in st.staff.items()]),
+        "merge_journal": (["key", "entry"], [(repr(k), v) for k, v in st.journal.items()]),
+        "merge_audit": (["record"], [(repr(r),) for r in st.audit]),
+    }
+    for name, rows in st.rows.items():
+        out[name] = (
+            ["key", "values"],
+            [(repr(k), repr(sorted(v.items()))) for k, v in rows.items()],
+        )
+    return out
 
 
 def _text(value: Any) -> str:

@@ -101,3 +101,12 @@ def _fresh_structlog() -> Iterable[None]:
     """The CLI configures structlog (it is an application); undo that after each test."""
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_schemas() -> Iterable[None]:
+    """Each PostgreSQL test works in a schema of its own; drop them all when the run ends."""
+    yield
+    from apply_support import drop_pg_schemas  # noqa: PLC0415
+
+    drop_pg_schemas()

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import pytest
-from apply_support import PG_URL, district, make_storage, plan_of, require_pg, signature
+from apply_support import district, make_storage, pg_storage, plan_of, require_pg, signature
 
 from merge_engine.apply import ApplyReport, apply_plan, audit_history
 from merge_engine.plan import MergePlan
@@ -35,10 +35,9 @@ def loaded(tmp_path: Path) -> Iterator[StorageAdapter]:
     storage.close()
 
 
-def connection(isolation: str | None = None) -> StorageAdapter:
-    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
-
-    return SQLAlchemyStorage(PG_URL, isolation_level=isolation)
+def connection(like: Any, isolation: str | None = None) -> StorageAdapter:
+    """Another connection to the schema of ``like`` (each test has a schema of its own)."""
+    return pg_storage(like.mapping.schema, isolation=isolation)
 
 
 def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:
@@ -83,7 +82,7 @@ def test_two_connections_applying_the_same_plan(
     """Both apply the whole plan at once: every merge is applied by exactly one of them."""
     plan = plan_of()
     sig = signature(loaded, plan)
-    one, two = connection(isolation), connection(isolation)
+    one, two = connection(loaded, isolation), connection(loaded, isolation)
     try:
         reports = run_both(
             lambda: apply_plan(plan, one, batch_size=4, max_retries=50),
@@ -112,7 +111,7 @@ def test_overlapping_plans_in_opposite_orders(loaded: StorageAdapter) -> None:
     second = attrs.evolve(plan, merges=list(reversed(auto[third:])),
                           fingerprint={**plan.fingerprint, "synced": "second"})  # fmt: skip
     sig = signature(loaded, plan)
-    one, two = connection(), connection()
+    one, two = connection(loaded), connection(loaded)
     try:
         r1, r2 = run_both(
             lambda: apply_plan(first, one, batch_size=3, force=True, max_retries=50),
@@ -167,7 +166,7 @@ def test_the_second_applier_waits_for_the_first_then_skips(loaded: StorageAdapte
     the same merge blocks until session 1 commits, then reports already_applied."""
     plan = plan_of()
     single = attrs.evolve(plan, merges=[plan.auto[0]])
-    one, two = connection(), connection()
+    one, two = connection(loaded), connection(loaded)
     paused = _Paused(one)
     results: dict[str, ApplyReport] = {}
     try:
@@ -201,7 +200,7 @@ def test_two_connections_applying_the_same_account_steps(
     """Guardian merges and detaches too: each is applied by exactly one connection."""
     plan = plan_of(accounts=True)
     assert sum(g.decision == "auto" for g in plan.guardian_merges) >= 20
-    one, two = connection(isolation), connection(isolation)
+    one, two = connection(loaded, isolation), connection(loaded, isolation)
     try:
         reports = run_both(
             lambda: apply_plan(plan, one, batch_size=4, max_retries=50),

@@ -35,7 +35,7 @@ from merge_engine.apply import apply_plan
 from merge_engine.guardians import GuardianMerge
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.planner import student_hash
+from merge_engine.planner import record_hashes
 from merge_engine.storage import load_history, load_rosters, open_storage
 from merge_engine.storage.base import StorageAdapter
 from merge_engine.undo import undo_plan
@@ -93,7 +93,7 @@ def plan_for(storage: StorageAdapter, guardians: bool = False) -> MergePlan:
     synced = {s.id: s for s in storage.read_roster("synced").students}
     merges = [
         Merge(a.id, "s" + a.id[1:], 0.99, "auto", 20.0, None, (),
-              archived_hash=student_hash(a), synced_hash=student_hash(synced["s" + a.id[1:]]))
+              **record_hashes(a, synced["s" + a.id[1:]]))
         for a in archived.students
     ]  # fmt: skip
     guardian_merges = [

@@ -94,7 +94,7 @@ def batch_run(
     if not one_by_one:
         groups = [((m.archived_id, m.synced_id), (m.archived_id,)) for m in batch]
         view = batched(tx, fp, groups)
-    cache = StudentCache(view, batch)
+    cache = StudentCache(view, batch, accounts=tx)
     finish = view.flush if isinstance(view, BatchedTransaction) else no_op
     return BatchRun(lambda merge: run(view, cache, merge), finish)
 
@@ -218,8 +218,12 @@ class StudentCache:
     so every decision sees the transaction's own writes.
     """
 
-    def __init__(self, tx: Transaction, batch: Sequence[Merge]) -> None:
+    def __init__(
+        self, tx: Transaction, batch: Sequence[Merge], accounts: Transaction | None = None
+    ) -> None:
         self.tx = tx
+        #: The unbatched transaction, for guardian-account reads (see safety.refusal).
+        self.accounts = accounts or tx
         self.known = {m.archived_id for m in batch} | {m.synced_id for m in batch}
         self.stored = dict(tx.students(sorted(self.known))) if self.known else {}
         self.touched: set[str] = set()

@@ -44,6 +44,7 @@ from .storage.batched_accounts import AccountBatch, account_batch
 __all__ = [
     "apply_step_in",
     "check_account_support",
+    "final_account",
     "run_account_steps",
     "supports_accounts",
 ]
@@ -128,7 +129,7 @@ def _apply_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutc
     return apply(tx, fp, step, None if entry is None or entry.undone else entry)
 
 
-def _final_account(tx: AccountTransaction, guardian_id: str) -> str | None:
+def final_account(tx: AccountTransaction, guardian_id: str) -> str | None:
     """The account ``guardian_id`` ends in after following merges (None: missing or a loop)."""
     current = guardian_id
     for _ in range(_MAX_CHAIN):
@@ -148,7 +149,7 @@ def _apply_guardian_merge(
     stored = tx.guardians([g]).get(g)
     if stored is None:
         return _result(step, "stale", f"guardian account {g} no longer exists")
-    into = _final_account(tx, step.into_id)
+    into = final_account(tx, step.into_id)
     if into is None:
         return _result(step, "stale", f"guardian account {step.into_id} no longer exists")
     target = guardian_key(into)

@@ -35,7 +35,7 @@ from ._applying import (
 from .account_apply import apply_step_in, check_account_support, run_account_steps
 from .accounts import AccountStep, account_steps, approval_ids
 from .exceptions import PlanError
-from .plan import Merge, MergePlan
+from .plan import SCHEMA_VERSION, Merge, MergePlan
 from .report import ApplyReport, MergeOutcome
 from .safety import check_safety, links_of_merged_siblings, refusal, siblings_by_synced
 from .storage.base import (
@@ -88,11 +88,13 @@ def apply_plan(
         one per account step.
 
     Raises:
+        PlanError: the plan was read without an integrity digest or is of an old schema.
         SafetyValveError: the database looks wrong as a whole (unless ``force``).
         PlanError: ``approved`` names ids that are not merges or review steps of the plan.
         StorageError: the plan has account steps and the adapter cannot run them.
     """
     started = time.perf_counter()
+    check_integrity(plan)
     fp = plan_fingerprint(plan)
     approved_ids = frozenset(approved or ())
     review_ids = {m.archived_id for m in plan.review}
@@ -180,6 +182,21 @@ def apply_plan(
     return report
 
 
+def check_integrity(plan: MergePlan) -> None:
+    """Refuse a plan that apply cannot trust, before anything is read or written."""
+    if not plan.verified:
+        raise PlanError(
+            "the plan has no integrity digest (it was written by an older merge-engine, or the "
+            "digest was removed), so hand edits cannot be ruled out; re-create it with "
+            "`merge-engine plan`"
+        )
+    if plan.schema_version < SCHEMA_VERSION:
+        raise PlanError(
+            f"the plan has schema version {plan.schema_version}; re-create it with "
+            "`merge-engine plan` to apply it (undo still reads it)"
+        )
+
+
 def _dry_run_steps(tx: Transaction, fp: str, steps: Sequence[AccountStep]) -> list[MergeOutcome]:
     """The account steps' outcomes inside a dry run's transaction (rolled back afterwards).
 
@@ -214,7 +231,7 @@ def _apply_one(
     arch = stored.get(a)
     if arch is not None and arch.merged_into == s:
         return outcome_of(merge, "already_applied", "merged into the same student by another plan")
-    reason = refusal(merge, stored, links_of_merged_siblings(tx, merge, siblings))
+    reason = refusal(merge, stored, links_of_merged_siblings(tx, merge, siblings), cache.accounts)
     if reason is not None:
         return outcome_of(merge, "stale", reason)
 

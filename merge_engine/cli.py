@@ -26,6 +26,7 @@ from .model import Roster
 from .plan import MergePlan
 from .planner import build_plan
 from .readers import read_roster
+from .replan import plan_from_storage
 from .settings import Settings
 
 __all__ = ["main"]
@@ -62,10 +63,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
         with storage_at(args.db) as storage:
-            archived, synced = storage.read_roster("archived"), storage.read_roster("synced")
+            plan = plan_from_storage(storage, settings)
     else:
         archived, synced = _read_both(args)
-    plan = build_plan(archived, synced, settings)
+        plan = build_plan(archived, synced, settings)
     plan.write(args.out)
     print_summary(plan, args.out)
     return 0

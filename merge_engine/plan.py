@@ -8,10 +8,11 @@ hash of each student record, so a stale plan can be refused per merge.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from attrs import field, frozen
 
@@ -22,7 +23,10 @@ from .roles import RoleLink
 
 __all__ = ["SCHEMA_VERSION", "FieldEvidence", "Merge", "MergePlan"]
 
-SCHEMA_VERSION = 1
+#: Version 2 adds the integrity digest and ``synced_guardians`` (hashes changed meaning).
+SCHEMA_VERSION = 2
+#: Versions read for showing and undoing; apply refuses a plan without a digest.
+READABLE_VERSIONS = (1, 2)
 Decision = Literal["auto", "review"]
 
 
@@ -62,6 +66,7 @@ class Merge:
     duplicates: tuple[str, ...] = field(default=(), converter=to_tuple)
     archived_hash: str = ""
     synced_hash: str = ""
+    synced_guardians: tuple[str, ...] = field(default=(), converter=to_tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +82,7 @@ class Merge:
             "duplicates": list(self.duplicates),
             "archived_hash": self.archived_hash,
             "synced_hash": self.synced_hash,
+            "synced_guardians": list(self.synced_guardians),
         }
 
     @classmethod
@@ -101,6 +107,7 @@ class Merge:
             duplicates=[str(d) for d in data.get("duplicates", [])],
             archived_hash=str(data.get("archived_hash", "")),
             synced_hash=str(data.get("synced_hash", "")),
+            synced_guardians=[str(g) for g in data.get("synced_guardians", [])],
         )
 
     def explain(self) -> str:
@@ -138,6 +145,8 @@ class MergePlan:
     guardian_merges: tuple[GuardianMerge, ...] = field(default=(), converter=to_tuple)
     guardian_actions: tuple[GuardianAction, ...] = field(default=(), converter=to_tuple)
     role_links: tuple[RoleLink, ...] = field(default=(), converter=to_tuple)
+    #: False for a plan read without an integrity digest: apply refuses it.
+    verified: bool = field(default=True, eq=False, repr=False)
 
     @property
     def auto(self) -> tuple[Merge, ...]:
@@ -200,8 +209,13 @@ class MergePlan:
         }
 
     def to_json(self) -> str:
-        """Deterministic JSON: same inputs and settings give the same bytes."""
-        return json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        """Deterministic JSON: same inputs and settings give the same bytes.
+
+        The text ends with an integrity ``digest`` over everything before it,
+        so a plan edited by hand is refused by apply (see :meth:`from_dict`).
+        """
+        body = _canonical(self.to_dict())
+        return f'{body[:-2]},\n "digest": "{_digest(body)}"\n}}\n'
 
     def write(self, path: str | Path) -> None:
         """Write the plan atomically (a temporary file renamed into place)."""
@@ -212,15 +226,30 @@ class MergePlan:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MergePlan:
+        """A plan from its JSON form, checking the integrity digest when there is one.
+
+        A plan whose ``digest`` does not match its content was edited by hand
+        and raises :class:`PlanError`; one without a digest (written by an
+        older version, or with the digest deleted) is read with
+        ``verified=False``, and apply refuses it.
+        """
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise PlanError(
                 f"plan schema version {version!r} is not supported (expected {SCHEMA_VERSION}); "
                 "re-create the plan with this version of merge-engine"
             )
+        content = {k: v for k, v in data.items() if k != "digest"}
+        digest = data.get("digest")
+        if digest is not None and digest != _digest(_canonical(content)):
+            raise PlanError(
+                "the plan was changed after it was written (its integrity digest does not "
+                "match): approve review merges with an approval file (apply --approve) instead "
+                "of editing the plan, or re-create it with `merge-engine plan`"
+            )
         try:
             return cls(
-                merges=[Merge.from_dict(m) for m in data["merges"]],
+                merges=_entries(data, "merges", Merge.from_dict),
                 unmatched_archived=[str(x) for x in data.get("unmatched_archived", [])],
                 unmatched_synced=[str(x) for x in data.get("unmatched_synced", [])],
                 warnings=list(data.get("warnings", [])),
@@ -228,15 +257,13 @@ class MergePlan:
                 model=dict(data.get("model", {})),
                 stats=dict(data.get("stats", {})),
                 fingerprint={str(k): str(v) for k, v in data.get("fingerprint", {}).items()},
-                guardian_merges=[
-                    GuardianMerge.from_dict(g) for g in data.get("guardian_merges", [])
-                ],
-                guardian_actions=[
-                    GuardianAction.from_dict(a) for a in data.get("guardian_actions", [])
-                ],
-                role_links=[RoleLink.from_dict(r) for r in data.get("multiple_role_users", [])],
+                schema_version=int(version),
+                guardian_merges=_entries(data, "guardian_merges", GuardianMerge.from_dict),
+                guardian_actions=_entries(data, "guardian_actions", GuardianAction.from_dict),
+                role_links=_entries(data, "multiple_role_users", RoleLink.from_dict),
+                verified=digest is not None,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, PlanError):
                 raise
             raise PlanError(
@@ -245,7 +272,7 @@ class MergePlan:
 
     @classmethod
     def read(cls, path: str | Path) -> MergePlan:
-        """Read a plan written by :meth:`write`."""
+        """Read a plan written by :meth:`write` (see :meth:`from_dict` for the digest)."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
@@ -254,4 +281,55 @@ class MergePlan:
             raise PlanError(f"{path}: not a JSON plan ({exc})") from exc
         if not isinstance(data, dict):
             raise PlanError(f"{path}: not a JSON plan object")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except PlanError as exc:
+            raise PlanError(f"{path}: {exc}") from exc
+
+
+def _canonical(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+def _digest(canonical: str) -> str:
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_T = TypeVar("_T")
+
+
+def _entries(
+    data: Mapping[str, Any], key: str, parse: Callable[[Mapping[str, Any]], _T]
+) -> list[_T]:
+    """Parse the list ``data[key]``, naming the entry and the key that is wrong."""
+    items = data.get(key, [] if key != "merges" else None)
+    if not isinstance(items, list):
+        raise PlanError(
+            f"malformed plan: {key!r} must be a list; re-create it with `merge-engine plan`"
+        )
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise PlanError(
+                f"malformed plan: {key}[{i}] is {_kind(item)}, not an object; "
+                "re-create the plan with `merge-engine plan`"
+            )
+        try:
+            out.append(parse(item))
+        except PlanError as exc:
+            raise PlanError(f"malformed plan: {key}[{i}]: {exc}") from exc
+        except KeyError as exc:
+            raise PlanError(
+                f"malformed plan: {key}[{i}] has no {exc.args[0]!r}; "
+                "re-create the plan with `merge-engine plan`"
+            ) from exc
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise PlanError(
+                f"malformed plan: {key}[{i}] has a value of the wrong type ({type(exc).__name__}); "
+                "re-create the plan with `merge-engine plan`"
+            ) from exc
+    return out
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import attrs
@@ -33,7 +33,7 @@ from .roles import _find_roles
 from .scoring import ScoredPairs, compare, name_frequencies, score
 from .settings import Settings
 
-__all__ = ["build_plan", "student_hash"]
+__all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
 
 log = structlog.get_logger(__name__)
 I64 = npt.NDArray[np.int64]
@@ -44,20 +44,55 @@ _FIELDS = (
 )  # fmt: skip
 
 
-def student_hash(student: Student) -> str:
-    """A short content hash of a student record, to detect changes after planning."""
+def student_hash(student: Student, *, contacts: bool = True) -> str:
+    """A short content hash of a student record, to detect changes after planning.
+
+    It covers the record's own fields and, unless ``contacts`` is false, the
+    ids of its guardian accounts (in id order: a database may not keep the
+    export's order). Guardian contact details are not part of it: they
+    belong to the account, and a changed phone does not make another child.
+    """
     parts = [str(getattr(student, f) or "") for f in _FIELDS]
-    # Contacts in guardian-id order: a database may not keep the order of the export.
-    for c in sorted(student.contacts, key=lambda c: (c.guardian_id, c.email or "", c.phone or "")):
-        parts += [c.guardian_id, c.email or "", c.phone or ""]
+    if contacts:
+        parts += sorted(c.guardian_id for c in student.contacts)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def _roster_fingerprint(hashes: Iterable[tuple[str, str]]) -> str:
+def guardian_ids(student: Student) -> tuple[str, ...]:
+    """The student's guardian account ids, sorted (what a merge records of its synced student)."""
+    return tuple(sorted({c.guardian_id for c in student.contacts}))
+
+
+def record_hashes(archived: Student, synced: Student) -> dict[str, Any]:
+    """The ``archived_hash``, ``synced_hash`` and ``synced_guardians`` a merge of the two records
+    carries (for building a :class:`~merge_engine.plan.Merge` by hand)."""
+    return {
+        "archived_hash": student_hash(archived),
+        "synced_hash": student_hash(synced, contacts=False),
+        "synced_guardians": guardian_ids(synced),
+    }
+
+
+def _contact_text(student: Student) -> str:
+    """Every contact's account id and details, for the roster fingerprint."""
+    contacts = sorted(student.contacts, key=lambda c: (c.guardian_id, c.email or "", c.phone or ""))
+    return "\x1f".join(f"{c.guardian_id}\x1e{c.email or ''}\x1e{c.phone or ''}" for c in contacts)
+
+
+def _roster_fingerprint(students: Sequence[Student], hashes: Sequence[str]) -> str:
     digest = hashlib.sha256()
-    for sid, h in hashes:
-        digest.update(f"{sid}\x1e{h}\x1d".encode())
+    for student, h in zip(students, hashes, strict=True):
+        digest.update(f"{student.id}\x1e{h}\x1e{_contact_text(student)}\x1d".encode())
     return digest.hexdigest()
+
+
+@attrs.frozen
+class _Hashes:
+    """Per student, what a merge records to refuse it if the record changes before apply."""
+
+    archived: list[str]
+    synced: list[str]  # own fields only: the synced student's guardian ids are listed apart
+    synced_guardians: list[tuple[str, ...]]
 
 
 def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
@@ -201,9 +236,11 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     )
     timer.lap("assignment")
 
-    a_hashes = [(s.id, student_hash(s)) for s in a_students]
-    b_hashes = [(s.id, student_hash(s)) for s in b_students]
-    hashes = ([h for _, h in a_hashes], [h for _, h in b_hashes])
+    hashes = _Hashes(
+        [student_hash(s) for s in a_students],
+        [student_hash(s, contacts=False) for s in b_students],
+        [guardian_ids(s) for s in b_students],
+    )
     merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings, hashes)
     contested = _contested_duplicates(
         scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
@@ -278,8 +315,8 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         model=model.to_dict(),
         stats=stats,
         fingerprint={
-            "archived": _roster_fingerprint(a_hashes),
-            "synced": _roster_fingerprint(b_hashes),
+            "archived": _roster_fingerprint(a_students, hashes.archived),
+            "synced": _roster_fingerprint(b_students, hashes.synced),
             "archived_source_format": archived.format,
             "synced_source_format": synced.format,
         },
@@ -392,7 +429,7 @@ def _contested_duplicates(
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
-    hashes: tuple[list[str], list[str]],
+    hashes: _Hashes,
 ) -> list[Merge]:
     """Review merges for records that lost their best candidate to a possible duplicate.
 
@@ -450,8 +487,9 @@ def _contested_duplicates(
                     Competitor(a_students[m].id, b_students[s].id, float(prob[k])) for m in twins
                 ],
                 duplicates=[a_students[m].id for m in twins],
-                archived_hash=hashes[0][a],
-                synced_hash=hashes[1][s],
+                archived_hash=hashes.archived[a],
+                synced_hash=hashes.synced[s],
+                synced_guardians=hashes.synced_guardians[s],
             )
         )
     return out
@@ -477,7 +515,7 @@ def _merges(
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
-    hashes: tuple[list[str], list[str]],
+    hashes: _Hashes,
 ) -> list[Merge]:
     """One merge per archived record whose group was assigned a synced student."""
     nb = np.int64(max(len(eb), 1))
@@ -573,8 +611,9 @@ def _merges(
                 reasons=reasons[i],
                 competitors=competitors,
                 duplicates=[a_students[m].id for m in members[int(g_of[i])] if m != a],
-                archived_hash=hashes[0][a],
-                synced_hash=hashes[1][s],
+                archived_hash=hashes.archived[a],
+                synced_hash=hashes.synced[s],
+                synced_guardians=hashes.synced_guardians[s],
             )
         )
     return merges

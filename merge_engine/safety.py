@@ -13,18 +13,17 @@ thresholds below follow the same spirit.
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections.abc import Mapping, Sequence
 
-import attrs
 import structlog
 
+from .account_apply import final_account
 from .exceptions import SafetyValveError, TransientConflict
 from .plan import Merge, MergePlan
 from .planner import student_hash
-from .storage.base import StorageAdapter, StoredStudent, Transaction
+from .storage.base import AccountTransaction, StorageAdapter, StoredStudent, Transaction
 
 __all__ = [
     "MAX_COVERAGE",
@@ -67,15 +66,20 @@ def refusal(
     merge: Merge,
     stored: Mapping[str, StoredStudent],
     merged_links: frozenset[str] = frozenset(),
+    accounts: Transaction | None = None,
 ) -> str | None:
     """Why ``merge`` must not be applied to the ``stored`` students, or ``None``.
 
-    ``merged_links`` holds the guardian ids of archived students already
-    merged into the synced student (duplicates of one child merge into the
-    same synced student, by this plan or another): a merge links them to the
-    synced student, so they are not a change "since planning".
+    Changes the merge engine made itself are never a reason: ``merged_links``
+    holds the guardian ids of archived students already merged into the
+    synced student (their links came with those merges), and, when
+    ``accounts`` can read guardian accounts, a guardian the synced student
+    had at planning that has since been merged into another account it now
+    has (a guardian merge) is the same guardian.
     """
     a, s = merge.archived_id, merge.synced_id
+    if not merge.archived_hash or not merge.synced_hash:
+        return f"the plan's merge of {a} has no record hashes; re-plan to merge it"
     arch, sync = stored.get(a), stored.get(s)
     if arch is None:
         return f"archived student {a} no longer exists"
@@ -89,35 +93,42 @@ def refusal(
         return f"synced student {s} is archived"
     if sync.merged_into is not None:
         return f"synced student {s} is merged into {sync.merged_into}"
-    if merge.archived_hash and student_hash(arch.student) != merge.archived_hash:
+    if student_hash(arch.student) != merge.archived_hash:
         return f"archived student {a} changed since planning; re-plan to merge it"
-    if merge.synced_hash and not _synced_unchanged(sync, merge.synced_hash, merged_links):
+    if student_hash(sync.student, contacts=False) != merge.synced_hash:
         return f"synced student {s} changed since planning; re-plan to merge it"
+    return _guardians_changed(merge, sync, merged_links, accounts)
+
+
+def _guardians_changed(
+    merge: Merge,
+    sync: StoredStudent,
+    merged_links: frozenset[str],
+    accounts: Transaction | None,
+) -> str | None:
+    """Why the synced student's guardian accounts differ from planning beyond the engine's work."""
+    now = {c.guardian_id for c in sync.student.contacts}
+    planned = set(merge.synced_guardians)
+    missing = planned - now
+    extra = now - planned - merged_links
+    if missing and isinstance(accounts, AccountTransaction):
+        for g in sorted(missing):
+            into = final_account(accounts, g)
+            if into is not None and into != g and into in now:
+                missing.discard(g)  # merged into an account the student has: same guardian
+                extra.discard(into)
+    s = merge.synced_id
+    if missing:
+        return (
+            f"synced student {s} changed since planning (guardian account "
+            f"{min(missing)} was unlinked); re-plan to merge it"
+        )
+    if extra:
+        return (
+            f"synced student {s} changed since planning (guardian account "
+            f"{min(extra)} was linked); re-plan to merge it"
+        )
     return None
-
-
-#: At most this many candidate links are tried away (2**n hashes) before calling it stale.
-_MAX_CANDIDATES = 8
-
-
-def _synced_unchanged(sync: StoredStudent, expected: str, merged_links: frozenset[str]) -> bool:
-    """The synced student hashes as planned, once some links earlier merges added are removed.
-
-    Which of the merged duplicates' links the synced student already had is
-    unknown, so every subset of the candidates it now holds is tried.
-    """
-    if student_hash(sync.student) == expected:
-        return True
-    contacts = sync.student.contacts
-    candidates = [c.guardian_id for c in contacts if c.guardian_id in merged_links]
-    if not candidates or len(candidates) > _MAX_CANDIDATES:
-        return False
-    for size in range(1, len(candidates) + 1):
-        for drop in itertools.combinations(candidates, size):
-            kept = [c for c in contacts if c.guardian_id not in drop]
-            if student_hash(attrs.evolve(sync.student, contacts=kept)) == expected:
-                return True
-    return False
 
 
 def links_of_merged_siblings(
@@ -239,6 +250,6 @@ def _stale_in(
             if arch is not None and arch.merged_into == m.synced_id:
                 continue  # applied already (by this plan or another)
             added = links_of_merged_siblings(tx, m, siblings.get(m.synced_id, ()))
-            if refusal(m, stored, added) is not None:
+            if refusal(m, stored, added, tx) is not None:
                 stale += 1
     return stale

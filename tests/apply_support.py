@@ -26,7 +26,7 @@ import pytest
 from merge_engine.exceptions import StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
-from merge_engine.planner import build_plan, student_hash
+from merge_engine.planner import build_plan, record_hashes, student_hash
 from merge_engine.settings import Settings
 from merge_engine.storage import InMemoryStorage, load_history, load_rosters, open_storage
 from merge_engine.storage.base import (
@@ -596,7 +596,7 @@ def hand_plan(
     review = set(review)
     merges = [
         Merge(a, s, 0.99, "review" if a in review else "auto", 20.0, None, (),
-              archived_hash=student_hash(by_id[a]), synced_hash=student_hash(by_id[s]))
+              **record_hashes(by_id[a], by_id[s]))
         for a, s in pairs
     ]  # fmt: skip
     return MergePlan(

@@ -217,3 +217,27 @@ def test_show_accounts_lists_review_steps_with_their_approval_ids(
     records = {str(r["archived_id"]) for r in history(db, capsys)}
     assert guardians[0] in records
     assert not records & set(guardians[1:])
+
+
+def test_the_readme_workflow_approves_reviews_after_a_first_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """load, plan, apply, then apply --approve-all-review: no reviewed merge is refused,
+    although the first apply's guardian merges re-linked their synced students."""
+    district = generate_district(400, seed=11)
+    write_roster(district.archived, tmp_path / "archived")
+    write_roster(district.synced, tmp_path / "synced")
+    db, out = tmp_path / "district.db", tmp_path / "plan.json"
+    assert main(["load", "--db", str(db), "--archived", str(tmp_path / "archived"),
+                 "--synced", str(tmp_path / "synced")]) == 0  # fmt: skip
+    assert main(["plan", "--db", str(db), "--out", str(out)]) == 0
+    plan = MergePlan.read(out)
+    assert plan.review and plan.guardian_merges
+    assert main(["apply", str(out), "--db", str(db)]) == 0
+    capsys.readouterr()
+
+    assert main(["apply", str(out), "--db", str(db), "--approve-all-review"]) == 0
+
+    assert "stale" not in capsys.readouterr().out
+    applied = {str(r["archived_id"]) for r in history(db, capsys) if r["action"] == "apply"}
+    assert {m.archived_id for m in plan.merges} <= applied

@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..exceptions import MappingError, StorageError
+from ..model import Contact
+from ._rows import build_contact
 from ._sqla_schema import find_column
 from ._sqla_stmts import Statements, any_of, converter
 from .base import AccountLink, GuardianLink, HistoryTable, StoredGuardian
@@ -189,6 +191,16 @@ class AccountMethods:
             params = {"ids": wanted[i : i + _CHUNK]}
             for gid, merged in self._run(self._accounts.guardians_in, params).all():  # locks
                 found[str(gid)] = StoredGuardian(str(gid), _text(merged))
+        return dict(sorted(found.items()))
+
+    def guardian_contacts(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        bound = (_bound(self._stmts.gid_to_db, i) for i in sorted(set(ids)))
+        wanted = [v for v in bound if v is not None]
+        found: dict[str, Contact] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            params = {"ids": wanted[i : i + _CHUNK]}
+            for row in self._run(self._stmts.guardian_contacts_in, params).all():
+                found[str(row[0])] = build_contact(row, self._stmts.guardian_fields, None)
         return dict(sorted(found.items()))
 
     def guardian_history_tables(self) -> Sequence[HistoryTable]:

@@ -232,6 +232,9 @@ class Statements:
         self.contacts_in = contacts.where(any_of(self.l_student, "ids", self.postgres)).order_by(
             *order
         )
+        self.guardian_contacts_in = sa.select(self.g_id, *(c for _, c in self.guardian_cols)).where(
+            any_of(self.g_id, "ids", self.postgres)
+        )
         self.links_of = (
             sa.select(self.l_guardian, rel)
             .where(self.l_student == sa.bindparam("student"))

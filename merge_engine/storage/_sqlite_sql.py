@@ -198,6 +198,9 @@ class SQLiteSQL:
             False: f"{head}{join}{tail}",
         }
         self._contacts_in = (head + f"WHERE l.{lsid} IN ", tail)
+        self._guardian_contacts_in = (
+            f"SELECT g.{quote(g.id)}{gfields} FROM {gt} AS g WHERE g.{quote(g.id)} IN "
+        )
         rel_col = quote(lk.relationship) if lk.relationship else "NULL"
         self.links_of = f"SELECT {lgid}, {rel_col} FROM {lt} WHERE {lsid} = ? ORDER BY {lgid}"
         self._links_in = f"SELECT {lsid}, {lgid}, {rel_col} FROM {lt} WHERE {lsid} IN "
@@ -285,6 +288,9 @@ class SQLiteSQL:
     def contacts_in(self, n: int) -> str:
         head, tail = self._contacts_in
         return f"{head}({', '.join('?' * n)}){tail}"
+
+    def guardian_contacts_in(self, n: int) -> str:
+        return f"{self._guardian_contacts_in}({', '.join('?' * n)})"
 
     def flag(self, archived: bool) -> Any:
         s = self.mapping.students

@@ -183,6 +183,14 @@ class SQLiteTransaction:
                 result[str(gid)] = StoredGuardian(str(gid), _text(merged))
         return dict(sorted(result.items()))
 
+    def guardian_contacts(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        sql = self._sql
+        result: dict[str, Contact] = {}
+        for chunk in self._chunks(ids):
+            for row in self._run(sql.guardian_contacts_in(len(chunk)), chunk):
+                result[str(row[0])] = build_contact(row, sql.guardian_fields, None)
+        return dict(sorted(result.items()))
+
     def guardian_history_tables(self) -> Sequence[HistoryTable]:
         return self._sql.mapping.guardian_history
 

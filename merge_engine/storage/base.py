@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
-from ..model import Roster, Student
+from ..model import Contact, Roster, Student
 
 __all__ = [
     "ACCOUNT_BULK",
@@ -29,6 +29,7 @@ __all__ = [
     "AuditRecord",
     "BulkAccountTransaction",
     "BulkTransaction",
+    "GuardianContacts",
     "GuardianLink",
     "HistoryRow",
     "HistoryTable",
@@ -321,6 +322,21 @@ class AccountTransaction(Transaction, Protocol):
 
     def remove_account_link(self, link: AccountLink) -> None:
         """Delete an account link (nothing happens if it is absent)."""
+        ...
+
+
+@runtime_checkable
+class GuardianContacts(Protocol):
+    """The OPTIONAL read of guardian accounts' details by id (all built-in adapters).
+
+    Used to show planning the district as the sync left it after an apply
+    (:mod:`merge_engine.replan`): a link a guardian merge removed is put
+    back with its account's details. Without it the link comes back with
+    the account id alone.
+    """
+
+    def guardian_contacts(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        """The details of the guardian accounts among ``ids`` (missing ids are absent)."""
         ...
 
 

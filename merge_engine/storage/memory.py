@@ -403,6 +403,10 @@ class _MemoryTransaction:
             if i in state.guardians
         }
 
+    def guardian_contacts(self, ids: Sequence[str]) -> Mapping[str, Contact]:
+        state = self._check()
+        return {i: state.guardians[i] for i in sorted(set(ids)) if i in state.guardians}
+
     def guardian_history_tables(self) -> Sequence[HistoryTable]:
         state = self._check()
         return tuple(t for n, t in state.tables.items() if n in state.guardian_tables)

@@ -24,7 +24,7 @@ from .assignment import NONE, Assignment, assign
 from .blocking import FALLBACK_RULES, generate_candidates
 from .comparisons import COMPARISONS
 from .duplicates import archived_groups
-from .features import EncodedSide, Vocabularies, encode_students
+from .features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
 from .fellegi_sunter import estimate_model
 from .guardians import _plan_guardians
 from .model import Roster, Student
@@ -117,6 +117,48 @@ _ANCHORS = (
     _level_index("guardian", "phone_and_email", "phone_or_email"),
     _level_index("address", "exact"),
 )
+
+
+_EXACT_NAMES = (_level_index("first_name", "exact"), _level_index("last_name", "exact"))
+#: Grades either side of a child's own within which another child could carry its name.
+NAMESAKE_GRADE_BAND = 1
+
+
+def expected_namesakes(
+    ea: EncodedSide,
+    eb: EncodedSide,
+    archived: npt.NDArray[np.int64],
+    target: npt.NDArray[np.int64],
+    freqs: dict[str, npt.NDArray[np.float64]],
+) -> npt.NDArray[np.float64]:
+    """How many other synced children of the pair's grade band would carry its full name by
+    chance: synced students within the band times the district's given-name and surname
+    frequencies (an estimate that assumes the two names are drawn independently)."""
+    first = ea.first[archived]
+    last = ea.last_key[archived]
+    p = freqs["first_name"][np.maximum(first, 0)] * freqs["last_name"][np.maximum(last, 0)]
+    p[(first < 0) | (last < 0)] = 1.0
+    grades = eb.grade.astype(np.int64)
+    known = grades[grades != GRADE_MISSING]
+    if len(known) == 0:
+        band = np.full(len(target), float(len(eb)))
+    else:
+        low = int(known.min()) - NAMESAKE_GRADE_BAND
+        counts = np.bincount(
+            known - low, minlength=int(known.max()) - low + NAMESAKE_GRADE_BAND + 2
+        )
+        window = np.convolve(counts, np.ones(2 * NAMESAKE_GRADE_BAND + 1), mode="same")
+        g = grades[target]
+        band = np.where(
+            g == GRADE_MISSING,
+            float(len(eb)),
+            window[np.clip(g - low, 0, len(window) - 1)],
+        )
+    return np.asarray(band * p, dtype=np.float64)
+
+
+def _namesake_evidence(expected: float) -> FieldEvidence:
+    return FieldEvidence("names_only", f"{expected:.2g} namesakes expected", 0.0)
 
 
 class _Timer:
@@ -241,7 +283,9 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         [student_hash(s, contacts=False) for s in b_students],
         [guardian_ids(s) for s in b_students],
     )
-    merges = _merges(scored, groups, result, ea, eb, a_students, b_students, settings, hashes)
+    merges = _merges(
+        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs
+    )
     contested = _contested_duplicates(
         scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
     )
@@ -516,6 +560,7 @@ def _merges(
     b_students: Sequence[Student],
     settings: Settings,
     hashes: _Hashes,
+    freqs: dict[str, npt.NDArray[np.float64]],
 ) -> list[Merge]:
     """One merge per archived record whose group was assigned a synced student."""
     nb = np.int64(max(len(eb), 1))
@@ -561,8 +606,15 @@ def _merges(
         anchored = np.zeros(len(lv), np.bool_)
         for j, good in _ANCHORS:
             anchored |= np.isin(lv[:, j], good)
+        namesakes = expected_namesakes(ea, eb, archived, target, freqs)
+        (jf, exact_first), (jl, exact_last) = _EXACT_NAMES
+        rare = (
+            np.isin(lv[:, jf], exact_first)
+            & np.isin(lv[:, jl], exact_last)
+            & (namesakes <= settings.max_expected_namesakes)
+        )
         flag(
-            ~anchored,
+            ~anchored & ~rare,
             "nothing but names and school data agree (no birth date, identifier or guardian)",
         )
 
@@ -589,6 +641,8 @@ def _merges(
             evidence.append(
                 FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i]))
             )
+        if settings.household_rules and not anchored[i]:
+            evidence.append(_namesake_evidence(float(namesakes[i])))
         competitors = [
             Competitor(
                 a_students[int(scored.archived[kk])].id,

@@ -112,6 +112,12 @@ class Settings:
             given names clearly disagree can get.
         conflict_with_identifier_max_probability: the same, when an
             identifier (sis_id, state_id, ...) matches exactly.
+        max_expected_namesakes: a pair on which nothing but names and school
+            data agree (no birth date, identifier, guardian contact or address)
+            is merged automatically only when its given name and surname agree
+            exactly and the district's own name frequencies predict at most
+            this many other children of its grade band (one grade either
+            side) carrying that full name; otherwise it goes to review.
         random_pairs: random pairs sampled to learn non-match frequencies.
         em_max_iterations: iteration limit of the EM estimation.
         seed: seed of the random pair sample (plans are deterministic).
@@ -148,6 +154,7 @@ class Settings:
     family_cap_bits: float | None = field(default=None, validator=_optional_bits)
     name_conflict_max_probability: float = field(default=0.05, validator=_probability)
     conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
+    max_expected_namesakes: float = field(default=0.01, validator=_non_negative)
     random_pairs: int = field(default=300_000, validator=_count)
     em_max_iterations: int = field(default=40, validator=_count)
     seed: int = field(default=0, validator=_integer)

@@ -119,6 +119,19 @@ _ANCHORS = (
 )
 
 
+def _child_check(
+    name: str, good: tuple[str, ...], bad: tuple[str, ...]
+) -> tuple[int, list[int], list[int]]:
+    j, good_codes = _level_index(name, *good)
+    return j, good_codes, _level_index(name, *bad)[1]
+
+
+_TWIN_CHECKS = (
+    _level_index("first_name", "close"),
+    _child_check("gender", ("same",), ("different",)),
+    _child_check("middle_name", ("exact", "initial"), ("different",)),
+    _child_check("identifier", ("exact", "one_edit"), ("different",)),
+)
 _EXACT_NAMES = (_level_index("first_name", "exact"), _level_index("last_name", "exact"))
 #: Grades either side of a child's own within which another child could carry its name.
 NAMESAKE_GRADE_BAND = 1
@@ -601,6 +614,19 @@ def _merges(
     for (j, bad), text in _GATES if settings.household_rules else ():
         flag(np.isin(lv[:, j], bad), text)
     if settings.household_rules:
+        # Twins are often named alike (Aidan and Aiden): a given name one typo away is
+        # a typo or a twin, so only what belongs to the child alone may confirm it.
+        (jn, close), *child = _TWIN_CHECKS
+        agrees = np.zeros(len(lv), np.bool_)
+        disagrees = np.zeros(len(lv), np.bool_)
+        for j, good, bad in child:
+            agrees |= np.isin(lv[:, j], good)
+            disagrees |= np.isin(lv[:, j], bad)
+        flag(
+            np.isin(lv[:, jn], close) & (~agrees | disagrees),
+            "given names differ by a typo and nothing that belongs to the child alone "
+            "(gender, middle name, identifier) confirms it: a typo or a twin",
+        )
         # Two children can share a name, a grade and a school; without something
         # that belongs to the child or its household, a merge is a guess.
         anchored = np.zeros(len(lv), np.bool_)

@@ -149,6 +149,39 @@ def test_similar_named_twins_are_never_crossed(background: SyntheticDistrict) ->
         assert merge.margin_bits < FAST.margin_bits
 
 
+@pytest.mark.parametrize(
+    ("archived", "synced", "decision"),
+    [
+        ({"first": "Cornelio", "gender": "M"}, {"first": "Cornelia", "gender": "F"}, "review"),
+        ({"first": "Aidan"}, {"first": "Aiden", "gender": "M"}, "review"),
+        ({"first": "Aidan", "middle_name": "Lee"}, {"first": "Aiden", "middle_name": "Ray"},
+         "review"),
+        ({"first": "Aidan", "gender": "M"}, {"first": "Aiden", "gender": "M"}, "auto"),
+        ({"first": "Aidan", "middle_name": "Lee"}, {"first": "Aiden", "middle_name": "L"},
+         "auto"),
+    ],
+)  # fmt: skip
+def test_a_twin_who_left_with_a_name_one_letter_off(
+    background: SyntheticDistrict,
+    archived: dict[str, Any],
+    synced: dict[str, Any],
+    decision: str,
+) -> None:
+    """The remaining twin has the same birth date, guardians and address and a given name
+    one typo away: auto only when something of the child alone agrees, never when one
+    disagrees."""
+    a, s = dict(archived), dict(synced)
+    plan = plan_with(
+        background,
+        [kid("xa1", a.pop("first"), **a)],
+        [kid("xs1", s.pop("first"), synced=True, **s)],
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert ("xs1", decision) == (merge.synced_id, merge.decision)
+    if decision == "review":
+        assert any("a typo or a twin" in r for r in merge.reasons)
+
+
 def test_archived_child_typed_twice_goes_to_one_student(background: SyntheticDistrict) -> None:
     """Two archived records of one child (same name, same dob) both merge into its synced record."""
     plan = plan_with(

@@ -76,10 +76,16 @@ def _read_both(args: argparse.Namespace) -> tuple[Roster, Roster]:
     if not (args.archived and args.synced):
         raise PlanError("give both --archived and --synced folders (or --db URL)")
     archived = read_roster(
-        args.archived, format=args.archived_format, fallback_encoding=args.encoding_fallback
+        args.archived,
+        format=args.archived_format,
+        fallback_encoding=args.encoding_fallback,
+        strict=args.strict,
     )
     synced = read_roster(
-        args.synced, format=args.synced_format, fallback_encoding=args.encoding_fallback
+        args.synced,
+        format=args.synced_format,
+        fallback_encoding=args.encoding_fallback,
+        strict=args.strict,
     )
     return archived, synced
 
@@ -98,13 +104,17 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         if not args.synced:
             raise PlanError("give --synced DIR (and optionally --archived DIR), or --db URL")
         synced = read_roster(
-            args.synced, format=args.synced_format, fallback_encoding=args.encoding_fallback
+            args.synced,
+            format=args.synced_format,
+            fallback_encoding=args.encoding_fallback,
+            strict=args.strict,
         )
         if args.archived:
             archived = read_roster(
                 args.archived,
                 format=args.archived_format,
                 fallback_encoding=args.encoding_fallback,
+                strict=args.strict,
             )
     if archived is not None and archived.students:
         plan = build_plan(archived, synced, _settings(args.settings))
@@ -183,6 +193,12 @@ def _roster_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
         metavar="ENCODING",
         help="decode files that are not valid UTF-8 with this encoding (e.g. cp1252); "
         "each use is recorded as a warning",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first input warning (an empty name, an unreadable date) instead of "
+        "keeping the row and recording the warning",
     )
 
 

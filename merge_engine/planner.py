@@ -102,6 +102,7 @@ def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
 
 _GATES = (
     (_level_index("first_name", "missing"), "a given name is missing"),
+    (_level_index("last_name", "missing"), "a surname is missing"),
     (_level_index("first_name", "different"), "given names differ"),
     (_level_index("first_name", "initial"), "given name is only an initial"),
     (_level_index("first_name", "similar"), "given names are only loosely similar"),

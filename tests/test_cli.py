@@ -303,3 +303,38 @@ def test_module_help() -> None:
     for command in ("plan", "show", "settings"):
         assert command in result.stdout
     assert result.stderr == ""
+
+
+def test_an_empty_name_is_kept_for_review_unless_strict(
+    tmp_path: Path, fast_settings: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One blank cell does not reject a whole export: the row is planned (review at best) and
+    the warning recorded; --strict stops at it with the file, line and column."""
+    district = generate_district(150, seed=4)
+    archived, synced = tmp_path / "archived", tmp_path / "synced"
+    write_roster(district.archived, archived)
+    write_roster(district.synced, synced)
+    path = archived / "students.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    cells = lines[1].rstrip("\r\n").split(",")
+    blanked = cells[0]
+    cells[header.index("first_name")] = ""
+    lines[1] = ",".join(cells) + "\r\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "plan.json"
+
+    assert 0 == main(_plan_args(archived, synced, out, "--settings", str(fast_settings)))
+
+    plan = MergePlan.read(out)
+    assert any("name is empty" in w["message"] and w["line"] == 2 for w in plan.warnings)
+    assert all(m.decision == "review" for m in plan.merges if m.archived_id == blanked)
+    assert blanked in {m.archived_id for m in plan.merges} | set(plan.unmatched_archived)
+    capsys.readouterr()
+
+    code = main(_plan_args(archived, synced, tmp_path / "strict.json", "--strict"))
+
+    err = capsys.readouterr().err
+    assert 2 == code
+    assert f"{path}:2" in err or ("line 2" in err and "first_name" in err)
+    assert not (tmp_path / "strict.json").exists()

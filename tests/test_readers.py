@@ -335,12 +335,6 @@ BAD_INPUTS = {
         3,
         None,
     ),
-    "empty first name": (
-        {"students.csv": NATIVE_HEADER + "1, ,B,,,\n"},
-        "students.csv",
-        2,
-        "first_name",
-    ),
     "empty id": ({"students.csv": NATIVE_HEADER + ",A,B,,,\n"}, "students.csv", 2, "id"),
     "empty file": ({"students.csv": ""}, "students.csv", 1, None),
     "duplicate header": (
@@ -379,23 +373,11 @@ BAD_INPUTS = {
         4,
         "DOB",
     ),
-    "clever name empty on every row": (
-        {"students.csv": "Student_id,First_name,Last_name\nc1,,Li\nc1,,Li\n"},
-        "students.csv",
-        2,
-        "First_name",
-    ),
     "oneroster duplicate": (
         {"users.csv": "sourcedId,role,givenName,familyName\nu1,student,A,B\nu1,student,C,D\n"},
         "users.csv",
         3,
         "sourcedId",
-    ),
-    "oneroster student without name": (
-        {"users.csv": "sourcedId,role,givenName,familyName\nu1,student,A,\n"},
-        "users.csv",
-        2,
-        "familyName",
     ),
 }
 
@@ -410,6 +392,37 @@ def test_bad_input_errors(tmp_path: Path, case: str) -> None:
     assert error.column == column
     for secret in ("Ana", "2010-01-01", "2011-01-01"):
         assert secret not in error.reason
+
+
+EMPTY_NAMES = {
+    "native": ({"students.csv": NATIVE_HEADER + "1,A,B,,,\n2, ,D,,,\n"}, "2", 3, "first_name"),
+    "clever": (
+        {"students.csv": "Student_id,First_name,Last_name\nc1,Ana,Li\nc2,,Li\nc2,,Li\n"},
+        "c2",
+        3,
+        "First_name",
+    ),
+    "oneroster": (
+        {"users.csv": "sourcedId,role,givenName,familyName\nu0,student,A,B\nu1,student,A,\n"},
+        "u1",
+        3,
+        "familyName",
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", list(EMPTY_NAMES))
+def test_an_empty_name_is_a_warning_not_a_stop(tmp_path: Path, fmt: str) -> None:
+    """The row is kept (it can only go to review) and a warning names its line and column."""
+    files, student_id, line, column = EMPTY_NAMES[fmt]
+
+    roster = read_roster(write_files(tmp_path, files))
+
+    assert student_id in {s.id for s in roster.students}
+    assert len(roster.students) == 2
+    [warning] = [w for w in roster.warnings if "name is empty" in w.message]
+    assert (line, column) == (warning.line, warning.column)
+    assert str(tmp_path / next(iter(files))) == warning.path
 
 
 def test_duplicate_and_conflict_errors_name_both_lines(tmp_path: Path) -> None:
@@ -784,7 +797,6 @@ def test_writer_formula_like_values_are_written_verbatim(tmp_path: Path) -> None
         Student(id="1", first_name="A", last_name="B", grade=15),
         Student(id="1", first_name="A", last_name="B", gender="female"),
         Student(id="", first_name="A", last_name="B"),
-        Student(id="1", first_name="A", last_name=" "),
         Student(id="1", first_name="A\x00", last_name="B"),
     ],
 )

@@ -112,12 +112,15 @@ def read_roster(
     format: RosterFormat = "auto",
     encoding: str = "utf-8",
     fallback_encoding: str | None = None,
+    strict: bool = False,
 ) -> Roster:
     """Read a roster folder into a :class:`Roster` (``source`` is ``str(path)``).
 
     Files are decoded strictly with ``encoding`` (a BOM is allowed). Only if
     ``fallback_encoding`` is given is an undecodable file re-read with it,
-    and the roster then carries a warning saying so.
+    and the roster then carries a warning saying so. Values that cannot be
+    used (an empty name, an unreadable date) are recorded as warnings and the
+    rows kept; ``strict`` makes the first warning an :class:`InputError`.
     """
     folder = _folder(path)
     name = detect_format(folder) if format == "auto" else format
@@ -126,4 +129,13 @@ def read_roster(
         raise InputError(f"unknown roster format {format!r}; use auto, native, clever or oneroster")
     with _gc_paused():
         roster = reader(Folder(folder, encoding=encoding, fallback_encoding=fallback_encoding))
+    if strict and roster.warnings:
+        first = roster.warnings[0]
+        raise InputError(
+            f"{first.message} ({len(roster.warnings)} input warnings in all; without --strict "
+            "they are recorded in the plan and the rows kept)",
+            path=first.path,
+            line=first.line,
+            column=first.column,
+        )
     return attrs.evolve(roster, source=str(path))

@@ -98,6 +98,17 @@ class Warnings(list[InputWarning]):
     def add(self, path: str, line: int, column: str | None, message: str) -> None:
         self.append(InputWarning(path=path, line=line, column=column, message=message))
 
+    def name(self, path: str, line: int, column: str, text: str) -> str:
+        """A given name or surname; an empty one is kept with a warning (never auto-merged)."""
+        if not text:
+            self.add(
+                path,
+                line,
+                column,
+                "name is empty; the record is kept and can only be proposed for review",
+            )
+        return text
+
     def date(self, path: str, line: int, column: str, text: str) -> dt.date | None:
         """A birth date, or ``None`` plus a warning (without the value) if unusable."""
         try:

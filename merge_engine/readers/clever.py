@@ -189,13 +189,7 @@ def _build_students(table: Table, groups: dict[str, _Group], warnings: Warnings)
     for student_id, group in groups.items():
         values = group.values
         for index in (_FIRST, _LAST):
-            if not values[index]:
-                raise InputError(
-                    f"required value is empty on every row of student {student_id!r}; fill it in",
-                    path=path,
-                    line=group.line,
-                    column=columns[index],
-                )
+            warnings.name(path, group.line, columns[index], values[index] or "")
         dob = grade = gender = None
         if values[_DOB]:
             dob = warnings.date(path, group.lines[_DOB], columns[_DOB], values[_DOB])

@@ -74,12 +74,10 @@ def read_native(folder: Folder) -> Roster:
 
 def _read_students(table: Table) -> dict[str, Row]:
     """Rows by student id, rejecting duplicates (they would merge two children)."""
-    id_pos, first_pos, last_pos = table.require(("id", "first_name", "last_name"), hint=_HINT)
+    [id_pos, *_] = table.require(("id", "first_name", "last_name"), hint=_HINT)
     rows: dict[str, Row] = {}
     for row in table.rows:
         student_id = table.required_value(row, id_pos)
-        table.required_value(row, first_pos)
-        table.required_value(row, last_pos)
         previous = rows.get(student_id)
         if previous is not None:
             raise InputError(
@@ -115,8 +113,10 @@ def _build_students(
         students.append(
             Student(
                 id=student_id,
-                first_name=cells[pos["first_name"] or 0],
-                last_name=cells[pos["last_name"] or 0],
+                first_name=warnings.name(
+                    path, row.line, "first_name", cells[pos["first_name"] or 0]
+                ),
+                last_name=warnings.name(path, row.line, "last_name", cells[pos["last_name"] or 0]),
                 middle_name=cell(cells, pos["middle_name"]),
                 dob=dob,
                 grade=grade,

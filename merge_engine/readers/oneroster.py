@@ -227,8 +227,8 @@ def _students(
         students.append(
             Student(
                 id=student_id,
-                first_name=table.required_value(row, users.first_pos),
-                last_name=table.required_value(row, users.last_pos),
+                first_name=warnings.name(table.path, row.line, "givenName", cells[users.first_pos]),
+                last_name=warnings.name(table.path, row.line, "familyName", cells[users.last_pos]),
                 middle_name=cell(cells, pos["middleName"]),
                 dob=dob,
                 grade=grade,

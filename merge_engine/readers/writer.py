@@ -78,9 +78,9 @@ def _student_row(student: Student) -> list[str]:
         grade = format_grade(student.grade)
     except ValueError as error:
         raise ValueError(f"student {student.id!r}: {error}") from None
-    _check_row([student.id, student.first_name, student.last_name], required=3)
+    _check_row([student.id], required=1)  # an empty name is read back with a warning
     row = _check_row([student.id, student.first_name, student.middle_name], required=0)
-    row += [student.last_name]
+    row += _check_row([student.last_name], required=0)
     row += [student.dob.isoformat() if student.dob else "", grade, student.gender or ""]
     row += _check_row(
         [

@@ -196,9 +196,12 @@ DUPLICATE_RULES: frozenset[str] = frozenset(
     {
         "surname + birth date", "given name + birth date", "guardian phone", "guardian email",
         "street + zip", "sis id", "state id", "student number", "student email",
+        "given name variant + joined surname",
     }
 )  # fmt: skip
-"""Rules for the archived duplicate search: a duplicate needs a birth date or household anchor."""
+"""Rules for the archived duplicate search. Grouping a duplicate needs a birth date or
+household anchor; the name rule finds records typed twice without either (a nickname,
+other contacts), which can only be proposed for review with the first record's match."""
 
 
 def generate_candidates(

@@ -86,7 +86,8 @@ def archived_groups(
         at("first_name", "exact", "nickname", "middle", "close", "similar")
         & at("last_name", "exact", "compound", "close")
         & at("dob", "missing", "exact", "day_month_swap", "one_digit")
-        & (at("dob", "exact") | household)
+        & at("grade", "missing", "expected", "adjacent")
+        & (at("dob", "exact") | household | at("school", "same"))
         & ~dup
     )
     pairs = {

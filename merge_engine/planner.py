@@ -300,6 +300,9 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     merges = _merges(
         scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs
     )
+    scored = _with_partner_pairs(
+        scored, groups, result, possible_duplicates, ea, eb, vocab, model, freqs, settings
+    )
     contested = _contested_duplicates(
         scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
     )
@@ -462,6 +465,42 @@ def _with_group_pairs(
     return _concat(scored, added)
 
 
+def _with_partner_pairs(
+    scored: ScoredPairs,
+    groups: I64,
+    result: Assignment,
+    possible: set[tuple[int, int]],
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """Score each unassigned record against the synced students its possible duplicates took.
+
+    A child typed twice whose second record has too little of its own to be a
+    candidate (a nickname, other contacts) must still be proposed with the
+    first one's synced student, for review; that needs the pair's evidence.
+    """
+    nb = np.int64(max(len(eb), 1))
+    existing = set((scored.archived * nb + scored.synced).tolist())
+    extra: set[int] = set()
+    for a, m in possible:
+        if result.synced[groups[a]] != NONE:
+            continue
+        s = int(result.synced[groups[m]])
+        if s != NONE and (code := a * int(nb) + s) not in existing:
+            extra.add(code)
+    if not extra:
+        return scored
+    codes = np.array(sorted(extra), np.int64)
+    ia, ib = codes // nb, codes % nb
+    levels = compare(ea, eb, ia, ib, vocab, settings)
+    added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
+    return _concat(scored, added)
+
+
 def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
     from .comparisons import LevelMatrix  # noqa: PLC0415
     from .fellegi_sunter import PairScores  # noqa: PLC0415
@@ -498,12 +537,6 @@ def _contested_duplicates(
     """
     prob = scored.scores.probability
     unassigned = result.synced[groups[scored.archived]] == NONE
-    eligible = unassigned & (prob >= settings.review_threshold)
-    best: dict[int, int] = {}
-    for k in np.flatnonzero(eligible).tolist():
-        a = int(scored.archived[k])
-        if a not in best or prob[k] > prob[best[a]]:
-            best[a] = k
     owner_of: dict[int, int] = {}
     for g, s in enumerate(result.synced.tolist()):
         if s != NONE:
@@ -511,8 +544,22 @@ def _contested_duplicates(
     members: dict[int, list[int]] = {}
     for idx, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(idx)
+    # An unassigned record's best pair with a synced student that a possible duplicate
+    # of it took (whatever its own confidence: the record must go somewhere), else its
+    # best pair above the review floor.
+    best: dict[int, tuple[bool, float, int]] = {}
+    for k in np.flatnonzero(unassigned).tolist():
+        a, s = int(scored.archived[k]), int(scored.synced[k])
+        winner = owner_of.get(s)
+        partner = winner is not None and any((a, m) in possible for m in members[winner])
+        if not partner and prob[k] < settings.review_threshold:
+            continue
+        key = (partner, float(prob[k]), -k)
+        if a not in best or key > best[a]:
+            best[a] = key
     out = []
-    for a, k in sorted(best.items()):
+    for a, (_, _, minus_k) in sorted(best.items()):
+        k = -minus_k
         s = int(scored.synced[k])
         winner = owner_of.get(s)
         if winner is None:

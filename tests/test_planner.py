@@ -182,6 +182,24 @@ def test_a_twin_who_left_with_a_name_one_letter_off(
         assert any("a typo or a twin" in r for r in merge.reasons)
 
 
+def test_a_second_record_with_a_nickname_and_other_contacts_is_proposed(
+    background: SyntheticDistrict,
+) -> None:
+    """A child typed twice without a birth date, the second time by nickname and with another
+    parent's contacts: the second record goes to review with the first one's student."""
+    other = [contact("gq-x", "(718) 555-0190", "someone.else@example.org")]
+    bare = {"street": None, "zip": None}
+    plan = plan_with(
+        background,
+        [kid("xa1", "Lucy", dob=None), kid("xa2", "Lucinda", dob=None, contacts=other, **bare)],
+        [kid("xs1", "Lucy", dob=None, synced=True)],
+    )
+    assert [s for s, _ in targets(plan, "xa1")] == ["xs1"]
+    [merge] = merges_by_archived(plan)["xa2"]
+    assert ("xs1", "review") == (merge.synced_id, merge.decision)
+    assert any("possible duplicate of archived xa1" in r for r in merge.reasons)
+
+
 def test_archived_child_typed_twice_goes_to_one_student(background: SyntheticDistrict) -> None:
     """Two archived records of one child (same name, same dob) both merge into its synced record."""
     plan = plan_with(

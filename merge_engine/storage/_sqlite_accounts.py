@@ -65,6 +65,7 @@ class AccountSQL:
             else ""  # never run: require_merged_column() raises first
         )
         relationship = quote(lk.relationship) if lk.relationship else "NULL"
+        relationship += f", {quote(lk.order)}" if lk.order else ", NULL"
         lsid = quote(lk.student_id)
         self.links_of_guardian = (
             f"SELECT {lsid}, {relationship} FROM {quote(lk.table)} "

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apply_support import FaultyStorage, db_snapshot, district, make_storage, plan_of
+from apply_support import District, FaultyStorage, db_snapshot, district, make_storage, plan_of
 
+from merge_engine.account_apply import run_account_steps
+from merge_engine.accounts import AccountStep
 from merge_engine.apply import ApplyReport, apply_plan
+from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import MergePlan
 from merge_engine.storage._codec import decode_entry, encode_entry
 from merge_engine.storage.base import (
@@ -79,12 +82,24 @@ def final_account(storage: StorageAdapter, guardian_ids: set[str]) -> dict[str, 
 
 
 class TestWholeDatabase:
-    def test_apply_then_undo_restores_every_row_and_column(self, storage: StorageAdapter) -> None:
-        """With guardian merges applied, undo leaves contact_order and relationship as before."""
-        before = db_snapshot(storage)
+    @pytest.mark.parametrize("bulk", ["use", "fail", "hide"])
+    def test_apply_then_undo_restores_every_row_and_column(
+        self, storage: StorageAdapter, bulk: str
+    ) -> None:
+        """With guardian merges applied, undo leaves contact_order and relationship as before.
 
-        report = apply_all(storage)
-        undo_plan(plan(), storage)
+        ``use``: batched reads and writes; ``fail``: every batch-level write fails,
+        so apply and undo redo each batch one merge at a time; ``hide``: an
+        adapter with the required methods only.
+        """
+        before = db_snapshot(storage)
+        proxy = FaultyStorage(storage, bulk=bulk)
+
+        report = apply_all(proxy)
+        failures = proxy.bulk_failures
+        undo_plan(plan(), proxy)
+
+        assert (proxy.bulk_failures > failures > 0) == (bulk == "fail")
 
         assert guardian_merges_applied(report) > 20
         assert db_snapshot(storage) == before
@@ -228,3 +243,59 @@ class TestJournalPositions:
         entry = JournalEntry("fp", "a1", "s1", {}, links_added=[GuardianLink("s1", "g1", "Mother")])
 
         assert json.loads(encode_entry(entry))["links_added"] == [["s1", "g1", "Mother"]]
+
+
+def _positions_district() -> District:
+    """Three synced students of one sync-created account ``new`` (the adult of account ``old``).
+
+    ``s1`` lists ``new`` first and has ``old`` last (brought by a student
+    merge); ``s2`` lists ``old`` first and ``new`` second; ``s3`` lists ``new``
+    second and lacks ``old``.
+    """
+
+    def contact(gid: str, relationship: str) -> Contact:
+        return Contact(gid, first_name=f"P{gid}", last_name="Tester", relationship=relationship)
+
+    def student(sid: str, *contacts: Contact) -> Student:
+        return Student(id=sid, first_name=sid, last_name="Tester", grade=3, contacts=contacts)
+
+    synced = Roster([
+        student("s1", contact("new", "Mother"), contact("x", "Father"), contact("old", "Parent")),
+        student("s2", contact("old", "Parent"), contact("new", "Mother")),
+        student("s3", contact("y", "Father"), contact("new", "Mother")),
+    ])  # fmt: skip
+    archived = Roster([student("a1", contact("old", "Parent"))])
+    return District(archived, synced, {})
+
+
+def _links(storage: StorageAdapter) -> dict[str, list[tuple[str, str | None, int | None]]]:
+    with storage.transaction() as tx:
+        return {
+            s: [(x.guardian_id, x.relationship, x.order)
+                for x in sorted(tx.guardian_links(s), key=lambda x: (x.order, x.guardian_id))]
+            for s in ("s1", "s2", "s3")
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize("bulk", ["use", "hide"])
+def test_a_guardian_merge_keeps_the_first_listed_link_in_place(
+    kind: str, bulk: str, tmp_path: Path
+) -> None:
+    """The old account takes the sync's place; a link to it listed first stays; undo is exact."""
+    storage = make_storage(kind, _positions_district(), tmp_path)
+    proxy = FaultyStorage(storage, bulk=bulk)
+    before = db_snapshot(storage)
+    step = AccountStep("guardian_merge", "guardian:new", "guardian:old", "new", "old")
+
+    (applied,) = run_account_steps(proxy, "fp", [step], undo=False, batch_size=5, max_retries=1)
+
+    assert applied.status == "applied"
+    assert _links(storage) == {
+        "s1": [("old", "Mother", 0), ("x", "Father", 1)],
+        "s2": [("old", "Parent", 0)],
+        "s3": [("y", "Father", 0), ("old", "Mother", 1)],
+    }
+    (undone,) = run_account_steps(proxy, "fp", [step], undo=True, batch_size=5, max_retries=1)
+    assert undone.status == "undone"
+    assert db_snapshot(storage) == before
+    storage.close()

@@ -9,10 +9,13 @@ contacts in the order the sync left them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from apply_support import District, FaultyStorage, db_snapshot, district, make_storage, plan_of
 
@@ -23,6 +26,9 @@ from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import MergePlan
 from merge_engine.storage._codec import decode_entry, encode_entry
 from merge_engine.storage.base import (
+    ACCOUNT_BULK,
+    BULK_READS,
+    BULK_WRITES,
     AccountTransaction,
     BulkAccountTransaction,
     BulkTransaction,
@@ -298,4 +304,62 @@ def test_a_guardian_merge_keeps_the_first_listed_link_in_place(
     (undone,) = run_account_steps(proxy, "fp", [step], undo=True, batch_size=5, max_retries=1)
     assert undone.status == "undone"
     assert db_snapshot(storage) == before
+    storage.close()
+
+
+class _NoPositions:
+    """A storage whose transactions know nothing of link positions (the contract before them)."""
+
+    def __init__(self, inner: StorageAdapter) -> None:
+        self.inner = inner
+
+    def read_roster(self, side: Any) -> Roster:
+        return self.inner.read_roster(side)
+
+    def audit_records(self) -> Iterator[Any]:
+        return self.inner.audit_records()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.inner.transaction() as tx:
+            yield _NoPositionsTx(tx)
+
+
+class _NoPositionsTx:
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    def __getattr__(self, name: str) -> Any:
+        if name in (*BULK_READS, *BULK_WRITES, *ACCOUNT_BULK):
+            raise AttributeError(name)
+        return getattr(self._tx, name)
+
+    def guardian_links(self, student_id: str) -> list[GuardianLink]:
+        return [attrs.evolve(x, order=None) for x in self._tx.guardian_links(student_id)]
+
+    def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
+        return [attrs.evolve(x, order=None) for x in self._tx.links_of_guardian(guardian_id)]
+
+    def add_guardian_link(self, link: GuardianLink) -> None:
+        assert link.order is None  # nothing it read had a position
+        self._tx.add_guardian_link(link)
+
+
+def test_an_adapter_without_positions_still_applies_and_undoes(kind: str, tmp_path: Path) -> None:
+    """Links without positions are appended: apply and undo work, every link comes back."""
+    storage = make_storage(kind, district(), tmp_path)
+    old = _NoPositions(storage)
+    with storage.transaction() as tx:
+        ids = [s.id for side in ("archived", "synced") for s in storage.read_roster(side).students]
+        before = {x for i in ids for x in tx.guardian_links(i)}
+
+    report = apply_all(old)
+    undo_plan(plan(), old)
+
+    assert guardian_merges_applied(report) > 20
+    with storage.transaction() as tx:
+        assert {x for i in ids for x in tx.guardian_links(i)} == before  # relationship too
     storage.close()

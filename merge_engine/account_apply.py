@@ -199,7 +199,7 @@ def _apply_guardian_merge(
     tx.write_audit(AuditRecord("apply", fp, step.archived_id, target, now_iso(), counts, note))
     return _result(
         step, "applied", synced_id=target, rows=counts, set_aside=aside_counts,
-        links=len(removed),
+        links=sum(link.guardian_id == g for link in removed),  # its links, replaced ones aside
     )  # fmt: skip
 
 

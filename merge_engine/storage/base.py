@@ -200,7 +200,7 @@ class Transaction(Protocol):
         ...
 
     def guardian_links(self, student_id: str) -> list[GuardianLink]:
-        """The guardian links of a student, ordered by guardian id."""
+        """The guardian links of a student, ordered by guardian id, each with its ``order``."""
         ...
 
     def add_guardian_link(self, link: GuardianLink) -> None:
@@ -318,7 +318,7 @@ class AccountTransaction(Transaction, Protocol):
         ...
 
     def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
-        """Every student link of one guardian account, ordered by student id."""
+        """Every student link of one guardian account, ordered by student id, with ``order``."""
         ...
 
     def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:

@@ -171,13 +171,7 @@ def _apply_guardian_merge(
             return _result(step, "skipped", "none of the student merges it rests on is applied")
 
     # Every read before the first write (a batch view flushes on reading what it wrote).
-    removed = tx.links_of_guardian(g)
-    have = {link.student_id for link in tx.links_of_guardian(into)}
-    added = [
-        GuardianLink(link.student_id, into, link.relationship)
-        for link in removed
-        if link.student_id not in have
-    ]
+    removed, added = _relink(tx.links_of_guardian(g), tx.links_of_guardian(into), into)
     plans = []
     for table in tx.guardian_history_tables():
         rows = tx.history_rows(table.name, g)
@@ -206,8 +200,35 @@ def _apply_guardian_merge(
     tx.write_audit(AuditRecord("apply", fp, step.archived_id, target, now_iso(), counts, note))
     return _result(
         step, "applied", synced_id=target, rows=counts, set_aside=aside_counts,
-        links=len(removed),
+        links=sum(link.guardian_id == g for link in removed),  # its links, replaced ones aside
     )  # fmt: skip
+
+
+def _relink(
+    links: Sequence[GuardianLink], existing: Sequence[GuardianLink], into: str
+) -> tuple[list[GuardianLink], list[GuardianLink]]:
+    """The links a guardian merge removes and adds: each of ``links`` goes over to ``into``.
+
+    The link to ``into`` takes the moved link's place (its position and
+    relationship), so the guardian the SIS listed first stays first. When the
+    student already has a link to ``into`` (usually one the student merge
+    carried over from the archived record, after the sync's contacts), the
+    one listed first wins: the existing link stays where it is when it comes
+    first; otherwise it is replaced by the moved link. Without positions
+    (a mapping with no order column) the existing link always stays.
+    """
+    have = {link.student_id: link for link in existing}
+    removed: list[GuardianLink] = []
+    added: list[GuardianLink] = []
+    for link in links:
+        removed.append(link)
+        old = have.get(link.student_id)
+        if old is not None:
+            if link.order is None or old.order is None or old.order <= link.order:
+                continue
+            removed.append(old)
+        added.append(GuardianLink(link.student_id, into, link.relationship, link.order))
+    return removed, added
 
 
 def _apply_detach(
@@ -286,7 +307,9 @@ def _undo_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutco
         for link in tx.links_of_guardian(gid)
     }
     to_remove = [x for x in entry.links_added if (x.student_id, x.guardian_id) in linked]
-    to_restore = [x for x in entry.links_removed if (x.student_id, x.guardian_id) not in linked]
+    gone = linked - {(x.student_id, x.guardian_id) for x in to_remove}
+    # Each at its journaled position (a link the step replaced comes back where it was).
+    to_restore = [x for x in entry.links_removed if (x.student_id, x.guardian_id) not in gone]
     for link in to_remove:
         tx.remove_guardian_link(link)
     for link in to_restore:

@@ -341,8 +341,8 @@ def state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
             )
             for t in tables
         }
-        links = sorted(
-            (link.student_id, link.guardian_id, link.relationship or "")
+        links = sorted(  # with each link's position: undo must restore contact order too
+            (link.student_id, link.guardian_id, link.relationship or "", _position(link.order))
             for i in ids
             for link in tx.guardian_links(i)
         )
@@ -357,6 +357,10 @@ def state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
     ]
     return {"students": students, "rows": rows, "links": links, "journal": journal,
             "audit": audit}  # fmt: skip
+
+
+def _position(order: int | None) -> int:
+    return -1 if order is None else order
 
 
 def _entry_text(entry: Any) -> str:

@@ -85,8 +85,8 @@ def account_state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
         ids = [s.id for r in (d.archived, d.synced) for s in r.students]
         students = {i: s.merged_into for i, s in tx.students(ids).items()}
         stored = {g: s.merged_into for g, s in tx.guardians(guardians).items()}
-        links = sorted(
-            (x.student_id, x.guardian_id, x.relationship or "")
+        links = sorted(  # with positions: undo restores the contact order too
+            (x.student_id, x.guardian_id, x.relationship or "", -1 if x.order is None else x.order)
             for g in guardians
             for x in tx.links_of_guardian(g)
         )

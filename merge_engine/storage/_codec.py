@@ -103,16 +103,12 @@ def encode_entry(entry: JournalEntry) -> str:
             }
             for row in entry.set_aside
         ],
-        "links_added": [
-            [link.student_id, link.guardian_id, link.relationship] for link in entry.links_added
-        ],
+        "links_added": [_link(link) for link in entry.links_added],
         "undone": entry.undone,
     }
     # Written only when used, so student-merge entries keep their earlier form.
     if entry.links_removed:
-        data["links_removed"] = [
-            [link.student_id, link.guardian_id, link.relationship] for link in entry.links_removed
-        ]
+        data["links_removed"] = [_link(link) for link in entry.links_removed]
     if entry.accounts_linked:
         data["accounts_linked"] = [
             [a.kind, a.first_id, a.second_id, a.mode] for a in entry.accounts_linked
@@ -137,9 +133,9 @@ def decode_entry(text: str) -> JournalEntry:
                 )
                 for row in data["set_aside"]
             ],
-            links_added=[GuardianLink(s, g, r) for s, g, r in data["links_added"]],
+            links_added=[_unlink(item) for item in data["links_added"]],
             undone=bool(data["undone"]),
-            links_removed=[GuardianLink(s, g, r) for s, g, r in data.get("links_removed", [])],
+            links_removed=[_unlink(item) for item in data.get("links_removed", [])],
             accounts_linked=[_account_link(item) for item in data.get("accounts_linked", [])],
         )
     except (ValueError, KeyError, TypeError) as exc:
@@ -147,6 +143,22 @@ def decode_entry(text: str) -> JournalEntry:
             f"a merge journal entry cannot be read ({type(exc).__name__}); "
             "the journal table was edited by hand or by another tool"
         ) from exc
+
+
+def _link(link: GuardianLink) -> list[Any]:
+    """``[student, guardian, relationship]``, plus the position when the link has one."""
+    item: list[Any] = [link.student_id, link.guardian_id, link.relationship]
+    if link.order is not None:
+        item.append(link.order)
+    return item
+
+
+def _unlink(item: Any) -> GuardianLink:
+    """Invert :func:`_link`; entries written before positions were kept have three items."""
+    student_id, guardian_id, relationship, *rest = item
+    if len(rest) > 1 or (rest and not isinstance(rest[0], int)):
+        raise ValueError("a journaled guardian link has an unexpected shape")
+    return GuardianLink(student_id, guardian_id, relationship, rest[0] if rest else None)
 
 
 def _account_link(item: Any) -> AccountLink:

@@ -23,12 +23,18 @@ __all__ = [
     "build_staff",
     "build_student",
     "guardian_field_names",
+    "link_order",
     "mapped",
     "now_iso",
     "plain_row",
     "staff_field_names",
     "student_field_names",
 ]
+
+
+def link_order(value: Any) -> int | None:
+    """A link's position as read (None when the mapping has no order column)."""
+    return None if value is None else int(value)
 
 
 def mapped(fields: Mapping[str, str | None], names: Sequence[str]) -> list[tuple[str, str]]:

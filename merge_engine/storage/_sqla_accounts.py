@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
-from ._rows import build_contact
+from ._rows import build_contact, link_order
 from ._sqla_schema import find_column
 from ._sqla_stmts import Statements, any_of, converter
 from .base import AccountLink, GuardianLink, HistoryTable, StoredGuardian
@@ -58,13 +58,13 @@ class AccountStatements:
         self.guardian_exists = sa.select(g_id).where(g_id == sa.bindparam("id"))
         rel = st.l_rel if st.l_rel is not None else sa.null()
         self.links_of_guardian = (
-            sa.select(st.l_student, rel)
+            sa.select(st.l_student, rel, st.link_order)
             .where(st.l_guardian == sa.bindparam("guardian"))
             .order_by(st.l_student)
         )
         # Batch-level statements: the links of many guardians, and which of many ids exist.
         self.links_of_guardians_any = (
-            sa.select(st.l_guardian, st.l_student, rel)
+            sa.select(st.l_guardian, st.l_student, rel, st.link_order)
             .where(any_of(st.l_guardian, "ids", st.postgres))
             .order_by(st.l_guardian, st.l_student)
         )
@@ -211,7 +211,7 @@ class AccountMethods:
         if gid is None:
             return []
         rows = self._run(self._accounts.links_of_guardian, {"guardian": gid}).all()
-        links = [GuardianLink(str(s), guardian_id, _text(rel)) for s, rel in rows]
+        links = [GuardianLink(str(s), guardian_id, _text(rel), link_order(o)) for s, rel, o in rows]
         return sorted(links, key=lambda link: link.student_id)
 
     def _merge_marks(self) -> tuple[sa.Update, sa.Update, sa.Update]:
@@ -247,10 +247,10 @@ class AccountMethods:
         result: dict[str, list[GuardianLink]] = {i: [] for i in guardian_ids}
         statement = self._accounts.links_of_guardians_any
         for chunk, back in self._id_chunks(guardian_ids, self._stmts.gid_to_db):
-            for guardian, student, rel in self._run(statement, {"ids": chunk}).all():
+            for guardian, student, rel, o in self._run(statement, {"ids": chunk}).all():
                 gid = back.get(guardian)
                 if gid is not None:
-                    result[gid].append(GuardianLink(str(student), gid, _text(rel)))
+                    result[gid].append(GuardianLink(str(student), gid, _text(rel), link_order(o)))
         for links in result.values():
             links.sort(key=lambda link: link.student_id)  # as links_of_guardian orders them
         return result

@@ -235,8 +235,9 @@ class Statements:
         self.guardian_contacts_in = sa.select(self.g_id, *(c for _, c in self.guardian_cols)).where(
             any_of(self.g_id, "ids", self.postgres)
         )
+        self.link_order: Any = self.l_order if self.l_order is not None else sa.null()
         self.links_of = (
-            sa.select(self.l_guardian, rel)
+            sa.select(self.l_guardian, rel, self.link_order)
             .where(self.l_student == sa.bindparam("student"))
             .order_by(self.l_guardian)
         )
@@ -305,7 +306,7 @@ class Statements:
         pg = self.postgres
         rel = self.l_rel if self.l_rel is not None else sa.null()
         self.links_any = (
-            sa.select(self.l_student, self.l_guardian, rel)
+            sa.select(self.l_student, self.l_guardian, rel, self.link_order)
             .where(any_of(self.l_student, "ids", pg))
             .order_by(self.l_student, self.l_guardian)
         )
@@ -321,9 +322,10 @@ class Statements:
         if self.l_rel is not None:
             columns.append(self.l_rel)
             values.append(sa.bindparam("rel", type_=self.l_rel.type))
-        if self.l_order is not None:
+        if self.l_order is not None:  # the link's own position, else after the others
             columns.append(self.l_order)
-            values.append(next_order)
+            order = sa.bindparam("order", type_=self.l_order.type)
+            values.append(sa.func.coalesce(order, next_order))
         guarded = sa.select(*values).where(
             sa.exists().where(self.s_id == student),
             sa.exists().where(self.g_id == guardian),

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
 from ._codec import decode_entry, encode_audit_rows, encode_entry
-from ._rows import build_contact, build_student
+from ._rows import build_contact, build_student, link_order
 from ._sqla_accounts import AccountMethods, AccountStatements
 from ._sqla_stmts import HistoryStatements, Statements, stamp_for
 from .base import (
@@ -125,7 +125,7 @@ class SQLAlchemyTransaction(AccountMethods):
 
     def guardian_links(self, student_id: str) -> list[GuardianLink]:
         rows = self._run(self._stmts.links_of, {"student": self._id(student_id)}).all()
-        return [GuardianLink(student_id, str(g), _text(rel)) for g, rel in rows]
+        return [GuardianLink(student_id, str(g), _text(rel), link_order(o)) for g, rel, o in rows]
 
     def add_guardian_link(self, link: GuardianLink) -> None:
         st = self._stmts
@@ -143,7 +143,7 @@ class SQLAlchemyTransaction(AccountMethods):
         if st.l_rel is not None:
             values[st.l_rel.name] = link.relationship
         if st.l_order is not None:
-            values[st.l_order.name] = row[3]
+            values[st.l_order.name] = row[3] if link.order is None else link.order
         self._run(sa.insert(st.links), values)
 
     def remove_guardian_link(self, link: GuardianLink) -> None:
@@ -297,10 +297,10 @@ class SQLAlchemyTransaction(AccountMethods):
     def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
         result: dict[str, list[GuardianLink]] = {i: [] for i in student_ids}
         for chunk, back in self._id_chunks(student_ids, self._stmts.id_to_db):
-            for student, guardian, rel in self._run(self._stmts.links_any, {"ids": chunk}).all():
+            for student, guardian, rel, o in self._run(self._stmts.links_any, {"ids": chunk}):
                 sid = back.get(student)
                 if sid is not None:
-                    result[sid].append(GuardianLink(sid, str(guardian), _text(rel)))
+                    result[sid].append(GuardianLink(sid, str(guardian), _text(rel), link_order(o)))
         return result
 
     def journals(
@@ -346,6 +346,8 @@ class SQLAlchemyTransaction(AccountMethods):
             p = {"student": self._id(link.student_id), "guardian": st.gid_to_db(link.guardian_id)}
             if st.l_rel is not None:
                 p["rel"] = link.relationship
+            if st.l_order is not None:
+                p["order"] = link.order
             params.append(p)
         if self._many(st.add_link_guarded, params) == len(links):
             return

@@ -65,14 +65,16 @@ class AccountSQL:
             else ""  # never run: require_merged_column() raises first
         )
         relationship = quote(lk.relationship) if lk.relationship else "NULL"
+        order = quote(lk.order) if lk.order else "NULL"
         lsid = quote(lk.student_id)
         self.links_of_guardian = (
-            f"SELECT {lsid}, {relationship} FROM {quote(lk.table)} "
+            f"SELECT {lsid}, {relationship}, {order} FROM {quote(lk.table)} "
             f"WHERE {quote(lk.guardian_id)} = ? ORDER BY {lsid}"
         )
         lgid = quote(lk.guardian_id)
         self._links_of_guardians_in = (
-            f"SELECT {lgid}, {lsid}, {relationship} FROM {quote(lk.table)} WHERE {lgid} IN "
+            f"SELECT {lgid}, {lsid}, {relationship}, {order} "
+            f"FROM {quote(lk.table)} WHERE {lgid} IN "
         )
         self.history: dict[str, HistorySQL] = {}
         for h in mapping.guardian_history:

@@ -202,8 +202,11 @@ class SQLiteSQL:
             f"SELECT g.{quote(g.id)}{gfields} FROM {gt} AS g WHERE g.{quote(g.id)} IN "
         )
         rel_col = quote(lk.relationship) if lk.relationship else "NULL"
-        self.links_of = f"SELECT {lgid}, {rel_col} FROM {lt} WHERE {lsid} = ? ORDER BY {lgid}"
-        self._links_in = f"SELECT {lsid}, {lgid}, {rel_col} FROM {lt} WHERE {lsid} IN "
+        order_col = quote(lk.order) if lk.order else "NULL"
+        self.links_of = (
+            f"SELECT {lgid}, {rel_col}, {order_col} FROM {lt} WHERE {lsid} = ? ORDER BY {lgid}"
+        )
+        self._links_in = f"SELECT {lsid}, {lgid}, {rel_col}, {order_col} FROM {lt} WHERE {lsid} IN "
         cols = [lk.student_id, lk.guardian_id]
         values = ["?", "?"]
         if lk.relationship:
@@ -211,8 +214,10 @@ class SQLiteSQL:
             values.append("?")
         if lk.order:
             cols.append(lk.order)
+            # The link's own position when it has one, else after the student's others.
             values.append(
-                f"(SELECT COALESCE(MAX({quote(lk.order)}) + 1, 0) FROM {lt} WHERE {lsid} = ?)"
+                f"COALESCE(?, (SELECT COALESCE(MAX({quote(lk.order)}) + 1, 0) "
+                f"FROM {lt} WHERE {lsid} = ?))"
             )
         self.link_has_relationship = lk.relationship is not None
         self.link_has_order = lk.order is not None

@@ -10,7 +10,7 @@ from typing import Any
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
 from ._codec import decode_entry, encode_audit_rows, encode_entry
-from ._rows import build_contact, build_student, now_iso
+from ._rows import build_contact, build_student, link_order, now_iso
 from ._sqlite_accounts import AccountSQL
 from ._sqlite_sql import HistorySQL, SQLiteSQL
 from .base import (
@@ -100,7 +100,7 @@ class SQLiteTransaction:
 
     def guardian_links(self, student_id: str) -> list[GuardianLink]:
         rows = self._run(self._sql.links_of, (student_id,)).fetchall()
-        return [GuardianLink(student_id, str(g), _text(rel)) for g, rel in rows]
+        return [GuardianLink(student_id, str(g), _text(rel), link_order(o)) for g, rel, o in rows]
 
     def add_guardian_link(self, link: GuardianLink) -> None:
         sql = self._sql
@@ -108,7 +108,7 @@ class SQLiteTransaction:
         if sql.link_has_relationship:
             params.append(link.relationship)
         if sql.link_has_order:
-            params.append(link.student_id)
+            params += [link.order, link.student_id]
         params += [link.student_id, link.guardian_id, link.student_id, link.guardian_id]
         if self._run(sql.add_link, params).rowcount == 1:
             return
@@ -196,7 +196,7 @@ class SQLiteTransaction:
 
     def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
         rows = self._run(self._accounts.links_of_guardian, (guardian_id,)).fetchall()
-        return [GuardianLink(str(s), guardian_id, _text(rel)) for s, rel in rows]
+        return [GuardianLink(str(s), guardian_id, _text(rel), link_order(o)) for s, rel, o in rows]
 
     def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:
         statement = self._accounts.require_merged_column()
@@ -282,10 +282,10 @@ class SQLiteTransaction:
     def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
         result: dict[str, list[GuardianLink]] = {i: [] for i in student_ids}
         for chunk in self._chunks(student_ids):
-            for sid, g, rel in self._run(self._sql.links_in(len(chunk)), chunk).fetchall():
+            for sid, g, rel, o in self._run(self._sql.links_in(len(chunk)), chunk).fetchall():
                 links = result.get(str(sid))
                 if links is not None:
-                    links.append(GuardianLink(str(sid), str(g), _text(rel)))
+                    links.append(GuardianLink(str(sid), str(g), _text(rel), link_order(o)))
         return result
 
     def journals(
@@ -330,10 +330,10 @@ class SQLiteTransaction:
         result: dict[str, list[GuardianLink]] = {i: [] for i in guardian_ids}
         for chunk in self._chunks(guardian_ids):
             statement = self._accounts.links_of_guardians_in(len(chunk))
-            for g, sid, rel in self._run(statement, chunk).fetchall():
+            for g, sid, rel, o in self._run(statement, chunk).fetchall():
                 links = result.get(str(g))
                 if links is not None:
-                    links.append(GuardianLink(str(sid), str(g), _text(rel)))
+                    links.append(GuardianLink(str(sid), str(g), _text(rel), link_order(o)))
         return result
 
     def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:

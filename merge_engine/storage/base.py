@@ -88,11 +88,21 @@ class StoredStudent:
 
 @frozen
 class GuardianLink:
-    """A guardian account linked to a student (``relationship`` may be None)."""
+    """A guardian account linked to a student (``relationship`` may be None).
+
+    ``order`` is the link's position among the student's contacts (the
+    mapping's ``links.order`` column; 0 is the primary contact). Reads fill
+    it in when the mapping has that column, else leave it None. Adding a
+    link with a position stores exactly that position (other links do not
+    move), so undo puts a removed link back where it was; ``None`` appends
+    the link after the student's other contacts. The position is where the
+    link sits, not which link it is: it takes no part in equality.
+    """
 
     student_id: str
     guardian_id: str
     relationship: str | None = None
+    order: int | None = field(default=None, eq=False)
 
 
 @frozen
@@ -191,11 +201,15 @@ class Transaction(Protocol):
         ...
 
     def guardian_links(self, student_id: str) -> list[GuardianLink]:
-        """The guardian links of a student, ordered by guardian id."""
+        """The guardian links of a student, ordered by guardian id, each with its ``order``."""
         ...
 
     def add_guardian_link(self, link: GuardianLink) -> None:
-        """Link a guardian account to a student."""
+        """Link a guardian account to a student, at ``link.order`` (None: after the others).
+
+        Adapters written before positions existed may ignore ``link.order`` and
+        append; the engine then restores which links exist but not their order.
+        """
         ...
 
     def remove_guardian_link(self, link: GuardianLink) -> None:
@@ -305,7 +319,7 @@ class AccountTransaction(Transaction, Protocol):
         ...
 
     def links_of_guardian(self, guardian_id: str) -> list[GuardianLink]:
-        """Every student link of one guardian account, ordered by student id."""
+        """Every student link of one guardian account, ordered by student id, with ``order``."""
         ...
 
     def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:

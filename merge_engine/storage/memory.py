@@ -368,7 +368,7 @@ class _MemoryTransaction:
 
     def guardian_links(self, student_id: str) -> list[GuardianLink]:
         links = self._check().links.get(student_id, {})
-        return [GuardianLink(student_id, g, links[g][0]) for g in sorted(links)]
+        return [GuardianLink(student_id, g, *links[g]) for g in sorted(links)]
 
     def add_guardian_link(self, link: GuardianLink) -> None:
         state = self._check()
@@ -380,7 +380,9 @@ class _MemoryTransaction:
             raise StorageError(
                 f"guardian {link.guardian_id!r} is already linked to student {link.student_id!r}"
             )
-        order = max((o for _, o in links.values()), default=-1) + 1
+        order = link.order
+        if order is None:
+            order = max((o for _, o in links.values()), default=-1) + 1
         self._undo.put(links, link.guardian_id, (link.relationship, order))
         if link.guardian_id not in state.students_of:
             self._undo.put(state.students_of, link.guardian_id, {})
@@ -415,7 +417,7 @@ class _MemoryTransaction:
         state = self._check()
         students = state.students_of.get(guardian_id, {})
         return [
-            GuardianLink(s, guardian_id, state.links[s][guardian_id][0]) for s in sorted(students)
+            GuardianLink(s, guardian_id, *state.links[s][guardian_id]) for s in sorted(students)
         ]
 
     def set_guardian_merged_into(self, guardian_id: str, into_id: str | None) -> None:

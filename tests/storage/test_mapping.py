@@ -152,13 +152,14 @@ def test_platform_tables_take_a_merge(platform: StorageAdapter) -> None:
         assert tx.move_rows("chat_messages", [r.key for r in rows], "6") == 2
         attendance = tx.history_rows("daily_attendance", "5")
         assert tx.remove_rows("daily_attendance", [r.key for r in attendance]) == 1
-        tx.add_guardian_link(GuardianLink("6", "c1", "Father"))
+        tx.add_guardian_link(GuardianLink("6", "c1", "Father", order=5))  # no column: ignored
         tx.set_merged_into("5", "6")
         tx.write_journal(JournalEntry("p", "5", "6", {"chat_messages": ((10,), (11,))}, attendance))
     assert [s.id for s in platform.read_roster("archived").students] == ["8"]
     with platform.transaction() as tx:
         assert [r.key for r in tx.history_rows("chat_messages", "6")] == [(10,), (11,), (12,)]
         assert [link.guardian_id for link in tx.guardian_links("6")] == ["c1", "c2"]
+        assert [link.order for link in tx.guardian_links("6")] == [None, None]
         assert tx.students(["5"])["5"].merged_into == "6"
         saved = tx.journal("p", "5")
         assert saved is not None

@@ -19,6 +19,7 @@ from .exceptions import (
     MergeEngineError,
     MissingDependencyError,
     PlanError,
+    PlanLockedError,
     SafetyValveError,
     SettingsError,
     StorageError,
@@ -30,7 +31,8 @@ from .planner import build_plan
 from .readers import read_roster, write_roster
 from .settings import Settings
 from .storage import load_rosters, open_storage
-from .undo import undo_plan
+from .journal import PlanSummary, plan_summaries
+from .undo import undo_plan, undo_plan_id
 
 try:
     __version__ = version("merge-engine")
@@ -51,6 +53,8 @@ __all__ = [
     "MergePlan",
     "MissingDependencyError",
     "PlanError",
+    "PlanLockedError",
+    "PlanSummary",
     "Roster",
     "SafetyValveError",
     "Settings",
@@ -66,7 +70,9 @@ __all__ = [
     "build_plan",
     "load_rosters",
     "open_storage",
+    "plan_summaries",
     "read_roster",
     "undo_plan",
+    "undo_plan_id",
     "write_roster",
 ]

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 import structlog
 
+from ._applying import retrying
 from .exceptions import SafetyValveError, TransientConflict
 from .plan import Merge, MergePlan
 from .planner import student_hash
@@ -160,7 +161,8 @@ def check_safety(
     :class:`SafetyValveError` if any tripped, unless ``force`` is set or
     ``raise_on_trip`` is false (a dry run reports instead of refusing).
     """
-    synced_now = len(storage.read_roster("synced"))
+    # Reads lock rows on some databases: a deadlock with a concurrent applier is retried.
+    synced_now = len(retrying(lambda: storage.read_roster("synced"), max_retries))
     archived_planned = int(plan.stats.get("archived_students", 0)) or len(
         {m.archived_id for m in plan.merges} | set(plan.unmatched_archived)
     )

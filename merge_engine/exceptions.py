@@ -11,6 +11,7 @@ __all__ = [
     "MappingError",
     "MergeEngineError",
     "MissingDependencyError",
+    "OutputExistsError",
     "PlanError",
     "PlanLockedError",
     "SafetyValveError",
@@ -83,6 +84,10 @@ class TransientConflict(StorageError):
 
 class SafetyValveError(MergeEngineError):
     """A plan's inputs look wrong (empty or shrunken sync, mass change); pass force to override."""
+
+
+class OutputExistsError(MergeEngineError, FileExistsError):
+    """A command would replace a file that may be the only handle on applied work (a plan, a db)."""
 
 
 class PlanLockedError(MergeEngineError):

@@ -105,41 +105,55 @@ def journaled_plan(
             keys.setdefault(r.archived_id, None)
     with storage.transaction() as tx:
         entries = _entries(tx, plan_id, list(keys))
-    merges = [
-        Merge(
-            archived_id=a,
-            synced_id=e.synced_id,
-            confidence=1.0,
-            decision="auto",
-            match_weight=0.0,
-            margin_bits=None,
-            evidence=(),
-        )
-        for a in keys
-        if not is_account_key(a) and (e := entries.get(a)) is not None
-    ]
-    into: dict[str, list[tuple[str, str]]] = {}
-    for m in merges:
-        into.setdefault(m.synced_id, []).append((m.archived_id, m.synced_id))
-    steps = []
-    for key in keys:
-        entry = entries.get(key)
-        if entry is None or not is_account_key(key):
-            continue
-        steps.append(_step(key, entry, into))
+        merges = [
+            Merge(
+                archived_id=a,
+                synced_id=e.synced_id,
+                confidence=1.0,
+                decision="auto",
+                match_weight=0.0,
+                margin_bits=None,
+                evidence=(),
+            )
+            for a in keys
+            if not is_account_key(a) and (e := entries.get(a)) is not None
+        ]
+        into: dict[str, list[str]] = {}
+        for m in merges:
+            into.setdefault(m.synced_id, []).append(m.archived_id)
+        account_keys = [k for k in keys if is_account_key(k) and k in entries]
+        rests = {
+            k: [(a, s) for s in _linked(entries[k]) for a in into.get(s, ())]
+            for k in account_keys
+            if k.startswith("guardian:")
+        }
+        links = _links(tx, sorted({a for pairs in rests.values() for a, _ in pairs}))
+    steps = [_step(k, entries[k], rests.get(k, []), links) for k in account_keys]
     return merges, steps
 
 
-def _step(key: str, entry: JournalEntry, into: dict[str, list[tuple[str, str]]]) -> AccountStep:
+def _linked(entry: JournalEntry) -> list[str]:
+    """The students a guardian merge moved links of (those of the sync-created account)."""
+    return sorted({link.student_id for link in entry.links_removed})
+
+
+def _step(
+    key: str,
+    entry: JournalEntry,
+    candidates: list[tuple[str, str]],
+    links: dict[str, set[str]],
+) -> AccountStep:
     if key.startswith("guardian:"):
-        linked = sorted({link.student_id for link in entry.links_removed})
+        kept = entry.synced_id.removeprefix("guardian:")
         return AccountStep(
             "guardian_merge",
             key,
             entry.synced_id,
             guardian_id=key.removeprefix("guardian:"),
-            into_id=entry.synced_id.removeprefix("guardian:"),
-            students=[pair for s in linked for pair in into.get(s, ())],
+            into_id=kept,
+            # The student merges it met on: the old account on the archived student,
+            # the sync-created one on the synced student (as the planner pairs them).
+            students=[(a, s) for a, s in candidates if kept in links.get(a, set())],
         )
     if key.startswith("detach:"):
         return AccountStep(
@@ -150,6 +164,18 @@ def _step(key: str, entry: JournalEntry, into: dict[str, list[tuple[str, str]]])
         )
     link = entry.accounts_linked[0] if entry.accounts_linked else None
     return AccountStep("account_link", key, entry.synced_id, link=link)
+
+
+def _links(tx: Transaction, student_ids: Sequence[str]) -> dict[str, set[str]]:
+    """The guardian ids linked to each of ``student_ids``."""
+    bulk = getattr(tx, "guardian_links_many", None)
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(student_ids), _CHUNK):
+        chunk = student_ids[start : start + _CHUNK]
+        found = bulk(chunk) if bulk is not None else {i: tx.guardian_links(i) for i in chunk}
+        for sid, items in found.items():
+            out[str(sid)] = {link.guardian_id for link in items}
+    return out
 
 
 def _entries(tx: Transaction, plan_id: str, keys: Sequence[str]) -> dict[str, JournalEntry]:

@@ -25,13 +25,13 @@ from .exceptions import (
     StorageError,
     TransientConflict,
 )
+from .journal import PlanSummary, plan_summaries
 from .model import Contact, InputWarning, Roster, StaffMember, Student
 from .plan import FieldEvidence, Merge, MergePlan
 from .planner import build_plan
 from .readers import read_roster, write_roster
 from .settings import Settings
 from .storage import load_rosters, open_storage
-from .journal import PlanSummary, plan_summaries
 from .undo import undo_plan, undo_plan_id
 
 try:

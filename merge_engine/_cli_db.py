@@ -189,8 +189,7 @@ def _print_plans(plans: list[PlanSummary], *, as_json: bool) -> int:
         print("no plans applied yet")
         return 0
     print(
-        f"{'plan id':<16} {'applied':>8} {'undone':>7} {'still':>7} {'steps':>7} "
-        f"{'first':<29} last"
+        f"{'plan id':<16} {'applied':>8} {'undone':>7} {'still':>7} {'steps':>7} {'first':<29} last"
     )
     for p in plans:
         print(

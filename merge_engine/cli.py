@@ -18,10 +18,10 @@ from typing import Any
 
 import structlog
 
+from ._applying import plan_fingerprint
 from ._cli_common import print_summary, storage_at
 from ._cli_db import cmd_apply, cmd_demo, cmd_history, cmd_sample, cmd_undo
 from .accounts import explain_account_steps
-from ._applying import plan_fingerprint
 from .exceptions import MergeEngineError, OutputExistsError, PlanError
 from .journal import plan_summaries
 from .model import Roster
@@ -351,8 +351,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Undo applied merges from their journal: rows go back, rows set aside are "
         "restored, added guardian links are removed. Rows written since stay and are counted.",
         epilog="Example: merge-engine undo plan.json --db district.db --only a000123\n"
-        "         merge-engine undo --plan-id 889112f7d4073cd3 --db district.db\n\n"
-        + _EXIT_CODES,
+        "         merge-engine undo --plan-id 889112f7d4073cd3 --db district.db\n\n" + _EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     undo.add_argument("plan", nargs="?", help="the plan JSON that was applied")

@@ -88,9 +88,7 @@ def plan_summaries(records: Iterable[AuditRecord]) -> list[PlanSummary]:
     return out
 
 
-def journaled_plan(
-    storage: StorageAdapter, plan_id: str
-) -> tuple[list[Merge], list[AccountStep]]:
+def journaled_plan(storage: StorageAdapter, plan_id: str) -> tuple[list[Merge], list[AccountStep]]:
     """The student merges and account steps plan ``plan_id`` applied, in the order it applied them.
 
     Read from the audit log (which keys, in which order) and the journal

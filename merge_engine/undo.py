@@ -256,7 +256,9 @@ def _only_resting_on(steps: list[AccountStep], wanted: frozenset[str] | None) ->
     """The steps resting on the ``wanted`` student merges (all of them when ``None``)."""
     if wanted is None:
         return steps
-    return [s for s in steps if s.kind != "account_link" and any(a in wanted for a, _ in s.students)]
+    return [
+        s for s in steps if s.kind != "account_link" and any(a in wanted for a, _ in s.students)
+    ]
 
 
 def _applied_records(storage: StorageAdapter, fp: str) -> dict[str, _Applied]:

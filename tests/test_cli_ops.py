@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import db_snapshot, district, make_storage, plan_of
+from apply_support import db_snapshot, district, make_storage, plan_of, without_contact_order
 
 from merge_engine import Merge, MergePlan
 from merge_engine.apply import apply_plan, plan_fingerprint
@@ -377,16 +377,6 @@ def test_history_lists_the_applied_plans(
     assert out.splitlines()[0].startswith("plan id")
     assert any(line.startswith(fp) for line in out.splitlines()[:3])
     assert "undo --plan-id" in out
-
-
-def without_contact_order(snap: dict[str, list[tuple[str, ...]]]) -> dict[str, list[Any]]:
-    """The snapshot without student_guardians.contact_order (see the test below)."""
-    out: dict[str, list[Any]] = dict(snap)
-    out["student_guardians"] = sorted(
-        tuple(c for c in row if not c.startswith("contact_order="))
-        for row in snap["student_guardians"]
-    )
-    return out
 
 
 def test_undo_by_plan_id_restores_the_database_exactly(

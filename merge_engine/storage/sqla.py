@@ -225,9 +225,9 @@ class SQLAlchemyStorage:
             raise translate(exc) from None
         try:
             try:
-                schema = self.mapping.schema or conn.execute(
-                    sa.text("SELECT current_schema()")
-                ).scalar()
+                schema = (
+                    self.mapping.schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
+                )
                 key = _lock_key(f"merge-engine\x1f{schema}\x1f{plan_fingerprint}")
                 got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             except sa.exc.DBAPIError as exc:

@@ -80,10 +80,16 @@ def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
     else:
         print(report.summary(limit=args.limit))
     code = EXIT_DONE
-    if report.by_status("stale"):
+    stale = len(report.by_status("stale"))
+    if stale:
+        advice = (
+            "re-plan to handle them"
+            if report.action == "apply"
+            else "the reasons say what to undo first or to restore by hand"
+        )
         print(
-            f"{len(report.by_status('stale'))} merges or account steps were refused as stale "
-            "(their records changed since; reasons above); re-plan to handle them",
+            f"{stale} merges or account steps were refused as stale (their records changed "
+            f"since; reasons in the summary); {advice}",
             file=sys.stderr,
         )
         code = EXIT_REFUSED
@@ -189,12 +195,13 @@ def _print_plans(plans: list[PlanSummary], *, as_json: bool) -> int:
         print("no plans applied yet")
         return 0
     print(
-        f"{'plan id':<16} {'applied':>8} {'undone':>7} {'still':>7} {'steps':>7} {'first':<29} last"
+        f"{'plan id':<16} {'applied':>8} {'undone':>7} {'applied now':>12} "
+        f"{'account steps now':>18} {'first':<29} last"
     )
     for p in plans:
         print(
-            f"{p.plan_id:<16} {p.applied:>8} {p.undone:>7} {p.still_applied:>7} "
-            f"{p.steps_still_applied:>7} {p.first_at:<29} {p.last_at}"
+            f"{p.plan_id:<16} {p.applied:>8} {p.undone:>7} {p.still_applied:>12} "
+            f"{p.steps_still_applied:>18} {p.first_at:<29} {p.last_at}"
         )
     print("undo a plan without its file: merge-engine undo --plan-id ID --db URL")
     return 0

@@ -34,9 +34,10 @@ from apply_support import (
     without_contact_order,
 )
 
+from merge_engine.accounts import approval_ids
 from merge_engine.apply import apply_plan, audit_history, plan_fingerprint
 from merge_engine.exceptions import PlanLockedError
-from merge_engine.undo import undo_plan
+from merge_engine.undo import undo_plan, undo_plan_id
 
 pytestmark = pytest.mark.postgres
 
@@ -229,3 +230,20 @@ def test_the_lock_of_a_killed_apply_goes_with_its_session(loaded: Any) -> None:
         except PlanLockedError:
             time.sleep(0.01)
     assert apply_plan(plan, loaded).counts["applied"] == len(plan.auto)
+
+
+def test_undo_by_plan_id_on_postgres(loaded: Any) -> None:
+    """The plan rebuilt from the journal on PostgreSQL: everything undone, as before."""
+    plan = plan_of(accounts=True)
+    before = db_snapshot(loaded)
+    report = apply_plan(
+        plan, loaded, approved=approval_ids(plan) | {m.archived_id for m in plan.review}
+    )
+    assert report.ok and report.account_counts
+
+    undone = undo_plan_id(plan_fingerprint(plan), loaded)
+
+    assert undone.counts == {"undone": len(plan.merges)}
+    assert {o.status for o in undone.account_outcomes} == {"undone"}
+    # (contact_order: see apply_support.without_contact_order)
+    assert without_contact_order(db_snapshot(loaded)) == without_contact_order(before)

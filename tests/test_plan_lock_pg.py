@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from apply_support import (
     PG_URL,
@@ -247,3 +248,35 @@ def test_undo_by_plan_id_on_postgres(loaded: Any) -> None:
     assert {o.status for o in undone.account_outcomes} == {"undone"}
     # (contact_order: see apply_support.without_contact_order)
     assert without_contact_order(db_snapshot(loaded)) == without_contact_order(before)
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_overlapping_plans_at_once_with_the_cli_defaults(loaded: Any, run: int) -> None:
+    """Two different plans sharing a third of their merges, in opposite orders (their locks
+    differ, so both run): with the CLI's batch size and retries, no deadlock escapes and
+    each shared merge is applied once."""
+    from test_concurrency_pg import assert_each_applied_once, run_both  # noqa: PLC0415
+
+    plan = plan_of()
+    auto = list(plan.auto)
+    third = len(auto) // 3
+    first = attrs.evolve(
+        plan, merges=auto[: 2 * third], fingerprint={**plan.fingerprint, "synced": "first"}
+    )
+    second = attrs.evolve(
+        plan,
+        merges=list(reversed(auto[third:])),
+        fingerprint={**plan.fingerprint, "synced": "second"},
+    )
+    sig = signature(loaded, plan)
+    one, two = pg_storage(loaded.mapping.schema), pg_storage(loaded.mapping.schema)
+    try:
+        r1, r2 = run_both(
+            lambda: apply_plan(first, one, force=True),
+            lambda: apply_plan(second, two, force=True),
+        )
+    finally:
+        one.close()
+        two.close()
+    assert r1.ok and r2.ok
+    assert_each_applied_once(loaded, plan, sig, first, second)

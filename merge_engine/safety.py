@@ -161,7 +161,7 @@ def check_safety(
     :class:`SafetyValveError` if any tripped, unless ``force`` is set or
     ``raise_on_trip`` is false (a dry run reports instead of refusing).
     """
-    # Reads lock rows on some databases: a deadlock with a concurrent applier is retried.
+    # A busy database or a deadlock with a concurrent applier is retried, as in batches.
     synced_now = len(retrying(lambda: storage.read_roster("synced"), max_retries))
     archived_planned = int(plan.stats.get("archived_students", 0)) or len(
         {m.archived_id for m in plan.merges} | set(plan.unmatched_archived)

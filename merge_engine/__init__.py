@@ -19,18 +19,20 @@ from .exceptions import (
     MergeEngineError,
     MissingDependencyError,
     PlanError,
+    PlanLockedError,
     SafetyValveError,
     SettingsError,
     StorageError,
     TransientConflict,
 )
+from .journal import PlanSummary, plan_summaries
 from .model import Contact, InputWarning, Roster, StaffMember, Student
 from .plan import FieldEvidence, Merge, MergePlan
 from .planner import build_plan
 from .readers import read_roster, write_roster
 from .settings import Settings
 from .storage import load_rosters, open_storage
-from .undo import undo_plan
+from .undo import undo_plan, undo_plan_id
 
 try:
     __version__ = version("merge-engine")
@@ -51,6 +53,8 @@ __all__ = [
     "MergePlan",
     "MissingDependencyError",
     "PlanError",
+    "PlanLockedError",
+    "PlanSummary",
     "Roster",
     "SafetyValveError",
     "Settings",
@@ -66,7 +70,9 @@ __all__ = [
     "build_plan",
     "load_rosters",
     "open_storage",
+    "plan_summaries",
     "read_roster",
     "undo_plan",
+    "undo_plan_id",
     "write_roster",
 ]

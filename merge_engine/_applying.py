@@ -7,11 +7,12 @@ one-at-a-time rerun that isolates the unit at fault (see :func:`run_batches`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
@@ -23,6 +24,7 @@ from .report import MergeOutcome, OutcomeKind, Status
 from .storage.base import (
     HistoryRow,
     HistoryTable,
+    PlanLocking,
     RowKey,
     StorageAdapter,
     StoredStudent,
@@ -43,6 +45,7 @@ class Unit(Protocol):
     def synced_id(self) -> str: ...
 
 
+T = TypeVar("T")
 U = TypeVar("U", bound=Unit)
 U_contra = TypeVar("U_contra", bound=Unit, contravariant=True)
 
@@ -59,6 +62,46 @@ def plan_fingerprint(plan: MergePlan) -> str:
             f"plan has no {exc.args[0]!r} fingerprint; re-create it with `merge-engine plan`"
         ) from exc
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def plan_locked(storage: StorageAdapter, fp: str, *, dry_run: bool = False) -> Iterator[None]:
+    """Hold the plan's lock (:class:`PlanLocking`) for a whole apply or undo.
+
+    A dry run writes nothing, so it takes no lock and is never refused by one.
+    Adapters without the lock run unlocked.
+    """
+    if dry_run or not isinstance(storage, PlanLocking):
+        yield
+        return
+    with storage.plan_lock(fp):
+        yield
+
+
+def backoff(attempt: int) -> None:
+    """Sleep before retry ``attempt`` (1-based): exponential, jittered, at most ~1.5 s."""
+    time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+
+
+def retrying(read: Callable[[], T], max_retries: int) -> T:
+    """``read()``, rerun after a backoff while it raises :class:`TransientConflict`.
+
+    For the reads outside batches (the safety check, undo's audit records):
+    a deadlock there is as harmless to retry as in a batch.
+    """
+    attempt = 0
+    while True:
+        try:
+            return read()
+        except TransientConflict as exc:
+            attempt += 1
+            if attempt > max_retries:
+                raise TransientConflict(
+                    f"{exc} (still after {max_retries} retries; nothing was written): "
+                    "run the command again when the other changes are done"
+                ) from exc
+            log.info("read_retried", attempt=attempt)
+            backoff(attempt)
 
 
 def now_iso() -> str:
@@ -163,7 +206,7 @@ def run_batches(
                     out += [outcome_of(m, "conflict", reason) for m in pending]
                     log.warning("batch_conflict", merges=len(pending), retries=max_retries)
                     break
-                time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+                backoff(attempt)
                 continue
             except Exception as exc:
                 if current is None:  # beginning or committing the transaction failed

@@ -18,11 +18,13 @@ from ._cli_common import print_summary, storage_at
 from .accounts import approval_ids
 from .apply import ApplyReport, apply_plan, audit_history
 from .approvals import read_approvals
+from .exceptions import OutputExistsError, PlanError
+from .journal import PlanSummary, plan_summaries
 from .model import Roster
 from .plan import MergePlan
 from .planner import build_plan
 from .settings import Settings
-from .undo import undo_plan
+from .undo import undo_plan, undo_plan_id
 
 __all__ = ["cmd_apply", "cmd_demo", "cmd_history", "cmd_sample", "cmd_undo"]
 
@@ -66,19 +68,39 @@ def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
     return approved
 
 
+#: Exit codes of apply and undo (also with --dry-run): everything done; done but some
+#: merges or account steps refused (stale, conflict, failed); bad input, the safety
+#: valve, or the plan locked by another apply or undo (cli.EXIT_INPUT, nothing written).
+EXIT_DONE, EXIT_REFUSED = 0, 1
+
+
 def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=1, sort_keys=True))
     else:
         print(report.summary(limit=args.limit))
+    code = EXIT_DONE
+    stale = len(report.by_status("stale"))
+    if stale:
+        advice = (
+            "re-plan to handle them"
+            if report.action == "apply"
+            else "the reasons say what to undo first or to restore by hand"
+        )
+        print(
+            f"{stale} merges or account steps were refused as stale (their records changed "
+            f"since; reasons in the summary); {advice}",
+            file=sys.stderr,
+        )
+        code = EXIT_REFUSED
     if not report.ok:
         print(
             "some merges failed or met concurrent changes; run the same command again "
             "(merges already done are skipped)",
             file=sys.stderr,
         )
-        return 1
-    return 0
+        code = EXIT_REFUSED
+    return code
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -105,24 +127,42 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
-    with storage_at(args.db) as storage:
-        report = undo_plan(
-            plan,
-            storage,
-            archived_ids=args.only,
-            dry_run=args.dry_run,
-            progress=_Progress("undoing"),
-            batch_size=args.batch_size,
+    if (args.plan is None) == (args.plan_id is None):
+        raise PlanError(
+            "give the plan file or --plan-id ID (`merge-engine history --db URL --plans` "
+            "lists the plans applied), not both"
         )
+    with storage_at(args.db) as storage:
+        if args.plan_id is not None:
+            report = undo_plan_id(
+                args.plan_id,
+                storage,
+                archived_ids=args.only,
+                dry_run=args.dry_run,
+                progress=_Progress("undoing"),
+                batch_size=args.batch_size,
+            )
+        else:
+            report = undo_plan(
+                MergePlan.read(args.plan),
+                storage,
+                archived_ids=args.only,
+                dry_run=args.dry_run,
+                progress=_Progress("undoing"),
+                batch_size=args.batch_size,
+            )
     return _finish(report, args)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     with storage_at(args.db) as storage:
         records = audit_history(storage)
+    plans = plan_summaries(records)
     if args.plan:
         records = [r for r in records if r.plan_fingerprint == args.plan]
+        plans = [p for p in plans if p.plan_id == args.plan]
+    if args.plans:
+        return _print_plans(plans, as_json=args.json)
     if args.id:
         records = [r for r in records if args.id in (r.archived_id, r.synced_id)]
     records = records[-args.limit :] if args.limit else records
@@ -132,6 +172,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not records:
         print("no merges applied or undone yet")
         return 0
+    if not args.id:
+        _print_plans(plans, as_json=False)
+        print()
     print(f"{'at':<29} {'action':<6} {'plan':<16} {'archived':<12} {'synced':<12} rows")
     for r in records:
         rows = ", ".join(f"{t} {n}" for t, n in sorted(r.rows.items())) or "-"
@@ -140,6 +183,27 @@ def cmd_history(args: argparse.Namespace) -> int:
             f"{r.at:<29} {r.action:<6} {r.plan_fingerprint:<16} {r.archived_id:<12} "
             f"{r.synced_id:<12} {rows}{note}"
         )
+    return 0
+
+
+def _print_plans(plans: list[PlanSummary], *, as_json: bool) -> int:
+    """The plans applied to the database; a plan id is what `undo --plan-id` takes."""
+    if as_json:
+        print(json.dumps([p.to_dict() for p in plans], indent=1, sort_keys=True))
+        return 0
+    if not plans:
+        print("no plans applied yet")
+        return 0
+    print(
+        f"{'plan id':<16} {'applied':>8} {'undone':>7} {'applied now':>12} "
+        f"{'account steps now':>18} {'first':<29} last"
+    )
+    for p in plans:
+        print(
+            f"{p.plan_id:<16} {p.applied:>8} {p.undone:>7} {p.still_applied:>12} "
+            f"{p.steps_still_applied:>18} {p.first_at:<29} {p.last_at}"
+        )
+    print("undo a plan without its file: merge-engine undo --plan-id ID --db URL")
     return 0
 
 
@@ -193,9 +257,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .synthetic import generate_district  # noqa: PLC0415
 
     work = Path(args.dir)
-    work.mkdir(parents=True, exist_ok=True)
     db = work / "district.db"
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+    out = work / "plan.json"
+    leftovers = (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
+    existing = [p for p in (*leftovers, out) if p.exists()]
+    if existing and not args.overwrite:
+        raise OutputExistsError(
+            f"{existing[0]} already exists and the demo would replace it (and the undo it "
+            f"holds); choose an empty folder with --dir, or pass --overwrite to replace "
+            f"the demo files in {work}"
+        )
+    work.mkdir(parents=True, exist_ok=True)
+    for stale in leftovers:
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     district = generate_district(args.students, seed=args.seed)
@@ -211,7 +284,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             storage.read_roster("synced"),
             Settings(random_pairs=50_000),
         )
-        out = work / "plan.json"
         plan.write(out)
         print_summary(plan, out)
         report = apply_plan(plan, storage)

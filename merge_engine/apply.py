@@ -29,7 +29,9 @@ from ._applying import (
     now_iso,
     outcome_of,
     plan_fingerprint,
+    plan_locked,
     plan_table,
+    retrying,
     run_batches,
 )
 from .account_apply import apply_step_in, check_account_support, run_account_steps
@@ -92,7 +94,35 @@ def apply_plan(
         SafetyValveError: the database looks wrong as a whole (unless ``force``).
         PlanError: ``approved`` names ids that are not merges or review steps of the plan.
         StorageError: the plan has account steps and the adapter cannot run them.
+        PlanLockedError: another apply or undo of this plan is running (not for a dry run).
     """
+    with plan_locked(storage, plan_fingerprint(plan), dry_run=dry_run):
+        return _apply_plan(
+            plan,
+            storage,
+            approved=approved,
+            dry_run=dry_run,
+            force=force,
+            accounts=accounts,
+            progress=progress,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
+
+
+def _apply_plan(
+    plan: MergePlan,
+    storage: StorageAdapter,
+    *,
+    approved: Collection[str] | None,
+    dry_run: bool,
+    force: bool,
+    accounts: bool,
+    progress: Progress | None,
+    batch_size: int,
+    max_retries: int,
+) -> ApplyReport:
+    """:func:`apply_plan` once the plan's lock is held."""
     started = time.perf_counter()
     check_integrity(plan)
     fp = plan_fingerprint(plan)
@@ -113,7 +143,7 @@ def apply_plan(
     ]
     steps, skipped_steps = account_steps(plan, approved_ids) if accounts else ([], [])
     if steps:
-        check_account_support(storage)
+        retrying(lambda: check_account_support(storage), max_retries)
     warnings = check_safety(
         plan, storage, fp, chosen, force=force, raise_on_trip=not dry_run, max_retries=max_retries
     )

@@ -18,10 +18,12 @@ from typing import Any
 
 import structlog
 
+from ._applying import plan_fingerprint
 from ._cli_common import print_summary, storage_at
 from ._cli_db import cmd_apply, cmd_demo, cmd_history, cmd_sample, cmd_undo
 from .accounts import explain_account_steps
-from .exceptions import MergeEngineError, PlanError
+from .exceptions import MergeEngineError, OutputExistsError, PlanError
+from .journal import plan_summaries
 from .model import Roster
 from .plan import MergePlan
 from .planner import build_plan
@@ -63,13 +65,46 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
         with storage_at(args.db) as storage:
+            if not args.overwrite:
+                _keep_applied_plan(Path(args.out), storage, args.db)
             plan = plan_from_storage(storage, settings)
+    elif Path(args.out).exists() and not args.overwrite:
+        raise OutputExistsError(
+            f"{args.out} already exists; if it is a plan that was applied, it is the handle "
+            "for undoing it. Write the new plan to another file, or pass --overwrite "
+            "(`merge-engine history --db URL --plans` lists the plans applied to a database; "
+            "`undo --plan-id` undoes one without its file)"
+        )
     else:
         archived, synced = _read_both(args)
         plan = build_plan(archived, synced, settings)
     plan.write(args.out)
     print_summary(plan, args.out)
     return 0
+
+
+def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
+    """Refuse to overwrite ``out`` when it is a plan still applied to ``storage`` (or no plan)."""
+    if not out.exists():
+        return
+    try:
+        fp = plan_fingerprint(MergePlan.read(out))
+    except (MergeEngineError, OSError, ValueError):
+        raise OutputExistsError(
+            f"{out} already exists and is not a plan file; write the plan to another file, "
+            "or pass --overwrite"
+        ) from None
+    applied = [
+        p for p in plan_summaries(storage.audit_records())
+        if p.plan_id == fp and p.still_applied + p.steps_still_applied
+    ]  # fmt: skip
+    if applied:
+        raise OutputExistsError(
+            f"{out} holds plan {fp}, whose {applied[0].still_applied} merges are applied to "
+            f"this database; it is the handle for undoing them. Write the new plan to another "
+            f"file, or pass --overwrite (then undo with: merge-engine undo --plan-id {fp} "
+            f"--db {db})"
+        )
 
 
 def _read_both(args: argparse.Namespace) -> tuple[Roster, Roster]:
@@ -179,6 +214,14 @@ def _cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+_EXIT_CODES = """exit codes (also with --dry-run):
+  0  done: every merge and account step applied (or undone), skipped or already done
+  1  done, but some were refused: stale (changed since planning), conflict or failed;
+     the summary lists them (a rerun skips what is done)
+  2  stopped with an error: bad input, the safety valve tripped (see --force), or
+     another apply or undo of the same plan is running (in these cases nothing was
+     written), or the database failed"""
+
 _DB_HELP = "database: sqlite:///path.db, a bare path, or a SQLAlchemy URL"
 
 
@@ -236,6 +279,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--db", metavar="URL", help=_DB_HELP + " (instead of the folders)")
     _roster_args(plan, required=False)
     plan.add_argument("--out", required=True, help="where to write the plan JSON")
+    plan.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even if it exists (without it: refused when --out holds a plan "
+        "still applied to --db, or, without --db, whenever --out exists)",
+    )
     plan.add_argument("--settings", help="settings file (.toml or .json)")
     plan.set_defaults(func=_cmd_plan)
 
@@ -276,7 +325,9 @@ def _parser() -> argparse.ArgumentParser:
         help="apply a plan's auto merges (and approved review merges) to a database",
         description="Apply a plan: each merge all-or-nothing, journaled and audited. Merges whose "
         "students changed since planning are refused; re-running skips merges already applied.",
-        epilog="Example: merge-engine apply plan.json --db district.db --approve approved.csv",
+        epilog="Example: merge-engine apply plan.json --db district.db --approve approved.csv\n\n"
+        + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     apply.add_argument("plan", help="the plan JSON written by `merge-engine plan`")
     apply.add_argument("--db", metavar="URL", required=True, help=_DB_HELP)
@@ -316,9 +367,17 @@ def _parser() -> argparse.ArgumentParser:
         help="undo the merges a plan applied (all, or --only some)",
         description="Undo applied merges from their journal: rows go back, rows set aside are "
         "restored, added guardian links are removed. Rows written since stay and are counted.",
-        epilog="Example: merge-engine undo plan.json --db district.db --only a000123",
+        epilog="Example: merge-engine undo plan.json --db district.db --only a000123\n"
+        "         merge-engine undo --plan-id 889112f7d4073cd3 --db district.db\n\n" + _EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    undo.add_argument("plan", help="the plan JSON that was applied")
+    undo.add_argument("plan", nargs="?", help="the plan JSON that was applied")
+    undo.add_argument(
+        "--plan-id",
+        metavar="ID",
+        help="undo the plan with this id (see `history --plans`) from the database's journal, "
+        "without the plan file",
+    )
     undo.add_argument("--db", metavar="URL", required=True, help=_DB_HELP)
     undo.add_argument("--only", metavar="ID", nargs="+", help="archived ids of the merges to undo")
     undo.add_argument("--dry-run", action="store_true", help="show what would change, roll back")
@@ -327,11 +386,18 @@ def _parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser(
         "history",
-        help="list the audit log of applied and undone merges",
-        epilog="Example: merge-engine history --db district.db --id a000123",
+        help="list the plans applied to a database and the audit log of their merges",
+        description="List the plans applied to the database (plan id, merges applied, undone "
+        "and still applied, first and last time), then every apply and undo recorded.",
+        epilog="Example: merge-engine history --db district.db --id a000123\n"
+        "         merge-engine history --db district.db --plans",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     history.add_argument("--db", metavar="URL", required=True, help=_DB_HELP)
-    history.add_argument("--plan", metavar="FINGERPRINT", help="only this plan's records")
+    history.add_argument("--plan", metavar="ID", help="only this plan's records")
+    history.add_argument(
+        "--plans", action="store_true", help="only the applied plans (a JSON list with --json)"
+    )
     history.add_argument("--id", help="only records of this archived or synced id")
     history.add_argument("--limit", type=int, default=0, help="only the newest N records")
     history.add_argument("--notes", action="store_true", help="show each record's note")
@@ -371,6 +437,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="merge-engine-demo", help="working folder (created)")
     demo.add_argument("--students", type=int, default=300, help="archived students to generate")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the sample district")
+    demo.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace district.db and plan.json in --dir if they exist (their undo is lost)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     settings = sub.add_parser(

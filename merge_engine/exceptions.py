@@ -11,7 +11,9 @@ __all__ = [
     "MappingError",
     "MergeEngineError",
     "MissingDependencyError",
+    "OutputExistsError",
     "PlanError",
+    "PlanLockedError",
     "SafetyValveError",
     "SettingsError",
     "StorageError",
@@ -82,3 +84,19 @@ class TransientConflict(StorageError):
 
 class SafetyValveError(MergeEngineError):
     """A plan's inputs look wrong (empty or shrunken sync, mass change); pass force to override."""
+
+
+class OutputExistsError(MergeEngineError, FileExistsError):
+    """A command would replace a file that may be the only handle on applied work (a plan, a db)."""
+
+
+class PlanLockedError(MergeEngineError):
+    """Another apply or undo of the same plan holds the plan's lock; nothing was written."""
+
+    @classmethod
+    def for_plan(cls, plan_fingerprint: str) -> PlanLockedError:
+        return cls(
+            f"another apply or undo of this plan is running (plan id {plan_fingerprint}); "
+            "nothing was written. Wait for it to finish, then run the command again "
+            "(merges already done are skipped)"
+        )

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
+from ._applying import retrying
 from .account_apply import final_account
 from .exceptions import SafetyValveError, TransientConflict
 from .plan import Merge, MergePlan
@@ -171,7 +172,8 @@ def check_safety(
     :class:`SafetyValveError` if any tripped, unless ``force`` is set or
     ``raise_on_trip`` is false (a dry run reports instead of refusing).
     """
-    synced_now = len(storage.read_roster("synced"))
+    # A busy database or a deadlock with a concurrent applier is retried, as in batches.
+    synced_now = len(retrying(lambda: storage.read_roster("synced"), max_retries))
     archived_planned = int(plan.stats.get("archived_students", 0)) or len(
         {m.archived_id for m in plan.merges} | set(plan.unmatched_archived)
     )

@@ -26,6 +26,8 @@ from ._applying import (
     now_iso,
     parse_audit_note,
     plan_fingerprint,
+    plan_locked,
+    retrying,
     run_batches,
     unique_values,
 )
@@ -34,6 +36,7 @@ from ._applying import outcome_of as _outcome
 from .account_apply import run_account_steps, supports_accounts
 from .accounts import AccountStep, account_steps, approval_ids
 from .exceptions import PlanError
+from .journal import journaled_plan
 from .plan import Merge, MergePlan
 from .report import ApplyReport, MergeOutcome
 from .safety import siblings_by_synced
@@ -48,7 +51,7 @@ from .storage.base import (
     Transaction,
 )
 
-__all__ = ["undo_plan"]
+__all__ = ["undo_plan", "undo_plan_id"]
 
 log = structlog.get_logger(__name__)
 
@@ -83,8 +86,11 @@ def undo_plan(
     detaches; with the whole plan, multiple-role links too) are undone first,
     under the same rules: a student merge is never undone under a guardian
     merge that rests on it.
+
+    Raises:
+        PlanError: ``archived_ids`` names ids that are not merges of the plan.
+        PlanLockedError: another apply or undo of this plan is running (not for a dry run).
     """
-    started = time.perf_counter()
     fp = plan_fingerprint(plan)
     wanted = None if archived_ids is None else frozenset(archived_ids)
     if wanted is not None:
@@ -94,11 +100,90 @@ def undo_plan(
                 f"{len(unknown)} ids are not archived ids of this plan's merges "
                 f"(first: {', '.join(unknown[:5])})"
             )
-    merges = [m for m in reversed(plan.merges) if wanted is None or m.archived_id in wanted]
-    # An adapter without account methods cannot have applied account steps.
-    steps = _steps_to_undo(plan, wanted) if supports_accounts(storage) else []
-    siblings = siblings_by_synced(plan.merges)
-    applied = _applied_records(storage, fp)
+    with plan_locked(storage, fp, dry_run=dry_run):
+        # An adapter without account methods cannot have applied account steps.
+        has_accounts = retrying(lambda: supports_accounts(storage), max_retries)
+        steps = _steps_to_undo(plan, wanted) if has_accounts else []
+        return _undo(
+            storage,
+            fp,
+            plan.merges,
+            steps,
+            wanted,
+            dry_run=dry_run,
+            progress=progress,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
+
+
+def undo_plan_id(
+    plan_id: str,
+    storage: StorageAdapter,
+    *,
+    archived_ids: Collection[str] | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    batch_size: int = 500,
+    max_retries: int = 5,
+) -> ApplyReport:
+    """:func:`undo_plan` without the plan file: the plan is rebuilt from the journal.
+
+    ``plan_id`` is the plan's fingerprint, as ``merge-engine history`` lists
+    it. Everything the plan applied and has not undone is undone, under the
+    same rules and in the same order (account steps before the student
+    merges they rest on); see :func:`merge_engine.journal.journaled_plan`.
+
+    Raises:
+        PlanError: the database holds no record of this plan, or ``archived_ids``
+            names merges the plan never applied.
+        PlanLockedError: another apply or undo of this plan is running.
+    """
+    wanted = None if archived_ids is None else frozenset(archived_ids)
+    with plan_locked(storage, plan_id, dry_run=dry_run):
+        merges, steps = retrying(lambda: journaled_plan(storage, plan_id), max_retries)
+        if not merges and not steps:
+            raise PlanError(
+                f"this database holds no merges of plan {plan_id}; "
+                "`merge-engine history --plans` lists the plans applied to it"
+            )
+        if wanted is not None:
+            unknown = sorted(wanted - {m.archived_id for m in merges})
+            if unknown:
+                raise PlanError(
+                    f"{len(unknown)} ids are not archived ids of merges plan {plan_id} applied "
+                    f"(first: {', '.join(unknown[:5])})"
+                )
+        return _undo(
+            storage,
+            plan_id,
+            merges,
+            _only_resting_on(steps, wanted)[::-1],
+            wanted,
+            dry_run=dry_run,
+            progress=progress,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
+
+
+def _undo(
+    storage: StorageAdapter,
+    fp: str,
+    plan_merges: Sequence[Merge],
+    steps: Sequence[AccountStep],
+    wanted: frozenset[str] | None,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    batch_size: int,
+    max_retries: int,
+) -> ApplyReport:
+    """Undo ``steps`` (in the order given), then the merges of ``plan_merges`` (newest first)."""
+    started = time.perf_counter()
+    merges = [m for m in reversed(plan_merges) if wanted is None or m.archived_id in wanted]
+    siblings = siblings_by_synced(plan_merges)
+    applied = retrying(lambda: _applied_records(storage, fp), max_retries)
     log.info("undo_started", plan=fp, merges=len(merges), steps=len(steps), dry_run=dry_run)
     # Account steps rest on student merges: they are undone first.
     account_out = run_account_steps(
@@ -140,7 +225,7 @@ def undo_plan(
         progress=progress,
     )
     outcomes += blocked
-    order = {m.archived_id: i for i, m in enumerate(reversed(plan.merges))}
+    order = {m.archived_id: i for i, m in enumerate(reversed(plan_merges))}
     outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
     report = ApplyReport(
         "undo",
@@ -164,11 +249,16 @@ def _steps_to_undo(plan: MergePlan, wanted: frozenset[str] | None) -> list[Accou
     them; multiple-role links are undone only with the whole plan.
     """
     steps, _ = account_steps(plan, approval_ids(plan))
-    if wanted is not None:
-        steps = [
-            s for s in steps if s.kind != "account_link" and any(a in wanted for a, _ in s.students)
-        ]
-    return steps[::-1]
+    return _only_resting_on(steps, wanted)[::-1]
+
+
+def _only_resting_on(steps: list[AccountStep], wanted: frozenset[str] | None) -> list[AccountStep]:
+    """The steps resting on the ``wanted`` student merges (all of them when ``None``)."""
+    if wanted is None:
+        return steps
+    return [
+        s for s in steps if s.kind != "account_link" and any(a in wanted for a, _ in s.students)
+    ]
 
 
 def _applied_records(storage: StorageAdapter, fp: str) -> dict[str, _Applied]:

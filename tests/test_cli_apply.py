@@ -164,7 +164,7 @@ def test_the_safety_valve_says_to_use_force(
 
     assert main(["apply", str(plan_path), "--db", str(other)]) == 2
     assert "--force" in capsys.readouterr().err
-    assert main(["apply", str(plan_path), "--db", str(other), "--force"]) == 0
+    assert main(["apply", str(plan_path), "--db", str(other), "--force"]) == 1  # some stale
     assert "stale" in capsys.readouterr().out
 
 

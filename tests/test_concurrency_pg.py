@@ -35,9 +35,27 @@ def loaded(tmp_path: Path) -> Iterator[StorageAdapter]:
     storage.close()
 
 
-def connection(like: Any, isolation: str | None = None) -> StorageAdapter:
-    """Another connection to the schema of ``like`` (each test has a schema of its own)."""
-    return pg_storage(like.mapping.schema, isolation=isolation)
+class Unlocked:
+    """A storage without the per-plan lock (like an adapter without ``plan_lock``).
+
+    The tests here run one plan on two connections at once, which the plan's
+    lock now refuses (tests/test_plan_lock_pg.py): without it, the row locks
+    alone must still apply each merge exactly once.
+    """
+
+    def __init__(self, inner: StorageAdapter) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "plan_lock":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def connection(like: Any, isolation: str | None = None) -> Any:
+    """Another connection to the schema of ``like`` (each test has a schema of its own),
+    without the per-plan lock (see :class:`Unlocked`)."""
+    return Unlocked(pg_storage(like.mapping.schema, isolation=isolation))
 
 
 def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:

@@ -34,6 +34,7 @@ __all__ = [
     "HistoryRow",
     "HistoryTable",
     "JournalEntry",
+    "PlanLocking",
     "Side",
     "StorageAdapter",
     "StoredGuardian",
@@ -401,4 +402,23 @@ class StorageAdapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class PlanLocking(Protocol):
+    """The OPTIONAL per-plan lock (all built-in adapters): one apply or undo of a plan at a time.
+
+    ``plan_lock(fingerprint)`` returns a context manager held for a whole
+    apply or undo. Entering it raises
+    :class:`~merge_engine.exceptions.PlanLockedError` at once (it never waits)
+    when another apply or undo of the same plan holds it, in this process or
+    another; the lock must go away with the process that holds it, so a killed
+    apply never leaves its plan locked. Adapters without it run unlocked:
+    row locks still keep every merge all-or-nothing, but an apply and an undo
+    of one plan may then interleave.
+    """
+
+    def plan_lock(self, plan_fingerprint: str) -> AbstractContextManager[None]:
+        """Hold the lock of plan ``plan_fingerprint`` (raise PlanLockedError if taken)."""
         ...

@@ -11,13 +11,14 @@ written against it hold on a real database.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 import structlog
 
-from ..exceptions import MappingError, StorageError
+from ..exceptions import MappingError, PlanLockedError, StorageError
 from ..model import Contact, Roster, StaffMember, Student
 from ._codec import decode_entry, encode_entry, encode_value
 from .base import (
@@ -119,6 +120,8 @@ class InMemoryStorage:
         tables = {t.name: t for t in (*self.mapping.history, *self.mapping.guardian_history)}
         self._state = _State(tables, frozenset(t.name for t in self.mapping.guardian_history))
         self._open = False
+        self._plan_locks: set[str] = set()
+        self._plan_locks_guard = threading.Lock()
         for name in tables:
             self._state.rows[name] = {}
             self._state.by_student[name] = {}
@@ -187,6 +190,19 @@ class InMemoryStorage:
         finally:
             tx.closed = True
             self._open = False
+
+    @contextlib.contextmanager
+    def plan_lock(self, plan_fingerprint: str) -> Iterator[None]:
+        """The plan's lock, per storage object (its data lives and dies with it)."""
+        with self._plan_locks_guard:
+            if plan_fingerprint in self._plan_locks:
+                raise PlanLockedError.for_plan(plan_fingerprint)
+            self._plan_locks.add(plan_fingerprint)
+        try:
+            yield
+        finally:
+            with self._plan_locks_guard:
+                self._plan_locks.discard(plan_fingerprint)
 
     def audit_records(self) -> Iterator[AuditRecord]:
         return iter(list(self._state.audit))

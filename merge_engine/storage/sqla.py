@@ -12,13 +12,14 @@ retry the merge.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 import structlog
 
-from ..exceptions import MissingDependencyError, StorageError, TransientConflict
+from ..exceptions import MissingDependencyError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
 from ._codec import decode_audit_rows
 from ._rows import build_roster, plain_row
@@ -80,6 +81,11 @@ def translate(exc: sa.exc.DBAPIError) -> StorageError:
         return StorageError(f"the database refused the change ({message})")
     suffix = f" (SQLSTATE {state})" if state else ""
     return StorageError(f"database error: {message}{suffix}")
+
+
+def _lock_key(text: str) -> int:
+    """A signed 64-bit advisory lock key from ``text``."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 class SQLAlchemyStorage:
@@ -200,6 +206,44 @@ class SQLAlchemyStorage:
             if tx is not None:
                 tx.closed = True
             self._open = False
+
+    @contextlib.contextmanager
+    def plan_lock(self, plan_fingerprint: str) -> Iterator[None]:
+        """The plan's lock: a PostgreSQL session advisory lock, on a connection of its own.
+
+        The key is 64 bits of a hash of the schema and the plan id, so plans
+        applied to different schemas of one database never block each other.
+        The server drops the lock when the session ends (a killed apply
+        leaves nothing behind). Other databases have no such lock: none is taken.
+        """
+        if self.dialect != "postgresql":
+            yield
+            return
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sa.exc.DBAPIError as exc:
+            raise translate(exc) from None
+        try:
+            try:
+                schema = (
+                    self.mapping.schema or conn.execute(sa.text("SELECT current_schema()")).scalar()
+                )
+                key = _lock_key(f"merge-engine\x1f{schema}\x1f{plan_fingerprint}")
+                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            except sa.exc.DBAPIError as exc:
+                raise translate(exc) from None
+            if not got:
+                raise PlanLockedError.for_plan(plan_fingerprint)
+            try:
+                yield
+            finally:
+                try:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                except sa.exc.DBAPIError:  # a broken session: the server dropped the lock
+                    conn.invalidate()
+                    log.warning("plan_lock_release_failed", plan=plan_fingerprint)
+        finally:
+            conn.close()
 
     def audit_records(self) -> Iterator[AuditRecord]:
         try:

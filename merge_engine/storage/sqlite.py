@@ -13,6 +13,7 @@ when opened (see :mod:`._sqlite_accounts`).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from ..exceptions import MappingError, StorageError, TransientConflict
+from ..exceptions import MappingError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
 from ._codec import decode_audit_rows
 from ._rows import build_roster, now_iso, plain_row
@@ -156,6 +157,26 @@ class SQLiteStorage:
             tx.closed = True
             self._open = False
 
+    @contextlib.contextmanager
+    def plan_lock(self, plan_fingerprint: str) -> Iterator[None]:
+        """The plan's lock: ``flock`` on ``<database>.plan-<id>.lock`` beside the file.
+
+        The operating system drops it when the process ends, however it ends.
+        The file is removed on release. Without ``fcntl`` (Windows) and for
+        ``:memory:`` databases there is no lock.
+        """
+        if self.path == ":memory:" or _fcntl is None:
+            yield
+            return
+        path = f"{self.path}.plan-{plan_fingerprint}.lock"
+        fd = _flock(path, plan_fingerprint)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)  # still holding the lock: nobody else holds this file
+            os.close(fd)
+
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
@@ -218,6 +239,43 @@ class SQLiteStorage:
             cursor = self._conn.execute(f"SELECT * FROM {quote(table)} ORDER BY {order}")
             result[table] = [plain_row(columns, row) for row in cursor.fetchall()]
         return result
+
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - Windows
+    _fcntl = None  # type: ignore[assignment]
+
+
+def _flock(path: str, plan_fingerprint: str) -> int:
+    """An open descriptor of ``path`` holding an exclusive ``flock``; raise if another holds it.
+
+    A lock file is removed by its holder on release, so a lock won on a file
+    already unlinked is worthless: the path is checked to still name the
+    locked file, else it is tried again.
+    """
+    assert _fcntl is not None
+    for _ in range(10):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the plan lock file {path} ({exc.strerror}); "
+                "check the folder's permissions"
+            ) from None
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise PlanLockedError.for_plan(plan_fingerprint) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except OSError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the file was released and removed meanwhile: lock the new one
+    raise PlanLockedError.for_plan(plan_fingerprint)
 
 
 def _is_archived(side: Side) -> bool:

@@ -223,8 +223,8 @@ def _apply_one(
     if arch is not None and arch.merged_into == s:
         theirs = merged_by.get(a)
         other = tx.journal(theirs[0], a) if theirs and theirs[1] == s else None
-        reason = "merged into the same student by another plan"
-        return sweep_late_rows(tx, merge, other, arch, reason)
+        why = "merged into the same student by another plan"
+        return sweep_late_rows(tx, merge, other, arch, why)
     reason = refusal(merge, stored, links_of_merged_siblings(tx, merge, siblings))
     if reason is not None:
         return outcome_of(merge, "stale", reason)

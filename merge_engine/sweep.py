@@ -141,6 +141,10 @@ def _owned_before(
     return attrs.evolve(row, values={**row.values, table.student_column: archived_id})
 
 
+def _counts(value: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(value.items()))
+
+
 @frozen
 class StrandedRecord:
     """A merged archived student still holding history rows (ids and counts only)."""
@@ -148,7 +152,7 @@ class StrandedRecord:
     archived_id: str
     synced_id: str
     school_id: str
-    rows: Mapping[str, int] = field(converter=dict)
+    rows: Mapping[str, int] = field(converter=_counts)
 
 
 def stranded_history(storage: StorageAdapter) -> list[StrandedRecord]:

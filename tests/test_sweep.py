@@ -140,6 +140,7 @@ def test_rerun_moves_late_rows_and_undo_puts_them_back(
 
     undone = undo_plan(plan, storage)
     assert undone.counts["undone"] == len(plan.auto)
+    assert undone.kept == {"attendance": 1}  # the row written to the synced student stays
     assert want == db_snapshot(storage)
     storage.close()
 
@@ -326,3 +327,49 @@ def test_audit_cli_reports_stranded_rows_by_id_and_count(
     assert first.last_name not in json.dumps(stranded)  # ids and counts only
     storage = make_storage("memory", District(*tiny_rosters(), TINY_ROWS), tmp_path)
     assert stranded_history(storage) == []  # nothing merged, nothing stranded
+
+
+@pytest.mark.parametrize("mode", ["use", "fail"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_failing_write_during_a_sweep_leaves_each_sweep_whole(
+    kind: str, mode: str, tmp_path: Path
+) -> None:
+    """Write N of a sweeping re-run fails, for every N: each merge's late rows are all moved
+    (and journaled) or all still on the archived student; the next re-run finishes, and undo
+    restores the database exactly."""
+    d, plan = district(), plan_of()
+    late, synced_late = late_rows(plan)
+    expected = make_storage(kind, d, tmp_path)
+    _insert(expected, [*late, *synced_late])
+    want = db_snapshot(expected)
+    expected.close()
+
+    def swept_state() -> StorageAdapter:
+        storage = make_storage(kind, d, tmp_path)
+        apply_plan(plan, storage)
+        _insert(storage, [*late, *synced_late])
+        return storage
+
+    counting = FaultyStorage(swept_state(), bulk=mode)
+    apply_plan(plan, counting, batch_size=5)
+    total = counting.writes
+    assert total >= 5
+    owners = {m.archived_id for m in plan.auto[:3]}
+    for n in range(1, total + 1):
+        storage = swept_state()
+        sig = signature(storage, plan)
+        faulty = FaultyStorage(storage, lambda w, n=n: w == n, bulk=mode)
+        report = apply_plan(plan, faulty, batch_size=5)
+        assert faulty.failures == 1, n
+        swept = {o.archived_id for o in report.by_status("swept")}
+        for a in owners:
+            written = [r.key for r in late if r.values["student_id"] == a]
+            on_archived = [r.key for r in _rows_of(storage, a)]
+            assert on_archived == ([] if a in swept else written), (n, a)
+        assert sig == signature(storage, plan), n
+        rerun = apply_plan(plan, storage)
+        assert {o.archived_id for o in rerun.by_status("swept")} == owners - swept, n
+        assert stranded_history(storage) == [], n
+        undo_plan(plan, storage)
+        assert want == db_snapshot(storage), n
+        storage.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import structlog
 
@@ -49,6 +49,7 @@ from .storage.base import (
     StorageAdapter,
     Transaction,
 )
+from .sweep import merged_by_plan, sweep_late_rows
 
 __all__ = ["ApplyReport", "MergeOutcome", "apply_plan", "audit_history", "plan_fingerprint"]
 
@@ -149,10 +150,12 @@ def _apply_plan(
     )
     log.info("apply_started", plan=fp, merges=len(chosen), steps=len(steps), dry_run=dry_run)
     siblings = siblings_by_synced(chosen)
+    # Merges of other plans, whose journal entries a sweep of late history extends.
+    merged_by = {a: v for a, v in merged_by_plan(storage.audit_records()).items() if v[0] != fp}
     total = len(chosen) + len(steps)
 
     def one(tx: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:
-        return _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()))
+        return _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()), merged_by)
 
     account_out: list[MergeOutcome] = []
 
@@ -248,19 +251,27 @@ def _dry_run_steps(tx: Transaction, fp: str, steps: Sequence[AccountStep]) -> li
 
 
 def _apply_one(
-    tx: Transaction, cache: StudentCache, fp: str, merge: Merge, siblings: Sequence[str]
+    tx: Transaction,
+    cache: StudentCache,
+    fp: str,
+    merge: Merge,
+    siblings: Sequence[str],
+    merged_by: Mapping[str, tuple[str, str]],
 ) -> MergeOutcome:
     """Apply one merge inside ``tx``; every refusal is decided before the first write."""
     a, s = merge.archived_id, merge.synced_id
     stored = cache.get(a, s)
     entry = tx.journal(fp, a)
-    if entry is not None and not entry.undone:
-        if entry.synced_id == s:
-            return outcome_of(merge, "already_applied", "applied earlier by this plan")
-        return outcome_of(merge, "stale", f"this plan merged it into {entry.synced_id} earlier")
     arch = stored.get(a)
+    if entry is not None and not entry.undone:
+        if entry.synced_id == s:  # a forwarding address: late history moves on
+            return sweep_late_rows(tx, merge, entry, arch, "applied earlier by this plan")
+        return outcome_of(merge, "stale", f"this plan merged it into {entry.synced_id} earlier")
     if arch is not None and arch.merged_into == s:
-        return outcome_of(merge, "already_applied", "merged into the same student by another plan")
+        theirs = merged_by.get(a)
+        other = tx.journal(theirs[0], a) if theirs and theirs[1] == s else None
+        why = "merged into the same student by another plan"
+        return sweep_late_rows(tx, merge, other, arch, why)
     reason = refusal(merge, stored, links_of_merged_siblings(tx, merge, siblings), cache.accounts)
     if reason is not None:
         return outcome_of(merge, "stale", reason)

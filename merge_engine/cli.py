@@ -128,13 +128,16 @@ def _read_both(args: argparse.Namespace) -> tuple[Roster, Roster]:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from .contact_audit import audit_contacts  # noqa: PLC0415
 
-    archived = plan = None
+    archived = plan = stranded = None
     if args.db:
         if args.synced or args.archived:
             raise PlanError("give either --db or roster folders, not both")
+        from .sweep import stranded_history  # noqa: PLC0415
+
         with storage_at(args.db) as storage:
             synced = storage.read_roster("synced")
             archived = storage.read_roster("archived")
+            stranded = stranded_history(storage)
     else:
         if not args.synced:
             raise PlanError("give --synced DIR (and optionally --archived DIR), or --db URL")
@@ -153,7 +156,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             )
     if archived is not None and archived.students:
         plan = build_plan(archived, synced, _settings(args.settings))
-    report = audit_contacts(synced, archived, plan)
+    report = audit_contacts(synced, archived, plan, stranded)
     print(report.summary())
     if args.json:
         Path(args.json).write_text(

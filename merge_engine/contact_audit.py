@@ -8,7 +8,10 @@ details, contacts the platform cannot reach (invalid email or phone, or
 no email and no phone that can receive texts), students without any
 guardian, staff whose guardian role will get a separate account, and,
 when the archived roster is given, archived students with no plausible
-synced counterpart.
+synced counterpart. Audited from a database, it also reports history rows
+stranded on merged archived students (written to the old id after its
+merge; see :mod:`merge_engine.sweep`), so an admin sees them before
+re-running apply, which moves them on.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
@@ -26,6 +29,9 @@ from .model import Roster
 from .normalize import is_valid_email, is_valid_phone, normalize_phone
 from .plan import MergePlan
 from .roles import find_multiple_roles
+
+if TYPE_CHECKING:
+    from .sweep import StrandedRecord
 
 __all__ = ["AuditFinding", "AuditReport", "audit_contacts"]
 
@@ -40,6 +46,12 @@ ISSUES = {
     "archived_without_counterpart": "archived student with no plausible synced counterpart",
 }
 """Finding kinds and what each means."""
+
+STRANDED = "stranded_history"
+DB_ISSUES = {
+    STRANDED: "merged archived student holding history written after its merge (re-run apply)",
+}
+"""Finding kinds only a database can show (reported when the audit read one)."""
 
 
 def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -64,6 +76,10 @@ class AuditFinding:
         }
 
 
+def _sorted_counts(value: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(value.items()))
+
+
 @frozen
 class AuditReport:
     """All findings, with counts per kind and per school."""
@@ -72,10 +88,15 @@ class AuditReport:
     students: int
     guardians: int
     staff: int
+    #: Whether the database was searched for stranded history (``merge-engine audit --db``).
+    stranded_checked: bool = False
+    #: Stranded history rows per table (ids and counts only; see ``stranded_history`` findings).
+    stranded_rows: Mapping[str, int] = field(factory=dict, converter=_sorted_counts)
 
     def counts(self) -> dict[str, int]:
         counted = Counter(f.issue for f in self.findings)
-        return {issue: counted.get(issue, 0) for issue in ISSUES}
+        kinds = [*ISSUES, *(DB_ISSUES if self.stranded_checked else ())]
+        return {issue: counted.get(issue, 0) for issue in kinds}
 
     def by_school(self, issue: str) -> dict[str, int]:
         counted = Counter(f.school_id for f in self.findings if f.issue == issue)
@@ -91,7 +112,10 @@ class AuditReport:
             f"{self.staff} staff"
         ]
         for issue, count in self.counts().items():
-            lines.append(f"  {count:>7}  {ISSUES[issue]}")
+            lines.append(f"  {count:>7}  {ISSUES.get(issue) or DB_ISSUES[issue]}")
+        if self.stranded_rows:
+            rows = ", ".join(f"{t} {n}" for t, n in sorted(self.stranded_rows.items()))
+            lines.append(f"  stranded history rows per table: {rows}")
         schools = self.by_school("guardian_without_sis_id")
         if schools:
             lines.append("  guardians without a SIS id, per school:")
@@ -99,7 +123,7 @@ class AuditReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "students": self.students,
             "guardians": self.guardians,
             "staff": self.staff,
@@ -107,6 +131,9 @@ class AuditReport:
             "guardians_without_sis_id_by_school": self.by_school("guardian_without_sis_id"),
             "findings": [f.to_dict() for f in self.findings],
         }
+        if self.stranded_checked:
+            out["stranded_history_by_table"] = dict(self.stranded_rows)
+        return out
 
     def to_csv(self) -> str:
         """RFC 4180 CSV; cells that a spreadsheet would run as a formula are escaped."""
@@ -141,9 +168,16 @@ def _textable(phone: str | None) -> bool:
 
 
 def audit_contacts(
-    synced: Roster, archived: Roster | None = None, plan: MergePlan | None = None
+    synced: Roster,
+    archived: Roster | None = None,
+    plan: MergePlan | None = None,
+    stranded: Sequence[StrandedRecord] | None = None,
 ) -> AuditReport:
-    """Audit the contacts of a roster (read-only). ``plan`` supplies unmatched archived ids."""
+    """Audit the contacts of a roster (read-only). ``plan`` supplies unmatched archived ids.
+
+    ``stranded``: the database's merged archived students holding late history
+    (:func:`merge_engine.sweep.stranded_history`); ``None`` when no database was read.
+    """
     findings: list[AuditFinding] = []
     school_of_guardian: dict[str, str] = {}
     emails: dict[str, set[str]] = {}
@@ -194,6 +228,19 @@ def audit_contacts(
             AuditFinding("archived_without_counterpart", sid, schools.get(sid, ""))
             for sid in plan.unmatched_archived
         ]
-    order = list(ISSUES)
+    stranded_rows: Counter[str] = Counter()
+    for rec in stranded or ():
+        stranded_rows.update(rec.rows)
+        counts = ", ".join(f"{t} {n}" for t, n in sorted(rec.rows.items()))
+        detail = f"merged into {rec.synced_id}; rows written since: {counts}"
+        findings.append(AuditFinding(STRANDED, rec.archived_id, rec.school_id, detail))
+    order = [*ISSUES, *DB_ISSUES]
     findings.sort(key=lambda f: (order.index(f.issue), f.school_id, f.record_id))
-    return AuditReport(findings, len(synced.students), len(accounts), len(synced.staff))
+    return AuditReport(
+        findings,
+        len(synced.students),
+        len(accounts),
+        len(synced.staff),
+        stranded_checked=stranded is not None,
+        stranded_rows=dict(stranded_rows),
+    )

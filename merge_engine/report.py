@@ -16,15 +16,15 @@ from attrs import field, frozen
 __all__ = ["ApplyReport", "MergeOutcome", "OutcomeKind", "Status"]
 
 Status = Literal[
-    "applied", "already_applied", "stale", "skipped_review", "skipped", "conflict", "failed",
-    "undone", "not_applied",
+    "applied", "swept", "already_applied", "stale", "skipped_review", "skipped", "conflict",
+    "failed", "undone", "not_applied",
 ]  # fmt: skip
 #: ``student`` merges, and the account steps that follow them (:mod:`merge_engine.accounts`).
 OutcomeKind = Literal["student", "guardian_merge", "detach", "account_link"]
 
 _STATUS_ORDER: tuple[Status, ...] = (
-    "applied", "undone", "already_applied", "not_applied", "skipped_review", "skipped", "stale",
-    "conflict", "failed",
+    "applied", "undone", "swept", "already_applied", "not_applied", "skipped_review", "skipped",
+    "stale", "conflict", "failed",
 )  # fmt: skip
 _KIND_LABEL: Mapping[str, str] = {
     "guardian_merge": "guardian merges",
@@ -50,6 +50,8 @@ class MergeOutcome:
     """What happened to one merge: ids, a status, a reason, and row counts (never PII).
 
     ``rows``: history rows moved (apply) or moved back (undo), per table.
+    Status ``swept``: the merge was applied earlier and the rows written to
+    the archived student since were moved on now (see :mod:`merge_engine.sweep`).
     ``set_aside``: rows set aside on a unique-key collision (apply) or
     re-inserted (undo), per table. ``links``: guardian links added or
     removed. ``kept``: (undo) rows written to the synced student after the
@@ -174,6 +176,15 @@ class ApplyReport:
         if self.links:
             lines.append(f"  guardian links {'removed' if self.action == 'undo' else 'added'}: "
                          f"{self.links}")  # fmt: skip
+        swept = self.by_status("swept")
+        if swept:
+            late = {**_sum(swept, "rows")}
+            aside = _sum(swept, "set_aside")
+            lines.append(
+                f"  late history moved from {len(swept)} merged archived students (journaled, "
+                f"undone with their merge): {_fmt(late) or 'none'}"
+                + (f"; set aside on collisions: {_fmt(aside)}" if aside else "")
+            )
         if self.kept:
             lines.append(f"  rows written after the merge, kept on the synced student: "
                          f"{_fmt(self.kept)}")  # fmt: skip

@@ -6,6 +6,9 @@ replays it backwards: moved rows that still point at the synced student go
 back, rows set aside are re-inserted, added links are removed (revoking the
 access the merge granted), and the archived student is un-merged. Rows
 written to the synced student after the merge stay with it and are counted.
+Rows written to the archived student after the merge and moved on by a
+later re-run of apply (a sweep, see :mod:`merge_engine.sweep`) are in the
+same journal entry: they go back to the archived student, where they were.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from .storage.base import (
     StorageAdapter,
     Transaction,
 )
+from .sweep import is_sweep
 
 __all__ = ["undo_plan", "undo_plan_id"]
 
@@ -264,7 +268,7 @@ def _only_resting_on(steps: list[AccountStep], wanted: frozenset[str] | None) ->
 def _applied_records(storage: StorageAdapter, fp: str) -> dict[str, _Applied]:
     latest: dict[str, _Applied] = {}
     for i, record in enumerate(storage.audit_records()):
-        if record.action == "apply" and record.plan_fingerprint == fp:
+        if record.action == "apply" and record.plan_fingerprint == fp and not is_sweep(record):
             latest[record.archived_id] = _Applied(i, parse_audit_note(record.note, "synced_rows"))
     return latest
 

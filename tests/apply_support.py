@@ -467,6 +467,7 @@ class FaultyStorage:
         self.error = error
         self.commit_fails = commit_fails
         self.writes = 0
+        self.calls: list[str] = []  # the method of each counted write, in order
         self.transactions = 0
         self.failures = 0
 
@@ -515,6 +516,7 @@ class _FaultyTransaction:
 
         def write(*args: Any, **kwargs: Any) -> Any:
             owner.writes += 1
+            owner.calls.append(name)
             if owner.fail_on(owner.writes):
                 owner.failures += 1
                 raise owner.error()

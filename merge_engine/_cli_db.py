@@ -8,6 +8,7 @@ import json
 import random
 import shutil
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .storage import load_history, load_rosters  # noqa: PLC0415
     from .synthetic import generate_district  # noqa: PLC0415
 
-    work = Path(args.dir)
+    work = Path(args.dir or tempfile.mkdtemp(prefix="merge-engine-demo-"))
     db = work / "district.db"
     out = work / "plan.json"
     leftovers = (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))

@@ -437,7 +437,11 @@ def _parser() -> argparse.ArgumentParser:
         help="build a sample district in SQLite, plan it, apply it and explain the result",
         epilog="Example: merge-engine demo --dir merge-engine-demo",
     )
-    demo.add_argument("--dir", default="merge-engine-demo", help="working folder (created)")
+    demo.add_argument(
+        "--dir",
+        default=None,
+        help="working folder (created); default: a new temporary folder, printed at the end",
+    )
     demo.add_argument("--students", type=int, default=300, help="archived students to generate")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the sample district")
     demo.add_argument(

@@ -454,3 +454,22 @@ def test_undo_by_plan_id_errors_exit_2(
     code, _, err = run(capsys, *(a.format(db=db, plan=plan_file) for a in argv))
     assert code == 2
     assert expected in err
+
+
+def test_demo_without_dir_uses_a_new_temporary_folder_each_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's first command can be run twice, and never writes into the checkout."""
+    import tempfile  # noqa: PLC0415
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+    first = run(capsys, "demo", "--students", "40")
+    second = run(capsys, "demo", "--students", "40")
+
+    assert (0, 0) == (first[0], second[0])
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert 2 == len(folders)
+    assert all(name.startswith("merge-engine-demo-") for name in folders)
+    assert all((tmp_path / name / "district.db").is_file() for name in folders)

@@ -151,7 +151,8 @@ def _apply_plan(
     log.info("apply_started", plan=fp, merges=len(chosen), steps=len(steps), dry_run=dry_run)
     siblings = siblings_by_synced(chosen)
     # Merges of other plans, whose journal entries a sweep of late history extends.
-    merged_by = {a: v for a, v in merged_by_plan(storage.audit_records()).items() if v[0] != fp}
+    records = retrying(lambda: list(storage.audit_records()), max_retries)
+    merged_by = {a: v for a, v in merged_by_plan(records).items() if v[0] != fp}
     total = len(chosen) + len(steps)
 
     def one(tx: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:

@@ -122,10 +122,10 @@ def test_failed_merges_exit_1(
     bad = plan_of(accounts=True).auto[3].archived_id
     original = apply._apply_one
 
-    def apply_one(tx: Any, cache: Any, fp: str, merge: Merge, siblings: Any) -> Any:
+    def apply_one(tx: Any, cache: Any, fp: str, merge: Merge, *rest: Any) -> Any:
         if merge.archived_id == bad:
             raise RuntimeError("disk full")
-        return original(tx, cache, fp, merge, siblings)
+        return original(tx, cache, fp, merge, *rest)
 
     monkeypatch.setattr(apply, "_apply_one", apply_one)
 

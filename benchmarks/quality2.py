@@ -1,0 +1,113 @@
+"""Match quality on the second, independent generator (benchmarks/district2.py), issue 10.
+
+Usage: python benchmarks/quality2.py [--students 2000 20000] [--seeds 1 2]
+[--modes both synced_no_dob no_dob] [--write DIR]
+
+Per run: auto precision, auto recall, auto+review recall and review queue (shares of the
+true pairs), twins or siblings auto-merged into each other, recall of the second records
+of children typed twice (auto or review, or listed as a duplicate of a merge to the right
+student), and guardian account merges: precision of the auto ones and recall of all true
+guardian pairs (auto only, and auto+review). ``--write DIR`` also writes each district's
+rosters as CSV (DIR/<mode>-n<students>-s<seed>/archived and .../synced) for timing the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import structlog
+from district2 import District2, generate_district2
+
+from merge_engine import build_plan, write_roster
+
+MODES = {  # name: (archived_dob, synced_dob)
+    "both": (True, True),
+    "synced_no_dob": (True, False),
+    "no_dob": (False, False),
+}
+
+
+def evaluate(d: District2) -> dict[str, float]:
+    started = time.perf_counter()
+    plan = build_plan(d.archived, d.synced)
+    seconds = time.perf_counter() - started
+    truth = {(a, s) for a, s in d.truth.items() if s is not None}
+    auto = {(m.archived_id, m.synced_id) for m in plan.auto}
+    review = {(m.archived_id, m.synced_id) for m in plan.review}
+    proposed = auto | review
+    related = d.twin_pairs | d.sibling_pairs
+    # A second record counts as found when it is merged itself or listed as a duplicate
+    # on a merge of its first record to the right student.
+    listed = {
+        (dup, m.synced_id) for m in plan.merges for dup in m.duplicates if dup in d.duplicates
+    }
+    seconds_true = {(a, d.truth[a]) for a in d.duplicates if d.truth[a] is not None}
+    g_true = {(a, s) for a, s in d.guardian_truth.items() if s is not None}
+    g_auto = {
+        (g.archived_guardian_id, g.synced_guardian_id)
+        for g in plan.guardian_merges
+        if g.decision == "auto"
+    }
+    g_all = {(g.archived_guardian_id, g.synced_guardian_id) for g in plan.guardian_merges}
+    n = max(len(truth), 1)
+    return {
+        "true_pairs": len(truth),
+        "auto": len(auto),
+        "review": len(review),
+        "false_auto": len(auto - truth),
+        "auto_precision": len(auto & truth) / max(len(auto), 1),
+        "auto_recall": len(auto & truth) / n,
+        "auto_review_recall": len(proposed & truth) / n,
+        "review_queue": len(review) / n,
+        "twins_auto": len(auto & d.twin_pairs),
+        "siblings_auto": len(auto & d.sibling_pairs),
+        "related_review": len(review & related),
+        "dup_seconds": len(seconds_true),
+        "dup_recall": len(seconds_true & (proposed | listed)) / max(len(seconds_true), 1),
+        "g_true": len(g_true),
+        "g_auto": len(g_auto),
+        "g_false_auto": len(g_auto - g_true),
+        "g_precision": len(g_auto & g_true) / max(len(g_auto), 1),
+        "g_recall": len(g_auto & g_true) / max(len(g_true), 1),
+        "g_recall_all": len(g_all & g_true) / max(len(g_true), 1),
+        "seconds": seconds,
+    }
+
+
+def line(mode: str, n: int, seed: int, r: dict[str, float]) -> str:
+    return (
+        f"mode={mode} n={n} seed={seed} true={r['true_pairs']} auto={r['auto']} "
+        f"review={r['review']} P_auto={r['auto_precision']:.5f} (false={r['false_auto']}) "
+        f"R_auto={r['auto_recall']:.4f} R_all={r['auto_review_recall']:.4f} "
+        f"queue={r['review_queue']:.4f} twins_auto={r['twins_auto']} "
+        f"siblings_auto={r['siblings_auto']} dup2_R_all={r['dup_recall']:.4f} "
+        f"(of {r['dup_seconds']}) guardians: true={r['g_true']} auto={r['g_auto']} "
+        f"P={r['g_precision']:.5f} (false={r['g_false_auto']}) R_auto={r['g_recall']:.4f} "
+        f"R_all={r['g_recall_all']:.4f} t={r['seconds']:.1f}s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--students", type=int, nargs="+", default=[2000])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument("--write", metavar="DIR", help="also write the rosters as CSV here")
+    args = parser.parse_args()
+    structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
+    for n in args.students:
+        for mode in args.modes:
+            archived_dob, synced_dob = MODES[mode]
+            for seed in args.seeds:
+                d = generate_district2(n, seed, archived_dob=archived_dob, synced_dob=synced_dob)
+                if args.write:
+                    folder = Path(args.write) / f"{mode}-n{n}-s{seed}"
+                    write_roster(d.archived, folder / "archived")
+                    write_roster(d.synced, folder / "synced")
+                print(line(mode, n, seed, evaluate(d)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -983,7 +983,19 @@ class _Assembler:
             for long, short in nm.STREET_TYPES:
                 if street.endswith(long) and rng.random() < 0.6:
                     street = street[: -len(long)] + short
-        self.corruptions[aid] = tuple(self.corr.applied)
+        # Changes on the synced side between the two years (logged for diagnosis only).
+        events = []
+        if c.surname_sync != c.surname:
+            events.append("sync_surname_change")
+        if c.grade1 == c.grade0:
+            events.append("sync_retained")
+        if f.zone_sync != f.zone:
+            events.append("sync_moved_within")
+        if c.accent and any(p in nm.ACCENTED for p in (c.given + " " + c.surname).split()):
+            events.append("sync_accent")
+        if self.archived_dob and born is None:
+            events.append("dob_blank")
+        self.corruptions[aid] = (*self.corr.applied, *events)
         return Student(
             id=aid,
             first_name=given,

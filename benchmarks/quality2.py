@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import structlog
 from district2 import District2, generate_district2
@@ -29,7 +31,7 @@ MODES = {  # name: (archived_dob, synced_dob)
 }
 
 
-def evaluate(d: District2) -> dict[str, float]:
+def evaluate(d: District2) -> dict[str, Any]:
     started = time.perf_counter()
     plan = build_plan(d.archived, d.synced)
     seconds = time.perf_counter() - started
@@ -73,10 +75,46 @@ def evaluate(d: District2) -> dict[str, float]:
         "g_recall": len(g_auto & g_true) / max(len(g_true), 1),
         "g_recall_all": len(g_all & g_true) / max(len(g_true), 1),
         "seconds": seconds,
+        "_plan": plan,
     }
 
 
-def line(mode: str, n: int, seed: int, r: dict[str, float]) -> str:
+def diagnose(d: District2, r: dict[str, Any]) -> str:
+    """Which corruptions the true pairs that missed auto (and review) carry; and the false
+    auto merges, so the matcher's lead can see where the rules fail on this generator."""
+    plan = r["_plan"]
+    got = {(m.archived_id, m.synced_id): m.decision for m in plan.merges}
+    not_auto: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
+    for a, s in d.truth.items():
+        if s is None:
+            continue
+        decision = got.get((a, s))
+        kinds = d.corruptions[a] or ("none",)
+        extra = ("typed_twice",) if a in d.duplicates else ()
+        if decision != "auto":
+            not_auto.update(kinds + extra)
+        if decision is None:
+            missed.update(kinds + extra)
+    total: Counter[str] = Counter()
+    for a, s in d.truth.items():
+        if s is not None:
+            total.update(d.corruptions[a] or ("none",))
+    rows = [
+        f"    {k:24s} pairs={total.get(k, 0):6d} not_auto={not_auto[k]:5d} missed={missed[k]:5d}"
+        for k, _ in not_auto.most_common()
+    ]
+    truth = {(a, s) for a, s in d.truth.items() if s is not None}
+    false = [
+        f"    false auto {a}->{s}: twin={(a, s) in d.twin_pairs} "
+        f"sibling={(a, s) in d.sibling_pairs} true_target={d.truth[a]}"
+        for (a, s), dec in got.items()
+        if dec == "auto" and (a, s) not in truth
+    ]
+    return "\n".join(["  true pairs not auto / not proposed, by corruption:", *rows, *false])
+
+
+def line(mode: str, n: int, seed: int, r: dict[str, Any]) -> str:
     return (
         f"mode={mode} n={n} seed={seed} true={r['true_pairs']} auto={r['auto']} "
         f"review={r['review']} P_auto={r['auto_precision']:.5f} (false={r['false_auto']}) "
@@ -95,6 +133,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--write", metavar="DIR", help="also write the rosters as CSV here")
+    parser.add_argument("--diagnose", action="store_true", help="misses by corruption kind")
     args = parser.parse_args()
     structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
     for n in args.students:
@@ -106,7 +145,10 @@ def main() -> None:
                     folder = Path(args.write) / f"{mode}-n{n}-s{seed}"
                     write_roster(d.archived, folder / "archived")
                     write_roster(d.synced, folder / "synced")
-                print(line(mode, n, seed, evaluate(d)), flush=True)
+                r = evaluate(d)
+                print(line(mode, n, seed, r), flush=True)
+                if args.diagnose:
+                    print(diagnose(d, r), flush=True)
 
 
 if __name__ == "__main__":

@@ -94,7 +94,6 @@ class Rates:
     sis_accent: float = 0.5  # SIS keeps the accent on a name that has one
     surname_initial: float = 0.004  # "Noah S." style class lists
     compound_surname: float = 0.35  # Hispanic children with two surnames in the SIS
-    compound_given: float = 0.3  # Hispanic names like Maria Fernanda, kept whole
     surname_change: float = 0.008  # adoption, remarriage, legitimation (estimate)
     middle_initial_typed: float = 0.08
     # Birth dates
@@ -776,6 +775,9 @@ class _Corrupter:
             given, surname = surname, given
         if self._hit("surname_initial", r.surname_initial):
             surname = surname[0] + "."
+        if child.accent and self.rng.random() >= r.drop_accent:  # typed with the accent
+            given = " ".join(nm.ACCENTED.get(p, p) for p in given.split(" "))
+            surname = " ".join(nm.ACCENTED.get(p, p) for p in surname.split(" "))
         if self._hit("case_variant", r.case_variant):
             f = rng.choice((str.upper, str.lower))
             given, surname = f(given), f(surname)

@@ -966,11 +966,13 @@ class _Assembler:
         rng, r = self.rng, self.r
         self.corr.applied = []
         given, surname, middle = self.corr.names(c)
-        born: dt.date | None = None
-        if self.archived_dob:
-            # A child typed twice: one record with a birth date and one without.
-            blank = self.first_blank[c.key] != (copy == 2)
-            born = None if blank else self.corr.dob(c.dob)
+        # A child typed twice: one record with a birth date and one without. The date is
+        # drawn in every mode so that the modes differ only in the column being there.
+        blank = self.first_blank[c.key] != (copy == 2)
+        born = None if blank else self.corr.dob(c.dob)
+        if not self.archived_dob:
+            born = None
+            self.corr.applied = [k for k in self.corr.applied if k != "dob_error"]
         grade = c.grade0
         if self.corr._hit("grade_error", r.grade_error):
             grade = min(12, max(0, grade + rng.choice((-1, 1))))

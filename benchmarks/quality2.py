@@ -99,7 +99,8 @@ def diagnose(d: District2, r: dict[str, Any]) -> str:
     total: Counter[str] = Counter()
     for a, s in d.truth.items():
         if s is not None:
-            total.update(d.corruptions[a] or ("none",))
+            extra = ("typed_twice",) if a in d.duplicates else ()
+            total.update((d.corruptions[a] or ("none",)) + extra)
     rows = [
         f"    {k:24s} pairs={total.get(k, 0):6d} not_auto={not_auto[k]:5d} missed={missed[k]:5d}"
         for k, _ in not_auto.most_common()

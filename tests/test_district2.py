@@ -107,6 +107,17 @@ def test_no_birth_date_modes() -> None:
     assert all(s.dob is None for s in arch.students + syn.students)
 
 
+def test_modes_share_one_district() -> None:
+    """The three birth-date modes differ only in the birth dates, so their numbers compare."""
+    both = generate_district2(400, 5)
+    none = generate_district2(400, 5, archived_dob=False, synced_dob=False)
+    assert both.truth == none.truth
+    assert both.guardian_truth == none.guardian_truth
+    for x, y in zip(both.archived.students, none.archived.students, strict=True):
+        assert x.first_name == y.first_name and x.contacts == y.contacts
+        assert y.dob is None
+
+
 def _rate(d: District2, kind: str) -> float:
     count = sum(kind in kinds for kinds in d.corruptions.values())
     return count / d.opportunities.get(kind, len(d.corruptions))

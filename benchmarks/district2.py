@@ -94,7 +94,7 @@ class Rates:
     sis_accent: float = 0.5  # SIS keeps the accent on a name that has one
     surname_initial: float = 0.004  # "Noah S." style class lists
     compound_surname: float = 0.35  # Hispanic children with two surnames in the SIS
-    surname_change: float = 0.008  # adoption, remarriage, legitimation (estimate)
+    surname_change: float = 0.008  # families whose children's surname changes (estimate)
     middle_initial_typed: float = 0.08
     # Birth dates
     archived_dob_blank: float = 0.08  # blank cells where the archive has the column
@@ -476,6 +476,13 @@ class _Builder:
         self._children(fam)
         if not fam.children:
             return self._family(joins=joins)
+        if not joins and rng.random() < r.surname_change:
+            # Adoption, remarriage, legitimation: the children's legal surname changes.
+            first = fam.surname.replace("-", " ").split()[0]
+            new = self.names.surname(rng, fam.cluster)
+            changed = new if rng.random() < 0.6 else f"{first}-{new}"
+            for child in fam.children:
+                child.surname_sync = changed
         self.families.append(fam)
         return fam
 
@@ -618,6 +625,16 @@ class _Builder:
             given = self.names.child_given(rng, fam.cluster, sex)
         used.add(given)
         middle = self._middle(fam, sex, given)
+        # A sibling's given name as a middle name would make siblings look like one child
+        # going by the middle name; parents rarely do that.
+        for _ in range(5):
+            if middle is None or middle not in used or fam.cluster == "east_african_arabic":
+                break
+            middle = self._middle(fam, sex, given)
+        if middle in used and fam.cluster != "east_african_arabic":
+            middle = None
+        if middle:
+            used.add(middle)
         child = _Child(
             key=next(self.keys),
             family=fam.key,
@@ -684,10 +701,6 @@ class _Builder:
             return
         retained = 0 <= child.grade0 <= 8 and rng.random() < r.retained
         child.grade1 = child.grade0 + (0 if retained else 1)
-        if rng.random() < r.surname_change:
-            parts = child.surname.replace("-", " ").split()
-            new = self.names.surname(rng, fam.cluster)
-            child.surname_sync = new if rng.random() < 0.6 else f"{parts[0]}-{new}"
 
 
 def _school(level_grade: int, zone: int, n_zones: int) -> str:

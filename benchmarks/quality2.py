@@ -14,13 +14,14 @@ rosters as CSV (DIR/<mode>-n<students>-s<seed>/archived and .../synced) for timi
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import structlog
-from district2 import District2, generate_district2
+from district2 import District2, Rates, generate_district2
 
 from merge_engine import build_plan, write_roster
 
@@ -135,13 +136,23 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--write", metavar="DIR", help="also write the rosters as CSV here")
     parser.add_argument("--diagnose", action="store_true", help="misses by corruption kind")
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="NAME=P",
+        help="override one of district2.Rates (sensitivity runs), e.g. --rate nickname=0.2",
+    )
     args = parser.parse_args()
+    rates = dataclasses.replace(
+        Rates(), **{k: float(v) for k, v in (item.split("=", 1) for item in args.rate)}
+    )
     structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
     for n in args.students:
         for mode in args.modes:
             archived_dob, synced_dob = MODES[mode]
             for seed in args.seeds:
-                d = generate_district2(n, seed, archived_dob=archived_dob, synced_dob=synced_dob)
+                d = generate_district2(n, seed, archived_dob, synced_dob, rates)
                 if args.write:
                     folder = Path(args.write) / f"{mode}-n{n}-s{seed}"
                     write_roster(d.archived, folder / "archived")

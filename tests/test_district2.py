@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,6 +30,28 @@ def test_same_seed_same_district_other_seed_differs() -> None:
     c = generate(300, 4)
     assert a == b
     assert a[0] != c[0]
+
+
+def test_same_district_whatever_the_hash_seed() -> None:
+    """No set or hash order leaks into the draws: two processes, two hash seeds, one district."""
+    code = (
+        "import sys, hashlib; sys.path.insert(0, sys.argv[1]); from district2 import generate; "
+        "r = generate(200, 9); print(hashlib.sha256(repr((r[0].students, r[1].students, "
+        "sorted(r[2].items()), sorted(r[3]), sorted(r[4]), sorted(r[5].items()))).encode())"
+        ".hexdigest())"
+    )
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code, bench],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
 
 
 def test_truth_pairs_exist_on_both_sides(district: District2) -> None:

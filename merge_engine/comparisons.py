@@ -97,9 +97,10 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison(
         "guardian",
-        ("missing", "phone_and_email", "phone_or_email", "none_shared"),
+        ("missing", "phone_and_email", "phone_or_email", "name_only", "none_shared"),
         family=True,
-        description="guardian contacts shared between the two records",
+        description="guardians shared between the two records: by phone and email, by "
+        "phone or email, by given name and surname only (contacts changed), none",
     ),
     Comparison(
         "address",
@@ -372,8 +373,10 @@ def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
 def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
     email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
-    out = np.full(len(ia), 3, np.int8)
+    name = _shared(a.guardian_names, b.guardian_names, ia, ib)
+    out = np.full(len(ia), 4, np.int8)
     out[~(a.has_contacts[ia] & b.has_contacts[ib])] = 0
+    out[name] = 3
     out[phone | email] = 2
     out[phone & email] = 1
     return out

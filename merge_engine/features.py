@@ -118,6 +118,7 @@ class EncodedSide:
     zip: IntArray
     guardian_phones: Ragged
     guardian_emails: Ragged
+    guardian_names: Ragged  # each guardian's given name and surname, both present
     has_contacts: npt.NDArray[np.bool_]
     has_dob_column: bool
 
@@ -172,6 +173,13 @@ def _prefixed(prefix: str) -> Callable[[str], str]:
         return prefix + normal if normal else ""
 
     return normalise
+
+
+def _guardian_name(value: str) -> str:
+    """``given surname`` of a guardian (prefixed apart from phones and emails), or ``""``."""
+    first, _, last = value.partition("\x1f")
+    first, last = normalize_name(first), normalize_name(last).replace(" ", "")
+    return f"name:{first} {last}" if first and last else ""
 
 
 def _first_word(value: str) -> str:
@@ -238,6 +246,15 @@ def encode_students(
     guardian_emails = _ragged(
         n, owners, _codes([c.email for c in contacts], vocab.contacts, normalize_email)
     )
+    guardian_names = _ragged(
+        n,
+        owners,
+        _codes(
+            [f"{c.first_name or ''}\x1f{c.last_name or ''}" for c in contacts],
+            vocab.contacts,
+            _guardian_name,
+        ),
+    )
     has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
     return EncodedSide(
@@ -262,6 +279,7 @@ def encode_students(
         zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,
+        guardian_names=guardian_names,
         has_contacts=has_contacts,
         has_dob_column=has_dob_column,
     )

@@ -118,6 +118,18 @@ _ANCHORS = (
     _level_index("guardian", "phone_and_email", "phone_or_email"),
     _level_index("address", "exact"),
 )
+_GRADE_CONFLICT = (
+    _level_index("grade", "different"),
+    _level_index("dob", "exact", "day_month_swap", "one_digit"),
+)
+#: A guardian known by name only (the contacts changed) anchors a pair only inside the
+#: same class: parents' names repeat across a district (Nicole Wilson), classes less so.
+_GUARDIAN_NAME_ANCHOR = (
+    _level_index("guardian", "name_only"),
+    _level_index("grade", "expected"),
+    _level_index("school", "same", "level_change"),
+    _level_index("last_name", "exact"),
+)
 
 
 def _child_check(
@@ -133,7 +145,17 @@ _TWIN_CHECKS = (
     _child_check("middle_name", ("exact", "initial"), ("different",)),
     _child_check("identifier", ("exact", "one_edit"), ("different",)),
 )
-_EXACT_NAMES = (_level_index("first_name", "exact"), _level_index("last_name", "exact"))
+#: What a names-only pair needs besides a rare name: both names exact, the class (grade,
+#: school) agreeing as far as it is known, and no household evidence against it (other
+#: guardians by contact and name, another street).
+_RARE_NAME_PAIR = (
+    _level_index("first_name", "exact"),
+    _level_index("last_name", "exact"),
+    _level_index("grade", "missing", "expected", "adjacent"),
+    _level_index("school", "missing", "same", "level_change"),
+    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index("address", "missing", "exact", "close", "zip_only"),
+)
 #: Grades either side of a child's own within which another child could carry its name.
 NAMESAKE_GRADE_BAND = 1
 
@@ -663,30 +685,46 @@ def _merges(
         flag(np.isin(lv[:, j], bad), text)
     if settings.household_rules:
         # Twins are often named alike (Aidan and Aiden): a given name one typo away is
-        # a typo or a twin, so only what belongs to the child alone may confirm it.
+        # a typo or a twin. What belongs to the child alone decides: never auto when it
+        # disagrees; with typo_needs_child_evidence, only auto when some of it agrees.
         (jn, close), *child = _TWIN_CHECKS
         agrees = np.zeros(len(lv), np.bool_)
         disagrees = np.zeros(len(lv), np.bool_)
         for j, good, bad in child:
             agrees |= np.isin(lv[:, j], good)
             disagrees |= np.isin(lv[:, j], bad)
+        typo = np.isin(lv[:, jn], close)
         flag(
-            np.isin(lv[:, jn], close) & (~agrees | disagrees),
-            "given names differ by a typo and nothing that belongs to the child alone "
-            "(gender, middle name, identifier) confirms it: a typo or a twin",
+            typo & disagrees,
+            "given names differ by a typo and the child's own gender, middle name or "
+            "identifier disagrees: a twin, not a typo",
+        )
+        if settings.typo_needs_child_evidence:
+            flag(
+                typo & ~agrees & ~disagrees,
+                "given names differ by a typo and nothing that belongs to the child alone "
+                "(gender, middle name, identifier) confirms it: a typo or a twin",
+            )
+        # A child moves up one grade a year: grades further apart, without a birth date
+        # to show a typo, are two children (siblings share names, guardians, addresses).
+        (jg, far), (jd, same_day) = _GRADE_CONFLICT
+        flag(
+            np.isin(lv[:, jg], far) & ~np.isin(lv[:, jd], same_day),
+            "grades differ by more than a year and no birth date confirms the pair",
         )
         # Two children can share a name, a grade and a school; without something
         # that belongs to the child or its household, a merge is a guess.
         anchored = np.zeros(len(lv), np.bool_)
         for j, good in _ANCHORS:
             anchored |= np.isin(lv[:, j], good)
+        by_name = np.ones(len(lv), np.bool_)
+        for j, good in _GUARDIAN_NAME_ANCHOR:
+            by_name &= np.isin(lv[:, j], good)
+        anchored |= by_name
         namesakes = expected_namesakes(ea, eb, archived, target, freqs)
-        (jf, exact_first), (jl, exact_last) = _EXACT_NAMES
-        rare = (
-            np.isin(lv[:, jf], exact_first)
-            & np.isin(lv[:, jl], exact_last)
-            & (namesakes <= settings.max_expected_namesakes)
-        )
+        rare = namesakes <= settings.max_expected_namesakes
+        for j, good in _RARE_NAME_PAIR:
+            rare &= np.isin(lv[:, j], good)
         flag(
             ~anchored & ~rare,
             "nothing but names and school data agree (no birth date, identifier or guardian)",

@@ -118,6 +118,10 @@ class Settings:
             exactly and the district's own name frequencies predict at most
             this many other children of its grade band (one grade either
             side) carrying that full name; otherwise it goes to review.
+        typo_needs_child_evidence: a pair whose given names are one typo apart
+            is never ``auto`` when the child's gender, middle name or identifier
+            disagrees (a twin); with this on, it is ``auto`` only when one of
+            them agrees.
         random_pairs: random pairs sampled to learn non-match frequencies.
         em_max_iterations: iteration limit of the EM estimation.
         seed: seed of the random pair sample (plans are deterministic).
@@ -155,6 +159,7 @@ class Settings:
     name_conflict_max_probability: float = field(default=0.05, validator=_probability)
     conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
     max_expected_namesakes: float = field(default=0.01, validator=_non_negative)
+    typo_needs_child_evidence: bool = field(default=False, validator=_boolean)
     random_pairs: int = field(default=300_000, validator=_count)
     em_max_iterations: int = field(default=40, validator=_count)
     seed: int = field(default=0, validator=_integer)

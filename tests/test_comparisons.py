@@ -130,6 +130,12 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"contacts": [contact("g1", "(212) 555-0123")]},
         {"contacts": [contact("g9", "(212) 555-0199")]},
     ),
+    (
+        "guardian",
+        "name_only",
+        {"contacts": [contact("g1", "(212) 555-0123", first_name="Rosa", last_name="Diaz")]},
+        {"contacts": [contact("g9", "(212) 555-0199", first_name="Rosa", last_name="Diaz")]},
+    ),
     ("guardian", "missing", {"contacts": [contact("g1", "(212) 555-0123")]}, {}),
     (
         "guardian",
@@ -289,3 +295,38 @@ def test_family_comparisons() -> None:
         c.name for c in COMPARISONS if c.family
     }
     assert all(c.levels[0] == "missing" for c in COMPARISONS)
+
+
+class TestGuardianNames:
+    """A guardian whose phone and email changed is still known by name: household evidence."""
+
+    def _pair(self, archived: Any, synced: Any) -> str:
+        a = make_student("a", "Mia", "Lopez", contacts=[archived])
+        b = make_student("b", "Mia", "Lopez", contacts=[synced])
+        return levels_of(a, b)["guardian"]
+
+    def test_same_name_other_contacts_is_name_only(self) -> None:
+        old = contact("g1", "(212) 555-0101", "rosa@old.example", first_name="Rosa",
+                      last_name="Lopez")  # fmt: skip
+        new = contact("g2", "+1 646 555 0199", "rosa.l@new.example", first_name="ROSA",
+                      last_name="López")  # fmt: skip
+
+        assert "name_only" == self._pair(old, new)
+
+    def test_a_shared_contact_outranks_the_name(self) -> None:
+        old = contact("g1", "(212) 555-0101", None, first_name="Rosa", last_name="Lopez")
+        new = contact("g2", "212.555.0101", None, first_name="Rosa", last_name="Lopez")
+
+        assert "phone_or_email" == self._pair(old, new)
+
+    def test_a_shared_surname_alone_is_not_a_household(self) -> None:
+        old = contact("g1", "(212) 555-0101", None, first_name="Rosa", last_name="Lopez")
+        new = contact("g2", "(646) 555-0199", None, first_name="Juan", last_name="Lopez")
+
+        assert "none_shared" == self._pair(old, new)
+
+    def test_a_guardian_without_a_given_name_is_not_compared_by_name(self) -> None:
+        old = contact("g1", "(212) 555-0101", None, last_name="Lopez")
+        new = contact("g2", "(646) 555-0199", None, last_name="Lopez")
+
+        assert "none_shared" == self._pair(old, new)

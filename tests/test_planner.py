@@ -153,7 +153,7 @@ def test_similar_named_twins_are_never_crossed(background: SyntheticDistrict) ->
     ("archived", "synced", "decision"),
     [
         ({"first": "Cornelio", "gender": "M"}, {"first": "Cornelia", "gender": "F"}, "review"),
-        ({"first": "Aidan"}, {"first": "Aiden", "gender": "M"}, "review"),
+        ({"first": "Aidan"}, {"first": "Aiden", "gender": "M"}, "auto"),
         ({"first": "Aidan", "middle_name": "Lee"}, {"first": "Aiden", "middle_name": "Ray"},
          "review"),
         ({"first": "Aidan", "gender": "M"}, {"first": "Aiden", "gender": "M"}, "auto"),
@@ -179,7 +179,21 @@ def test_a_twin_who_left_with_a_name_one_letter_off(
     [merge] = merges_by_archived(plan)["xa1"]
     assert ("xs1", decision) == (merge.synced_id, merge.decision)
     if decision == "review":
-        assert any("a typo or a twin" in r for r in merge.reasons)
+        assert any("a twin, not a typo" in r for r in merge.reasons)
+
+
+def test_a_typo_without_child_evidence_can_be_sent_to_review(
+    background: SyntheticDistrict,
+) -> None:
+    """typo_needs_child_evidence: a typo'd given name needs gender, middle name or an
+    identifier to agree before it is merged automatically."""
+    strict = attrs.evolve(FAST, typo_needs_child_evidence=True)
+    plan = plan_with(
+        background, [kid("xa1", "Aidan")], [kid("xs1", "Aiden", synced=True)], config=strict
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert ("xs1", "review") == (merge.synced_id, merge.decision)
+    assert any("a typo or a twin" in r for r in merge.reasons)
 
 
 def test_a_second_record_with_a_nickname_and_other_contacts_is_proposed(
@@ -266,6 +280,66 @@ def test_rare_exact_names_alone_are_auto_common_ones_go_to_review(
     assert any("no birth date, identifier or guardian" in r for r in merge.reasons)
     expected = float(evidence_level(merge, "names_only").split()[0])
     assert expected > 0.0001
+
+
+def test_a_rare_name_with_other_parents_is_not_a_names_only_merge(
+    background: SyntheticDistrict,
+) -> None:
+    """Different guardians (by contact and by name) or another street speak against a pair
+    on which only the names agree: review, however rare the name."""
+    other = [contact("gq-z", "(718) 555-0111", "z@example.org", first_name="Xiu",
+                     last_name="Zhu")]  # fmt: skip
+    plan = plan_with(
+        background,
+        [kid("xa1", "Thaddeus", last="Vanterpool", dob=None)],
+        [kid("xs1", "Thaddeus", last="Vanterpool", dob=None, synced=True, contacts=other,
+             street="4 Elm Road")],
+    )  # fmt: skip
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert ("xs1", "review") == (merge.synced_id, merge.decision)
+
+
+def test_a_guardian_known_by_name_anchors_a_pair_in_the_same_class(
+    background: SyntheticDistrict,
+) -> None:
+    """The parent's phone and email changed, but the parent's name, the child's name, grade
+    and school agree: a household anchor, even for a common name."""
+    firsts = Counter(s.first_name for s in background.synced.students)
+    lasts = Counter(s.last_name for s in background.synced.students)
+    first, last = firsts.most_common(1)[0][0], lasts.most_common(1)[0][0]
+    old = [contact("gq-a", "(212) 555-0147", "pat@old.example", first_name="Pat", last_name=last)]
+    new = [contact("gq-s", "(917) 555-0100", "pat@new.example", first_name="PAT", last_name=last)]
+    bare = {"dob": None, "street": None, "zip": None}
+    plan = plan_with(
+        background,
+        [kid("xa1", first, last=last, contacts=old, **bare)],
+        [kid("xs1", first, last=last, synced=True, contacts=new, **bare)],
+        config=attrs.evolve(FAST, max_expected_namesakes=0.0),
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert "name_only" == evidence_level(merge, "guardian")
+    assert ("xs1", "auto") == (merge.synced_id, merge.decision)
+
+
+def test_grades_years_apart_without_a_birth_date_are_two_children(
+    background: SyntheticDistrict,
+) -> None:
+    """Sofia in grade 7 last year is not the Sofia in grade 4 now, whatever they share."""
+    plan = plan_with(
+        background,
+        [kid("xa1", "Sofia", dob=None, grade=7)],
+        [kid("xs1", "Sofia", dob=None, grade=3, synced=True)],
+    )
+    [merge] = merges_by_archived(plan)["xa1"]
+    assert ("xs1", "review") == (merge.synced_id, merge.decision)
+    assert any("grades differ by more than a year" in r for r in merge.reasons)
+    # with the same birth date, a grade typed wrong is only a typo
+    plan = plan_with(
+        background,
+        [kid("xa1", "Sofia", grade=7)],
+        [kid("xs1", "Sofia", grade=3, synced=True)],
+    )
+    assert not any("grades differ" in r for m in merges_by_archived(plan)["xa1"] for r in m.reasons)
 
 
 def test_names_alone_need_both_names_exact(background: SyntheticDistrict) -> None:

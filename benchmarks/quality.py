@@ -1,6 +1,7 @@
 """Match quality on the synthetic district generator, against its truth.
 
 Usage: python benchmarks/quality.py [--students 20000] [--seeds 1 2 3] [--no-synced-dob]
+       [--no-archived-dob]
 Prints auto precision, auto recall, auto+review recall and the review
 queue as a share of the true pairs.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import time
+
+import attrs
 
 from merge_engine import Settings, build_plan
 from merge_engine.synthetic import SyntheticDistrict, generate_district
@@ -41,12 +44,21 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--no-synced-dob", action="store_true")
+    parser.add_argument(
+        "--no-archived-dob", action="store_true", help="drop the archived birth dates too"
+    )
     args = parser.parse_args()
+    dob = "neither" if args.no_archived_dob else "archived" if args.no_synced_dob else "both"
     for seed in args.seeds:
         district = generate_district(args.students, seed=seed, synced_dob=not args.no_synced_dob)
+        if args.no_archived_dob:
+            students = [attrs.evolve(s, dob=None) for s in district.archived.students]
+            district = attrs.evolve(
+                district, archived=attrs.evolve(district.archived, students=students)
+            )
         r = evaluate(district)
         print(
-            f"seed={seed} n={args.students} dob={'no' if args.no_synced_dob else 'yes'} "
+            f"seed={seed} n={args.students} dob={dob} "
             f"true={r['true_pairs']} auto={r['auto']} review={r['review']} "
             f"P_auto={r['auto_precision']:.5f} R_auto={r['auto_recall']:.4f} "
             f"R_all={r['auto_review_recall']:.4f} queue={r['review_queue']:.4f} "

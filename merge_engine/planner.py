@@ -478,13 +478,7 @@ def _with_group_pairs(
             code = member * int(nb) + b
             if code not in existing:
                 extra.add(code)
-    if not extra:
-        return scored
-    codes = np.array(sorted(extra), np.int64)
-    ia, ib = codes // nb, codes % nb
-    levels = compare(ea, eb, ia, ib, vocab, settings)
-    added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
-    return _concat(scored, added)
+    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
 
 
 def _with_partner_pairs(
@@ -514,10 +508,25 @@ def _with_partner_pairs(
         s = int(result.synced[groups[m]])
         if s != NONE and (code := a * int(nb) + s) not in existing:
             extra.add(code)
-    if not extra:
+    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
+
+
+def _with_pairs(
+    scored: ScoredPairs,
+    codes: set[int],
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """``scored`` plus the pairs coded ``archived * len(eb) + synced``, compared and scored."""
+    if not codes:
         return scored
-    codes = np.array(sorted(extra), np.int64)
-    ia, ib = codes // nb, codes % nb
+    nb = np.int64(max(len(eb), 1))
+    ordered = np.array(sorted(codes), np.int64)
+    ia, ib = ordered // nb, ordered % nb
     levels = compare(ea, eb, ia, ib, vocab, settings)
     added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
     return _concat(scored, added)

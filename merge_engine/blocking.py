@@ -23,6 +23,7 @@ from .normalize import nickname_index
 
 __all__ = [
     "BLOCKING_RULES",
+    "DUPLICATE_ONLY_RULES",
     "DUPLICATE_RULES",
     "FALLBACK_RULES",
     "BlockingStats",
@@ -142,6 +143,13 @@ def _initial(side: EncodedSide, names: Sequence[str]) -> KeyColumn:
 KeyBuilder = Callable[[EncodedSide], KeyColumn]
 
 
+def _surname_school(side: EncodedSide) -> KeyColumn:
+    """The joined surname and the school as one key (both known)."""
+    last, school = side.last_key.astype(np.int64), side.school.astype(np.int64)
+    valid = (last != MISSING) & (school != MISSING)
+    return KeyColumn(np.flatnonzero(valid).astype(np.int64), ((last << 32) | school)[valid])
+
+
 def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]:
     names = vocab.values
 
@@ -165,6 +173,7 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
         "given name variant + surname word": (variants, surname_tokens),
         "given name and surname in either order": (unordered_names, None),
         "given name variant + joined surname": (variants, lambda s: _single(s.last_key)),
+        "given name variant + surname + school": (variants, _surname_school),
         "surname + birth date": (lambda s: _single(s.last_key), lambda s: _single(s.dob)),
         "given name + birth date": (lambda s: _single(s.first_token), lambda s: _single(s.dob)),
         "surname + given initial": (lambda s: _single(s.last_key), lambda s: _initial(s, names)),
@@ -192,11 +201,14 @@ everyone would dominate the cost; they exist to catch a typo in a given
 name when there is no birth date and no shared guardian.
 """
 
+DUPLICATE_ONLY_RULES: frozenset[str] = frozenset({"given name variant + surname + school"})
+"""Rules run only in the archived duplicate search, never to pair archived with synced."""
+
 DUPLICATE_RULES: frozenset[str] = frozenset(
     {
         "surname + birth date", "given name + birth date", "guardian phone", "guardian email",
         "street + zip", "sis id", "state id", "student number", "student email",
-        "given name variant + joined surname",
+        "given name variant + surname + school",
     }
 )  # fmt: skip
 """Rules for the archived duplicate search. Grouping a duplicate needs a birth date or

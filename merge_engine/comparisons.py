@@ -373,10 +373,10 @@ def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
 def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
     email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
-    name = _shared(a.guardian_names, b.guardian_names, ia, ib)
     out = np.full(len(ia), 4, np.int8)
     out[~(a.has_contacts[ia] & b.has_contacts[ib])] = 0
-    out[name] = 3
+    rest = np.flatnonzero(~(phone | email))  # names matter only where no contact is shared
+    out[rest[_shared(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = 3
     out[phone | email] = 2
     out[phone & email] = 1
     return out

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 
 from attrs import field, frozen
 
+from ._gc import gc_paused
 from .evidence import FieldEvidence, bits, optional_bits, probability, to_tuple
 from .exceptions import PlanError
 from .guardians import GuardianAction, GuardianMerge
@@ -214,14 +215,26 @@ class MergePlan:
         The text ends with an integrity ``digest`` over everything before it,
         so a plan edited by hand is refused by apply (see :meth:`from_dict`).
         """
-        body = _canonical(self.to_dict())
-        return f'{body[:-2]},\n "digest": "{_digest(body)}"\n}}\n'
+        body, tail = self._encoded()
+        return (body[:-1] + tail).decode("utf-8")
+
+    def _encoded(self) -> tuple[bytes, bytes]:
+        """The canonical body (its closing brace is replaced by the tail) and the tail: the
+        digest that closes the document."""
+        body = _canonical(self.to_dict()).encode("utf-8")
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        return body, f',"digest":"{digest}"}}\n'.encode()
 
     def write(self, path: str | Path) -> None:
         """Write the plan atomically (a temporary file renamed into place)."""
         target = Path(path)
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
+        with gc_paused():
+            body, tail = self._encoded()
+        with tmp.open("wb") as out:
+            out.write(memoryview(body)[:-1])
+            out.write(tail)
+        del body
         tmp.replace(target)
 
     @classmethod
@@ -274,7 +287,8 @@ class MergePlan:
     def read(cls, path: str | Path) -> MergePlan:
         """Read a plan written by :meth:`write` (see :meth:`from_dict` for the digest)."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            with gc_paused():
+                data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
             raise PlanError(f"{path}: cannot read plan ({exc.strerror})") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -282,13 +296,16 @@ class MergePlan:
         if not isinstance(data, dict):
             raise PlanError(f"{path}: not a JSON plan object")
         try:
-            return cls.from_dict(data)
+            with gc_paused():
+                return cls.from_dict(data)
         except PlanError as exc:
             raise PlanError(f"{path}: {exc}") from exc
 
 
 def _canonical(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)
+    """Sorted keys, no whitespace: deterministic, and written by json's C encoder (an
+    indented dump of a 150,000-merge plan takes five times as long)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _digest(canonical: str) -> str:

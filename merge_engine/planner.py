@@ -9,7 +9,6 @@ evidence. Planning never writes anything.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import time
 from collections.abc import Sequence
@@ -20,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from ._gc import gc_paused
 from .assignment import NONE, Assignment, assign
-from .blocking import FALLBACK_RULES, generate_candidates
+from .blocking import DUPLICATE_ONLY_RULES, FALLBACK_RULES, generate_candidates
 from .comparisons import COMPARISONS
 from .duplicates import archived_groups
 from .features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
@@ -73,16 +73,16 @@ def record_hashes(archived: Student, synced: Student) -> dict[str, Any]:
     }
 
 
-def _contact_text(student: Student) -> str:
-    """Every contact's account id and details, for the roster fingerprint."""
-    contacts = sorted(student.contacts, key=lambda c: (c.guardian_id, c.email or "", c.phone or ""))
-    return "\x1f".join(f"{c.guardian_id}\x1e{c.email or ''}\x1e{c.phone or ''}" for c in contacts)
-
-
-def _roster_fingerprint(students: Sequence[Student], hashes: Sequence[str]) -> str:
+def _roster_fingerprint(
+    students: Sequence[Student],
+    hashes: Sequence[str],
+    guardians: Sequence[tuple[str, ...]] | None = None,
+) -> str:
+    """A digest of every record's id and hash (and, when given, its guardian account ids)."""
     digest = hashlib.sha256()
-    for student, h in zip(students, hashes, strict=True):
-        digest.update(f"{student.id}\x1e{h}\x1e{_contact_text(student)}\x1d".encode())
+    for i, (student, h) in enumerate(zip(students, hashes, strict=True)):
+        extra = "\x1f".join(guardians[i]) if guardians is not None else ""
+        digest.update(f"{student.id}\x1e{h}\x1e{extra}\x1d".encode())
     return digest.hexdigest()
 
 
@@ -223,13 +223,8 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     # The cyclic garbage collector would traverse the whole roster object
     # graph again and again while the pipeline allocates; nothing here makes
     # reference cycles, so pause it for the duration.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _build_plan(archived, synced, settings or Settings())
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePlan:
@@ -248,7 +243,7 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
     )
     timer.lap("encode")
 
-    primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES]
+    primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES | DUPLICATE_ONLY_RULES]
     cands = generate_candidates(
         ea, eb, vocab.names, rules=primary, max_block_pairs=settings.max_block_pairs
     )
@@ -399,7 +394,7 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         stats=stats,
         fingerprint={
             "archived": _roster_fingerprint(a_students, hashes.archived),
-            "synced": _roster_fingerprint(b_students, hashes.synced),
+            "synced": _roster_fingerprint(b_students, hashes.synced, hashes.synced_guardians),
             "archived_source_format": archived.format,
             "synced_source_format": synced.format,
         },
@@ -499,15 +494,16 @@ def _with_partner_pairs(
     candidate (a nickname, other contacts) must still be proposed with the
     first one's synced student, for review; that needs the pair's evidence.
     """
+    if not possible:
+        return scored
     nb = np.int64(max(len(eb), 1))
-    existing = set((scored.archived * nb + scored.synced).tolist())
-    extra: set[int] = set()
-    for a, m in possible:
-        if result.synced[groups[a]] != NONE:
-            continue
-        s = int(result.synced[groups[m]])
-        if s != NONE and (code := a * int(nb) + s) not in existing:
-            extra.add(code)
+    flat = np.fromiter((x for pair in possible for x in pair), np.int64, count=2 * len(possible))
+    a, m = flat[0::2], flat[1::2]
+    s = result.synced[groups[m]]
+    keep = (result.synced[groups[a]] == NONE) & (s != NONE)
+    codes = a[keep] * nb + s[keep]
+    existing = scored.archived * nb + scored.synced
+    extra = set(codes.tolist()) - set(existing[np.isin(existing, codes)].tolist())
     return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
 
 
@@ -579,7 +575,10 @@ def _contested_duplicates(
     # of it took (whatever its own confidence: the record must go somewhere), else its
     # best pair above the review floor.
     best: dict[int, tuple[bool, float, int]] = {}
-    for k in np.flatnonzero(unassigned).tolist():
+    with_partner = np.zeros(len(groups), np.bool_)
+    with_partner[np.fromiter((x for x, _ in possible), np.int64, count=len(possible))] = True
+    wanted = unassigned & (with_partner[scored.archived] | (prob >= settings.review_threshold))
+    for k in np.flatnonzero(wanted).tolist():
         a, s = int(scored.archived[k]), int(scored.synced[k])
         winner = owner_of.get(s)
         partner = winner is not None and any((a, m) in possible for m in members[winner])

@@ -615,3 +615,8 @@ def hand_plan(
         stats={"archived_students": len(archived), "synced_students": len(synced)},
         fingerprint={"archived": tag + "-a", "synced": tag + "-s"},
     )
+
+
+def nonzero(**counts: int) -> dict[str, int]:
+    """Expected report counts: statuses with no merge are not listed by ``ApplyReport.counts``."""
+    return {status: n for status, n in counts.items() if n}

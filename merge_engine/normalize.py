@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from importlib import resources
 
 __all__ = [
     "NicknameIndex",
@@ -228,6 +229,7 @@ class NicknameIndex:
         from nicknames import NickNamer  # noqa: PLC0415  (loads a data file once)
 
         self._namer = NickNamer()
+        self._extra = _extra_nicknames()
         self._canonicals: dict[str, frozenset[str]] = {}
 
     def canonicals(self, name: str) -> frozenset[str]:
@@ -237,6 +239,7 @@ class NicknameIndex:
             found = {name}
             if name:
                 found.update(normalize_name(c) for c in self._namer.canonicals_of(name))
+                found.update(self._extra.get(name, ()))
             cached = frozenset(found)
             self._canonicals[name] = cached
         return cached
@@ -248,6 +251,18 @@ class NicknameIndex:
         if first == second:
             return True
         return second in self.canonicals(first) or first in self.canonicals(second)
+
+
+def _extra_nicknames() -> dict[str, frozenset[str]]:
+    """Variants the dataset lacks (``data/nicknames_extra.csv``): nickname -> canonical forms."""
+    text = resources.files("merge_engine").joinpath("data/nicknames_extra.csv").read_text("utf-8")
+    pairs: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#") or line == "nickname,canonical":
+            continue
+        nickname, _, canonical = line.partition(",")
+        pairs.setdefault(normalize_name(nickname), set()).add(normalize_name(canonical))
+    return {k: frozenset(v) for k, v in pairs.items()}
 
 
 @functools.cache

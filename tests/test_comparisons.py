@@ -30,6 +30,8 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("first_name", "exact", {"first": "José"}, {"first": "Jose"}),
     ("first_name", "nickname", {"first": "Bill"}, {"first": "William"}),
     ("first_name", "nickname", {"first": "Mary Ann"}, {"first": "Mary"}),
+    ("first_name", "nickname", {"first": "Katie"}, {"first": "Katherine"}),  # not in the dataset
+    ("first_name", "nickname", {"first": "Chuy"}, {"first": "Jesús"}),  # Spanish hypocorism
     ("first_name", "middle", {"first": "Peter"}, {"first": "John", "middle_name": "Peter"}),
     ("first_name", "middle", {"first": "John", "middle_name": "Peter"}, {"first": "Peter"}),
     ("first_name", "swapped", {"first": "Smith", "last": "John"}, {"first": "John"}),

@@ -437,7 +437,32 @@ ACCOUNT_BULK_WRITES = ("set_guardian_merged_into_many",)
 BULK_MODES = ("use", "fail", "reads", "hide")
 
 
-class FaultyStorage:
+class StorageProxy:
+    """A storage forwarding to ``inner``; a subclass changes what its transactions do
+    (``wrap``) or how one is opened and closed (``transaction``)."""
+
+    def __init__(self, inner: StorageAdapter) -> None:
+        self.inner = inner
+
+    def read_roster(self, side: Any) -> Roster:
+        return self.inner.read_roster(side)
+
+    def audit_records(self) -> Iterator[Any]:
+        return self.inner.audit_records()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self.inner.transaction() as tx:
+            yield self.wrap(tx)
+
+    def wrap(self, tx: Any) -> Any:
+        return tx
+
+
+class FaultyStorage(StorageProxy):
     """A proxy whose transactions' write methods raise on chosen calls (counted across the run).
 
     ``fail_on(n)`` says whether the n-th write (1-based) fails; ``commit_fails(k)``
@@ -462,7 +487,7 @@ class FaultyStorage:
         assert bulk in BULK_MODES, bulk
         self.bulk = bulk
         self.bulk_failures = 0
-        self.inner = inner
+        super().__init__(inner)
         self.fail_on = fail_on
         self.error = error
         self.commit_fails = commit_fails
@@ -470,15 +495,6 @@ class FaultyStorage:
         self.calls: list[str] = []  # the method of each counted write, in order
         self.transactions = 0
         self.failures = 0
-
-    def read_roster(self, side: Any) -> Roster:
-        return self.inner.read_roster(side)
-
-    def audit_records(self) -> Iterator[Any]:
-        return self.inner.audit_records()
-
-    def close(self) -> None:
-        self.inner.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -9,7 +9,6 @@ contacts in the order the sync left them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,15 @@ from typing import Any
 
 import attrs
 import pytest
-from apply_support import District, FaultyStorage, db_snapshot, district, make_storage, plan_of
+from apply_support import (
+    District,
+    FaultyStorage,
+    StorageProxy,
+    db_snapshot,
+    district,
+    make_storage,
+    plan_of,
+)
 
 from merge_engine.account_apply import run_account_steps
 from merge_engine.accounts import AccountStep
@@ -307,25 +314,11 @@ def test_a_guardian_merge_keeps_the_first_listed_link_in_place(
     storage.close()
 
 
-class _NoPositions:
+class _NoPositions(StorageProxy):
     """A storage whose transactions know nothing of link positions (the contract before them)."""
 
-    def __init__(self, inner: StorageAdapter) -> None:
-        self.inner = inner
-
-    def read_roster(self, side: Any) -> Roster:
-        return self.inner.read_roster(side)
-
-    def audit_records(self) -> Iterator[Any]:
-        return self.inner.audit_records()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self.inner.transaction() as tx:
-            yield _NoPositionsTx(tx)
+    def wrap(self, tx: Any) -> Any:
+        return _NoPositionsTx(tx)
 
 
 class _NoPositionsTx:

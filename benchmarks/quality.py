@@ -9,11 +9,12 @@ queue as a share of the true pairs.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import attrs
 
-from merge_engine import Settings, build_plan
+from merge_engine import MergePlan, Settings, build_plan
 from merge_engine.synthetic import SyntheticDistrict, generate_district
 
 
@@ -36,7 +37,28 @@ def evaluate(district: SyntheticDistrict, settings: Settings | None = None) -> d
         "false_review": len(review - truth),
         "pairs_compared": plan.stats["pairs_compared"],
         "seconds": seconds,
+        **names_only_check(plan, truth),
     }
+
+
+def names_only_check(plan: MergePlan, truth: set[tuple[str, str]]) -> dict[str, float]:
+    """The namesake bound against what happened, over the auto pairs with only names agreeing.
+
+    Each such pair carries the expected number of other children of its grade band with
+    its full name (lambda); a namesake exists with probability 1 - exp(-lambda), which
+    bounds the chance that the pair is two children (the archived child would also have
+    had to leave). Predicted: the sum of those bounds; observed: the false ones.
+    """
+    predicted, observed, count = 0.0, 0, 0
+    for m in plan.auto:
+        level = next((e.level for e in m.evidence if e.comparison == "names_only"), None)
+        if level is None:
+            continue
+        count += 1
+        predicted += 1.0 - math.exp(-float(level.split()[0]))
+        observed += (m.archived_id, m.synced_id) not in truth
+    return {"names_only_auto": count, "names_only_predicted": predicted,
+            "names_only_false": observed}  # fmt: skip
 
 
 def main() -> None:
@@ -62,7 +84,9 @@ def main() -> None:
             f"true={r['true_pairs']} auto={r['auto']} review={r['review']} "
             f"P_auto={r['auto_precision']:.5f} R_auto={r['auto_recall']:.4f} "
             f"R_all={r['auto_review_recall']:.4f} queue={r['review_queue']:.4f} "
-            f"false_auto={r['false_auto']} pairs={r['pairs_compared']} t={r['seconds']:.1f}s"
+            f"false_auto={r['false_auto']} pairs={r['pairs_compared']} t={r['seconds']:.1f}s "
+            f"names_only_auto={r['names_only_auto']} "
+            f"predicted_false<={r['names_only_predicted']:.2f} observed={r['names_only_false']}"
         )
 
 

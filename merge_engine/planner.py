@@ -127,7 +127,7 @@ _GRADE_CONFLICT = (
 _GUARDIAN_NAME_ANCHOR = (
     _level_index("guardian", "name_only"),
     _level_index("grade", "expected"),
-    _level_index("school", "same", "level_change"),
+    _level_index("school", "same"),
     _level_index("last_name", "exact"),
 )
 

@@ -277,7 +277,18 @@ def _reasons(
     typo_ok = levels["first_name"] == "close" and (
         levels["sis_id"] == "exact" or same_role or one_sex or typo
     )
-    if levels["first_name"] not in ("exact", "nickname") and not typo_ok:
+    # An account typed without a name (a teacher noted a parent's contacts and role)
+    # is the adult with the same email, phone and relationship: spouses may share a
+    # family email and a home phone, not a role ("mother" and "father" conflict).
+    unnamed_ok = (
+        levels["first_name"] == "missing"
+        and levels["email"] == "exact"
+        and levels["phone"] == "exact"
+        and levels["relationship"] == "same"
+        and levels["last_name"] in ("missing", "exact", "compound")
+        and (same_role or one_sex)
+    )
+    if levels["first_name"] not in ("exact", "nickname") and not (typo_ok or unnamed_ok):
         reasons.append(f"given names are {levels['first_name']}")
     if levels["last_name"] == "different" and not (
         levels["first_name"] == "exact"

@@ -317,6 +317,29 @@ class TestMatchGuardians:
         )
         assert result == []  # capped far below the review floor: not even review
 
+    @pytest.mark.parametrize(
+        ("rels", "decision"),
+        [(("mother", "Mother"), "auto"), (("parent", "parent"), "review"),
+         ((None, "mother"), "review")],
+    )  # fmt: skip
+    def test_an_account_typed_without_a_name_needs_its_role_too(
+        self, rels: tuple[str | None, str | None], decision: str
+    ) -> None:
+        """No name on the old account: the same email, phone and gendered role make it the
+        same adult; without the role it could be either parent sharing the family details."""
+        [g] = one_pair(
+            guardian("ga1", None, None, email=FAMILY_EMAIL, phone=HOME, rel=rels[0]),
+            guardian("gs1", "Mary", email=FAMILY_EMAIL, phone=HOME_DOTS, rel=rels[1]),
+        )
+        assert ("gs1", decision) == (g.synced_guardian_id, g.decision)
+
+    def test_an_unnamed_mother_is_never_merged_into_the_father(self) -> None:
+        result = one_pair(
+            guardian("ga1", None, None, email=FAMILY_EMAIL, phone=HOME, rel="mother"),
+            guardian("gs1", "John", email=FAMILY_EMAIL, phone=HOME_DOTS, rel="father"),
+        )
+        assert all(g.decision == "review" for g in result)
+
     def test_both_parents_on_both_sides_pair_by_name(self) -> None:
         """Both parents, shared household details: each goes to their own account, never crossed."""
         old = [

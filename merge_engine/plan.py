@@ -222,8 +222,7 @@ class MergePlan:
         """The canonical body (its closing brace is replaced by the tail) and the tail: the
         digest that closes the document."""
         body = _canonical(self.to_dict()).encode("utf-8")
-        digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        return body, f',"digest":"{digest}"}}\n'.encode()
+        return body, f',"digest":"{_digest(body)}"}}\n'.encode()
 
     def write(self, path: str | Path) -> None:
         """Write the plan atomically (a temporary file renamed into place)."""
@@ -254,7 +253,7 @@ class MergePlan:
             )
         content = {k: v for k, v in data.items() if k != "digest"}
         digest = data.get("digest")
-        if digest is not None and digest != _digest(_canonical(content)):
+        if digest is not None and digest != _digest(_canonical(content).encode("utf-8")):
             raise PlanError(
                 "the plan was changed after it was written (its integrity digest does not "
                 "match): approve review merges with an approval file (apply --approve) instead "
@@ -308,8 +307,9 @@ def _canonical(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _digest(canonical: str) -> str:
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def _digest(canonical: bytes) -> str:
+    """The integrity digest of a plan's canonical UTF-8 text (without the digest itself)."""
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
 _T = TypeVar("_T")

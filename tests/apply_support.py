@@ -15,6 +15,8 @@ import os
 import random
 import secrets
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -636,3 +638,17 @@ def hand_plan(
 def nonzero(**counts: int) -> dict[str, int]:
     """Expected report counts: statuses with no merge are not listed by ``ApplyReport.counts``."""
     return {status: n for status, n in counts.items() if n}
+
+
+def start_lock_holder(script: str, *args: str) -> subprocess.Popen[str]:
+    """Start ``script`` (which takes a plan's lock and prints ``locked``) and wait until it
+    holds the lock; the caller kills it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert "locked" == holder.stdout.readline().strip()
+    return holder

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_support import db_snapshot, district, make_storage, plan_of
+from apply_support import db_snapshot, district, make_storage, plan_of, start_lock_holder
 
 from merge_engine import Merge, MergePlan
 from merge_engine.apply import apply_plan, plan_fingerprint
@@ -158,15 +156,8 @@ def test_a_second_process_cannot_apply_or_undo_a_plan_being_applied(
     plan exit 2 at once with a clear message and write nothing; a dry run still runs; once
     the holder is killed (no clean release) the plan can be applied."""
     fp = plan_fingerprint(MergePlan.read(plan_file))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(db), fp],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = start_lock_holder(_HOLDER, str(db), fp)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
         before = snapshot(db, bookkeeping=True)
 
         for command in ("apply", "undo"):

@@ -32,6 +32,7 @@ from apply_support import (
     plan_of,
     require_pg,
     signature,
+    start_lock_holder,
 )
 
 from merge_engine.accounts import approval_ids
@@ -207,15 +208,8 @@ def test_the_lock_of_a_killed_apply_goes_with_its_session(loaded: Any) -> None:
     """A process killed while holding the lock leaves nothing behind."""
     plan = plan_of()
     fp = plan_fingerprint(plan)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, PG_URL, loaded.mapping.schema, fp],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = start_lock_holder(_HOLDER, PG_URL, loaded.mapping.schema, fp)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(PlanLockedError):
             apply_plan(plan, loaded)
     finally:

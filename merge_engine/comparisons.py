@@ -66,10 +66,11 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("middle_name", ("missing", "exact", "initial", "different")),
     Comparison(
         "last_name",
-        ("missing", "exact", "compound", "swapped", "close", "different"),
+        ("missing", "exact", "compound", "swapped", "close", "initial", "different"),
         family=True,
         description="surname: exact (spacing ignored), shares a word of a compound "
-        "or hyphenated surname, swapped with the given name, typo, different",
+        "or hyphenated surname (a word of four letters or more may carry a typo), swapped "
+        "with the given name, typo, only an initial (D. for Downey), different",
     ),
     Comparison(
         "dob",
@@ -249,23 +250,58 @@ def _names(
     middle[m_present & (mid_a == mid_b)] = 1
 
     key_a, key_b = a.last_key[ia], b.last_key[ib]
-    last = np.full(len(ia), 5, np.int8)
+    last = np.full(len(ia), 6, np.int8)
     l_present = (key_a != MISSING) & (key_b != MISSING)
     last[~l_present] = 0
-    toks_a, toks_b = a.last_tokens[ia], b.last_tokens[ib]
-    shared = np.zeros(len(ia), np.bool_)
-    for i in range(toks_a.shape[1]):
-        for j in range(toks_b.shape[1]):
-            shared |= (toks_a[:, i] == toks_b[:, j]) & (toks_a[:, i] != MISSING)
     l_rest = l_present & (key_a != key_b)
+    shared = _shared_surname_word(a.last_tokens[ia], b.last_tokens[ib], l_rest, names, threshold)
     masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
     l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
     l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
+    last[l_rest & (_unique_pair_scores(masked_last, key_b, names, _is_initial) > 0)] = 5
     last[l_rest & _close(l_jw, l_edits, threshold)] = 4
     last[l_rest & swapped] = 3
     last[l_rest & shared] = 2
     last[l_present & (key_a == key_b)] = 1
     return first, middle, last
+
+
+def _shared_surname_word(
+    toks_a: npt.NDArray[np.int32],
+    toks_b: npt.NDArray[np.int32],
+    undecided: npt.NDArray[np.bool_],
+    names: Sequence[str],
+    threshold: float,
+) -> npt.NDArray[np.bool_]:
+    """Whether the surnames share a word, or, when one of them has several words, a word of
+    four letters or more one typo apart: a compound surname (Elmore-Guzman) is often typed
+    as one of its words, with a slip (Elmoer)."""
+    shared = np.zeros(len(toks_a), np.bool_)
+    for i in range(toks_a.shape[1]):
+        for j in range(toks_b.shape[1]):
+            ta, tb = toks_a[:, i], toks_b[:, j]
+            shared |= (ta == tb) & (ta != MISSING)
+    compound = (toks_a[:, 1] != MISSING) | (toks_b[:, 1] != MISSING)
+    for i in range(toks_a.shape[1]):
+        for j in range(toks_b.shape[1]):
+            todo = undecided & compound & ~shared & (toks_a[:, i] != toks_b[:, j])
+            if not todo.any():
+                continue
+            masked = np.where(todo, toks_a[:, i], MISSING).astype(np.int32)
+            tb = toks_b[:, j]
+            jw = _unique_pair_scores(masked, tb, names, _jaro_winkler)
+            edits = _unique_pair_scores(masked, tb, names, _edits)
+            long = _unique_pair_scores(masked, tb, names, _long_words) > 0
+            shared |= todo & long & _close(jw, edits, threshold)
+    return shared
+
+
+def _long_words(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.fromiter(
+        (min(len(a), len(b)) >= 4 for a, b in zip(lhs, rhs, strict=True)),
+        np.float32,
+        count=len(lhs),
+    )
 
 
 def _one_edit(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:

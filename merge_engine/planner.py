@@ -21,12 +21,13 @@ import structlog
 
 from ._gc import gc_paused
 from .assignment import NONE, Assignment, assign
-from .blocking import DUPLICATE_ONLY_RULES, FALLBACK_RULES, generate_candidates
+from .blocking import DUPLICATE_ONLY_RULES, FALLBACK_RULES, BlockingStats, generate_candidates
 from .comparisons import COMPARISONS
 from .duplicates import archived_groups
 from .features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
 from .fellegi_sunter import estimate_model
 from .guardians import _plan_guardians
+from .households import Families, alike_twins, find_families, leftover_pairs
 from .model import Roster, Student
 from .plan import Competitor, FieldEvidence, Merge, MergePlan
 from .roles import _find_roles
@@ -112,11 +113,33 @@ _GATES = (
 )
 
 
+#: A child whose surname changed (a parent remarried, a second surname added or dropped,
+#: a patronymic family name) keeps its given name, class and guardians: a differing
+#: surname is no gate when the pair's own guardian contacts are shared, the given name is
+#: exact, the grade is the expected one and nothing of the child's own disagrees.
+_RENAMED_IN_HOUSEHOLD = (
+    _level_index("guardian", "phone_and_email", "phone_or_email"),
+    _level_index("first_name", "exact"),
+    _level_index("grade", "expected"),
+    _level_index("dob", "missing", "exact"),
+    _level_index("gender", "missing", "same"),
+    _level_index("middle_name", "missing", "exact", "initial"),
+    _level_index("identifier", "missing", "exact"),
+)
+_SURNAME_GATE = _level_index("last_name", "different")[0]
 _ANCHORS = (
-    _level_index("dob", "exact", "day_month_swap", "one_digit"),
+    _level_index("dob", "exact"),
     _level_index("identifier", "exact", "one_edit"),
     _level_index("guardian", "phone_and_email", "phone_or_email"),
     _level_index("address", "exact"),
+)
+#: A birth date one typo off anchors a pair only when the household does not say "another
+#: family": dates a digit apart are common among classmates (Arjun Chopra born 12 October
+#: and another Arjun Chopra of the same class born 12 December, with other parents).
+_TYPO_DATE_ANCHOR = (
+    _level_index("dob", "day_month_swap", "one_digit"),
+    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index("address", "missing", "exact", "close", "zip_only"),
 )
 _GRADE_CONFLICT = (
     _level_index("grade", "different"),
@@ -144,6 +167,12 @@ _TWIN_CHECKS = (
     _child_check("gender", ("same",), ("different",)),
     _child_check("middle_name", ("exact", "initial"), ("different",)),
     _child_check("identifier", ("exact", "one_edit"), ("different",)),
+)
+#: What belongs to one child alone, to tell twins with similar given names apart (twins
+#: share a birth date, and these twins share a gender).
+_OWN_EVIDENCE = (
+    _level_index("middle_name", "exact", "initial"),
+    _level_index("identifier", "exact", "one_edit"),
 )
 #: What a names-only pair needs besides a rare name: both names exact, the class (grade,
 #: school) agreeing as far as it is known, and no household evidence against it (other
@@ -195,6 +224,25 @@ def expected_namesakes(
 
 def _namesake_evidence(expected: float) -> FieldEvidence:
     return FieldEvidence("names_only", f"{expected:.2g} namesakes expected", 0.0)
+
+
+#: Why a pair whose own contacts share nothing still counts as one household's.
+_FAMILY_EVIDENCE = FieldEvidence(
+    "household", "same family through a sibling's or another guardian's contacts", 0.0
+)
+
+
+def _families(
+    ea: EncodedSide, eb: EncodedSide, vocab: Vocabularies, settings: Settings
+) -> Families | None:
+    if not settings.household_rules or settings.household_max_children == 0:
+        return None
+    families = find_families(ea, eb, len(vocab.contacts), settings.household_max_children)
+    return attrs.evolve(
+        families,
+        alike_archived=alike_twins(families.archived, ea, vocab, settings),
+        alike_synced=alike_twins(families.synced, eb, vocab, settings),
+    )
 
 
 class _Timer:
@@ -292,6 +340,17 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
             scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
         )
     timer.lap("fallback")
+    families = _families(ea, eb, vocab, settings)
+    if families is not None:
+        nb = np.int64(max(len(eb), 1))
+        fa, fb = families.candidate_pairs(
+            ea, eb, settings.grade_progression, scored.archived * nb + scored.synced
+        )
+        rule_stats.append(BlockingStats(rule="household", pairs=len(fa), skipped_keys=0))
+        if len(fa):
+            family_levels = compare(ea, eb, fa, fb, vocab, settings)
+            scored = _concat(scored, score(ea, eb, fa, fb, family_levels, model, freqs))
+    timer.lap("households")
 
     groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab, model, freqs, settings)
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
@@ -315,7 +374,7 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         [guardian_ids(s) for s in b_students],
     )
     merges = _merges(
-        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs
+        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs, families
     )
     scored = _with_partner_pairs(
         scored, groups, result, possible_duplicates, ea, eb, vocab, model, freqs, settings
@@ -335,6 +394,20 @@ def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePl
         for m in merges
     ]
     merges += contested
+    if families is not None:
+        merges += _family_leftovers(
+            scored,
+            families,
+            groups,
+            result,
+            {m.archived_id for m in contested},
+            ea,
+            eb,
+            a_students,
+            b_students,
+            settings,
+            hashes,
+        )
     merges.sort(key=lambda m: (m.archived_id, m.synced_id))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}
@@ -597,21 +670,13 @@ def _contested_duplicates(
         twins = [m for m in members[winner] if (a, m) in possible]
         if not twins:
             continue
-        lv = scored.levels.levels
         out.append(
-            Merge(
-                archived_id=a_students[a].id,
-                synced_id=b_students[s].id,
-                confidence=float(prob[k]),
-                decision="review",
-                match_weight=float(scored.scores.log_odds[k]),
-                margin_bits=None,
-                evidence=[
-                    FieldEvidence(
-                        c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j])
-                    )
-                    for j, c in enumerate(scored.levels.comparisons)
-                ],
+            _review_merge(
+                scored,
+                k,
+                a_students,
+                b_students,
+                hashes,
                 reasons=[
                     "possible duplicate of archived "
                     + ", ".join(a_students[m].id for m in twins)
@@ -622,12 +687,83 @@ def _contested_duplicates(
                     Competitor(a_students[m].id, b_students[s].id, float(prob[k])) for m in twins
                 ],
                 duplicates=[a_students[m].id for m in twins],
-                archived_hash=hashes.archived[a],
-                synced_hash=hashes.synced[s],
-                synced_guardians=hashes.synced_guardians[s],
             )
         )
     return out
+
+
+def _review_merge(
+    scored: ScoredPairs,
+    k: int,
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    hashes: _Hashes,
+    *,
+    reasons: list[str],
+    competitors: list[Competitor] = [],  # noqa: B006 - never mutated
+    duplicates: list[str] = [],  # noqa: B006 - never mutated
+) -> Merge:
+    """A review merge for scored pair ``k``, proposed outside the assignment."""
+    a, s = int(scored.archived[k]), int(scored.synced[k])
+    lv = scored.levels.levels
+    return Merge(
+        archived_id=a_students[a].id,
+        synced_id=b_students[s].id,
+        confidence=float(scored.scores.probability[k]),
+        decision="review",
+        match_weight=float(scored.scores.log_odds[k]),
+        margin_bits=None,
+        evidence=[
+            FieldEvidence(c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j]))
+            for j, c in enumerate(scored.levels.comparisons)
+        ],
+        reasons=reasons,
+        competitors=competitors,
+        duplicates=duplicates,
+        archived_hash=hashes.archived[a],
+        synced_hash=hashes.synced[s],
+        synced_guardians=hashes.synced_guardians[s],
+    )
+
+
+_LEFTOVER_REASON = (
+    "the only unmatched records of one family and class, with other given names: the same "
+    "child under another name (an English school name, the middle name) or a brother or "
+    "sister; approve only if it is the same child"
+)
+
+
+def _family_leftovers(
+    scored: ScoredPairs,
+    families: Families,
+    groups: I64,
+    result: Assignment,
+    taken: set[str],
+    ea: EncodedSide,
+    eb: EncodedSide,
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    settings: Settings,
+    hashes: _Hashes,
+) -> list[Merge]:
+    """Review merges for the one unmatched child left on each side of a family's class."""
+    free_a = result.synced[groups] == NONE
+    free_a &= np.fromiter((s.id not in taken for s in a_students), np.bool_, len(a_students))
+    free_b = np.ones(len(eb), np.bool_)
+    free_b[result.synced[result.synced != NONE]] = False
+    ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
+    if not len(ia):
+        return []
+    nb = np.int64(max(len(eb), 1))
+    codes = scored.archived * nb + scored.synced
+    position = {int(c): k for k, c in enumerate(codes.tolist())}
+    return [
+        _review_merge(
+            scored, position[c], a_students, b_students, hashes, reasons=[_LEFTOVER_REASON]
+        )
+        for c in (ia * nb + ib).tolist()
+        if c in position
+    ]
 
 
 def _evidence_value(
@@ -652,6 +788,7 @@ def _merges(
     settings: Settings,
     hashes: _Hashes,
     freqs: dict[str, npt.NDArray[np.float64]],
+    families: Families | None,
 ) -> list[Merge]:
     """One merge per archived record whose group was assigned a synced student."""
     nb = np.int64(max(len(eb), 1))
@@ -689,8 +826,14 @@ def _merges(
     )
     for i in np.flatnonzero(margin < settings.margin_bits).tolist():
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
+    renamed = np.ones(len(lv), np.bool_)
+    for j, good in _RENAMED_IN_HOUSEHOLD:
+        renamed &= np.isin(lv[:, j], good)
     for (j, bad), text in _GATES if settings.household_rules else ():
-        flag(np.isin(lv[:, j], bad), text)
+        hit = np.isin(lv[:, j], bad)
+        if j == _SURNAME_GATE:
+            hit &= ~renamed
+        flag(hit, text)
     if settings.household_rules:
         # Twins are often named alike (Aidan and Aiden): a given name one typo away is
         # a typo or a twin. What belongs to the child alone decides: never auto when it
@@ -725,10 +868,30 @@ def _merges(
         anchored = np.zeros(len(lv), np.bool_)
         for j, good in _ANCHORS:
             anchored |= np.isin(lv[:, j], good)
+        typo_date = np.ones(len(lv), np.bool_)
+        for j, good in _TYPO_DATE_ANCHOR:
+            typo_date &= np.isin(lv[:, j], good)
+        anchored |= typo_date
         by_name = np.ones(len(lv), np.bool_)
         for j, good in _GUARDIAN_NAME_ANCHOR:
             by_name &= np.isin(lv[:, j], good)
         anchored |= by_name
+        family = (
+            families.same(archived, target) if families is not None else np.zeros(len(lv), np.bool_)
+        )
+        by_family = family & ~anchored
+        if families is not None and families.alike_archived is not None:
+            assert families.alike_synced is not None
+            alike = families.alike_archived[archived] | families.alike_synced[target]
+            own = np.zeros(len(lv), np.bool_)
+            for j, good in _OWN_EVIDENCE:
+                own |= np.isin(lv[:, j], good)
+            flag(
+                alike & ~own,
+                "the family has twins of one gender with similar given names, and no middle "
+                "name or identifier tells which one this is",
+            )
+        anchored |= family
         namesakes = expected_namesakes(ea, eb, archived, target, freqs)
         rare = namesakes <= settings.max_expected_namesakes
         for j, good in _RARE_NAME_PAIR:
@@ -763,6 +926,8 @@ def _merges(
             )
         if settings.household_rules and not anchored[i]:
             evidence.append(_namesake_evidence(float(namesakes[i])))
+        elif settings.household_rules and by_family[i]:
+            evidence.append(_FAMILY_EVIDENCE)
         competitors = [
             Competitor(
                 a_students[int(scored.archived[kk])].id,

@@ -118,6 +118,14 @@ class Settings:
             exactly and the district's own name frequencies predict at most
             this many other children of its grade band (one grade either
             side) carrying that full name; otherwise it goes to review.
+        household_max_children: households are found on both sides at once through
+            shared guardian phones, emails and street addresses; a value shared by
+            more students than this on one side (a school office number, a
+            placeholder email) is not a household tie. A pair inside one household
+            is anchored by it (same family, never same child: the name, grade and
+            twin gates still decide which child it is) and pairs inside a household
+            are compared even when no name rule brought them together.
+            0 turns households off.
         typo_needs_child_evidence: a pair whose given names are one typo apart
             is never ``auto`` when the child's gender, middle name or identifier
             disagrees (a twin); with this on, it is ``auto`` only when one of
@@ -160,6 +168,7 @@ class Settings:
     conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
     max_expected_namesakes: float = field(default=0.01, validator=_non_negative)
     typo_needs_child_evidence: bool = field(default=False, validator=_boolean)
+    household_max_children: int = field(default=8, validator=_count)
     random_pairs: int = field(default=300_000, validator=_count)
     em_max_iterations: int = field(default=40, validator=_count)
     seed: int = field(default=0, validator=_integer)

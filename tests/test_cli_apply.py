@@ -18,7 +18,7 @@ from merge_engine.synthetic import generate_district
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("district")
-    district = generate_district(150, seed=4)
+    district = generate_district(150, seed=6)
     write_roster(district.archived, root / "archived")
     write_roster(district.synced, root / "synced")
     return root / "archived", root / "synced"

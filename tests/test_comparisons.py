@@ -57,7 +57,9 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("last_name", "compound", {"last": "Garcia Lopez"}, {"last": "Garcia"}),
     ("last_name", "compound", {"last": "Smith-Jones"}, {"last": "Jones"}),
     ("last_name", "swapped", {"first": "Smith", "last": "John"}, {"first": "John"}),
+    ("last_name", "compound", {"last": "Elmoer"}, {"last": "Elmore-Guzman"}),
     ("last_name", "close", {"last": "Smyth"}, {"last": "Smith"}),
+    ("last_name", "initial", {"last": "D."}, {"last": "Downey"}),
     ("last_name", "different", {"last": "Smith"}, {"last": "Nguyen"}),
     ("last_name", "missing", {"last": "?"}, {"last": "Smith"}),
     # birth date

@@ -412,7 +412,7 @@ def test_stats_record_the_work(plan: MergePlan, background: SyntheticDistrict) -
     assert (n_a, n_s) == (stats["archived_students"], stats["synced_students"])
     assert n_a * n_s == stats["pairs_possible"]
     assert len(plan.merges) <= stats["pairs_compared"] < stats["pairs_possible"] / 20
-    assert set(BLOCKING_RULES) - DUPLICATE_ONLY_RULES == set(stats["blocking"])
+    assert set(BLOCKING_RULES) - DUPLICATE_ONLY_RULES | {"household"} == set(stats["blocking"])
     assert all(v["pairs"] >= 0 and v["skipped_keys"] == 0 for v in stats["blocking"].values())
     assert stats["duplicate_pairs_compared"] > 0
     assert stats["components"] >= 1
@@ -430,9 +430,9 @@ def test_evidence_lists_every_comparison(plan: MergePlan) -> None:
             if e.level == "missing":
                 assert e.bits == 0.0
         extra = [e for e in merge.evidence if e.comparison not in levels]
-        for e in extra:  # the cap lowers the score; the namesake estimate only explains it
+        for e in extra:  # the cap lowers the score; namesakes and family only explain it
             assert (e.comparison == "given_name_conflict_cap" and e.bits < 0) or (
-                e.comparison == "names_only" and e.bits == 0.0
+                e.comparison in ("names_only", "household") and e.bits == 0.0
             )
 
 

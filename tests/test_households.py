@@ -1,0 +1,182 @@
+"""Households as units: families found on both sides at once decide nothing about which
+child a record is, but anchor pairs whose names agree and bring forward pairs no name rule
+compares (issue 10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import numpy as np
+import pytest
+from conftest import FAST, contact
+from test_planner import kid, plan_with, targets
+
+from merge_engine import Settings, SettingsError
+from merge_engine.features import Vocabularies, encode_students
+from merge_engine.households import find_families
+from merge_engine.model import Contact, Student
+
+NO_HOUSEHOLDS = attrs.evolve(FAST, household_max_children=0)
+OLD_EMAIL = "quixby.family@example.net"
+NEW_EMAIL = "pat.quixby@example.org"
+PHONE = "212-555-0198"
+
+
+def child(student_id: str, first: str, contacts: list[Contact], **kw: object) -> Student:
+    """A Quixby child without a birth date or address (the common hand-typed roster)."""
+    fields = {"dob": None, "street": None, "zip": None, "contacts": contacts, **kw}
+    return kid(student_id, first, **fields)  # type: ignore[arg-type]
+
+
+def family(synced_first: str = "Mia") -> tuple[list[Student], list[Student]]:
+    """Mia's archived record carries only an old email; her brother Leo's carries the old
+    email and the phone; the sync lists the phone and a new email for both children. Mia's
+    own guardians share nothing across the two sides; her family does."""
+    archived = [
+        child("ha-mia", "Mia", [contact("g-old", email=OLD_EMAIL)]),
+        child("ha-leo", "Leo", [contact("g-old2", PHONE, OLD_EMAIL)], grade=5),
+    ]
+    synced_contacts = [contact("g-new", PHONE, NEW_EMAIL)]
+    synced = [
+        child("hs-mia", synced_first, synced_contacts, synced=True),
+        child("hs-leo", "Leo", synced_contacts, grade=5, synced=True),
+    ]
+    return archived, synced
+
+
+def evidence(plan: object, archived_id: str) -> dict[str, str]:
+    merge = next(m for m in plan.merges if m.archived_id == archived_id)  # type: ignore[attr-defined]
+    return {e.comparison: e.level for e in merge.evidence}
+
+
+def test_child_whose_own_contacts_changed_is_anchored_by_the_family(background):
+    archived, synced = family()
+    with_households = plan_with(background, archived, synced)
+    assert targets(with_households, "ha-mia") == [("hs-mia", "auto")]
+    shown = evidence(with_households, "ha-mia")
+    assert shown["guardian"] == "none_shared"
+    assert shown["household"].startswith("same family")
+    without = plan_with(background, archived, synced, config=NO_HOUSEHOLDS)
+    assert targets(without, "ha-mia") == [("hs-mia", "review")]
+
+
+def test_child_entered_under_another_given_name_reaches_review(background):
+    """An English school name (Kevin) for a child the SIS lists as Yichen shares no letter;
+    only the family brings the pair forward, and a given name that differs keeps it in
+    review: the family says which household, never which child."""
+    archived, synced = family(synced_first="Yichen")
+    archived[0] = attrs.evolve(archived[0], first_name="Kevin")
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "ha-mia") == [("hs-mia", "review")]
+    (reason,) = next(m.reasons for m in plan.merges if m.archived_id == "ha-mia")
+    assert "the same child under another name" in reason
+    without = plan_with(background, archived, synced, config=NO_HOUSEHOLDS)
+    assert targets(without, "ha-mia") == []
+
+
+def test_two_leftovers_on_a_side_are_not_guessed_at(background):
+    """Two unmatched children of one family and class on each side: which is which is not
+    the family's to say, and nothing is proposed from it."""
+    archived, synced = family(synced_first="Yichen")
+    archived[0] = attrs.evolve(archived[0], first_name="Kevin")
+    archived.append(attrs.evolve(archived[0], id="ha-ann", first_name="Annie"))
+    synced.append(attrs.evolve(synced[0], id="hs-ann", first_name="Xiaoli"))
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "ha-mia") == [] and targets(plan, "ha-ann") == []
+
+
+def test_a_sibling_never_takes_the_childs_place(background):
+    """Mia left; her brother Leo is in her family and her grade band, but his given name
+    differs: the family brings the pair forward, never merges it."""
+    archived, synced = family()
+    plan = plan_with(background, archived, synced[1:])
+    assert all(decision != "auto" for _, decision in targets(plan, "ha-mia"))
+    assert targets(plan, "ha-leo") == [("hs-leo", "auto")]
+
+
+def test_similar_named_twins_need_what_belongs_to_the_child(background):
+    """Braden and Brayden, twins of one gender: the record typed "Braden" may be Brayden's
+    with a spelling slip, and a birth date cannot tell twins apart. Only the middle name
+    (or an identifier) makes the pair automatic."""
+    contacts = [contact("g-t", PHONE, NEW_EMAIL)]
+    born = dt.date(2015, 3, 2)
+    archived = [kid("tw-a", "Braden", dob=born, gender="M", contacts=contacts)]
+    synced = [
+        kid("tw-s1", "Braden", dob=born, gender="M", contacts=contacts, synced=True),
+        kid("tw-s2", "Brayden", dob=born, gender="M", contacts=contacts, synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert [d for _, d in targets(plan, "tw-a")] == ["review"]
+    reasons = next(m.reasons for m in plan.merges if m.archived_id == "tw-a")
+    assert any("twins of one gender" in r for r in reasons)
+    archived = [attrs.evolve(archived[0], middle_name="Lee")]
+    synced[0] = attrs.evolve(synced[0], middle_name="Lee")
+    synced[1] = attrs.evolve(synced[1], middle_name="James")
+    assert targets(plan_with(background, archived, synced), "tw-a") == [("tw-s1", "auto")]
+
+
+def test_twins_of_different_gender_are_told_apart_by_gender(background):
+    contacts = [contact("g-t", PHONE, NEW_EMAIL)]
+    born = dt.date(2015, 3, 2)
+    archived = [kid("tg-a", "Cornelio", dob=born, gender="M", contacts=contacts)]
+    synced = [
+        kid("tg-s1", "Cornelio", dob=born, gender="M", contacts=contacts, synced=True),
+        kid("tg-s2", "Cornelia", dob=born, gender="F", contacts=contacts, synced=True),
+    ]
+    assert targets(plan_with(background, archived, synced), "tg-a") == [("tg-s1", "auto")]
+
+
+def test_a_birth_date_a_digit_off_does_not_anchor_another_familys_namesake(background):
+    """Two Quixby children of one class, born 12 October and 12 December, with other
+    parents: the typo-shaped birth date is no anchor when the household says otherwise."""
+    archived = [
+        kid(
+            "nd-a",
+            "Arjun",
+            dob=dt.date(2016, 12, 12),
+            street=None,
+            zip=None,
+            contacts=[contact("g1", PHONE)],
+        )
+    ]
+    synced = [
+        kid(
+            "nd-s",
+            "Arjun",
+            dob=dt.date(2016, 10, 12),
+            street=None,
+            zip=None,
+            contacts=[contact("g2", "646-555-0111", "other.parent@example.com")],
+            synced=True,
+        )
+    ]
+    plan = plan_with(background, archived, synced)
+    assert [d for _, d in targets(plan, "nd-a")] == ["review"]
+    assert evidence(plan, "nd-a")["dob"] == "one_digit"
+
+
+def test_a_school_office_number_does_not_make_a_family():
+    """A value on more records of one side than household_max_children is no household."""
+    office = "212-555-0100"
+    archived = [
+        Student(f"a{i}", f"Kid{i}", f"Family{i}", contacts=(contact(f"ga{i}", office),))
+        for i in range(10)
+    ]
+    synced = [
+        Student(f"s{i}", f"Kid{i}", f"Family{i}", contacts=(contact(f"gs{i}", office),))
+        for i in range(10)
+    ]
+    vocab = Vocabularies.new()
+    ea = encode_students(archived, vocab)
+    eb = encode_students(synced, vocab)
+    tight = find_families(ea, eb, len(vocab.contacts), max_children=8)
+    assert (tight.archived == -1).all() and (tight.synced == -2).all()
+    loose = find_families(ea, eb, len(vocab.contacts), max_children=10)
+    assert len(set(loose.archived.tolist())) == 1
+    assert loose.same(np.arange(10), np.arange(10)).all()
+
+
+def test_households_setting_is_validated():
+    with pytest.raises(SettingsError, match="household_max_children"):
+        Settings(household_max_children=-1)

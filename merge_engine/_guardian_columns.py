@@ -84,7 +84,6 @@ def _phone_key(phone: str) -> str:
     return "" if _NO_NUMBER.fullmatch(phone) else phone
 
 
-_PHONE_REGION = "US"  # guardian phones are read as North American (the settings' default)
 _RAW = operator.attrgetter("first_name", "last_name", "email", "phone", "sis_id", "relationship")
 
 
@@ -139,8 +138,10 @@ class _Columns:
     """
 
     __slots__ = (
+        "_child_surnames",
         "_coded",
         "_plain",
+        "_rows_by_account",
         "_students",
         "email",
         "first",
@@ -154,6 +155,7 @@ class _Columns:
         "sis",
         "student_code",
         "student_id",
+        "student_last",
     )
 
     def __init__(
@@ -171,16 +173,24 @@ class _Columns:
         self.student_code, self.student_id, self.row_account, self.row_student = links[:4]
         self.row_position = links[4]
         self._students: list[tuple[str, ...]] | None = None
+        self.student_last: list[str] = []  # each student code's raw surname (from a roster)
+        self._child_surnames: dict[int, frozenset[str]] = {}
+        self._rows_by_account: tuple[I64, I64] | None = None
 
     @classmethod
-    def from_roster(cls, roster: Roster) -> _Columns:
-        """Gather every contact row; the first non-empty value of each field wins."""
+    def from_roster(cls, roster: Roster, phone_region: str = "US") -> _Columns:
+        """Gather every contact row; the first non-empty value of each field wins.
+
+        Phones without a country code are read in ``phone_region`` (the
+        settings' ``phone_region``), as the students' own phones are.
+        """
         # One pass over the rows (the roster is large: every further pass costs).
         index: dict[str, int] = {}
         values: list[tuple[str | None, ...]] = []  # the first row of each account: _RAW
         changed: list[tuple[int, tuple[str | None, ...]]] = []  # later rows unlike the first
         student_code: dict[str, int] = {}
         student_id: list[str] = []
+        student_last: list[str] = []
         codes: list[int] = []
         counts: list[int] = []
         row_account: list[int] = []
@@ -188,6 +198,7 @@ class _Columns:
             sid = student.id
             contacts = student.contacts
             student_id.append(sid)
+            student_last.append(student.last_name or "")
             codes.append(student_code.setdefault(sid, position))
             counts.append(len(contacts))
             for c in contacts:
@@ -221,7 +232,9 @@ class _Columns:
             np.repeat(np.arange(len(counts), dtype=np.int64), per_student),
         )
         if not values:
-            return cls([], ([], [], [], [], []), [], links)
+            empty = cls([], ([], [], [], [], []), [], links)
+            empty.student_last = student_last
+            return empty
         first, last, email, phone, sis, relation = zip(*map(values.__getitem__, order), strict=True)
         relationships = list(map(_one_relation, relation))
         for i, raw in relations.items():
@@ -232,10 +245,12 @@ class _Columns:
             list(map(normalize_email, email)),
             # The region is passed as the student encoder passes it, so the
             # numbers it has already normalised come from normalize_phone's cache.
-            list(map(normalize_phone, phone, itertools.repeat(_PHONE_REGION))),
+            list(map(normalize_phone, phone, itertools.repeat(phone_region))),
             list(map(normalize_identifier, sis)),
         )
-        return cls(ids, fields, relationships, links)
+        columns = cls(ids, fields, relationships, links)
+        columns.student_last = student_last
+        return columns
 
     @classmethod
     def from_accounts(cls, accounts: Mapping[str, GuardianAccount]) -> _Columns:
@@ -277,6 +292,24 @@ class _Columns:
         for i in itertools.compress(itertools.count(), map(_NO_NUMBER.fullmatch, keys)):
             keys[i] = ""
         return keys
+
+    def child_surnames(self, account: int) -> frozenset[str]:
+        """The normalised surnames (and their words) of the students linked to an account."""
+        found = self._child_surnames.get(account)
+        if found is None:
+            if self.row_position is None or not self.student_last:
+                found = frozenset()
+            else:
+                if self._rows_by_account is None:
+                    order = np.argsort(self.row_account, kind="stable")
+                    pointers = self._pointers(self.row_account, len(self.ids))
+                    self._rows_by_account = (pointers, self.row_position[order])
+                pointers, positions = self._rows_by_account
+                rows = positions[pointers[account] : pointers[account + 1]].tolist()
+                names = {normalize_name(self.student_last[p]) for p in rows}
+                found = frozenset(names | {w for n in names for w in n.split()}) - {""}
+            self._child_surnames[account] = found
+        return found
 
     def plain_email(self) -> npt.NDArray[np.bool_]:
         """Whether each account's email is a well-formed address (see :func:`_email_level`)."""

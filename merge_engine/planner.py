@@ -479,15 +479,7 @@ def _adults(
     archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
 ) -> dict[str, Any]:
     """Guardian merges, old-guardian actions and multiple-role users for the plan."""
-    guardian_merges, actions, synced_accounts = _plan_guardians(
-        archived,
-        synced,
-        merges,
-        auto_threshold=settings.auto_threshold,
-        review_threshold=settings.review_threshold,
-        policy=settings.guardian_policy,
-        unmatched=settings.unmatched_old_guardians,
-    )
+    guardian_merges, actions, synced_accounts = _plan_guardians(archived, synced, merges, settings)
     role_action: Literal["keep_apart", "link", "merge"] = {
         "separate": "keep_apart",
         "link": "link",

@@ -17,6 +17,8 @@ import attrs
 from attrs import field, frozen
 
 from ._config import read_config
+from ._guardian_levels import GUARDIAN_COMPARISONS
+from ._guardian_rules import DEFAULT_GUARDIAN_BITS
 from .blocking import BLOCKING_RULES
 from .comparisons import COMPARISONS
 from .exceptions import SettingsError
@@ -68,6 +70,45 @@ def _region(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise SettingsError(f'{attribute.name} must be a two-letter region code such as "US"')
 
 
+GuardianBits = tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+
+
+def _guardian_bits(value: Any) -> GuardianBits:
+    """The full table of guardian bits: the defaults with the given entries replaced.
+
+    Accepts a mapping ``{comparison: {level: bits}}`` (as written in a
+    settings file) or the table itself; kept as nested tuples so that
+    settings stay immutable and hashable.
+    """
+    given = dict(value) if isinstance(value, Mapping) else {k: dict(v) for k, v in value}
+    unknown = sorted(set(given) - set(GUARDIAN_COMPARISONS))
+    if unknown:
+        raise SettingsError(
+            f"guardian_bits has unknown comparisons {unknown}; "
+            f"choose from {list(GUARDIAN_COMPARISONS)}"
+        )
+    table = []
+    for name, levels in GUARDIAN_COMPARISONS.items():
+        override = given.get(name, {})
+        if not isinstance(override, Mapping):
+            raise SettingsError(f"guardian_bits.{name} must be a table of level = bits")
+        wrong = sorted(set(override) - set(levels))
+        if wrong:
+            raise SettingsError(
+                f"guardian_bits.{name} has unknown levels {wrong}; choose from {list(levels)}"
+            )
+        row = []
+        for level in levels:
+            bits = override.get(level, DEFAULT_GUARDIAN_BITS[name][level])
+            if isinstance(bits, bool) or not (
+                isinstance(bits, int | float) and math.isfinite(bits)
+            ):
+                raise SettingsError(f"guardian_bits.{name}.{level} must be a finite number")
+            row.append((level, float(bits)))
+        table.append((name, tuple(row)))
+    return tuple(table)
+
+
 def _choice(*allowed: str) -> Any:
     def check(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         if value not in allowed:
@@ -103,6 +144,20 @@ class Settings:
         grade_progression: expected synced grade minus archived grade:
             1 when the archive is from last school year, 0 for a same-year sync.
         close_threshold: Jaro-Winkler similarity from which two names count as a typo.
+        guardian_close_threshold: the same for guardian given names and
+            surnames (a close given name still needs a slip inside the name,
+            a shared gendered role or both adults of one sex to be ``auto``).
+        guardian_margin_bits: how much stronger (in bits) an assigned guardian
+            pair must be than every competing pair to be ``auto``.
+        guardian_name_conflict_max_probability: the highest probability a
+            guardian pair whose given names clearly differ can get (two
+            adults of one household share surname, phone and email).
+        guardian_bits: bits of evidence of each guardian comparison level,
+            ``{comparison: {level: bits}}``; entries given replace the
+            documented defaults (see ``docs/settings.md``).
+        guardian_present_rate: the share of an old account's adults that the
+            sync still lists; sets the prior of a guardian pair (``rate / n``
+            for an account with ``n`` counterparts on its merged children).
         comparisons: the fields compared; leave one out to ignore that field.
         blocking_rules: the candidate rules used (see ``merge_engine.blocking``).
         max_block_pairs: a blocking key shared by more pairs than this is skipped.
@@ -156,6 +211,13 @@ class Settings:
     margin_bits: float = field(default=6.0, validator=_non_negative)
     grade_progression: int = field(default=1, validator=_integer)
     close_threshold: float = field(default=0.92, validator=_probability)
+    guardian_close_threshold: float = field(default=0.92, validator=_probability)
+    guardian_margin_bits: float = field(default=4.0, validator=_non_negative)
+    guardian_name_conflict_max_probability: float = field(default=0.05, validator=_probability)
+    guardian_bits: GuardianBits = field(
+        default=DEFAULT_GUARDIAN_BITS, converter=_guardian_bits, eq=True
+    )
+    guardian_present_rate: float = field(default=0.8, validator=_probability)
     comparisons: tuple[str, ...] = field(
         default=_COMPARISON_NAMES, converter=tuple, validator=_subset(_COMPARISON_NAMES)
     )
@@ -191,8 +253,14 @@ class Settings:
             raise SettingsError("at least one blocking rule is needed")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
+        """Plain JSON-ready values (tuples become lists, the guardian bits a nested table)."""
+        values = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
+        values["guardian_bits"] = self.guardian_bits_table()
+        return values
+
+    def guardian_bits_table(self) -> dict[str, dict[str, float]]:
+        """:attr:`guardian_bits` as ``{comparison: {level: bits}}``."""
+        return {name: dict(levels) for name, levels in self.guardian_bits}
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:

@@ -59,4 +59,3 @@ def test_an_application_that_configures_structlog_gets_the_events() -> None:
     with capture_logs() as logs:
         build_plan(d.archived, d.synced, FAST)
     assert any(e["event"] == "plan_built" and e["log_level"] == "info" for e in logs)
-

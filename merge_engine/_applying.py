@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-import structlog
 from attrs import frozen
 
+from ._log import get_logger
 from .exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
 from .plan import Merge, MergePlan
 from .report import MergeOutcome, OutcomeKind, Status
@@ -32,7 +32,7 @@ from .storage.base import (
 )
 from .storage.batched import BatchedTransaction, BatchFlushError, batched
 
-log = structlog.get_logger("merge_engine.apply")
+log = get_logger("merge_engine.apply")
 
 
 class Unit(Protocol):

@@ -16,8 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
-import structlog
-
 from ._applying import (
     BatchRun,
     Progress,
@@ -34,6 +32,7 @@ from ._applying import (
     retrying,
     run_batches,
 )
+from ._log import get_logger
 from .account_apply import apply_step_in, check_account_support, run_account_steps
 from .accounts import AccountStep, account_steps, approval_ids
 from .exceptions import PlanError
@@ -53,7 +52,7 @@ from .sweep import merged_by_plan, sweep_late_rows
 
 __all__ = ["ApplyReport", "MergeOutcome", "apply_plan", "audit_history", "plan_fingerprint"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def apply_plan(

@@ -21,6 +21,7 @@ import structlog
 from ._applying import plan_fingerprint
 from ._cli_common import print_summary, storage_at
 from ._cli_db import cmd_apply, cmd_demo, cmd_history, cmd_sample, cmd_undo
+from ._cli_report import add_report_parser
 from .accounts import explain_account_steps
 from .exceptions import MergeEngineError, OutputExistsError, PlanError
 from .journal import plan_summaries
@@ -423,6 +424,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--id", help="only merges involving this archived or synced id")
     show.add_argument("--limit", type=int, default=50)
     show.set_defaults(func=_cmd_show)
+
+    add_report_parser(sub, _roster_args, _DB_HELP)
 
     sample = sub.add_parser(
         "sample",

@@ -105,6 +105,11 @@ class AuditReport:
     def __repr__(self) -> str:
         return f"<AuditReport {len(self.findings)} findings over {self.guardians} guardians>"
 
+    def _repr_html_(self) -> str:
+        from .notebook import audit_html  # noqa: PLC0415
+
+        return audit_html(self)
+
     def summary(self) -> str:
         """A readable terminal summary."""
         lines = [

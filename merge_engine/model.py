@@ -114,7 +114,13 @@ class InputWarning:
 
 @frozen
 class Roster:
-    """Everything read from one side (archived or synced) of a district."""
+    """Everything read from one side (archived or synced) of a district.
+
+    ``repr`` shows counts only, like ``Student``'s: reprs end up in logs and
+    tracebacks, which must hold no PII. The notebook view (``_repr_html_``)
+    shows the first students with their names: it is rendered only for the
+    person looking at the roster, who holds it anyway.
+    """
 
     students: tuple[Student, ...] = field(converter=_tuple)
     staff: tuple[StaffMember, ...] = field(default=(), converter=_tuple)
@@ -131,3 +137,14 @@ class Roster:
 
     def __len__(self) -> int:
         return len(self.students)
+
+    def _repr_html_(self) -> str:
+        from .notebook import roster_html  # noqa: PLC0415
+
+        return roster_html(self)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per student (needs the ``pandas`` extra)."""
+        from .notebook import roster_to_pandas  # noqa: PLC0415
+
+        return roster_to_pandas(self)

@@ -111,6 +111,19 @@ class Merge:
             synced_guardians=[str(g) for g in data.get("synced_guardians", [])],
         )
 
+    def __repr__(self) -> str:
+        reasons = f", {len(self.reasons)} review reasons" if self.reasons else ""
+        return (
+            f"<Merge {self.archived_id} -> {self.synced_id} {self.decision} "
+            f"confidence={self.confidence:.4f} weight={self.match_weight:+.1f} bits{reasons}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: ids, decision, confidence, reasons and the evidence waterfall."""
+        from .notebook import merge_html  # noqa: PLC0415
+
+        return merge_html(self)
+
     def explain(self) -> str:
         """A few readable lines: decision, confidence and each field's contribution."""
         lines = [
@@ -163,6 +176,26 @@ class MergePlan:
             f"{len(self.review)} for review), {len(self.unmatched_archived)} archived and "
             f"{len(self.unmatched_synced)} synced unmatched, {len(self.warnings)} warnings>"
         )
+
+    def _repr_html_(self) -> str:
+        """Notebook view: counts and the first review merges (ids only: a plan holds no names)."""
+        from .notebook import plan_html  # noqa: PLC0415
+
+        return plan_html(self)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per merge, with ``<comparison>_level`` and
+        ``<comparison>_bits`` columns (needs the ``pandas`` extra)."""
+        from .notebook import plan_to_pandas  # noqa: PLC0415
+
+        return plan_to_pandas(self)
+
+    def graph(self) -> Any:
+        """The scored bipartite graph as a :class:`networkx.Graph` (see
+        :func:`merge_engine.notebook.plan_graph`)."""
+        from .notebook import plan_graph  # noqa: PLC0415
+
+        return plan_graph(self)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One flat dict per merge (for a DataFrame or a CSV review sheet)."""

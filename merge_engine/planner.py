@@ -17,9 +17,9 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 import numpy.typing as npt
-import structlog
 
 from ._gc import gc_paused
+from ._log import get_logger
 from .assignment import NONE, Assignment, assign
 from .blocking import DUPLICATE_ONLY_RULES, FALLBACK_RULES, BlockingStats, generate_candidates
 from .comparisons import COMPARISONS
@@ -36,7 +36,7 @@ from .settings import Settings
 
 __all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 I64 = npt.NDArray[np.int64]
 
 _FIELDS = (

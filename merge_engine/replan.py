@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
-import structlog
 
+from ._log import get_logger
 from .model import Contact, Roster, Student
 from .plan import MergePlan
 from .planner import build_plan, guardian_ids
@@ -33,7 +33,7 @@ from .storage.base import (
 
 __all__ = ["plan_from_storage", "rosters_for_planning"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 Link = tuple[str, str]  # (student id, guardian id)
 

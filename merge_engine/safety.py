@@ -17,9 +17,8 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 
-import structlog
-
 from ._applying import retrying
+from ._log import get_logger
 from .account_apply import final_account
 from .exceptions import SafetyValveError, TransientConflict
 from .plan import Merge, MergePlan
@@ -38,7 +37,7 @@ __all__ = [
     "refusal",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: Refuse when the stored synced roster holds fewer students than this share of
 #: the plan's archived roster: a sync that lost half the district is broken.

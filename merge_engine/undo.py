@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 import attrs
-import structlog
 
 from ._applying import (
     BatchRun,
@@ -36,6 +35,7 @@ from ._applying import (
 )
 from ._applying import expect_count as _expect
 from ._applying import outcome_of as _outcome
+from ._log import get_logger
 from .account_apply import run_account_steps, supports_accounts
 from .accounts import AccountStep, account_steps, approval_ids
 from .exceptions import PlanError
@@ -57,7 +57,7 @@ from .sweep import is_sweep
 
 __all__ = ["undo_plan", "undo_plan_id"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @attrs.frozen

@@ -218,3 +218,18 @@ def test_dropped_values_warn_without_the_value(tmp_path: Path) -> None:
     assert len(roster.warnings) == len(plan.warnings)
     assert_no_canary(plan.to_json())
     assert "2013-19-07" not in plan.to_json()
+
+
+def test_stdlib_logging_at_info_shows_events_without_pii(
+    rosters: tuple[Roster, Roster], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With structlog left alone, the events go to `logging` (when asked for) and hold no PII."""
+    import logging  # noqa: PLC0415
+
+    assert not structlog.is_configured()
+    with caplog.at_level(logging.INFO, logger="merge_engine"):
+        build_plan(*rosters, FAST)
+    built = [r for r in caplog.records if r.getMessage().startswith("plan_built ")]
+    assert built and built[0].name == "merge_engine.planner"
+    assert "merges=" in built[0].getMessage()
+    assert_no_canary("\n".join(r.getMessage() for r in caplog.records))

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-import structlog
-
+from .._log import get_logger
 from ..exceptions import MappingError, StorageError
 from ._sqlite_sql import Columns, HistorySQL, check_columns
 from .mapping import AccountLinkTable, StorageMapping
@@ -23,7 +22,7 @@ from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, SQLITE_ROSTER_DDL, quote
 
 __all__ = ["AccountSQL", "upgrade_reference_schema"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 #: The table (or, for an index, the indexed table) a reference DDL statement creates.
 _CREATES = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)(?: ON (\w+))?")

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
-import structlog
 from attrs import frozen
 
+from .._log import get_logger
 from ..exceptions import StorageError
 from ..model import Contact, Roster, StaffMember, Student
 from .base import HistoryRow, HistoryTable, StorageAdapter
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LoadReport", "PreparedRosters", "load_history", "load_rosters", "prepare_rosters"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @frozen

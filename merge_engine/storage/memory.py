@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
-import structlog
 
+from .._log import get_logger
 from ..exceptions import MappingError, PlanLockedError, StorageError
 from ..model import Contact, Roster, StaffMember, Student
 from ._codec import decode_entry, encode_entry, encode_value
@@ -45,7 +45,7 @@ from .schema import (
 
 __all__ = ["InMemoryStorage"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 _MISSING = object()
 _APPEND = object()
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-import structlog
 
+from .._log import get_logger
 from ..exceptions import MissingDependencyError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
 from ._codec import decode_audit_rows
@@ -38,7 +38,7 @@ __all__ = [
     "translate",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}
 

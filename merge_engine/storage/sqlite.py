@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from .._log import get_logger
 from ..exceptions import MappingError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
 from ._codec import decode_audit_rows
@@ -35,7 +34,7 @@ from .schema import SQLITE_ROSTER_DDL, quote, sqlite_bookkeeping_ddl
 
 __all__ = ["SQLiteStorage", "translate"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def translate(exc: sqlite3.Error) -> StorageError:

@@ -62,6 +62,7 @@ def _settings(path: str | None) -> Settings:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     settings = _settings(args.settings)
+    decisions = read_decision_files(args.decisions)  # a bad file stops before planning
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
@@ -79,7 +80,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     else:
         archived, synced = _read_both(args)
         plan = build_plan(archived, synced, settings)
-    plan = without_rejected(plan, read_decision_files(args.decisions))
+    plan = without_rejected(plan, decisions)
     plan.write(args.out)
     print_summary(plan, args.out)
     return 0

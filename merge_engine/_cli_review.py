@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ._cli_common import storage_at
 from .accounts import explain_account_steps
 from .decisions import Decisions
@@ -29,6 +31,7 @@ from .review_export import (
 from .review_import import read_decisions
 from .review_items import ReviewItem, review_items
 from .review_rules import RULE_SAFE_REASONS, approve_by_rule
+from .storage.base import GuardianContacts
 
 __all__ = ["add_decisions_arg", "read_decision_files", "register_review", "register_show"]
 
@@ -54,14 +57,17 @@ def _people_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _people(args: argparse.Namespace, *, required: bool) -> Directory:
+def _people(
+    args: argparse.Namespace, *, required: bool, plan: MergePlan | None = None
+) -> Directory:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
-        from .replan import rosters_for_planning  # noqa: PLC0415
-
+        # As stored: synced students then also carry the old guardian accounts that
+        # applied merges brought, so those accounts are named too.
         with storage_at(args.db) as storage:
-            return Directory.of(*rosters_for_planning(storage))
+            people = Directory.of(storage.read_roster("archived"), storage.read_roster("synced"))
+            return _with_accounts(people, storage, plan)
     if bool(args.archived) != bool(args.synced):
         raise PlanError("give both --archived and --synced (or --db URL)")
     if not args.archived:
@@ -81,6 +87,22 @@ def _people(args: argparse.Namespace, *, required: bool) -> Directory:
     return Directory.of(*rosters)
 
 
+def _with_accounts(people: Directory, storage: Any, plan: MergePlan | None) -> Directory:
+    """``people`` with the plan's guardian accounts that no student links any more (a
+    sync-created account merged away by an earlier apply), read by id."""
+    if plan is None:
+        return people
+    ids = {i for item in review_items(plan) for i in (item.left_id, item.right_id)}
+    missing = sorted(i for i in ids if not people.name(i))
+    if not missing:
+        return people
+    with storage.transaction() as tx:
+        if not isinstance(tx, GuardianContacts):
+            return people
+        found = tx.guardian_contacts(missing)
+    return attrs.evolve(people, guardians={**people.guardians, **found})
+
+
 def _fresh(path: str, overwrite: bool, what: str) -> None:
     if Path(path).exists() and not overwrite:
         raise OutputExistsError(
@@ -92,7 +114,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     plan = MergePlan.read(args.plan)
     fmt = args.format or ("xlsx" if args.out.lower().endswith(".xlsx") else "csv")
     _fresh(args.out, args.overwrite, "a reviewer's decisions")
-    rows = review_rows(plan, _people(args, required=True))
+    rows = review_rows(plan, _people(args, required=True, plan=plan))
     write_review_sheet(rows, args.out, format=fmt)
     kinds: dict[str, int] = {}
     for row in rows:
@@ -129,7 +151,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_rule(args: argparse.Namespace) -> int:
     plan = MergePlan.read(args.plan)
     decisions = approve_by_rule(plan, args.reason, args.min_confidence, source="rule")
-    people = _people(args, required=False)
+    people = _people(args, required=False, plan=plan)
     by_id = {i.approval_id: i for i in review_items(plan)}
     print(
         f"{len(decisions.approved)} items whose only reason is {args.reason!r} and whose "
@@ -160,7 +182,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(repr(plan))
     if args.warnings:
         return _show_warnings(plan, limit)
-    people = _people(args, required=False)
+    people = _people(args, required=False, plan=plan)
     if args.accounts:
         lines = explain_account_steps(plan, review_only=args.review)
         if args.id:

@@ -16,9 +16,11 @@ from typing import Any
 import attrs
 
 from ._cli_common import print_summary, storage_at
+from ._cli_review import read_decision_files
 from .accounts import approval_ids
 from .apply import ApplyReport, apply_plan, audit_history
 from .approvals import read_approvals
+from .decisions import approvals_for, check_one_child_per_record
 from .exceptions import OutputExistsError, PlanError
 from .journal import PlanSummary, plan_summaries
 from .model import Roster
@@ -66,6 +68,16 @@ def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
         approved = {m.archived_id for m in plan.review} | set(approval_ids(plan))
     for path in args.approve or ():
         approved |= read_approvals(path)
+    decisions = read_decision_files(getattr(args, "decisions", None))
+    if decisions:
+        approved |= approvals_for(plan, decisions)
+    twice = check_one_child_per_record(plan, approved)
+    if twice:
+        more = f", and {len(twice) - 1} more such groups" if len(twice) > 1 else ""
+        raise PlanError(
+            f"the approvals put two children onto one synced student ({', '.join(twice[0])}"
+            f"{more}); approve at most one of them"
+        )
     return approved
 
 

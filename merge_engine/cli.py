@@ -22,7 +22,8 @@ from ._applying import plan_fingerprint
 from ._cli_common import print_summary, storage_at
 from ._cli_db import cmd_apply, cmd_demo, cmd_history, cmd_sample, cmd_undo
 from ._cli_report import add_report_parser
-from .accounts import explain_account_steps
+from ._cli_review import add_decisions_arg, read_decision_files, register_review, register_show
+from .decisions import without_rejected
 from .exceptions import MergeEngineError, OutputExistsError, PlanError
 from .journal import plan_summaries
 from .model import Roster
@@ -62,6 +63,7 @@ def _settings(path: str | None) -> Settings:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     settings = _settings(args.settings)
+    decisions = read_decision_files(args.decisions)  # a bad file stops before planning
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
@@ -79,6 +81,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     else:
         archived, synced = _read_both(args)
         plan = build_plan(archived, synced, settings)
+    plan = without_rejected(plan, decisions)
     plan.write(args.out)
     print_summary(plan, args.out)
     return 0
@@ -184,35 +187,6 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_show(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
-    merges = plan.review if args.review else plan.merges
-    if args.id:
-        merges = tuple(m for m in merges if args.id in (m.archived_id, m.synced_id))
-    print(repr(plan))
-    if args.accounts:
-        lines = explain_account_steps(plan, review_only=args.review)
-        if args.id:
-            lines = [line for line in lines if args.id in line]
-        shown = [line for line in lines if not line.startswith("  ")]
-        for line in lines[: _cut(lines, args.limit)]:
-            print(line)
-        if len(shown) > args.limit:
-            print(f"... {len(shown) - args.limit} more (use --limit)")
-        return 0
-    for merge in merges[: args.limit]:
-        print(merge.explain())
-    if len(merges) > args.limit:
-        print(f"... {len(merges) - args.limit} more (use --limit)")
-    return 0
-
-
-def _cut(lines: list[str], limit: int) -> int:
-    """How many lines hold the first ``limit`` entries (an entry and its indented lines)."""
-    heads = [i for i, line in enumerate(lines) if not line.startswith("  ")]
-    return heads[limit] if len(heads) > limit else len(lines)
-
-
 def _cmd_settings(args: argparse.Namespace) -> int:
     print(json.dumps(_settings(args.settings).to_dict(), indent=2, sort_keys=True))
     return 0
@@ -290,6 +264,10 @@ def _parser() -> argparse.ArgumentParser:
         "still applied to --db, or, without --db, whenever --out exists)",
     )
     plan.add_argument("--settings", help="settings file (.toml or .json)")
+    add_decisions_arg(
+        plan, "a reviewer's decisions (review import): rejected pairs are not proposed "
+        "again and are listed in the plan's warnings (repeatable)"
+    )  # fmt: skip
     plan.set_defaults(func=_cmd_plan)
 
     audit = sub.add_parser(
@@ -352,6 +330,10 @@ def _parser() -> argparse.ArgumentParser:
         "archived_id column (repeatable); review account steps by their approval id "
         "(guardian:<synced guardian id>, detach:<archived id>:<guardian id>, role:<id>:<id>)",
     )
+    add_decisions_arg(
+        apply, "a reviewer's decisions (review import, review approve-rule): apply the "
+        "approved items, checked against this plan (repeatable)"
+    )  # fmt: skip
     apply.add_argument(
         "--approve-all-review",
         action="store_true",
@@ -408,22 +390,8 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="print JSON instead of a table")
     history.set_defaults(func=cmd_history)
 
-    show = sub.add_parser(
-        "show",
-        help="print a plan's merges with their evidence",
-        epilog="Example: merge-engine show plan.json --review --limit 20",
-    )
-    show.add_argument("plan")
-    show.add_argument("--review", action="store_true", help="only merges that need review")
-    show.add_argument(
-        "--accounts",
-        action="store_true",
-        help="the account steps instead: guardian merges, old-guardian actions and "
-        "multiple-role users, with the approval id of each review step",
-    )
-    show.add_argument("--id", help="only merges involving this archived or synced id")
-    show.add_argument("--limit", type=int, default=50)
-    show.set_defaults(func=_cmd_show)
+    register_show(sub)
+    register_review(sub)
 
     add_report_parser(sub, _roster_args, _DB_HELP)
 

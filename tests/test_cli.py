@@ -106,7 +106,7 @@ def test_show_prints_merges(plan_file: Path, capsys: pytest.CaptureFixture[str])
     for merge in plan.merges[:2]:
         assert merge.explain() in out
     assert plan.merges[2].explain() not in out
-    assert f"... {len(plan.merges) - 2} more (use --limit)" == lines[-1]
+    assert f"... {len(plan.merges) - 2} more (use --limit, or --limit 0 for all)" == lines[-1]
 
 
 def test_show_review_only(plan_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,14 @@ from .features import GRADE_MISSING, MISSING, EncodedSide, Vocabularies
 from .scoring import compare
 from .settings import Settings
 
-__all__ = ["Families", "alike_twins", "find_families", "leftover_pairs"]
+__all__ = [
+    "Families",
+    "alike_twins",
+    "alone_in_class",
+    "find_families",
+    "leftover_pairs",
+    "second_records",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -45,6 +52,9 @@ class Families:
     #: Records with a similarly named twin in their family (see :func:`alike_twins`).
     alike_archived: npt.NDArray[np.bool_] | None = None
     alike_synced: npt.NDArray[np.bool_] | None = None
+    #: Records alone of their grade in their family (see :func:`alone_in_class`).
+    alone_archived: npt.NDArray[np.bool_] | None = None
+    alone_synced: npt.NDArray[np.bool_] | None = None
 
     def same(self, archived: I64, synced: I64) -> npt.NDArray[np.bool_]:
         """Whether each pair's two records lie in one family."""
@@ -210,3 +220,41 @@ def leftover_pairs(
     one_a = np.bincount(ia, minlength=len(ea))[ia] == 1
     one_b = np.bincount(ib, minlength=len(eb))[ib] == 1
     return ia[one_a & one_b], ib[one_a & one_b]
+
+
+def alone_in_class(family: I64, side: EncodedSide) -> npt.NDArray[np.bool_]:
+    """Records that are the only one of their family with their grade on their side: no
+    twin, and no second record of the same child, could be confused with them."""
+    known = (family >= 0) & (side.grade != GRADE_MISSING)
+    key = np.where(known, family * 64 + side.grade.astype(np.int64) + 16, -1)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return np.asarray(known & (counts[inverse] == 1))
+
+
+def second_records(
+    families: Families,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    free_archived: npt.NDArray[np.bool_],
+    owner: I64,
+    grade_progression: int,
+) -> tuple[I64, I64, I64]:
+    """(archived, synced, owner) for an unmatched archived record whose family has exactly one
+    synced child of its class, taken by another archived record of the same class.
+
+    ``owner[s]`` is the archived record assigned to synced ``s`` (-1 when none). The
+    unmatched record is that child typed twice (under a nickname, another given name, a
+    slip) or a twin who left: a person decides, so the pair is proposed for review.
+    """
+    sub = Families(np.where(free_archived, families.archived, -1), families.synced)
+    ia, ib = sub.candidate_pairs(ea, eb, grade_progression, np.empty(0, np.int64))
+    if not len(ia):
+        empty = np.empty(0, np.int64)
+        return empty, empty, empty
+    first = owner[ib]
+    keep = first >= 0
+    ia, ib, first = ia[keep], ib[keep], first[keep]
+    keep = (families.archived[first] == families.archived[ia]) & (ea.grade[first] == ea.grade[ia])
+    ia, ib, first = ia[keep], ib[keep], first[keep]
+    one = np.bincount(ia, minlength=len(ea))[ia] == 1
+    return ia[one], ib[one], first[one]

@@ -180,3 +180,50 @@ def test_a_school_office_number_does_not_make_a_family():
 def test_households_setting_is_validated():
     with pytest.raises(SettingsError, match="household_max_children"):
         Settings(household_max_children=-1)
+
+
+def test_only_child_of_its_class_with_a_loosely_similar_name_and_its_birthday(background):
+    """Annabel typed as Annalise: loosely similar, but the only child of her class in the
+    family on both sides, born the same day: no sibling (another birthday) or twin (a second
+    child of the class) could be her. With a twin sister in the class it stays in review."""
+    born = dt.date(2015, 3, 2)
+    archived = [kid("kk-a", "Annabel", dob=born, gender="F")]
+    synced = [kid("kk-s", "Annalise", dob=born, gender="F", synced=True)]
+    plan = plan_with(background, archived, synced)
+    assert evidence(plan, "kk-a")["first_name"] == "similar"
+    assert targets(plan, "kk-a") == [("kk-s", "auto")]
+    twin = kid("kk-t", "Annika", dob=born, gender="F", synced=True)
+    plan = plan_with(background, archived, [*synced, twin])
+    assert all(decision == "review" for _, decision in targets(plan, "kk-a"))
+    assert targets(plan, "kk-a")
+
+
+def test_a_child_typed_twice_goes_with_its_first_record(background):
+    """The second record of Mia, typed again without a birth date and with another email of
+    the family, is merged with her first record's synced student; typed under another given
+    name it is proposed for review, naming the first record."""
+    archived, synced = family()
+    second = child("ha-mia2", "Mia", [contact("g-x", None, OLD_EMAIL)])
+    plan = plan_with(background, [*archived, second], synced)
+    assert targets(plan, "ha-mia2") == [("hs-mia", "auto")]
+    renamed = attrs.evolve(second, first_name="Amelia")
+    plan = plan_with(background, [*archived, renamed], synced)
+    assert targets(plan, "ha-mia2") == [("hs-mia", "review")]
+    (reason,) = next(m.reasons for m in plan.merges if m.archived_id == "ha-mia2")
+    assert "taken by archived ha-mia" in reason
+
+
+def test_names_alone_below_the_auto_threshold_are_not_proposed(background):
+    """Nothing but names and class (no birth date, guardian, address or identifier), under
+    the auto threshold: a reviewer would see no more than the engine did, so the pair is
+    not proposed. The same pair with a shared guardian phone is."""
+    strict = attrs.evolve(FAST, auto_threshold=0.9999999)
+    archived = [child("wn-a", "Zelda", [], last="Quorne")]
+    synced = [child("wn-s", "Zelda", [], last="Quorn", synced=True, grade=2)]
+    plan = plan_with(background, archived, synced, config=strict)
+    assert targets(plan, "wn-a") == [] and "wn-a" in plan.unmatched_archived
+    archived = [child("wn-a", "Zelda", [contact("g1", PHONE)], last="Quorne")]
+    synced = [child("wn-s", "Zelda", [contact("g2", PHONE)], last="Quorn", synced=True, grade=2)]
+    assert targets(plan_with(background, archived, synced, config=strict), "wn-a") == [
+        ("wn-s", "review")
+    ]

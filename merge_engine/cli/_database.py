@@ -1,35 +1,27 @@
-"""The commands that change or read a database: apply, undo, history, sample, demo."""
+"""The commands that change or read a database's merges: apply, undo, history."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
-import random
-import shutil
 import sys
-import tempfile
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ._cli_common import print_summary, storage_at
-from ._cli_review import read_decision_files
-from .accounts import approval_ids
-from .apply import ApplyReport, apply_plan, audit_history
-from .approvals import read_approvals
-from .decisions import approvals_for, check_one_child_per_record
-from .exceptions import OutputExistsError, PlanError
-from .journal import PlanSummary, plan_summaries
-from .model import Roster
-from .plan import MergePlan
-from .planner import build_plan
-from .settings import Settings
-from .undo import undo_plan, undo_plan_id
+from ..accounts import approval_ids
+from ..apply import ApplyReport, apply_plan, audit_history
+from ..approvals import read_approvals
+from ..decisions import approvals_for, check_one_child_per_record
+from ..exceptions import PlanError
+from ..journal import PlanSummary, plan_summaries
+from ..plan import MergePlan
+from ..undo import undo_plan, undo_plan_id
+from ._common import DB_HELP, storage_at
+from ._review import add_decisions_arg, read_decision_files
 
-__all__ = ["cmd_apply", "cmd_demo", "cmd_history", "cmd_sample", "cmd_undo"]
+__all__ = ["EXIT_CODES", "register"]
 
 
 class _Progress:
@@ -83,7 +75,7 @@ def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
 
 #: Exit codes of apply and undo (also with --dry-run): everything done; done but some
 #: merges or account steps refused (stale, conflict, failed); bad input, the safety
-#: valve, or the plan locked by another apply or undo (cli.EXIT_INPUT, nothing written).
+#: valve, or the plan locked by another apply or undo (EXIT_INPUT, nothing written).
 EXIT_DONE, EXIT_REFUSED = 0, 1
 
 
@@ -220,108 +212,115 @@ def _print_plans(plans: list[PlanSummary], *, as_json: bool) -> int:
     return 0
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
-    source = resources.files("merge_engine") / "data" / "sample"
-    target = Path(args.out)
-    for side in ("archived", "synced"):
-        with resources.as_file(source / side) as folder:
-            shutil.copytree(folder, target / side, dirs_exist_ok=True)
-    print(f"sample district written to {target}/archived and {target}/synced")
-    print(
-        f"next: merge-engine plan --archived {target}/archived "
-        f"--synced {target}/synced --out plan.json"
+EXIT_CODES = """exit codes (also with --dry-run):
+  0  done: every merge and account step applied (or undone), skipped or already done
+  1  done, but some were refused: stale (changed since planning), conflict or failed;
+     the summary lists them (a rerun skips what is done)
+  2  stopped with an error: bad input, the safety valve tripped (see --force), or
+     another apply or undo of the same plan is running (in these cases nothing was
+     written), or the database failed"""
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=_positive, default=500, help="merges per transaction")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--limit", type=int, default=10, help="refused or failed merges listed in the summary"
     )
-    return 0
 
 
-def _demo_history(archived: Roster, synced: Roster, seed: int) -> dict[str, list[dict[str, Any]]]:
-    """Messages, notes and attendance for the demo; a few synced students share a school day."""
-    rng = random.Random(seed)
-    days = [f"2024-09-{d:02d}" for d in range(3, 8)]
-    rows: dict[str, list[dict[str, Any]]] = {"messages": [], "notes": [], "attendance": []}
-    ids = iter(range(1, 10**9))
-    for s in archived.students:
-        for k in range(rng.randint(1, 3)):
-            sent = f"2024-0{k + 1}-15T08:00:00"
-            rows["messages"].append(
-                {"id": next(ids), "student_id": s.id, "sent_at": sent, "body": "newsletter"}
-            )
-        rows["notes"].append(
-            {
-                "id": next(ids),
-                "student_id": s.id,
-                "created_at": "2024-03-01",
-                "body": "reading level checked",
-            }
-        )
-        for day in rng.sample(days, 2):
-            rows["attendance"].append(
-                {"id": next(ids), "student_id": s.id, "day": day, "status": "present"}
-            )
-    for s in synced.students[:: max(1, len(synced.students) // 12)]:
-        rows["attendance"].append(
-            {"id": next(ids), "student_id": s.id, "day": days[0], "status": "absent"}
-        )
-    return rows
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .storage import load_history, load_rosters  # noqa: PLC0415
-    from .synthetic import generate_district  # noqa: PLC0415
-
-    work = Path(args.dir or tempfile.mkdtemp(prefix="merge-engine-demo-"))
-    db = work / "district.db"
-    out = work / "plan.json"
-    leftovers = (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
-    existing = [p for p in (*leftovers, out) if p.exists()]
-    if existing and not args.overwrite:
-        raise OutputExistsError(
-            f"{existing[0]} already exists and the demo would replace it (and the undo it "
-            f"holds); choose an empty folder with --dir, or pass --overwrite to replace "
-            f"the demo files in {work}"
-        )
-    work.mkdir(parents=True, exist_ok=True)
-    for stale in leftovers:
-        stale.unlink(missing_ok=True)
-    url = f"sqlite:///{db}"
-    district = generate_district(args.students, seed=args.seed)
-    load_rosters(url, district.archived, district.synced)
-    with storage_at(url) as storage:
-        rows = load_history(storage, _demo_history(district.archived, district.synced, args.seed))
-        print(
-            f"sample district in {db}: {len(district.archived)} archived and "
-            f"{len(district.synced)} synced students, {rows} history rows"
-        )
-        plan = build_plan(
-            storage.read_roster("archived"),
-            storage.read_roster("synced"),
-            Settings(random_pairs=50_000),
-        )
-        plan.write(out)
-        print_summary(plan, out)
-        report = apply_plan(plan, storage)
-    print()
-    print(report.summary(limit=3))
-    collided = next((o for o in report.outcomes if o.set_aside), None)
-    for merge in [
-        *plan.auto[:2],
-        *(m for m in plan.merges if collided and m.archived_id == collided.archived_id),
-    ][:3]:
-        print()
-        print(merge.explain())
-    if collided:
-        print(
-            f"  {collided.archived_id}: a same-day attendance row met the synced student's "
-            "own; the synced row stayed and the archived one is kept in the journal"
-        )
-    print()
-    print(f"{len(plan.review)} merges wait for review (not applied). Try next:")
-    print(f"  merge-engine show {out} --review")
-    print(f"  merge-engine history --db {url}")
-    print(
-        f"  merge-engine undo {out} --db {url} --only {plan.auto[0].archived_id}"
-        if plan.auto
-        else f"  merge-engine undo {out} --db {url}"
+def register(sub: Any) -> None:
+    apply = sub.add_parser(
+        "apply",
+        help="apply a plan's auto merges (and approved review merges) to a database",
+        description="Apply a plan: each merge all-or-nothing, journaled and audited. Merges whose "
+        "students changed since planning are refused; re-running skips merges already applied.",
+        epilog="Example: merge-engine apply plan.json --db district.db --approve approved.csv\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    print(f"  merge-engine apply {out} --db {url} --approve-all-review --dry-run")
-    return 0
+    apply.add_argument("plan", help="the plan JSON written by `merge-engine plan`")
+    apply.add_argument("--db", metavar="URL", required=True, help=DB_HELP)
+    apply.add_argument(
+        "--dry-run", action="store_true", help="show what would change, then roll everything back"
+    )
+    apply.add_argument(
+        "--force",
+        action="store_true",
+        help="apply even when the safety valve trips (empty or shrunken sync, "
+        "mass change since planning)",
+    )
+    apply.add_argument(
+        "--approve",
+        metavar="FILE",
+        action="append",
+        help="approved review merges: one archived id per line, or a CSV with an "
+        "archived_id column (repeatable); review account steps by their approval id "
+        "(guardian:<synced guardian id>, detach:<archived id>:<guardian id>, role:<id>:<id>)",
+    )
+    add_decisions_arg(
+        apply, "a reviewer's decisions (review import, review approve-rule): apply the "
+        "approved items, checked against this plan (repeatable)"
+    )  # fmt: skip
+    apply.add_argument(
+        "--approve-all-review",
+        action="store_true",
+        help="apply every review merge and review account step too (after reviewing them all)",
+    )
+    apply.add_argument(
+        "--students-only",
+        action="store_true",
+        help="apply the student merges but not the plan's guardian merges, detaches and "
+        "multiple-role links",
+    )
+    _run_args(apply)
+    apply.set_defaults(func=cmd_apply)
+
+    undo = sub.add_parser(
+        "undo",
+        help="undo the merges a plan applied (all, or --only some)",
+        description="Undo applied merges from their journal: rows go back, rows set aside are "
+        "restored, added guardian links are removed. Rows written since stay and are counted.",
+        epilog="Example: merge-engine undo plan.json --db district.db --only a000123\n"
+        "         merge-engine undo --plan-id 889112f7d4073cd3 --db district.db\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    undo.add_argument("plan", nargs="?", help="the plan JSON that was applied")
+    undo.add_argument(
+        "--plan-id",
+        metavar="ID",
+        help="undo the plan with this id (see `history --plans`) from the database's journal, "
+        "without the plan file",
+    )
+    undo.add_argument("--db", metavar="URL", required=True, help=DB_HELP)
+    undo.add_argument("--only", metavar="ID", nargs="+", help="archived ids of the merges to undo")
+    undo.add_argument("--dry-run", action="store_true", help="show what would change, roll back")
+    _run_args(undo)
+    undo.set_defaults(func=cmd_undo)
+
+    history = sub.add_parser(
+        "history",
+        help="list the plans applied to a database and the audit log of their merges",
+        description="List the plans applied to the database (plan id, merges applied, undone "
+        "and still applied, first and last time), then every apply and undo recorded.",
+        epilog="Example: merge-engine history --db district.db --id a000123\n"
+        "         merge-engine history --db district.db --plans",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("--db", metavar="URL", required=True, help=DB_HELP)
+    history.add_argument("--plan", metavar="ID", help="only this plan's records")
+    history.add_argument(
+        "--plans", action="store_true", help="only the applied plans (a JSON list with --json)"
+    )
+    history.add_argument("--id", help="only records of this archived or synced id")
+    history.add_argument("--limit", type=int, default=0, help="only the newest N records")
+    history.add_argument("--notes", action="store_true", help="show each record's note")
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.set_defaults(func=cmd_history)

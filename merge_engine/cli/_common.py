@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .._applying import plan_fingerprint
 from ..accounts import approval_ids
 from ..exceptions import PlanError
 from ..model import Roster
 from ..plan import MergePlan
 from ..readers import read_roster
 from ..settings import Settings
+from ._progress import Steps
 
 __all__ = [
     "DB_HELP",
     "FORMATS",
+    "emit_json",
+    "json_arg",
+    "plan_counts",
     "print_summary",
     "read_both",
     "read_side",
@@ -75,6 +81,42 @@ def roster_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
+def json_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """--json: print ``what`` as one JSON object on stdout instead of the text (docs/cli.md)."""
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help=f"print {what} as JSON on stdout instead of text (keys: docs/cli.md)",
+    )
+
+
+def emit_json(value: object) -> None:
+    print(json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False))
+
+
+def plan_counts(plan: MergePlan, out: str | Path) -> dict[str, Any]:
+    """The plan summary of ``plan --json`` (and ``demo --json``)."""
+    s = plan.stats
+    return {
+        "plan": str(out),
+        "plan_id": plan_fingerprint(plan),
+        "archived_students": int(s.get("archived_students", 0)),
+        "synced_students": int(s.get("synced_students", 0)),
+        "pairs_compared": int(s.get("pairs_compared", 0)),
+        "pairs_possible": int(s.get("pairs_possible", 0)),
+        "merges": len(plan.merges),
+        "auto": len(plan.auto),
+        "review": len(plan.review),
+        "unmatched_archived": len(plan.unmatched_archived),
+        "unmatched_synced": len(plan.unmatched_synced),
+        "guardian_merges": len(plan.guardian_merges),
+        "guardian_actions": len(plan.guardian_actions),
+        "multiple_role_users": len(plan.role_links),
+        "account_steps_to_review": len(approval_ids(plan)),
+        "warnings": len(plan.warnings),
+    }
+
+
 def read_side(args: argparse.Namespace, side: str) -> Roster:
     """The ``side`` ("archived" or "synced") roster named by the roster options."""
     return read_roster(
@@ -85,10 +127,18 @@ def read_side(args: argparse.Namespace, side: str) -> Roster:
     )
 
 
-def read_both(args: argparse.Namespace) -> tuple[Roster, Roster]:
+def read_both(args: argparse.Namespace, bar: Steps | None = None) -> tuple[Roster, Roster]:
+    """Both rosters, each a step of ``bar``."""
     if not (args.archived and args.synced):
         raise PlanError("give both --archived and --synced folders (or --db URL)")
-    return read_side(args, "archived"), read_side(args, "synced")
+    sides = []
+    for side in ("archived", "synced"):
+        if bar is not None:
+            bar.start(f"reading {side}")
+        sides.append(read_side(args, side))
+        if bar is not None:
+            bar.done()
+    return sides[0], sides[1]
 
 
 def print_summary(plan: MergePlan, out: str | Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from typing import Any
@@ -19,39 +18,10 @@ from ..journal import PlanSummary, plan_summaries
 from ..plan import MergePlan
 from ..undo import undo_plan, undo_plan_id
 from ._common import DB_HELP, storage_at
+from ._progress import Counter
 from ._review import add_decisions_arg, read_decision_files
 
 __all__ = ["EXIT_CODES", "register"]
-
-
-class _Progress:
-    """Progress on stderr: a tqdm bar when tqdm is installed, else a plain counter on a TTY."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar: Any = None
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, done: int, total: int) -> None:
-        try:
-            tqdm = importlib.import_module("tqdm").tqdm  # optional, untyped
-        except ImportError:
-            if self.tty:
-                end = "\n" if done >= total else ""
-                print(f"\r{self.label} {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
-            return
-        if self.bar is None:
-            self.bar = tqdm(
-                total=total,
-                desc=self.label,
-                unit="merge",
-                file=sys.stderr,
-                disable=None,
-                leave=False,
-            )
-        self.bar.update(done - self.bar.n)
-        if done >= total:
-            self.bar.close()
 
 
 def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
@@ -76,7 +46,7 @@ def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
 #: Exit codes of apply and undo (also with --dry-run): everything done; done but some
 #: merges or account steps refused (stale, conflict, failed); bad input, the safety
 #: valve, or the plan locked by another apply or undo (EXIT_INPUT, nothing written).
-EXIT_DONE, EXIT_REFUSED = 0, 1
+EXIT_DONE, EXIT_REFUSED, EXIT_INPUT = 0, 1, 2
 
 
 def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
@@ -111,7 +81,8 @@ def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     plan = MergePlan.read(args.plan)
     approved = _approved(args, plan)
-    with storage_at(args.db) as storage:
+    counter = Counter(args, "dry run" if args.dry_run else "applying")
+    with storage_at(args.db) as storage, counter:
         report = apply_plan(
             plan,
             storage,
@@ -119,10 +90,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             force=args.force,
             accounts=not args.students_only,
-            progress=_Progress("dry run" if args.dry_run else "applying"),
+            progress=counter,
             batch_size=args.batch_size,
         )
     code = _finish(report, args)
+    if args.dry_run and not args.force and report.warnings:
+        # An apply report's warnings are the safety valve's trips: the dry run went on to
+        # show what would change, but the real apply would be refused, so exit as it would.
+        print(
+            f"error: the safety valve would refuse this apply ({'; '.join(report.warnings)}); "
+            "if this is expected, pass --force",
+            file=sys.stderr,
+        )
+        code = EXIT_INPUT
     if not args.json and report.counts.get("skipped_review"):
         print(
             f"{report.counts['skipped_review']} review merges were not approved; see "
@@ -137,14 +117,15 @@ def cmd_undo(args: argparse.Namespace) -> int:
             "give the plan file or --plan-id ID (`merge-engine history --db URL --plans` "
             "lists the plans applied), not both"
         )
-    with storage_at(args.db) as storage:
+    counter = Counter(args, "undoing")
+    with storage_at(args.db) as storage, counter:
         if args.plan_id is not None:
             report = undo_plan_id(
                 args.plan_id,
                 storage,
                 archived_ids=args.only,
                 dry_run=args.dry_run,
-                progress=_Progress("undoing"),
+                progress=counter,
                 batch_size=args.batch_size,
             )
         else:
@@ -153,7 +134,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
                 storage,
                 archived_ids=args.only,
                 dry_run=args.dry_run,
-                progress=_Progress("undoing"),
+                progress=counter,
                 batch_size=args.batch_size,
             )
     return _finish(report, args)
@@ -230,7 +211,11 @@ def _positive(text: str) -> int:
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=_positive, default=500, help="merges per transaction")
-    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the full report as JSON on stdout instead of text (keys: docs/cli.md)",
+    )
     parser.add_argument(
         "--limit", type=int, default=10, help="refused or failed merges listed in the summary"
     )
@@ -322,5 +307,9 @@ def register(sub: Any) -> None:
     history.add_argument("--id", help="only records of this archived or synced id")
     history.add_argument("--limit", type=int, default=0, help="only the newest N records")
     history.add_argument("--notes", action="store_true", help="show each record's note")
-    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list instead of a table (keys: docs/cli.md)",
+    )
     history.set_defaults(func=cmd_history)

@@ -15,7 +15,8 @@ from ..exceptions import OutputExistsError
 from ..model import Roster
 from ..planner import build_plan
 from ..settings import Settings
-from ._common import print_summary, storage_at
+from ._common import emit_json, json_arg, plan_counts, print_summary, storage_at
+from ._progress import PLAN_STAGES, steps
 
 __all__ = ["register"]
 
@@ -26,6 +27,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     for side in ("archived", "synced"):
         with resources.as_file(source / side) as folder:
             shutil.copytree(folder, target / side, dirs_exist_ok=True)
+    if args.json:
+        emit_json({"archived": str(target / "archived"), "synced": str(target / "synced")})
+        return 0
     print(f"sample district written to {target}/archived and {target}/synced")
     print(
         f"next: merge-engine plan --archived {target}/archived "
@@ -85,21 +89,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     district = generate_district(args.students, seed=args.seed)
-    load_rosters(url, district.archived, district.synced)
-    with storage_at(url) as storage:
-        rows = load_history(storage, _demo_history(district.archived, district.synced, args.seed))
-        print(
-            f"sample district in {db}: {len(district.archived)} archived and "
-            f"{len(district.synced)} synced students, {rows} history rows"
+    with steps(args, "demo", ["load", "history", *PLAN_STAGES, "apply"]) as bar:
+        bar.start("loading the sample district")
+        load_rosters(url, district.archived, district.synced)
+        bar.done()
+        with storage_at(url) as storage:
+            bar.start("adding history rows")
+            rows = load_history(
+                storage, _demo_history(district.archived, district.synced, args.seed)
+            )
+            bar.done()
+            plan = build_plan(
+                storage.read_roster("archived"),
+                storage.read_roster("synced"),
+                Settings(random_pairs=50_000),
+                progress=bar.stage,
+            )
+            plan.write(out)
+            bar.start("applying")
+            report = apply_plan(plan, storage)
+            bar.done()
+    if args.json:
+        emit_json(
+            {
+                "dir": str(work),
+                "db": url,
+                "history_rows": rows,
+                "plan": plan_counts(plan, out),
+                "apply": {"plan_id": report.plan_fingerprint, "counts": report.counts},
+            }
         )
-        plan = build_plan(
-            storage.read_roster("archived"),
-            storage.read_roster("synced"),
-            Settings(random_pairs=50_000),
-        )
-        plan.write(out)
-        print_summary(plan, out)
-        report = apply_plan(plan, storage)
+        return 0
+    print(
+        f"sample district in {db}: {len(district.archived)} archived and "
+        f"{len(district.synced)} synced students, {rows} history rows"
+    )
+    print_summary(plan, out)
     print()
     print(report.summary(limit=3))
     collided = next((o for o in report.outcomes if o.set_aside), None)
@@ -136,6 +161,7 @@ def register(sub: Any) -> None:
     sample.add_argument(
         "--out", required=True, help="folder to write archived/ and synced/ into (created)"
     )
+    json_arg(sample, "the two folders written")
     sample.set_defaults(func=cmd_sample)
 
     demo = sub.add_parser(
@@ -155,4 +181,5 @@ def register(sub: Any) -> None:
         action="store_true",
         help="replace district.db and plan.json in --dir if they exist (their undo is lost)",
     )
+    json_arg(demo, "where the files went and the plan's and the apply's counts")
     demo.set_defaults(func=cmd_demo)

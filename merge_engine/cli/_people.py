@@ -18,6 +18,7 @@ from ..review_export import EMPTY, Directory
 from ..review_items import review_items
 from ..storage.base import GuardianContacts
 from ._common import DB_HELP, FORMATS, storage_at
+from ._progress import steps
 
 __all__ = ["people", "people_args"]
 
@@ -30,8 +31,18 @@ def people_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--archived", help="folder of the archived roster")
     group.add_argument("--synced", help="folder of the synced roster")
     group.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
-    group.add_argument("--archived-format", choices=FORMATS, default="auto")
-    group.add_argument("--synced-format", choices=FORMATS, default="auto")
+    group.add_argument(
+        "--archived-format",
+        choices=FORMATS,
+        default="auto",
+        help="format of the archived folder (default: recognised from its files)",
+    )
+    group.add_argument(
+        "--synced-format",
+        choices=FORMATS,
+        default="auto",
+        help="format of the synced folder (default: recognised from its files)",
+    )
     group.add_argument(
         "--encoding-fallback",
         metavar="ENCODING",
@@ -57,13 +68,17 @@ def people(args: argparse.Namespace, *, required: bool, plan: MergePlan | None =
                 "(--archived DIR --synced DIR, or --db URL)"
             )
         return EMPTY
-    rosters = [
-        read_roster(folder, format=fmt, fallback_encoding=args.encoding_fallback)
+    with steps(args, "reading names", ["archived", "synced"]) as bar:
+        rosters = []
         for folder, fmt in (
             (args.archived, args.archived_format),
             (args.synced, args.synced_format),
-        )
-    ]
+        ):
+            bar.start(folder)
+            rosters.append(
+                read_roster(folder, format=fmt, fallback_encoding=args.encoding_fallback)
+            )
+            bar.done()
     return Directory.of(*rosters)
 
 

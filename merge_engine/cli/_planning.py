@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .._applying import plan_fingerprint
-from ..decisions import without_rejected
+from ..decisions import Decisions, without_rejected
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..journal import plan_summaries
 from ..plan import MergePlan
@@ -16,6 +18,9 @@ from ..planner import build_plan
 from ..replan import plan_from_storage
 from ._common import (
     DB_HELP,
+    emit_json,
+    json_arg,
+    plan_counts,
     print_summary,
     read_both,
     read_side,
@@ -23,6 +28,7 @@ from ._common import (
     settings_at,
     storage_at,
 )
+from ._progress import PLAN_STAGES, steps
 from ._review import add_decisions_arg, read_decision_files
 
 __all__ = ["register", "register_settings"]
@@ -37,7 +43,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         with storage_at(args.db) as storage:
             if not args.overwrite:
                 _keep_applied_plan(Path(args.out), storage, args.db)
-            plan = plan_from_storage(storage, settings)
+            with steps(args, "planning", [*PLAN_STAGES, "write"]) as bar:
+                bar.start("reading the database")
+                plan = plan_from_storage(storage, settings, progress=bar.stage)
+                plan = _write(plan, decisions, args.out)
     elif Path(args.out).exists() and not args.overwrite:
         raise OutputExistsError(
             f"{args.out} already exists; if it is a plan that was applied, it is the handle "
@@ -46,12 +55,23 @@ def cmd_plan(args: argparse.Namespace) -> int:
             "`undo --plan-id` undoes one without its file)"
         )
     else:
-        archived, synced = read_both(args)
-        plan = build_plan(archived, synced, settings)
-    plan = without_rejected(plan, decisions)
-    plan.write(args.out)
-    print_summary(plan, args.out)
+        if not (args.archived and args.synced):
+            raise PlanError("give both --archived and --synced folders (or --db URL)")
+        with steps(args, "planning", ["archived", "synced", *PLAN_STAGES, "write"]) as bar:
+            archived, synced = read_both(args, bar)
+            plan = build_plan(archived, synced, settings, progress=bar.stage)
+            plan = _write(plan, decisions, args.out)
+    if args.json:
+        emit_json(plan_counts(plan, args.out))
+    else:
+        print_summary(plan, args.out)
     return 0
+
+
+def _write(plan: MergePlan, decisions: list[Decisions], out: str) -> MergePlan:
+    plan = without_rejected(plan, decisions)
+    plan.write(out)
+    return plan
 
 
 def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
@@ -94,20 +114,33 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         if not args.synced:
             raise PlanError("give --synced DIR (and optionally --archived DIR), or --db URL")
-        synced = read_side(args, "synced")
-        if args.archived:
-            archived = read_side(args, "archived")
+        names = ["synced", "archived"] if args.archived else ["synced"]
+        with steps(args, "reading", names) as bar:
+            bar.start("synced")
+            synced = read_side(args, "synced")
+            bar.done()
+            if args.archived:
+                bar.start("archived")
+                archived = read_side(args, "archived")
+                bar.done()
     if archived is not None and archived.students:
-        plan = build_plan(archived, synced, settings_at(args.settings))
+        with steps(args, "matching archived students", PLAN_STAGES) as bar:
+            plan = build_plan(archived, synced, settings_at(args.settings), progress=bar.stage)
     report = audit_contacts(synced, archived, plan, stranded)
-    print(report.summary())
-    if args.json:
+    to_stdout = args.json == "-"
+    if args.json and not to_stdout:
         Path(args.json).write_text(
             json.dumps(report.to_dict(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
-        print(f"JSON report written to {args.json}")
     if args.csv:
         Path(args.csv).write_text(report.to_csv(), encoding="utf-8", newline="")
+    if to_stdout:
+        emit_json(report.to_dict())
+        return 0
+    print(report.summary())
+    if args.json:
+        print(f"JSON report written to {args.json}")
+    if args.csv:
         print(f"CSV report written to {args.csv}")
     return 0
 
@@ -115,8 +148,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from ..storage import load_rosters  # noqa: PLC0415
 
-    archived, synced = read_both(args)
-    report = load_rosters(args.db, archived, synced, replace=args.replace)
+    with steps(args, "loading", ["archived", "synced", "database"]) as bar:
+        archived, synced = read_both(args, bar)
+        bar.start("writing to the database")
+        report = load_rosters(args.db, archived, synced, replace=args.replace)
+        bar.done()
+    if args.json:
+        emit_json({"db": args.db, **attrs.asdict(report)})
+        return 0
     print(
         f"loaded {report.archived_students} archived and {report.synced_students} synced "
         f"students, {report.guardians} guardians ({report.links} links), {report.staff} staff "
@@ -154,6 +193,7 @@ def register(sub: Any) -> None:
         plan, "a reviewer's decisions (review import): rejected pairs are not proposed "
         "again and are listed in the plan's warnings (repeatable)"
     )  # fmt: skip
+    json_arg(plan, "the plan's counts and id")
     plan.set_defaults(func=cmd_plan)
 
     audit = sub.add_parser(
@@ -169,7 +209,14 @@ def register(sub: Any) -> None:
     audit.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
     roster_args(audit, required=False)
     audit.add_argument("--settings", help="settings file for the archived match (.toml or .json)")
-    audit.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    audit.add_argument(
+        "--json",
+        metavar="FILE",
+        nargs="?",
+        const="-",
+        help="print the report as JSON on stdout instead of text, or, with FILE, also write "
+        "it to FILE (keys: docs/cli.md)",
+    )
     audit.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
     audit.set_defaults(func=cmd_audit)
 
@@ -186,6 +233,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="empty the reference tables first (history, journal, audit too)",
     )
+    json_arg(load, "the counts loaded")
     load.set_defaults(func=cmd_load)
 
 
@@ -196,4 +244,7 @@ def register_settings(sub: Any) -> None:
         epilog="Example: merge-engine settings --settings district.toml",
     )
     settings.add_argument("--settings", help="settings file (.toml or .json)")
+    settings.add_argument(
+        "--json", action="store_true", help="accepted for symmetry: the settings are JSON anyway"
+    )
     settings.set_defaults(func=cmd_settings)

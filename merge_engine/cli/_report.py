@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .._applying import plan_fingerprint
 from ..contact_audit import audit_contacts
 from ..exceptions import OutputExistsError, PlanError
 from ..html_report import MARKER, ReportLimits, render_report, write_report
 from ..model import Roster
 from ..plan import MergePlan
-from ._common import DB_HELP, read_side, roster_args, storage_at
+from ._common import DB_HELP, emit_json, json_arg, read_side, roster_args, storage_at
+from ._progress import steps
 
 __all__ = ["register"]
 
@@ -47,6 +49,7 @@ def register(sub: Any) -> None:
         default=ReportLimits().review,
         help="review pairs shown (default %(default)s)",
     )
+    json_arg(report, "where the page went and its counts")
     report.set_defaults(func=cmd_report)
 
 
@@ -58,10 +61,28 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{out} exists and is not a merge-engine report; choose another --out "
             "(a report only replaces an earlier report)"
         )
-    archived, synced = _rosters(args)
-    audit = audit_contacts(synced, archived, plan) if synced is not None else None
-    limits = ReportLimits(review=max(args.max_review, 0), rows=max(args.max_rows, 0))
-    write_report(out, render_report(plan, archived, synced, audit=audit, limits=limits))
+    with steps(args, "report", ["rosters", "audit", "page"]) as bar:
+        bar.start("reading rosters")
+        archived, synced = _rosters(args)
+        bar.done()
+        bar.start("contact audit")
+        audit = audit_contacts(synced, archived, plan) if synced is not None else None
+        bar.done()
+        bar.start("writing the page")
+        limits = ReportLimits(review=max(args.max_review, 0), rows=max(args.max_rows, 0))
+        write_report(out, render_report(plan, archived, synced, audit=audit, limits=limits))
+        bar.done()
+    if args.json:
+        emit_json(
+            {
+                "out": str(out),
+                "plan_id": plan_fingerprint(plan),
+                "merges": len(plan.merges),
+                "review": len(plan.review),
+                "names": archived is not None or synced is not None,
+            }
+        )
+        return 0
     print(f"report written to {out} ({len(plan.review):,} review merges); open it in a browser")
     return 0
 

@@ -18,6 +18,7 @@ from ..review_export import Directory, review_rows, write_review_sheet
 from ..review_import import read_decisions
 from ..review_items import ReviewItem, review_items
 from ..review_rules import RULE_SAFE_REASONS, approve_by_rule
+from ._common import emit_json, json_arg
 from ._people import people as _people
 from ._people import people_args as _people_args
 
@@ -42,6 +43,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     kinds: dict[str, int] = {}
     for row in rows:
         kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+    if args.json:
+        emit_json({"out": args.out, "format": fmt, "decisions": len(rows), "kinds": kinds})
+        return 0
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in kinds.items()) or "nothing"
     print(f"{len(rows)} decisions to make ({counts}) written to {args.out}")
     if rows:
@@ -58,6 +62,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
     decisions = read_decisions(plan, args.sheet)
     decisions.write(args.out)
     undecided = len(review_items(plan)) - len(decisions.approved) - len(decisions.rejected)
+    if args.json:
+        emit_json(
+            {
+                "out": args.out,
+                "approved": len(decisions.approved),
+                "rejected": len(decisions.rejected),
+                "undecided": undecided,
+            }
+        )
+        return 0
     print(
         f"{len(decisions.approved)} approved, {len(decisions.rejected)} rejected, "
         f"{undecided} left undecided; decisions written to {args.out}"
@@ -76,6 +90,19 @@ def _cmd_rule(args: argparse.Namespace) -> int:
     decisions = approve_by_rule(plan, args.reason, args.min_confidence, source="rule")
     people = _people(args, required=False, plan=plan)
     by_id = {i.approval_id: i for i in review_items(plan)}
+    written = not args.dry_run and bool(decisions.approved)
+    if written:
+        _fresh(args.out, args.overwrite, "earlier decisions")
+        decisions.write(args.out)
+    if args.json:
+        emit_json(
+            {
+                "approved": len(decisions.approved),
+                "approval_ids": [d.approval_id for d in decisions.approved],
+                "out": args.out if written else None,
+            }
+        )
+        return 0
     print(
         f"{len(decisions.approved)} items whose only reason is {args.reason!r} and whose "
         f"confidence is at least {args.min_confidence} would be approved"
@@ -85,11 +112,9 @@ def _cmd_rule(args: argparse.Namespace) -> int:
         print(f"  {_pair(item, people)}, confidence {item.confidence:.4f}")
     if len(decisions.approved) > _SAMPLE:
         print(f"  ... {len(decisions.approved) - _SAMPLE} more")
-    if args.dry_run or not decisions.approved:
+    if not written:
         print("nothing written" + (" (--dry-run)" if args.dry_run else ""))
         return 0
-    _fresh(args.out, args.overwrite, "earlier decisions")
-    decisions.write(args.out)
     print(f"approvals written to {args.out}; next: merge-engine apply {args.plan} --db URL "
           f"--decisions {args.out} --dry-run")  # fmt: skip
     return 0
@@ -119,7 +144,9 @@ def register(sub: Any) -> None:
         "         merge-engine apply plan.json --db district.db --decisions decisions.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    steps = review.add_subparsers(dest="review_command", required=True)
+    steps = review.add_subparsers(
+        dest="review_command", required=True, metavar="STEP", help="the review step to run"
+    )
 
     export = steps.add_parser(
         "export",
@@ -133,6 +160,7 @@ def register(sub: Any) -> None:
     )
     export.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     _people_args(export)
+    json_arg(export, "the counts written")
     export.set_defaults(func=_cmd_export)
 
     imp = steps.add_parser(
@@ -144,6 +172,7 @@ def register(sub: Any) -> None:
     imp.add_argument("sheet", help="the decided sheet (.csv or .xlsx)")
     imp.add_argument("--out", required=True, help="where to write the decisions (JSON)")
     imp.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    json_arg(imp, "the counts decided")
     imp.set_defaults(func=_cmd_import)
 
     rule = steps.add_parser(
@@ -167,4 +196,5 @@ def register(sub: Any) -> None:
     rule.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     rule.add_argument("--dry-run", action="store_true", help="show the count, write nothing")
     _people_args(rule)
+    json_arg(rule, "the count and the approval ids")
     rule.set_defaults(func=_cmd_rule)

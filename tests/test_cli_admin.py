@@ -234,9 +234,9 @@ def test_database_commands_json(db: Path, plan_path: Path, tmp_path: Path,
                             "steps_applied": int, "steps_undone": int, "steps_still_applied": int,
                             "first_at": str, "last_at": str})  # fmt: skip
     assert isinstance(records, list) and records
-    assert {"at", "action", "plan_fingerprint", "archived_id", "synced_id", "rows"} <= set(
-        records[0]
-    )
+    assert_shape(records[0], {"at": str, "action": str, "plan_fingerprint": str,
+                              "archived_id": str, "synced_id": str, "rows": dict,
+                              "note": str})  # fmt: skip
 
 
 def test_load_audit_settings_sample_json(folders: tuple[Path, Path], tmp_path: Path,

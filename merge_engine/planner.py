@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -266,23 +266,33 @@ def _families(
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
         self.start = time.perf_counter()
         self.laps: dict[str, float] = {}
+        self.progress = progress
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
         self.laps[name] = round(now - self.start, 3)
         self.start = now
+        if self.progress is not None:
+            self.progress(name)
 
 
-def build_plan(archived: Roster, synced: Roster, settings: Settings | None = None) -> MergePlan:
+def build_plan(
+    archived: Roster,
+    synced: Roster,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> MergePlan:
     """Match archived students to synced ones and return the plan. Read-only.
 
     Args:
         archived: the students archived before the first sync.
         synced: the students the sync created.
         settings: thresholds and model options; the defaults need no tuning.
+        progress: called with each stage's name as the stage ends (a progress bar).
 
     Returns:
         A deterministic :class:`MergePlan`: the same inputs and settings give
@@ -292,11 +302,16 @@ def build_plan(archived: Roster, synced: Roster, settings: Settings | None = Non
     # graph again and again while the pipeline allocates; nothing here makes
     # reference cycles, so pause it for the duration.
     with gc_paused():
-        return _build_plan(archived, synced, settings or Settings())
+        return _build_plan(archived, synced, settings or Settings(), progress)
 
 
-def _build_plan(archived: Roster, synced: Roster, settings: Settings) -> MergePlan:
-    timer = _Timer()
+def _build_plan(
+    archived: Roster,
+    synced: Roster,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+) -> MergePlan:
+    timer = _Timer(progress)
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
     vocab = Vocabularies.new()

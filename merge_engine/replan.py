@@ -14,7 +14,7 @@ merged archived student is no longer archived-and-unmerged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -38,7 +38,12 @@ log = get_logger(__name__)
 Link = tuple[str, str]  # (student id, guardian id)
 
 
-def plan_from_storage(storage: StorageAdapter, settings: Settings | None = None) -> MergePlan:
+def plan_from_storage(
+    storage: StorageAdapter,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> MergePlan:
     """Plan the merges still to make in ``storage``. Read-only.
 
     Matching sees the district as the sync left it (:func:`rosters_for_planning`);
@@ -46,7 +51,7 @@ def plan_from_storage(storage: StorageAdapter, settings: Settings | None = None)
     so that apply tells the engine's earlier work from a change since planning.
     """
     archived, view = rosters_for_planning(storage)
-    plan = build_plan(archived, view, settings)
+    plan = build_plan(archived, view, settings, progress=progress)
     stored = {s.id: s for s in storage.read_roster("synced").students}
     merges = [
         m if (now := guardian_ids(stored[m.synced_id])) == m.synced_guardians

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._cli_common import storage_at
-from .contact_audit import audit_contacts
-from .exceptions import OutputExistsError, PlanError
-from .html_report import MARKER, ReportLimits, render_report, write_report
-from .model import Roster
-from .plan import MergePlan
-from .readers import read_roster
+from .._applying import plan_fingerprint
+from ..contact_audit import audit_contacts
+from ..exceptions import OutputExistsError, PlanError
+from ..html_report import MARKER, ReportLimits, render_report, write_report
+from ..model import Roster
+from ..plan import MergePlan
+from ._common import DB_HELP, emit_json, json_arg, read_side, roster_args, storage_at
+from ._progress import steps
 
-__all__ = ["add_report_parser"]
+__all__ = ["register"]
 
 
-def add_report_parser(
-    sub: Any, roster_args: Callable[..., None], db_help: str
-) -> argparse.ArgumentParser:
-    """Register the ``report`` sub-command (``roster_args`` adds --archived, --synced, ...)."""
+def register(sub: Any) -> None:
     report: argparse.ArgumentParser = sub.add_parser(
         "report",
         help="write a plan as one HTML page: review queue side by side, charts, filters",
@@ -36,7 +33,7 @@ def add_report_parser(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("plan", help="the plan JSON written by `merge-engine plan`")
-    report.add_argument("--db", metavar="URL", help=db_help + " (instead of the folders)")
+    report.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
     roster_args(report, required=False)
     report.add_argument("--out", required=True, help="where to write the HTML file")
     report.add_argument(
@@ -52,8 +49,8 @@ def add_report_parser(
         default=ReportLimits().review,
         help="review pairs shown (default %(default)s)",
     )
+    json_arg(report, "where the page went and its counts")
     report.set_defaults(func=cmd_report)
-    return report
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -64,10 +61,28 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{out} exists and is not a merge-engine report; choose another --out "
             "(a report only replaces an earlier report)"
         )
-    archived, synced = _rosters(args)
-    audit = audit_contacts(synced, archived, plan) if synced is not None else None
-    limits = ReportLimits(review=max(args.max_review, 0), rows=max(args.max_rows, 0))
-    write_report(out, render_report(plan, archived, synced, audit=audit, limits=limits))
+    with steps(args, "report", ["rosters", "audit", "page"]) as bar:
+        bar.start("reading rosters")
+        archived, synced = _rosters(args)
+        bar.done()
+        bar.start("contact audit")
+        audit = audit_contacts(synced, archived, plan) if synced is not None else None
+        bar.done()
+        bar.start("writing the page")
+        limits = ReportLimits(review=max(args.max_review, 0), rows=max(args.max_rows, 0))
+        write_report(out, render_report(plan, archived, synced, audit=audit, limits=limits))
+        bar.done()
+    if args.json:
+        emit_json(
+            {
+                "out": str(out),
+                "plan_id": plan_fingerprint(plan),
+                "merges": len(plan.merges),
+                "review": len(plan.review),
+                "names": archived is not None or synced is not None,
+            }
+        )
+        return 0
     print(f"report written to {out} ({len(plan.review):,} review merges); open it in a browser")
     return 0
 
@@ -84,23 +99,13 @@ def _rosters(args: argparse.Namespace) -> tuple[Roster | None, Roster | None]:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
-        from .replan import rosters_for_planning  # noqa: PLC0415
+        from ..replan import rosters_for_planning  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             return rosters_for_planning(storage)
     archived = synced = None
     if args.archived:
-        archived = read_roster(
-            args.archived,
-            format=args.archived_format,
-            fallback_encoding=args.encoding_fallback,
-            strict=args.strict,
-        )
+        archived = read_side(args, "archived")
     if args.synced:
-        synced = read_roster(
-            args.synced,
-            format=args.synced_format,
-            fallback_encoding=args.encoding_fallback,
-            strict=args.strict,
-        )
+        synced = read_side(args, "synced")
     return archived, synced

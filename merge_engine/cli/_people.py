@@ -1,0 +1,98 @@
+"""Where the names come from: the plan holds ids only, the rosters or database hold names.
+
+These views are for the admin, so they show names; errors still name files,
+lines and ids only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import attrs
+
+from ..exceptions import PlanError
+from ..plan import MergePlan
+from ..readers import read_roster
+from ..review_export import EMPTY, Directory
+from ..review_items import review_items
+from ..storage.base import GuardianContacts
+from ._common import DB_HELP, FORMATS, storage_at
+from ._progress import steps
+
+__all__ = ["people", "people_args"]
+
+
+def people_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "names", "where the names come from (the plan holds ids only): the folders or database "
+        "the plan was made from"
+    )  # fmt: skip
+    group.add_argument("--archived", help="folder of the archived roster")
+    group.add_argument("--synced", help="folder of the synced roster")
+    group.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
+    group.add_argument(
+        "--archived-format",
+        choices=FORMATS,
+        default="auto",
+        help="format of the archived folder (default: recognised from its files)",
+    )
+    group.add_argument(
+        "--synced-format",
+        choices=FORMATS,
+        default="auto",
+        help="format of the synced folder (default: recognised from its files)",
+    )
+    group.add_argument(
+        "--encoding-fallback",
+        metavar="ENCODING",
+        help="decode roster files that are not valid UTF-8 with this encoding (e.g. cp1252)",
+    )
+
+
+def people(args: argparse.Namespace, *, required: bool, plan: MergePlan | None = None) -> Directory:
+    if args.db:
+        if args.archived or args.synced:
+            raise PlanError("give either --db or --archived and --synced, not both")
+        # As stored: synced students then also carry the old guardian accounts that
+        # applied merges brought, so those accounts are named too.
+        with storage_at(args.db) as storage:
+            people = Directory.of(storage.read_roster("archived"), storage.read_roster("synced"))
+            return _with_accounts(people, storage, plan)
+    if bool(args.archived) != bool(args.synced):
+        raise PlanError("give both --archived and --synced (or --db URL)")
+    if not args.archived:
+        if required:
+            raise PlanError(
+                "the plan holds ids only: give the rosters it was made from for the names "
+                "(--archived DIR --synced DIR, or --db URL)"
+            )
+        return EMPTY
+    with steps(args, "reading names", ["archived", "synced"]) as bar:
+        rosters = []
+        for folder, fmt in (
+            (args.archived, args.archived_format),
+            (args.synced, args.synced_format),
+        ):
+            bar.start(folder)
+            rosters.append(
+                read_roster(folder, format=fmt, fallback_encoding=args.encoding_fallback)
+            )
+            bar.done()
+    return Directory.of(*rosters)
+
+
+def _with_accounts(people: Directory, storage: Any, plan: MergePlan | None) -> Directory:
+    """``people`` with the plan's guardian accounts that no student links any more (a
+    sync-created account merged away by an earlier apply), read by id."""
+    if plan is None:
+        return people
+    ids = {i for item in review_items(plan) for i in (item.left_id, item.right_id)}
+    missing = sorted(i for i in ids if not people.name(i))
+    if not missing:
+        return people
+    with storage.transaction() as tx:
+        if not isinstance(tx, GuardianContacts):
+            return people
+        found = tx.guardian_contacts(missing)
+    return attrs.evolve(people, guardians={**people.guardians, **found})

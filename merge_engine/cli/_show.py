@@ -1,0 +1,202 @@
+"""``merge-engine show``: a plan's merges with names, what differs and the competitor named."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._applying import plan_fingerprint
+from ..accounts import explain_account_steps
+from ..plan import Merge, MergePlan
+from ..review_export import EMPTY, Directory, competitor_text, differs, grade_name
+from ..review_items import ReviewItem, review_items
+from ._common import emit_json, json_arg
+from ._people import people as _people
+from ._people import people_args as _people_args
+
+__all__ = ["level_label", "register"]
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    plan = MergePlan.read(args.plan)
+    limit = args.limit or None
+    if args.warnings:
+        return _show_warnings(args, plan, limit)
+    if args.accounts:
+        return _show_accounts(args, plan, limit)
+    people = _people(args, required=False, plan=plan)
+    merges = plan.review if args.review else plan.merges
+    if args.id:
+        merges = tuple(m for m in merges if args.id in (m.archived_id, m.synced_id))
+    items = {i.approval_id: i for i in review_items(plan)}
+    progression = int(plan.settings.get("grade_progression", 1))
+    if args.json:
+        shown = [_merge_json(m, items.get(m.archived_id), people, progression) for m in merges]
+        return _emit(plan, "review" if args.review else "merges", len(merges), shown[:limit])
+    print(repr(plan))
+    if people is EMPTY:
+        print("(ids only: add --archived DIR --synced DIR, or --db URL, to see names)")
+    for merge in merges[:limit]:
+        print(_explain(merge, items.get(merge.archived_id), people, progression))
+    _more(len(merges), limit)
+    return 0
+
+
+def _emit(plan: MergePlan, view: str, total: int, items: list[dict[str, Any]]) -> int:
+    """The one shape of ``show --json``: which view, how many in all, the items shown."""
+    emit_json(
+        {
+            "plan_id": plan_fingerprint(plan),
+            "view": view,
+            "total": total,
+            "shown": len(items),
+            "items": items,
+        }
+    )
+    return 0
+
+
+def _more(total: int, limit: int | None) -> None:
+    if limit is not None and total > limit:
+        print(f"... {total - limit} more (use --limit, or --limit 0 for all)")
+
+
+def _show_warnings(args: argparse.Namespace, plan: MergePlan, limit: int | None) -> int:
+    warnings = plan.warnings[:limit]
+    if args.json:
+        return _emit(plan, "warnings", len(plan.warnings), [dict(w) for w in warnings])
+    print(repr(plan))
+    if not plan.warnings:
+        print("no input warnings")
+    for w in warnings:
+        where = ":".join(str(x) for x in (w.get("path"), w.get("line")) if x is not None)
+        column = f" column {w['column']!r}" if w.get("column") else ""
+        print(f"{where or '(plan)'}{column}: {w.get('message', '')}")
+    _more(len(plan.warnings), limit)
+    return 0
+
+
+def _show_accounts(args: argparse.Namespace, plan: MergePlan, limit: int | None) -> int:
+    if args.json:
+        steps: list[dict[str, Any]] = [
+            *({"step": "guardian_merge", **g.to_dict()} for g in plan.guardian_merges
+              if not args.review or g.decision == "review"),
+            *({"step": "guardian_action", **a.to_dict()} for a in plan.guardian_actions
+              if not args.review or a.action == "review"),
+            *({"step": "multiple_role_user", **r.to_dict()} for r in plan.role_links
+              if not args.review or r.action == "review"),
+        ]  # fmt: skip
+        if args.id:
+            steps = [s for s in steps if args.id in s.values()]
+        return _emit(plan, "accounts", len(steps), steps[:limit])
+    print(repr(plan))
+    lines = explain_account_steps(plan, review_only=args.review)
+    if args.id:
+        lines = [line for line in lines if args.id in line]
+    heads = [i for i, line in enumerate(lines) if not line.startswith("  ")]
+    cut = heads[limit] if limit is not None and len(heads) > limit else len(lines)
+    for line in lines[:cut]:
+        print(line)
+    _more(len(heads), limit)
+    return 0
+
+
+def level_label(comparison: str, level: str, progression: int) -> str:
+    """A field level as an admin reads it.
+
+    With ``grade_progression = 0`` (archive and sync from the same school year)
+    the expected grade is the same grade and "adjacent" is one grade apart, so
+    they are printed as such; other levels keep their plan names.
+    """
+    if comparison == "grade" and progression == 0:
+        return {"expected": "same grade", "adjacent": "one grade apart"}.get(level, level)
+    return level
+
+
+def _person(record_id: str, people: Directory) -> dict[str, Any]:
+    s = people.students.get(record_id)
+    return {
+        "id": record_id,
+        "name": people.name(record_id) or None,
+        "dob": s.dob.isoformat() if s is not None and s.dob else None,
+        "grade": s.grade if s is not None else None,
+        "school_id": (s.school_id or None) if s is not None else None,
+    }
+
+
+def _merge_json(
+    merge: Merge, item: ReviewItem | None, people: Directory, progression: int
+) -> dict[str, Any]:
+    out = merge.to_dict()
+    for e in out["evidence"]:
+        e["label"] = level_label(e["comparison"], e["level"], progression)
+    who = item or _student_item(merge)
+    out["archived"] = _person(merge.archived_id, people)
+    out["synced"] = _person(merge.synced_id, people)
+    out["differs"] = differs(item, people) if item is not None else None
+    out["competitors_named"] = [competitor_text(who, c, people) for c in merge.competitors]
+    return out
+
+
+def _student_item(merge: Merge) -> ReviewItem:
+    return ReviewItem(
+        "student", merge.archived_id, merge.archived_id, merge.synced_id, None, (), ""
+    )
+
+
+def _explain(merge: Merge, item: ReviewItem | None, people: Directory, progression: int) -> str:
+    """Decision, each field's contribution, both records by name, what differs and the
+    competitor named (:meth:`Merge.explain` with readable grade levels and names)."""
+    out = [
+        f"{merge.archived_id} -> {merge.synced_id}: {merge.decision} "
+        f"(confidence {merge.confidence:.4f}, {merge.match_weight:+.1f} bits)"
+    ]
+    out += [
+        f"  {e.comparison:<12} {level_label(e.comparison, e.level, progression):<16} {e.bits:+6.2f}"
+        for e in merge.evidence
+    ]
+    out += [f"  review: {r}" for r in merge.reasons]
+    for label, record_id in (("archived", merge.archived_id), ("synced", merge.synced_id)):
+        s = people.students.get(record_id)
+        if s is not None:
+            facts = ", ".join(
+                x for x in (
+                    f"born {s.dob.isoformat()}" if s.dob else "",
+                    f"grade {grade_name(s.grade)}" if s.grade is not None else "",
+                    f"school {s.school_id}" if s.school_id else "",
+                ) if x
+            )  # fmt: skip
+            out.append(f"  {label:<8} {record_id}: {people.name(record_id)}; {facts}")
+    if item is not None:
+        out.append(f"  differs: {differs(item, people)}")
+    who = item or _student_item(merge)
+    out += [f"  competitor: {competitor_text(who, c, people)}" for c in merge.competitors]
+    if merge.duplicates:
+        out.append("  archived duplicates: " + ", ".join(map(people.named, merge.duplicates)))
+    return "\n".join(out)
+
+
+def register(sub: Any) -> None:
+    show = sub.add_parser(
+        "show",
+        help="print a plan's merges with their evidence (names with the rosters or --db)",
+        description="Print a plan's merges: both records by name (with --archived/--synced or "
+        "--db), what differs, each field's contribution, the reasons and the competitor named.",
+        epilog="Example: merge-engine show plan.json --review --archived old/ --synced clever/\n"
+        "         merge-engine show plan.json --warnings --limit 0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("plan", help="the plan JSON written by `merge-engine plan`")
+    show.add_argument("--review", action="store_true", help="only merges that need review")
+    show.add_argument(
+        "--accounts",
+        action="store_true",
+        help="the account steps instead: guardian merges, old-guardian actions and "
+        "multiple-role users, with the approval id of each review step",
+    )
+    show.add_argument("--warnings", action="store_true", help="the plan's input warnings instead")
+    show.add_argument("--id", help="only merges involving this archived or synced id")
+    show.add_argument("--limit", type=int, default=50, help="entries shown (0: all)")
+    json_arg(show, "the entries shown")
+    _people_args(show)
+    show.set_defaults(func=_cmd_show)

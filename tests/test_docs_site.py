@@ -282,3 +282,34 @@ def test_the_tutorial_runs_as_a_notebook(tmp_path: Path) -> None:
     assert any("<table" in h for h in html)  # the plan, the roster, the DataFrames
     assert any("<svg" in h for h in html)  # the merge's waterfall
     _check_tutorial_outputs(tmp_path)
+
+
+# --- the figure in matching.md --------------------------------------------------------------
+
+
+def test_the_match_weight_figure_is_drawn_from_a_plan(tmp_path: Path) -> None:
+    """The script draws every merge of a real plan, and both thresholds where they fall."""
+    script = _load(DOCS / "scripts" / "match_weights.py")
+    out = tmp_path / "weights.svg"
+
+    script.main(["--students", "300", "--seed", "4", "--out", str(out)])
+
+    text = out.read_text(encoding="utf-8")
+    titles = [t.split("</title>")[0] for t in text.split("<title>")[2:]]
+    drawn = sum(int(t.split()[0]) for t in titles)
+    plan = me.build_plan(*_district_300())
+    assert len(plan.merges) == drawn
+    assert 2 == text.count('class="threshold"')
+    assert "p = 0.99 (+6.6 bits)" in text and "p = 0.3 (-1.2 bits)" in text
+
+
+def _district_300() -> tuple[me.Roster, me.Roster]:
+    district = generate_district(300, seed=4, synced_dob=False)
+    return district.archived, district.synced
+
+
+def test_the_committed_figure_is_shown_in_matching_md() -> None:
+    figure = DOCS / "img" / "match-weights.svg"
+
+    assert figure.read_text(encoding="utf-8").startswith("<svg")
+    assert "](img/match-weights.svg)" in (DOCS / "matching.md").read_text(encoding="utf-8")

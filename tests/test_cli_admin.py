@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAST, make_student, roster
+from conftest import FAST, contact, make_student, roster
 
 import merge_engine
 from merge_engine import MergePlan, build_plan, write_roster
@@ -494,10 +494,13 @@ def test_same_school_year_grades_read_as_same_not_adjacent(
     from merge_engine import Settings  # noqa: PLC0415
 
     settings = Settings(random_pairs=30_000, grade_progression=0)
-    archived = roster([make_student("a1", "Ana", "Diaz", grade=3),
-                       make_student("a2", "Bo", "Lee", grade=4)])  # fmt: skip
-    synced = roster([make_student("s1", "Ana", "Diaz", grade=3),
-                     make_student("s2", "Bo", "Lee", grade=5)])  # fmt: skip
+    # Each pair shares a guardian phone: names alone under the auto threshold are not proposed.
+    ana = (contact("g1", "212-555-0101"),)
+    bo = (contact("g2", "212-555-0102"),)
+    archived = roster([make_student("a1", "Ana", "Diaz", grade=3, contacts=ana),
+                       make_student("a2", "Bo", "Lee", grade=4, contacts=bo)])  # fmt: skip
+    synced = roster([make_student("s1", "Ana", "Diaz", grade=3, contacts=ana),
+                     make_student("s2", "Bo", "Lee", grade=5, contacts=bo)])  # fmt: skip
     plan = build_plan(archived, synced, settings)
     out = tmp_path / "plan.json"
     plan.write(out)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .apply import ApplyReport, MergeOutcome, apply_plan, audit_history
-from .contact_audit import AuditReport, audit_contacts
+from .accounts.contact_audit import AuditReport, audit_contacts
+from .applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+from .applying.journal import PlanSummary, plan_summaries
+from .applying.undo import undo_plan, undo_plan_id
 from .exceptions import (
     InputError,
     MappingError,
@@ -25,14 +27,12 @@ from .exceptions import (
     StorageError,
     TransientConflict,
 )
-from .journal import PlanSummary, plan_summaries
 from .model import Contact, InputWarning, Roster, StaffMember, Student
 from .plan import FieldEvidence, Merge, MergePlan
-from .planner import build_plan
+from .planning.planner import build_plan
 from .readers import read_roster, write_roster
 from .settings import Settings
 from .storage import load_rosters, open_storage
-from .undo import undo_plan, undo_plan_id
 
 try:
     __version__ = version("merge-engine")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .accounts import approval_ids
+from .applying.account_steps import approval_ids
 from .plan import MergePlan
 
 __all__ = ["print_summary", "storage_at"]

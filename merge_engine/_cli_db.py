@@ -17,17 +17,17 @@ import attrs
 
 from ._cli_common import print_summary, storage_at
 from ._cli_review import read_decision_files
-from .accounts import approval_ids
-from .apply import ApplyReport, apply_plan, audit_history
-from .approvals import read_approvals
-from .decisions import approvals_for, check_one_child_per_record
+from .applying.account_steps import approval_ids
+from .applying.apply import ApplyReport, apply_plan, audit_history
+from .applying.approvals import read_approvals
+from .applying.journal import PlanSummary, plan_summaries
+from .applying.undo import undo_plan, undo_plan_id
 from .exceptions import OutputExistsError, PlanError
-from .journal import PlanSummary, plan_summaries
 from .model import Roster
 from .plan import MergePlan
-from .planner import build_plan
+from .planning.planner import build_plan
+from .review.decisions import approvals_for, check_one_child_per_record
 from .settings import Settings
-from .undo import undo_plan, undo_plan_id
 
 __all__ = ["cmd_apply", "cmd_demo", "cmd_history", "cmd_sample", "cmd_undo"]
 
@@ -267,7 +267,7 @@ def _demo_history(archived: Roster, synced: Roster, seed: int) -> dict[str, list
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .storage import load_history, load_rosters  # noqa: PLC0415
-    from .synthetic import generate_district  # noqa: PLC0415
+    from .testing.synthetic import generate_district  # noqa: PLC0415
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="merge-engine-demo-"))
     db = work / "district.db"

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ._cli_common import storage_at
-from .contact_audit import audit_contacts
+from .accounts.contact_audit import audit_contacts
 from .exceptions import OutputExistsError, PlanError
-from .html_report import MARKER, ReportLimits, render_report, write_report
 from .model import Roster
 from .plan import MergePlan
 from .readers import read_roster
+from .views.html_report import MARKER, ReportLimits, render_report, write_report
 
 __all__ = ["add_report_parser"]
 
@@ -84,7 +84,7 @@ def _rosters(args: argparse.Namespace) -> tuple[Roster | None, Roster | None]:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
-        from .replan import rosters_for_planning  # noqa: PLC0415
+        from .planning.replan import rosters_for_planning  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             return rosters_for_planning(storage)

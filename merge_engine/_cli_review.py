@@ -14,12 +14,12 @@ from typing import Any
 import attrs
 
 from ._cli_common import storage_at
-from .accounts import explain_account_steps
-from .decisions import Decisions
+from .applying.account_steps import explain_account_steps
 from .exceptions import OutputExistsError, PlanError
 from .plan import Merge, MergePlan
 from .readers import read_roster
-from .review_export import (
+from .review.decisions import Decisions
+from .review.export import (
     EMPTY,
     Directory,
     competitor_text,
@@ -28,9 +28,9 @@ from .review_export import (
     review_rows,
     write_review_sheet,
 )
-from .review_import import read_decisions
-from .review_items import ReviewItem, review_items
-from .review_rules import RULE_SAFE_REASONS, approve_by_rule
+from .review.importing import read_decisions
+from .review.items import ReviewItem, review_items
+from .review.rules import RULE_SAFE_REASONS, approve_by_rule
 from .storage.base import GuardianContacts
 
 __all__ = ["add_decisions_arg", "read_decision_files", "register_review", "register_show"]

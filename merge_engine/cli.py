@@ -18,19 +18,19 @@ from typing import Any
 
 import structlog
 
-from ._applying import plan_fingerprint
 from ._cli_common import print_summary, storage_at
 from ._cli_db import cmd_apply, cmd_demo, cmd_history, cmd_sample, cmd_undo
 from ._cli_report import add_report_parser
 from ._cli_review import add_decisions_arg, read_decision_files, register_review, register_show
-from .decisions import without_rejected
+from .applying._applying import plan_fingerprint
+from .applying.journal import plan_summaries
 from .exceptions import MergeEngineError, OutputExistsError, PlanError
-from .journal import plan_summaries
 from .model import Roster
 from .plan import MergePlan
-from .planner import build_plan
+from .planning.planner import build_plan
+from .planning.replan import plan_from_storage
 from .readers import read_roster
-from .replan import plan_from_storage
+from .review.decisions import without_rejected
 from .settings import Settings
 
 __all__ = ["main"]
@@ -130,13 +130,13 @@ def _read_both(args: argparse.Namespace) -> tuple[Roster, Roster]:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from .contact_audit import audit_contacts  # noqa: PLC0415
+    from .accounts.contact_audit import audit_contacts  # noqa: PLC0415
 
     archived = plan = stranded = None
     if args.db:
         if args.synced or args.archived:
             raise PlanError("give either --db or roster folders, not both")
-        from .sweep import stranded_history  # noqa: PLC0415
+        from .applying.sweep import stranded_history  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             synced = storage.read_roster("synced")

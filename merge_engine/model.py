@@ -139,12 +139,12 @@ class Roster:
         return len(self.students)
 
     def _repr_html_(self) -> str:
-        from .notebook import roster_html  # noqa: PLC0415
+        from .views.notebook import roster_html  # noqa: PLC0415
 
         return roster_html(self)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per student (needs the ``pandas`` extra)."""
-        from .notebook import roster_to_pandas  # noqa: PLC0415
+        from .views.notebook import roster_to_pandas  # noqa: PLC0415
 
         return roster_to_pandas(self)

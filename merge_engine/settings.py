@@ -17,11 +17,11 @@ import attrs
 from attrs import field, frozen
 
 from ._config import read_config
-from ._guardian_levels import GUARDIAN_COMPARISONS
-from ._guardian_rules import DEFAULT_GUARDIAN_BITS
-from .blocking import BLOCKING_RULES
-from .comparisons import COMPARISONS
+from .accounts._guardian_levels import GUARDIAN_COMPARISONS
+from .accounts._guardian_rules import DEFAULT_GUARDIAN_BITS
 from .exceptions import SettingsError
+from .matching.blocking import BLOCKING_RULES
+from .matching.comparisons import COMPARISONS
 
 __all__ = ["Settings"]
 

@@ -28,7 +28,7 @@ import pytest
 from merge_engine.exceptions import StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
-from merge_engine.planner import build_plan, record_hashes, student_hash
+from merge_engine.planning.planner import build_plan, record_hashes, student_hash
 from merge_engine.settings import Settings
 from merge_engine.storage import InMemoryStorage, load_history, load_rosters, open_storage
 from merge_engine.storage.base import (
@@ -39,7 +39,7 @@ from merge_engine.storage.base import (
     StorageAdapter,
 )
 from merge_engine.storage.mapping import StorageMapping
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 FAST = Settings(random_pairs=30_000)
 PG_URL = os.environ.get("MERGE_ENGINE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -326,7 +326,7 @@ def state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
         {m.archived_id for m in plan.merges} | {m.synced_id for m in plan.merges}
         | set(plan.unmatched_archived) | set(plan.unmatched_synced)
     )  # fmt: skip
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:
@@ -396,7 +396,7 @@ def signature(
     ``plan`` or of the plans in ``also``), so apply and undo must both leave
     the signature unchanged.
     """
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fps = [plan_fingerprint(p) for p in (plan, *also)]
     ids = sorted(
@@ -545,7 +545,7 @@ class _FaultyTransaction:
 
 def applied_subset(plan: MergePlan, storage: StorageAdapter) -> MergePlan:
     """The plan reduced to the merges ``storage`` shows as applied (same fingerprint)."""
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:

@@ -19,7 +19,7 @@ import attrs
 import pytest
 from apply_support import district, make_storage, pg_storage, plan_of, require_pg, signature
 
-from merge_engine.apply import ApplyReport, apply_plan, audit_history
+from merge_engine.applying.apply import ApplyReport, apply_plan, audit_history
 from merge_engine.plan import MergePlan
 from merge_engine.storage.base import StorageAdapter
 

@@ -11,8 +11,8 @@ from conftest import FAST, contact, make_student
 
 from merge_engine import FieldEvidence, Merge, MergePlan, Roster, build_plan, write_roster
 from merge_engine.cli import main
-from merge_engine.html_report import MARKER, ReportLimits, reason_kind, render_report
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
+from merge_engine.views.html_report import MARKER, ReportLimits, reason_kind, render_report
 
 HOSTILE = "<img src=x onerror=window.pwned=1>"
 QUOTED = 'O\'Neil "Zoë" & <b>Co</b>'

@@ -12,7 +12,7 @@ from conftest import FAST
 from test_html_report import HOSTILE, hostile_case
 
 from merge_engine import MergePlan, Roster, audit_contacts, build_plan
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 @pytest.fixture(scope="module")

@@ -35,10 +35,10 @@ from apply_support import (
     start_lock_holder,
 )
 
-from merge_engine.accounts import approval_ids
-from merge_engine.apply import apply_plan, audit_history, plan_fingerprint
+from merge_engine.applying.account_steps import approval_ids
+from merge_engine.applying.apply import apply_plan, audit_history, plan_fingerprint
+from merge_engine.applying.undo import undo_plan, undo_plan_id
 from merge_engine.exceptions import PlanLockedError
-from merge_engine.undo import undo_plan, undo_plan_id
 
 pytestmark = pytest.mark.postgres
 

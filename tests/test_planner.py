@@ -13,10 +13,10 @@ import pytest
 from conftest import DOB, FAST, contact, evidence_level, make_student, merges_by_archived
 
 from merge_engine import Roster, Settings, Student, build_plan
-from merge_engine.blocking import BLOCKING_RULES, DUPLICATE_ONLY_RULES
-from merge_engine.comparisons import COMPARISONS
+from merge_engine.matching.blocking import BLOCKING_RULES, DUPLICATE_ONLY_RULES
+from merge_engine.matching.comparisons import COMPARISONS
 from merge_engine.plan import MergePlan
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 SCHOOL = "schX"
 PHONE = "(212) 555-0147"

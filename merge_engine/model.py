@@ -2,7 +2,7 @@
 
 All values are frozen. Parsing (dates, grades) happens in the readers, so
 a ``Student`` always holds clean, typed values; names, phones and emails
-are kept as given and normalised by :mod:`merge_engine.normalize` when
+are kept as given and normalised by :mod:`merge_engine.matching.normalize` when
 matching, so a plan can always show what the source said.
 """
 

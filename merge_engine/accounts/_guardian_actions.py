@@ -1,6 +1,6 @@
 """What happens to the old guardian links of merged students under the district's policy.
 
-Split from :mod:`merge_engine.guardians` (which pairs accounts): an old
+Split from :mod:`merge_engine.accounts.guardians` (which pairs accounts): an old
 account of a merged student that the matcher did not pair is kept and
 flagged, detached or sent to review (``unmatched_old_guardians``), and
 under ``remove_old`` every old link of a merged student is detached.
@@ -11,50 +11,22 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
-from attrs import frozen
 
 from ..model import Roster
+from ..plan import ActionKind, GuardianAction
 from ._guardian_columns import GuardianAccount, _Columns
 
 if TYPE_CHECKING:
-    from ..plan import Merge
-    from .guardians import GuardianMerge
+    from ..plan import GuardianMerge, Merge
 
 __all__ = ["GuardianAction", "guardian_actions"]
 
 I64 = npt.NDArray[np.int64]
 _ARCHIVED_ID = operator.attrgetter("archived_id")
-
-ActionKind = Literal["keep", "flag", "detach", "review"]
-
-
-@frozen
-class GuardianAction:
-    """What happens to an old guardian link of a merged student under the district's policy."""
-
-    action: ActionKind
-    guardian_id: str
-    student_id: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "action": self.action,
-            "guardian_id": self.guardian_id,
-            "student_id": self.student_id,
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GuardianAction:
-        action = str(data["action"])
-        if action not in ("keep", "flag", "detach", "review"):
-            raise ValueError(f"unknown guardian action {action!r}")
-        return cls(action, str(data["guardian_id"]), str(data["student_id"]), str(data["reason"]))  # type: ignore[arg-type]
 
 
 def guardian_actions(

@@ -1,6 +1,6 @@
 """Guardian comparisons: the level of each field for a pair of accounts, and the facts rules need.
 
-Split from :mod:`merge_engine.guardians` (which decides): here a pair of
+Split from :mod:`merge_engine.accounts.guardians` (which decides): here a pair of
 accounts becomes comparison levels (:data:`GUARDIAN_COMPARISONS`) and a few
 yes/no facts (a typo inside the name, a surname one letter off, both adults
 of one sex, an email address that spells the adult's name, a surname that
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._catalog import GUARDIAN_COMPARISONS
 from ..matching.normalize import nickname_index
 from ._guardian_columns import GuardianAccount, _Coded, _Columns, _email_level, _phone_key
 
@@ -25,22 +26,6 @@ __all__ = ["GUARDIAN_COMPARISONS", "compare_guardians"]
 
 I64 = npt.NDArray[np.int64]
 
-GUARDIAN_COMPARISONS: Mapping[str, tuple[str, ...]] = {
-    "first_name": ("missing", "exact", "nickname", "close", "in_email", "initial", "different"),
-    "last_name": ("missing", "exact", "compound", "close", "different"),
-    "email": ("missing", "exact", "different"),
-    "phone": ("missing", "exact", "different"),
-    "sis_id": ("missing", "exact", "different"),
-    "relationship": ("missing", "same_role", "same", "compatible", "conflicting"),
-}
-"""Levels of each guardian comparison, best first (``missing`` when either side lacks it).
-
-``first_name`` is ``in_email`` when the old account has no given name but its
-email address spells the sync account's (``paula5278@...`` for Paula, ``gjackson@``
-for Gregory Jackson); ``relationship`` is ``same_role`` when both name the
-same gendered relationship (both "mother") and ``same`` when they share only
-an ungendered one (both "parent").
-"""
 
 DEFAULT_CLOSE = 0.92
 _RELATION_GROUPS = {

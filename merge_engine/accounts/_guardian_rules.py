@@ -1,7 +1,7 @@
 """Guardian decisions: the bits of each comparison level and the rules that make a pair ``auto``.
 
-Split from :mod:`merge_engine.guardians` (which finds and assigns pairs):
-here a pair's levels (see :mod:`merge_engine._guardian_levels`) become a
+Split from :mod:`merge_engine.accounts.guardians` (which finds and assigns pairs):
+here a pair's levels (see :mod:`merge_engine.accounts._guardian_levels`) become a
 confidence, evidence and the reasons it cannot be merged automatically.
 Every number comes from :class:`merge_engine.Settings` through
 :class:`GuardianRules`.
@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
+from .._catalog import DEFAULT_GUARDIAN_BITS
 from ..evidence import FieldEvidence
 
 if TYPE_CHECKING:
@@ -25,25 +26,6 @@ if TYPE_CHECKING:
 
 Decision = Literal["auto", "review"]
 
-# Bits per level: about log2(m/u), from how often the same adult (m) and two
-# different adults met on one merged child (u) show each level. Hand-set, and
-# compared with both generators' measurements in docs/settings.md
-# (benchmarks/guardians_diagnose.py --bits): a district has too few guardian
-# pairs per child for EM, and the decisive rules (the adult must be identified)
-# are not statistical. Settings.guardian_bits overrides any entry.
-DEFAULT_GUARDIAN_BITS: Mapping[str, Mapping[str, float]] = {
-    "first_name": {
-        "missing": 0.0, "exact": 7.0, "nickname": 5.0, "close": 2.0, "in_email": 4.0,
-        "initial": -1.0, "different": -8.0,
-    },
-    "last_name": {"missing": 0.0, "exact": 2.5, "compound": 1.5, "close": 0.5, "different": -3.0},
-    "email": {"missing": 0.0, "exact": 6.0, "different": -0.5},
-    "phone": {"missing": 0.0, "exact": 4.0, "different": -0.5},
-    "sis_id": {"missing": 0.0, "exact": 8.0, "different": -6.0},
-    "relationship": {
-        "missing": 0.0, "same_role": 3.5, "same": 1.0, "compatible": 0.0, "conflicting": -4.0,
-    },
-}  # fmt: skip
 
 _ANCHORS = ("email", "phone", "sis_id")
 
@@ -153,7 +135,7 @@ def reasons(
 ) -> list[str]:
     """Why a pair cannot be merged automatically, beyond confidence and margin (none: it can).
 
-    The facts are those of :func:`merge_engine._guardian_levels.facts`. Two
+    The facts are those of :func:`merge_engine.accounts._guardian_levels.facts`. Two
     different adults of one household share a surname and often a phone or
     an email, so a shared contact never merges accounts alone: the adult
     must be identified by given name (or, on an account typed without one,

@@ -10,7 +10,7 @@ guardian, staff whose guardian role will get a separate account, and,
 when the archived roster is given, archived students with no plausible
 synced counterpart. Audited from a database, it also reports history rows
 stranded on merged archived students (written to the old id after its
-merge; see :mod:`merge_engine.sweep`), so an admin sees them before
+merge; see :mod:`merge_engine.applying.sweep`), so an admin sees them before
 re-running apply, which moves them on.
 """
 
@@ -20,7 +20,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from attrs import field, frozen
 
@@ -30,8 +30,19 @@ from ..plan import MergePlan
 from .guardians import guardian_accounts
 from .roles import find_multiple_roles
 
-if TYPE_CHECKING:
-    from ..applying.sweep import StrandedRecord
+
+class _Stranded(Protocol):
+    """A merged archived student holding late history (``applying.sweep.StrandedRecord``)."""
+
+    @property
+    def archived_id(self) -> str: ...
+    @property
+    def synced_id(self) -> str: ...
+    @property
+    def school_id(self) -> str: ...
+    @property
+    def rows(self) -> Mapping[str, int]: ...
+
 
 __all__ = ["AuditFinding", "AuditReport", "audit_contacts"]
 
@@ -176,12 +187,12 @@ def audit_contacts(
     synced: Roster,
     archived: Roster | None = None,
     plan: MergePlan | None = None,
-    stranded: Sequence[StrandedRecord] | None = None,
+    stranded: Sequence[_Stranded] | None = None,
 ) -> AuditReport:
     """Audit the contacts of a roster (read-only). ``plan`` supplies unmatched archived ids.
 
     ``stranded``: the database's merged archived students holding late history
-    (:func:`merge_engine.sweep.stranded_history`); ``None`` when no database was read.
+    (:func:`merge_engine.applying.sweep.stranded_history`); ``None`` when no database was read.
     """
     findings: list[AuditFinding] = []
     school_of_guardian: dict[str, str] = {}

@@ -12,9 +12,9 @@ email or phone with it and carries the same name.
 
 Two different adults of one household share a surname and often a phone
 or an email: a shared contact detail alone never merges accounts. The
-comparisons and facts live in :mod:`merge_engine._guardian_levels`, the
+comparisons and facts live in :mod:`merge_engine.accounts._guardian_levels`, the
 bits and the rules that make a pair ``auto`` in
-:mod:`merge_engine._guardian_rules`; every number comes from
+:mod:`merge_engine.accounts._guardian_rules`; every number comes from
 :class:`merge_engine.Settings`.
 
 Planning works on columns (:class:`_Columns`): a district has hundreds of
@@ -25,16 +25,16 @@ values with numpy, not once per pair of accounts.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from attrs import field, frozen
 
-from ..evidence import FieldEvidence, probability
+from ..evidence import FieldEvidence
 from ..matching.assignment import NONE, assign
 from ..model import Roster
+from ..plan import GuardianMerge
 from ._guardian_actions import GuardianAction, _column_actions, guardian_actions
 from ._guardian_columns import GuardianAccount, _Coded, _Columns
 from ._guardian_levels import (
@@ -70,46 +70,6 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 
 
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
-
-
-@frozen
-class GuardianMerge:
-    """Merge the sync-created account into the old one (the guardian keeps the old login)."""
-
-    archived_guardian_id: str
-    synced_guardian_id: str
-    confidence: float = field(converter=probability)
-    decision: Decision
-    evidence: tuple[FieldEvidence, ...] = field(converter=_tuple)
-    reasons: tuple[str, ...] = field(default=(), converter=_tuple)
-    students: tuple[tuple[str, str], ...] = field(default=(), converter=_tuple)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "archived_guardian_id": self.archived_guardian_id,
-            "synced_guardian_id": self.synced_guardian_id,
-            "confidence": self.confidence,
-            "decision": self.decision,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "reasons": list(self.reasons),
-            "students": [list(pair) for pair in self.students],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GuardianMerge:
-        return cls(
-            archived_guardian_id=str(data["archived_guardian_id"]),
-            synced_guardian_id=str(data["synced_guardian_id"]),
-            confidence=float(data["confidence"]),
-            decision="auto" if data["decision"] == "auto" else "review",
-            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
-            reasons=[str(r) for r in data.get("reasons", [])],
-            students=[(str(a), str(b)) for a, b in data.get("students", [])],
-        )
-
-
 def guardian_accounts(roster: Roster, phone_region: str = "US") -> dict[str, GuardianAccount]:
     """Guardian accounts of a roster, keyed by id; the first non-empty value of each field wins."""
     return _Columns.from_roster(roster, phone_region).accounts()
@@ -129,7 +89,7 @@ def match_guardians(
 
     Read-only and deterministic. Each old account goes to at most one new
     account and the other way round; a pair needs an identified adult (see
-    :func:`merge_engine._guardian_rules.reasons`) to be merged automatically.
+    :func:`merge_engine.accounts._guardian_rules.reasons`) to be merged automatically.
     ``settings`` (when given) supplies every threshold, the thresholds
     arguments otherwise.
     """
@@ -432,7 +392,7 @@ def _plan_guardians(
 
     The same as :func:`match_guardians` (under ``keep_old``) and
     :func:`guardian_actions`; also returns the synced accounts as columns
-    for :func:`merge_engine.roles.find_multiple_roles`.
+    for :func:`merge_engine.accounts.roles.find_multiple_roles`.
     """
     rules = GuardianRules.from_settings(settings)
     old = _Columns.from_roster(archived, rules.phone_region)

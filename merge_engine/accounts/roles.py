@@ -17,72 +17,19 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-from attrs import field, frozen
+from attrs import frozen
 
 from ..matching.normalize import nickname_index, normalize_email, normalize_name, normalize_phone
 from ..model import Roster, StaffMember
+from ..plan import LinkKind, RoleLink, Verdict
 from ._guardian_columns import I64, GuardianAccount, _Coded, _Columns
 
 __all__ = ["RoleLink", "find_multiple_roles"]
 
 Kind = Literal["staff", "guardian"]
-LinkKind = Literal["staff_guardian", "guardian_guardian"]
-Verdict = Literal["same_person", "possible"]
-
-
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
-
-
-def _sorted(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Evidence sorted by field, as JSON with sorted keys reads it back."""
-    return tuple(sorted(value))
-
-
-@frozen
-class RoleLink:
-    """Two accounts that belong to one adult, with the fields that differ between them."""
-
-    kind: Literal["staff_guardian", "guardian_guardian"]
-    first_id: str
-    second_id: str
-    verdict: Verdict
-    evidence: tuple[tuple[str, str], ...] = field(converter=_sorted)  # (field, level)
-    differs: tuple[str, ...] = field(converter=_tuple)
-    action: Literal["report", "keep_apart", "link", "merge", "review"] = "report"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "first_id": self.first_id,
-            "second_id": self.second_id,
-            "verdict": self.verdict,
-            "evidence": dict(self.evidence),
-            "differs": list(self.differs),
-            "action": self.action,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RoleLink:
-        kind = str(data["kind"])
-        verdict = str(data["verdict"])
-        if kind not in ("staff_guardian", "guardian_guardian") or verdict not in (
-            "same_person",
-            "possible",
-        ):
-            raise ValueError("unknown role link kind or verdict")
-        return cls(
-            kind,  # type: ignore[arg-type]
-            str(data["first_id"]),
-            str(data["second_id"]),
-            verdict,  # type: ignore[arg-type]
-            [(str(k), str(v)) for k, v in dict(data.get("evidence", {})).items()],
-            [str(x) for x in data.get("differs", [])],
-            str(data.get("action", "report")),  # type: ignore[arg-type]
-        )
 
 
 @frozen

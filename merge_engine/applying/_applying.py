@@ -32,7 +32,7 @@ from ..storage.base import (
 from ..storage.batched import BatchedTransaction, BatchFlushError, batched
 from .report import MergeOutcome, OutcomeKind, Status
 
-log = get_logger("merge_engine.apply")
+log = get_logger("merge_engine.applying.apply")
 
 
 class Unit(Protocol):

@@ -1,6 +1,6 @@
 """A plan's account steps: guardian merges, old-guardian detaches and multiple-role links.
 
-The plan decides (:mod:`merge_engine.guardians`, :mod:`merge_engine.roles`);
+The plan decides (:mod:`merge_engine.accounts.guardians`, :mod:`merge_engine.accounts.roles`);
 this module turns its decisions into steps that apply and undo like
 student merges: each step is one journal entry and one audit record, and
 runs after the student merges it depends on. Journal keys are namespaced

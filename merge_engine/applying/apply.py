@@ -7,7 +7,7 @@ transaction. Merges are grouped into batches for speed; a batch is atomic,
 so a crash leaves every merge either applied or not, and running apply
 again finishes the job (applied merges are recognised and skipped). The
 plan's account steps (guardian merges, detaches, multiple-role links; see
-:mod:`merge_engine.accounts`) run after the student merges, the same way.
+:mod:`merge_engine.applying.account_steps`) run after the student merges, the same way.
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ def apply_plan(
         plan: a plan from :func:`~merge_engine.build_plan` (or read from JSON).
         storage: the database to change.
         approved: archived ids of ``review`` merges a reviewer accepted, and
-            approval ids of review account steps (see :mod:`merge_engine.accounts`).
+            approval ids of review account steps (see :mod:`merge_engine.applying.account_steps`).
         dry_run: compute exactly what would change, then roll it all back.
-        force: apply even when the safety valve trips (see :mod:`merge_engine.safety`).
+        force: apply even when the safety valve trips (see :mod:`merge_engine.applying.safety`).
         accounts: also run the account steps (needs an adapter with
             :class:`~merge_engine.storage.AccountTransaction`).
         progress: called with ``(done, total)`` after each batch.

@@ -19,7 +19,7 @@ Status = Literal[
     "applied", "swept", "already_applied", "stale", "skipped_review", "skipped", "conflict",
     "failed", "undone", "not_applied",
 ]  # fmt: skip
-#: ``student`` merges, and the account steps that follow them (:mod:`merge_engine.accounts`).
+#: ``student`` merges, and the account steps after them (:mod:`.account_steps`).
 OutcomeKind = Literal["student", "guardian_merge", "detach", "account_link"]
 
 _STATUS_ORDER: tuple[Status, ...] = (
@@ -51,7 +51,7 @@ class MergeOutcome:
 
     ``rows``: history rows moved (apply) or moved back (undo), per table.
     Status ``swept``: the merge was applied earlier and the rows written to
-    the archived student since were moved on now (see :mod:`merge_engine.sweep`).
+    the archived student since were moved on now (see :mod:`merge_engine.applying.sweep`).
     ``set_aside``: rows set aside on a unique-key collision (apply) or
     re-inserted (undo), per table. ``links``: guardian links added or
     removed. ``kept``: (undo) rows written to the synced student after the

@@ -7,7 +7,7 @@ back, rows set aside are re-inserted, added links are removed (revoking the
 access the merge granted), and the archived student is un-merged. Rows
 written to the synced student after the merge stay with it and are counted.
 Rows written to the archived student after the merge and moved on by a
-later re-run of apply (a sweep, see :mod:`merge_engine.sweep`) are in the
+later re-run of apply (a sweep, see :mod:`merge_engine.applying.sweep`) are in the
 same journal entry: they go back to the archived student, where they were.
 """
 
@@ -136,7 +136,7 @@ def undo_plan_id(
     ``plan_id`` is the plan's fingerprint, as ``merge-engine history`` lists
     it. Everything the plan applied and has not undone is undone, under the
     same rules and in the same order (account steps before the student
-    merges they rest on); see :func:`merge_engine.journal.journaled_plan`.
+    merges they rest on); see :func:`merge_engine.applying.journal.journaled_plan`.
 
     Raises:
         PlanError: the database holds no record of this plan, or ``archived_ids``

@@ -1,4 +1,4 @@
-"""Name, street and place pools for :mod:`merge_engine.synthetic`.
+"""Name, street and place pools for :mod:`merge_engine.testing.synthetic`.
 
 Every list is ordered from most to least common, so a rank-based
 (Zipf-like) weight gives the frequency skew of real rosters (many

@@ -139,7 +139,7 @@ def _decision(verdict: Verdict, data: Mapping[str, Any]) -> Decision:
 
 
 def approvals_for(plan: MergePlan, decisions: Sequence[Decisions]) -> frozenset[str]:
-    """The approval ids (for :func:`~merge_engine.apply.apply_plan`) decided in ``decisions``.
+    """The approval ids (for :func:`~merge_engine.apply_plan`) decided in ``decisions``.
 
     Raises:
         PlanError: an approval is not a review item of ``plan``, its records

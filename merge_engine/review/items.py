@@ -1,7 +1,7 @@
 """The decisions a plan leaves to a reviewer, one item each, in ids and numbers only.
 
-The review sheet (:mod:`merge_engine.review_export`), its import
-(:mod:`merge_engine.review_import`) and ``show`` all start from these
+The review sheet (:mod:`merge_engine.review.export`), its import
+(:mod:`merge_engine.review.importing`) and ``show`` all start from these
 items, so the sheet's rows and the checks on its way back agree on what a
 row is. Each item carries a ``record_hash``: a short digest of what the
 reviewer saw (the two student records' hashes, or an account step's ids

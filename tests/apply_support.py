@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import attrs
 import pytest
 
+from merge_engine.applying.apply import ApplyReport, audit_history
 from merge_engine.exceptions import StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
@@ -652,3 +654,38 @@ def start_lock_holder(script: str, *args: str) -> subprocess.Popen[str]:
     assert holder.stdout is not None
     assert "locked" == holder.stdout.readline().strip()
     return holder
+
+
+def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:
+    """Run the jobs in threads released together by a barrier; re-raise any error."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def runner(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = jobs[i]()
+        except BaseException as exc:  # reported below, in the main thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+def assert_each_applied_once(
+    storage: StorageAdapter, plan: MergePlan, sig: Counter[str], *plans: MergePlan
+) -> None:
+    applies = Counter(r.archived_id for r in audit_history(storage) if r.action == "apply")
+    assert {m.archived_id: 1 for m in plan.auto} == dict(applies)
+    assert sig == signature(storage, plan, plans)
+    with storage.transaction() as tx:
+        tables = [t.name for t in tx.history_tables()]
+        for m in plan.auto:
+            assert [r for t in tables for r in tx.history_rows(t, m.archived_id)] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,16 @@ def test_the_public_api_loads_on_first_use() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[] True"
+
+
+def test_test_modules_do_not_import_each_other() -> None:
+    """Shared helpers live in conftest.py or a *_support module, never in a test module."""
+    tests = Path(__file__).resolve().parent
+    offenders = [
+        f"{path.relative_to(tests)}:{n}"
+        for path in sorted(tests.rglob("test_*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"\s*(from\s+(\.|tests\.)?test_\w+\s+import|import\s+(tests\.)?test_\w+)", line)
+    ]
+
+    assert offenders == []

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import pytest
 from conftest import FAST, contact
-from test_planner import kid, plan_with, targets
+from planner_support import kid, plan_with, targets
 
 from merge_engine import Settings, SettingsError
 from merge_engine.matching.features import Vocabularies, encode_students

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from browser_support import chromium, require_browser
 from conftest import FAST
-from test_html_report import hostile_case
+from report_support import hostile_case
 
 from merge_engine import MergePlan, Roster, build_plan
 from merge_engine.accounts.contact_audit import audit_contacts

@@ -246,7 +246,7 @@ def test_overlapping_plans_at_once_with_the_cli_defaults(loaded: Any, run: int) 
     """Two different plans sharing a third of their merges, in opposite orders (their locks
     differ, so both run): with the CLI's batch size and retries, no deadlock escapes and
     each shared merge is applied once."""
-    from test_concurrency_pg import assert_each_applied_once, run_both  # noqa: PLC0415
+    from apply_support import assert_each_applied_once, run_both  # noqa: PLC0415
 
     plan = plan_of()
     auto = list(plan.auto)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import FAST
-from test_planner import kid, plan_with, targets
+from planner_support import kid, plan_with, targets
 
 from merge_engine import MergePlan, Settings, SettingsError, build_plan
 from merge_engine.exceptions import InputError

@@ -6,7 +6,7 @@ import argparse
 import collections
 
 from merge_engine import build_plan
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""A second district generator, designed independently of merge_engine.synthetic (issue 10).
+"""A second district generator, designed independently of merge_engine.testing.synthetic (issue 10).
 
 Why: matching rules tuned on one generator can fit that generator's quirks. This one
 builds a district from families over two school years and corrupts the teacher-typed

@@ -24,8 +24,12 @@ import structlog
 from district2 import generate_district2
 
 from merge_engine import Roster, build_plan
-from merge_engine.guardians import GUARDIAN_COMPARISONS, compare_guardians, guardian_accounts
-from merge_engine.synthetic import generate_district
+from merge_engine.accounts.guardians import (
+    GUARDIAN_COMPARISONS,
+    compare_guardians,
+    guardian_accounts,
+)
+from merge_engine.testing.synthetic import generate_district
 
 
 def _district(generator: str, students: int, seed: int, mode: str):  # type: ignore[no-untyped-def]

@@ -16,8 +16,8 @@ from collections import Counter
 import structlog
 
 from merge_engine import build_plan
-from merge_engine.roles import find_multiple_roles
-from merge_engine.synthetic import generate_district
+from merge_engine.accounts.roles import find_multiple_roles
+from merge_engine.testing.synthetic import generate_district
 
 
 def main() -> None:

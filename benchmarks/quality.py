@@ -15,7 +15,7 @@ import time
 import attrs
 
 from merge_engine import MergePlan, Settings, build_plan
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 
 def evaluate(district: SyntheticDistrict, settings: Settings | None = None) -> dict[str, float]:

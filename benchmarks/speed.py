@@ -15,7 +15,7 @@ import time
 import structlog
 
 from merge_engine import build_plan
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 def main() -> None:

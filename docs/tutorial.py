@@ -31,7 +31,7 @@ import pandas as pd
 
 import merge_engine as me
 from merge_engine.cli import main as merge_engine_cli
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 # %% [markdown]
 # ## 1. A district and its first sync

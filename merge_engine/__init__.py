@@ -9,10 +9,10 @@ The public API is small: read rosters, build a plan, inspect and write it.
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from .apply import ApplyReport, MergeOutcome, apply_plan, audit_history
-from .contact_audit import AuditReport, audit_contacts
 from .exceptions import (
     InputError,
     MappingError,
@@ -25,14 +25,51 @@ from .exceptions import (
     StorageError,
     TransientConflict,
 )
-from .journal import PlanSummary, plan_summaries
 from .model import Contact, InputWarning, Roster, StaffMember, Student
 from .plan import FieldEvidence, Merge, MergePlan
-from .planner import build_plan
-from .readers import read_roster, write_roster
 from .settings import Settings
-from .storage import load_rosters, open_storage
-from .undo import undo_plan, undo_plan_id
+
+if TYPE_CHECKING:
+    from .accounts.contact_audit import AuditReport, audit_contacts
+    from .applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+    from .applying.journal import PlanSummary, plan_summaries
+    from .applying.undo import undo_plan, undo_plan_id
+    from .planning.planner import build_plan
+    from .readers import read_roster, write_roster
+    from .storage import load_rosters, open_storage
+
+# The matcher (numpy, scipy), the readers and the storage adapters load on
+# first use, so `import merge_engine` and reading a plan stay light.
+_LAZY = {
+    "AuditReport": "accounts.contact_audit",
+    "audit_contacts": "accounts.contact_audit",
+    "ApplyReport": "applying.apply",
+    "MergeOutcome": "applying.apply",
+    "apply_plan": "applying.apply",
+    "audit_history": "applying.apply",
+    "PlanSummary": "applying.journal",
+    "plan_summaries": "applying.journal",
+    "undo_plan": "applying.undo",
+    "undo_plan_id": "applying.undo",
+    "build_plan": "planning.planner",
+    "read_roster": "readers",
+    "write_roster": "readers",
+    "load_rosters": "storage",
+    "open_storage": "storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 try:
     __version__ = version("merge-engine")

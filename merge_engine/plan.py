@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -19,10 +19,16 @@ from attrs import field, frozen
 from ._gc import gc_paused
 from .evidence import FieldEvidence, bits, optional_bits, probability, to_tuple
 from .exceptions import PlanError
-from .guardians import GuardianAction, GuardianMerge
-from .roles import RoleLink
 
-__all__ = ["SCHEMA_VERSION", "FieldEvidence", "Merge", "MergePlan"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "FieldEvidence",
+    "GuardianAction",
+    "GuardianMerge",
+    "Merge",
+    "MergePlan",
+    "RoleLink",
+]
 
 #: Version 2 adds the integrity digest and ``synced_guardians`` (hashes changed meaning).
 SCHEMA_VERSION = 2
@@ -120,7 +126,7 @@ class Merge:
 
     def _repr_html_(self) -> str:
         """Notebook view: ids, decision, confidence, reasons and the evidence waterfall."""
-        from .notebook import merge_html  # noqa: PLC0415
+        from .views.notebook import merge_html  # noqa: PLC0415
 
         return merge_html(self)
 
@@ -141,6 +147,120 @@ def _decision(value: object) -> Decision:
     if value == "review":
         return "review"
     raise PlanError(f"unknown decision {value!r}; expected 'auto' or 'review'")
+
+
+ActionKind = Literal["keep", "flag", "detach", "review"]
+LinkKind = Literal["staff_guardian", "guardian_guardian"]
+Verdict = Literal["same_person", "possible"]
+
+
+def _sorted(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Evidence sorted by field, as JSON with sorted keys reads it back."""
+    return tuple(sorted(value))
+
+
+@frozen
+class GuardianMerge:
+    """Merge the sync-created account into the old one (the guardian keeps the old login)."""
+
+    archived_guardian_id: str
+    synced_guardian_id: str
+    confidence: float = field(converter=probability)
+    decision: Decision
+    evidence: tuple[FieldEvidence, ...] = field(converter=to_tuple)
+    reasons: tuple[str, ...] = field(default=(), converter=to_tuple)
+    students: tuple[tuple[str, str], ...] = field(default=(), converter=to_tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "archived_guardian_id": self.archived_guardian_id,
+            "synced_guardian_id": self.synced_guardian_id,
+            "confidence": self.confidence,
+            "decision": self.decision,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "reasons": list(self.reasons),
+            "students": [list(pair) for pair in self.students],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardianMerge:
+        return cls(
+            archived_guardian_id=str(data["archived_guardian_id"]),
+            synced_guardian_id=str(data["synced_guardian_id"]),
+            confidence=float(data["confidence"]),
+            decision="auto" if data["decision"] == "auto" else "review",
+            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
+            reasons=[str(r) for r in data.get("reasons", [])],
+            students=[(str(a), str(b)) for a, b in data.get("students", [])],
+        )
+
+
+@frozen
+class GuardianAction:
+    """What happens to an old guardian link of a merged student under the district's policy."""
+
+    action: ActionKind
+    guardian_id: str
+    student_id: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "action": self.action,
+            "guardian_id": self.guardian_id,
+            "student_id": self.student_id,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardianAction:
+        action = str(data["action"])
+        if action not in ("keep", "flag", "detach", "review"):
+            raise ValueError(f"unknown guardian action {action!r}")
+        return cls(action, str(data["guardian_id"]), str(data["student_id"]), str(data["reason"]))  # type: ignore[arg-type]
+
+
+@frozen
+class RoleLink:
+    """Two accounts that belong to one adult, with the fields that differ between them."""
+
+    kind: LinkKind
+    first_id: str
+    second_id: str
+    verdict: Verdict
+    evidence: tuple[tuple[str, str], ...] = field(converter=_sorted)  # (field, level)
+    differs: tuple[str, ...] = field(converter=to_tuple)
+    action: Literal["report", "keep_apart", "link", "merge", "review"] = "report"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "first_id": self.first_id,
+            "second_id": self.second_id,
+            "verdict": self.verdict,
+            "evidence": dict(self.evidence),
+            "differs": list(self.differs),
+            "action": self.action,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RoleLink:
+        kind = str(data["kind"])
+        verdict = str(data["verdict"])
+        if kind not in ("staff_guardian", "guardian_guardian") or verdict not in (
+            "same_person",
+            "possible",
+        ):
+            raise ValueError("unknown role link kind or verdict")
+        return cls(
+            kind,  # type: ignore[arg-type]
+            str(data["first_id"]),
+            str(data["second_id"]),
+            verdict,  # type: ignore[arg-type]
+            [(str(k), str(v)) for k, v in dict(data.get("evidence", {})).items()],
+            [str(x) for x in data.get("differs", [])],
+            str(data.get("action", "report")),  # type: ignore[arg-type]
+        )
 
 
 @frozen
@@ -179,21 +299,21 @@ class MergePlan:
 
     def _repr_html_(self) -> str:
         """Notebook view: counts and the first review merges (ids only: a plan holds no names)."""
-        from .notebook import plan_html  # noqa: PLC0415
+        from .views.notebook import plan_html  # noqa: PLC0415
 
         return plan_html(self)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per merge, with ``<comparison>_level`` and
         ``<comparison>_bits`` columns (needs the ``pandas`` extra)."""
-        from .notebook import plan_to_pandas  # noqa: PLC0415
+        from .views.notebook import plan_to_pandas  # noqa: PLC0415
 
         return plan_to_pandas(self)
 
     def graph(self) -> Any:
         """The scored bipartite graph as a :class:`networkx.Graph` (see
-        :func:`merge_engine.notebook.plan_graph`)."""
-        from .notebook import plan_graph  # noqa: PLC0415
+        :func:`merge_engine.views.notebook.plan_graph`)."""
+        from .views.notebook import plan_graph  # noqa: PLC0415
 
         return plan_graph(self)
 

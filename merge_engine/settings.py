@@ -16,16 +16,16 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
+from ._catalog import (
+    BLOCKING_RULE_NAMES,
+    COMPARISON_NAMES,
+    DEFAULT_GUARDIAN_BITS,
+    GUARDIAN_COMPARISONS,
+)
 from ._config import read_config
-from ._guardian_levels import GUARDIAN_COMPARISONS
-from ._guardian_rules import DEFAULT_GUARDIAN_BITS
-from .blocking import BLOCKING_RULES
-from .comparisons import COMPARISONS
 from .exceptions import SettingsError
 
 __all__ = ["Settings"]
-
-_COMPARISON_NAMES = tuple(c.name for c in COMPARISONS)
 
 
 def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -159,7 +159,7 @@ class Settings:
             sync still lists; sets the prior of a guardian pair (``rate / n``
             for an account with ``n`` counterparts on its merged children).
         comparisons: the fields compared; leave one out to ignore that field.
-        blocking_rules: the candidate rules used (see ``merge_engine.blocking``).
+        blocking_rules: the candidate rules used (see ``merge_engine.matching.blocking``).
         max_block_pairs: a blocking key shared by more pairs than this is skipped.
         family_cap_bits: the most that household evidence (surname, guardians,
             address, school) may add together; ``None`` learns it from the data.
@@ -219,10 +219,10 @@ class Settings:
     )
     guardian_present_rate: float = field(default=0.8, validator=_probability)
     comparisons: tuple[str, ...] = field(
-        default=_COMPARISON_NAMES, converter=tuple, validator=_subset(_COMPARISON_NAMES)
+        default=COMPARISON_NAMES, converter=tuple, validator=_subset(COMPARISON_NAMES)
     )
     blocking_rules: tuple[str, ...] = field(
-        default=BLOCKING_RULES, converter=tuple, validator=_subset(BLOCKING_RULES)
+        default=BLOCKING_RULE_NAMES, converter=tuple, validator=_subset(BLOCKING_RULE_NAMES)
     )
     max_block_pairs: int = field(default=50_000, validator=_count)
     family_cap_bits: float | None = field(default=None, validator=_optional_bits)

@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,10 +26,11 @@ from typing import Any
 import attrs
 import pytest
 
+from merge_engine.applying.apply import ApplyReport, audit_history
 from merge_engine.exceptions import StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
-from merge_engine.planner import build_plan, record_hashes, student_hash
+from merge_engine.planning.planner import build_plan, record_hashes, student_hash
 from merge_engine.settings import Settings
 from merge_engine.storage import InMemoryStorage, load_history, load_rosters, open_storage
 from merge_engine.storage.base import (
@@ -39,7 +41,7 @@ from merge_engine.storage.base import (
     StorageAdapter,
 )
 from merge_engine.storage.mapping import StorageMapping
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 FAST = Settings(random_pairs=30_000)
 PG_URL = os.environ.get("MERGE_ENGINE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -326,7 +328,7 @@ def state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
         {m.archived_id for m in plan.merges} | {m.synced_id for m in plan.merges}
         | set(plan.unmatched_archived) | set(plan.unmatched_synced)
     )  # fmt: skip
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:
@@ -396,7 +398,7 @@ def signature(
     ``plan`` or of the plans in ``also``), so apply and undo must both leave
     the signature unchanged.
     """
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fps = [plan_fingerprint(p) for p in (plan, *also)]
     ids = sorted(
@@ -545,7 +547,7 @@ class _FaultyTransaction:
 
 def applied_subset(plan: MergePlan, storage: StorageAdapter) -> MergePlan:
     """The plan reduced to the merges ``storage`` shows as applied (same fingerprint)."""
-    from merge_engine.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:
@@ -652,3 +654,38 @@ def start_lock_holder(script: str, *args: str) -> subprocess.Popen[str]:
     assert holder.stdout is not None
     assert "locked" == holder.stdout.readline().strip()
     return holder
+
+
+def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:
+    """Run the jobs in threads released together by a barrier; re-raise any error."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def runner(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = jobs[i]()
+        except BaseException as exc:  # reported below, in the main thread
+            results[i] = exc
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    return results
+
+
+def assert_each_applied_once(
+    storage: StorageAdapter, plan: MergePlan, sig: Counter[str], *plans: MergePlan
+) -> None:
+    applies = Counter(r.archived_id for r in audit_history(storage) if r.action == "apply")
+    assert {m.archived_id: 1 for m in plan.auto} == dict(applies)
+    assert sig == signature(storage, plan, plans)
+    with storage.transaction() as tx:
+        tables = [t.name for t in tx.history_tables()]
+        for m in plan.auto:
+            assert [r for t in tables for r in tx.history_rows(t, m.archived_id)] == []

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import structlog
 
-from merge_engine.comparisons import COMPARISONS, compare_pairs
-from merge_engine.features import EncodedSide, Vocabularies, encode_students
+from merge_engine.matching.comparisons import COMPARISONS, compare_pairs
+from merge_engine.matching.features import EncodedSide, Vocabularies, encode_students
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Merge, MergePlan
 from merge_engine.settings import Settings
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 # Fewer random pairs than the default keeps planning small districts fast;
 # the u estimates stay stable (thousands of pairs per level).

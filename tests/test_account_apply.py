@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from merge_engine import build_plan
-from merge_engine.accounts import account_steps, approval_ids
-from merge_engine.apply import apply_plan, plan_fingerprint
+from merge_engine.applying.account_steps import account_steps, approval_ids
+from merge_engine.applying.apply import apply_plan, plan_fingerprint
+from merge_engine.applying.undo import undo_plan
 from merge_engine.exceptions import PlanError, StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
 from merge_engine.storage import AccountLink, GuardianLink, StorageAdapter
 from merge_engine.storage.base import AccountTransaction
-from merge_engine.undo import undo_plan
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 N, SEED = 80, 11

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from conftest import DOB, contact, encode_pair_sides, make_student
 
-from merge_engine.blocking import (
+from merge_engine.matching.blocking import (
     BLOCKING_RULES,
     DUPLICATE_RULES,
     FALLBACK_RULES,
     Candidates,
     generate_candidates,
 )
-from merge_engine.features import Vocabularies, encode_students
-from merge_engine.synthetic import SyntheticDistrict
+from merge_engine.matching.features import Vocabularies, encode_students
+from merge_engine.testing.synthetic import SyntheticDistrict
 
 
 def _pairs(c: Candidates) -> set[tuple[int, int]]:

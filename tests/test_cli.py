@@ -12,7 +12,7 @@ import structlog
 
 from merge_engine import MergePlan, Settings, build_plan, read_roster, write_roster
 from merge_engine.cli import main
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import merge_engine
 from merge_engine import MergePlan, build_plan, write_roster
 from merge_engine.cli import _parser, main
 from merge_engine.cli._progress import PLAN_STAGES
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 Shape = dict[str, type | tuple[type, ...]]
 OPT_STR = (str, type(None))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import contact, encode_pair_sides, level_code, levels_of, make_student
 
-from merge_engine.comparisons import COMPARISONS, compare_pairs
+from merge_engine.matching.comparisons import COMPARISONS, compare_pairs
 
 D = dt.date
 

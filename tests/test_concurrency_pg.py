@@ -11,16 +11,24 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from apply_support import district, make_storage, pg_storage, plan_of, require_pg, signature
+from apply_support import (
+    assert_each_applied_once,
+    district,
+    make_storage,
+    pg_storage,
+    plan_of,
+    require_pg,
+    run_both,
+    signature,
+)
 
-from merge_engine.apply import ApplyReport, apply_plan, audit_history
-from merge_engine.plan import MergePlan
+from merge_engine.applying.apply import ApplyReport, apply_plan, audit_history
 from merge_engine.storage.base import StorageAdapter
 
 pytestmark = pytest.mark.postgres
@@ -56,41 +64,6 @@ def connection(like: Any, isolation: str | None = None) -> Any:
     """Another connection to the schema of ``like`` (each test has a schema of its own),
     without the per-plan lock (see :class:`Unlocked`)."""
     return Unlocked(pg_storage(like.mapping.schema, isolation=isolation))
-
-
-def run_both(*jobs: Callable[[], ApplyReport]) -> list[ApplyReport]:
-    """Run the jobs in threads released together by a barrier; re-raise any error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def runner(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = jobs[i]()
-        except BaseException as exc:  # reported below, in the main thread
-            results[i] = exc
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-    return results
-
-
-def assert_each_applied_once(
-    storage: StorageAdapter, plan: MergePlan, sig: Counter[str], *plans: MergePlan
-) -> None:
-    applies = Counter(r.archived_id for r in audit_history(storage) if r.action == "apply")
-    assert {m.archived_id: 1 for m in plan.auto} == dict(applies)
-    assert sig == signature(storage, plan, plans)
-    with storage.transaction() as tx:
-        tables = [t.name for t in tx.history_tables()]
-        for m in plan.auto:
-            assert [r for t in tables for r in tx.history_rows(t, m.archived_id)] == []
 
 
 @pytest.mark.parametrize("isolation", [None, "SERIALIZABLE"])

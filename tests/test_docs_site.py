@@ -24,7 +24,7 @@ import pytest
 
 import merge_engine as me
 from merge_engine.cli import _parser, main
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

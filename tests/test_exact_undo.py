@@ -26,9 +26,10 @@ from apply_support import (
     plan_of,
 )
 
-from merge_engine.account_apply import run_account_steps
-from merge_engine.accounts import AccountStep
-from merge_engine.apply import ApplyReport, apply_plan
+from merge_engine.applying.account_apply import run_account_steps
+from merge_engine.applying.account_steps import AccountStep
+from merge_engine.applying.apply import ApplyReport, apply_plan
+from merge_engine.applying.undo import undo_plan
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import MergePlan
 from merge_engine.storage._codec import decode_entry, encode_entry
@@ -43,7 +44,6 @@ from merge_engine.storage.base import (
     JournalEntry,
     StorageAdapter,
 )
-from merge_engine.undo import undo_plan
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

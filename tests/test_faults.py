@@ -58,13 +58,13 @@ from apply_support import (
     without_bookkeeping,
 )
 
-from merge_engine.accounts import account_steps
-from merge_engine.apply import apply_plan, plan_fingerprint
+from merge_engine.applying.account_steps import account_steps
+from merge_engine.applying.apply import apply_plan, plan_fingerprint
+from merge_engine.applying.undo import undo_plan
 from merge_engine.exceptions import StorageError
 from merge_engine.plan import MergePlan
 from merge_engine.storage import load_history, load_rosters, open_storage
 from merge_engine.storage.base import AccountTransaction, JournalEntry, StorageAdapter
-from merge_engine.undo import undo_plan
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 N, SEED = 60, 5  # a district whose plan has duplicates (two merges into one synced student)
@@ -324,7 +324,7 @@ ZYGOTE = textwrap.dedent(
 
     import structlog
 
-    from merge_engine.apply import apply_plan
+    from merge_engine.applying.apply import apply_plan
     from merge_engine.plan import MergePlan
     from merge_engine.storage import open_storage
     from merge_engine.storage.mapping import StorageMapping

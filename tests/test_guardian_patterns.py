@@ -16,16 +16,16 @@ import pytest
 from conftest import DOB, make_student
 
 from merge_engine import Roster, Settings, Student, build_plan
-from merge_engine.exceptions import SettingsError
-from merge_engine.guardians import (
+from merge_engine.accounts.guardians import (
     GuardianMerge,
     compare_guardians,
     guardian_accounts,
     match_guardians,
 )
+from merge_engine.exceptions import SettingsError
 from merge_engine.model import Contact
 from merge_engine.plan import Merge
-from merge_engine.synthetic import SyntheticDistrict
+from merge_engine.testing.synthetic import SyntheticDistrict
 
 HOME = "(212) 555-0147"
 CELL = "(646) 555-0100"

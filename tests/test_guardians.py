@@ -18,8 +18,8 @@ import pytest
 from conftest import DOB, FAST, make_student
 
 from merge_engine import Roster, Settings, Student, build_plan
-from merge_engine._guardian_levels import _typo
-from merge_engine.guardians import (
+from merge_engine.accounts._guardian_levels import _typo
+from merge_engine.accounts.guardians import (
     GUARDIAN_COMPARISONS,
     GuardianAccount,
     GuardianAction,
@@ -30,10 +30,10 @@ from merge_engine.guardians import (
     guardian_actions,
     match_guardians,
 )
+from merge_engine.accounts.roles import _find_roles, find_multiple_roles
 from merge_engine.model import Contact, StaffMember
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.roles import _find_roles, find_multiple_roles
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 HOME = "(212) 555-0147"
 HOME_DOTS = "212.555.0147"

@@ -10,11 +10,11 @@ import attrs
 import numpy as np
 import pytest
 from conftest import FAST, contact
-from test_planner import kid, plan_with, targets
+from planner_support import kid, plan_with, targets
 
 from merge_engine import Settings, SettingsError
-from merge_engine.features import Vocabularies, encode_students
-from merge_engine.households import find_families
+from merge_engine.matching.features import Vocabularies, encode_students
+from merge_engine.matching.households import find_families
 from merge_engine.model import Contact, Student
 
 NO_HOUSEHOLDS = attrs.evolve(FAST, household_max_children=0)

@@ -7,45 +7,13 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from conftest import FAST, contact, make_student
+from conftest import FAST
+from report_support import HOSTILE, QUOTED, hostile_case
 
-from merge_engine import FieldEvidence, Merge, MergePlan, Roster, build_plan, write_roster
+from merge_engine import MergePlan, Roster, build_plan, write_roster
 from merge_engine.cli import main
-from merge_engine.html_report import MARKER, ReportLimits, reason_kind, render_report
-from merge_engine.synthetic import generate_district
-
-HOSTILE = "<img src=x onerror=window.pwned=1>"
-QUOTED = 'O\'Neil "Zoë" & <b>Co</b>'
-
-
-def hostile_case() -> tuple[MergePlan, Roster, Roster]:
-    """One review pair whose names, ids, reasons and guardians are markup."""
-    guardian = contact(
-        "g<1>", "555-0100", "x@example.org", first_name=QUOTED, last_name="</td><i>Q9</i>"
-    )
-    archived = Roster([make_student('a"1', HOSTILE, QUOTED, contacts=[guardian])])
-    synced = Roster([make_student("s'1", QUOTED, HOSTILE)])
-    merge = Merge(
-        archived_id='a"1',
-        synced_id="s'1",
-        confidence=0.5,
-        decision="review",
-        match_weight=0.0,
-        margin_bits=None,
-        evidence=[FieldEvidence("first_name", "<exact>", 3.0)],
-        reasons=["<script>alert(1)</script> is close"],
-    )
-    plan = MergePlan(
-        merges=[merge],
-        unmatched_archived=[],
-        unmatched_synced=[],
-        warnings=[{"path": "<p>W9", "line": 1, "column": "x", "message": "&amp;"}],
-        settings={"auto_threshold": 0.99, "review_threshold": 0.3},
-        model={"prior": 0.4},
-        stats={},
-        fingerprint={"archived": "a", "synced": "b"},
-    )
-    return plan, archived, synced
+from merge_engine.testing.synthetic import generate_district
+from merge_engine.views.html_report import MARKER, ReportLimits, reason_kind, render_report
 
 
 def test_every_value_is_escaped() -> None:

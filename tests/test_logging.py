@@ -12,12 +12,12 @@ from conftest import FAST
 from structlog.testing import capture_logs
 
 from merge_engine import build_plan
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 _SCRIPT = """
 import logging, sys
 from merge_engine import build_plan, Settings
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 d = generate_district(120, seed=3)
 {setup}
 plan = build_plan(d.archived, d.synced, Settings(random_pairs=20_000))
@@ -42,7 +42,7 @@ def test_a_script_that_configures_nothing_prints_nothing() -> None:
 def test_a_script_that_configures_logging_sees_the_events() -> None:
     done = _run("logging.basicConfig(level=logging.INFO, stream=sys.stderr)")
     assert done.stdout == ""
-    assert "INFO:merge_engine.planner:plan_built " in done.stderr
+    assert "INFO:merge_engine.planning.planner:plan_built " in done.stderr
 
 
 def test_in_process_nothing_is_printed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,18 +13,18 @@ from conftest import FAST, contact, encode_pair_sides, make_student
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from merge_engine.blocking import FALLBACK_RULES, generate_candidates
-from merge_engine.comparisons import COMPARISONS, LevelMatrix
-from merge_engine.features import EncodedSide, Vocabularies, encode_students
-from merge_engine.fellegi_sunter import (
+from merge_engine.matching.blocking import FALLBACK_RULES, generate_candidates
+from merge_engine.matching.comparisons import COMPARISONS, LevelMatrix
+from merge_engine.matching.features import EncodedSide, Vocabularies, encode_students
+from merge_engine.matching.fellegi_sunter import (
     MatchModel,
     estimate_model,
     score_pairs,
     term_frequency_bits,
 )
-from merge_engine.scoring import compare, name_frequencies, score
+from merge_engine.matching.scoring import compare, name_frequencies, score
 from merge_engine.settings import Settings
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 NAMES = [c.name for c in COMPARISONS]
 

@@ -9,10 +9,10 @@ from html import escape
 import networkx as nx
 import pytest
 from conftest import FAST
-from test_html_report import HOSTILE, hostile_case
+from report_support import HOSTILE, hostile_case
 
 from merge_engine import MergePlan, Roster, audit_contacts, build_plan
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 @pytest.fixture(scope="module")

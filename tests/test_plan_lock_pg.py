@@ -35,10 +35,10 @@ from apply_support import (
     start_lock_holder,
 )
 
-from merge_engine.accounts import approval_ids
-from merge_engine.apply import apply_plan, audit_history, plan_fingerprint
+from merge_engine.applying.account_steps import approval_ids
+from merge_engine.applying.apply import apply_plan, audit_history, plan_fingerprint
+from merge_engine.applying.undo import undo_plan, undo_plan_id
 from merge_engine.exceptions import PlanLockedError
-from merge_engine.undo import undo_plan, undo_plan_id
 
 pytestmark = pytest.mark.postgres
 
@@ -246,7 +246,7 @@ def test_overlapping_plans_at_once_with_the_cli_defaults(loaded: Any, run: int) 
     """Two different plans sharing a third of their merges, in opposite orders (their locks
     differ, so both run): with the CLI's batch size and retries, no deadlock escapes and
     each shared merge is applied once."""
-    from test_concurrency_pg import assert_each_applied_once, run_both  # noqa: PLC0415
+    from apply_support import assert_each_applied_once, run_both  # noqa: PLC0415
 
     plan = plan_of()
     auto = list(plan.auto)

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 
 from merge_engine import InputError, Roster, Student, build_plan, read_roster, write_roster
 from merge_engine.cli import main
-from merge_engine.synthetic import SyntheticDistrict
+from merge_engine.testing.synthetic import SyntheticDistrict
 
 FIRST, TWIN, LAST, MIDDLE = "Zyxwvut", "Wuvtrexa", "Qorblax", "Vexmira"
 GUARDIAN = "Plimsoll"
@@ -230,6 +230,6 @@ def test_stdlib_logging_at_info_shows_events_without_pii(
     with caplog.at_level(logging.INFO, logger="merge_engine"):
         build_plan(*rosters, FAST)
     built = [r for r in caplog.records if r.getMessage().startswith("plan_built ")]
-    assert built and built[0].name == "merge_engine.planner"
+    assert built and built[0].name == "merge_engine.planning.planner"
     assert "merges=" in built[0].getMessage()
     assert_no_canary("\n".join(r.getMessage() for r in caplog.records))

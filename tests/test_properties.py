@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from merge_engine import Roster, build_plan
 from merge_engine.plan import MergePlan
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 
 @functools.cache

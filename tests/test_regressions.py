@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import FAST
-from test_planner import kid, plan_with, targets
+from planner_support import kid, plan_with, targets
 
 from merge_engine import MergePlan, Settings, SettingsError, build_plan
-from merge_engine.assignment import NONE, assign
-from merge_engine.comparisons import COMPARISONS, LevelMatrix
 from merge_engine.exceptions import InputError
-from merge_engine.fellegi_sunter import estimate_model
+from merge_engine.matching.assignment import NONE, assign
+from merge_engine.matching.comparisons import COMPARISONS, LevelMatrix
+from merge_engine.matching.fellegi_sunter import estimate_model
 from merge_engine.readers import read_roster
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 
 # 1 -----------------------------------------------------------------------------------

@@ -11,9 +11,15 @@ import pytest
 from conftest import make_student
 
 from merge_engine import Roster, Student
-from merge_engine.guardians import guardian_accounts
+from merge_engine.accounts.guardians import guardian_accounts
+from merge_engine.accounts.roles import (
+    RoleLink,
+    _compare,
+    _from_staff,
+    _Person,
+    find_multiple_roles,
+)
 from merge_engine.model import Contact, StaffMember
-from merge_engine.roles import RoleLink, _compare, _from_staff, _Person, find_multiple_roles
 
 HOME = "(212) 555-0147"
 

@@ -9,9 +9,9 @@ import pytest
 from conftest import FAST
 
 from merge_engine import MergePlan, Settings, SettingsError, build_plan
-from merge_engine.blocking import BLOCKING_RULES
-from merge_engine.comparisons import COMPARISONS
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.matching.blocking import BLOCKING_RULES
+from merge_engine.matching.comparisons import COMPARISONS
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 
 def test_defaults_are_valid_and_round_trip() -> None:

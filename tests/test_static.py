@@ -27,3 +27,24 @@ def test_mypy_strict_passes() -> None:
     result = _run("mypy")
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_codespell_finds_no_typo() -> None:
+    """Prose and code of the package and the docs spell correctly (settings in pyproject.toml)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codespell_lib",
+            "merge_engine",
+            "docs",
+            "README.md",
+            "CHANGELOG.md",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -17,9 +17,9 @@ import phonenumbers
 import pytest
 from nicknames import NickNamer
 
+from merge_engine.matching.normalize import is_valid_email, normalize_name, surname_key
 from merge_engine.model import Contact, Roster, Student
-from merge_engine.normalize import is_valid_email, normalize_name, surname_key
-from merge_engine.synthetic import SyntheticDistrict, generate_district
+from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 N = 2_000
 
@@ -80,7 +80,7 @@ def test_independent_of_hash_randomisation() -> None:
     """Set or dict order of str hashes must not leak into the output."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); from tests.test_synthetic import _digest;"
-        "from merge_engine.synthetic import generate_district;"
+        "from merge_engine.testing.synthetic import generate_district;"
         "print(_digest(generate_district(400, seed=11)))"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

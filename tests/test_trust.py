@@ -19,13 +19,13 @@ from apply_support import (
     tiny_storage,
 )
 
-from merge_engine.apply import apply_plan
+from merge_engine.applying.apply import apply_plan
 from merge_engine.cli import main
 from merge_engine.exceptions import PlanError
 from merge_engine.model import Contact
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.planner import build_plan
-from merge_engine.replan import plan_from_storage, rosters_for_planning
+from merge_engine.planning.planner import build_plan
+from merge_engine.planning.replan import plan_from_storage, rosters_for_planning
 from merge_engine.storage.base import GuardianLink
 from merge_engine.storage.loading import load_rosters
 

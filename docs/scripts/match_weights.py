@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 
 import merge_engine as me
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 OUT = Path(__file__).resolve().parent.parent / "img" / "match-weights.svg"
 WIDTH, HEIGHT = 760, 340

@@ -9,14 +9,14 @@ from typing import Any
 
 import attrs
 
-from ..accounts import approval_ids
-from ..apply import ApplyReport, apply_plan, audit_history
-from ..approvals import read_approvals
-from ..decisions import approvals_for, check_one_child_per_record
+from ..applying.account_steps import approval_ids
+from ..applying.apply import ApplyReport, apply_plan, audit_history
+from ..applying.approvals import read_approvals
+from ..applying.journal import PlanSummary, plan_summaries
+from ..applying.undo import undo_plan, undo_plan_id
 from ..exceptions import PlanError
-from ..journal import PlanSummary, plan_summaries
 from ..plan import MergePlan
-from ..undo import undo_plan, undo_plan_id
+from ..review.decisions import approvals_for, check_one_child_per_record
 from ._common import DB_HELP, storage_at
 from ._progress import Counter
 from ._review import add_decisions_arg, read_decision_files

@@ -10,10 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..apply import apply_plan
+from ..applying.apply import apply_plan
 from ..exceptions import OutputExistsError
 from ..model import Roster
-from ..planner import build_plan
+from ..planning.planner import build_plan
 from ..settings import Settings
 from ._common import emit_json, json_arg, plan_counts, print_summary, storage_at
 from ._progress import PLAN_STAGES, steps
@@ -71,7 +71,7 @@ def _demo_history(archived: Roster, synced: Roster, seed: int) -> dict[str, list
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..storage import load_history, load_rosters  # noqa: PLC0415
-    from ..synthetic import generate_district  # noqa: PLC0415
+    from ..testing.synthetic import generate_district  # noqa: PLC0415
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="merge-engine-demo-"))
     db = work / "district.db"

@@ -14,8 +14,8 @@ import attrs
 from ..exceptions import PlanError
 from ..plan import MergePlan
 from ..readers import read_roster
-from ..review_export import EMPTY, Directory
-from ..review_items import review_items
+from ..review.export import EMPTY, Directory
+from ..review.items import review_items
 from ..storage.base import GuardianContacts
 from ._common import DB_HELP, FORMATS, storage_at
 from ._progress import steps

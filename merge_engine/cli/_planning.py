@@ -9,13 +9,13 @@ from typing import Any
 
 import attrs
 
-from .._applying import plan_fingerprint
-from ..decisions import Decisions, without_rejected
+from ..applying._applying import plan_fingerprint
+from ..applying.journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
-from ..journal import plan_summaries
 from ..plan import MergePlan
-from ..planner import build_plan
-from ..replan import plan_from_storage
+from ..planning.planner import build_plan
+from ..planning.replan import plan_from_storage
+from ..review.decisions import Decisions, without_rejected
 from ._common import (
     DB_HELP,
     emit_json,
@@ -99,13 +99,13 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..contact_audit import audit_contacts  # noqa: PLC0415
+    from ..accounts.contact_audit import audit_contacts  # noqa: PLC0415
 
     archived = plan = stranded = None
     if args.db:
         if args.synced or args.archived:
             raise PlanError("give either --db or roster folders, not both")
-        from ..sweep import stranded_history  # noqa: PLC0415
+        from ..applying.sweep import stranded_history  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             synced = storage.read_roster("synced")

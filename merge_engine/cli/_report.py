@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._applying import plan_fingerprint
-from ..contact_audit import audit_contacts
+from ..accounts.contact_audit import audit_contacts
+from ..applying._applying import plan_fingerprint
 from ..exceptions import OutputExistsError, PlanError
-from ..html_report import MARKER, ReportLimits, render_report, write_report
 from ..model import Roster
 from ..plan import MergePlan
+from ..views.html_report import MARKER, ReportLimits, render_report, write_report
 from ._common import DB_HELP, emit_json, json_arg, read_side, roster_args, storage_at
 from ._progress import steps
 
@@ -99,7 +99,7 @@ def _rosters(args: argparse.Namespace) -> tuple[Roster | None, Roster | None]:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
-        from ..replan import rosters_for_planning  # noqa: PLC0415
+        from ..planning.replan import rosters_for_planning  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             return rosters_for_planning(storage)

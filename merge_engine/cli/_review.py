@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..decisions import Decisions
 from ..exceptions import OutputExistsError
 from ..plan import MergePlan
-from ..review_export import Directory, review_rows, write_review_sheet
-from ..review_import import read_decisions
-from ..review_items import ReviewItem, review_items
-from ..review_rules import RULE_SAFE_REASONS, approve_by_rule
+from ..review.decisions import Decisions
+from ..review.export import Directory, review_rows, write_review_sheet
+from ..review.importing import read_decisions
+from ..review.items import ReviewItem, review_items
+from ..review.rules import RULE_SAFE_REASONS, approve_by_rule
 from ._common import emit_json, json_arg
 from ._people import people as _people
 from ._people import people_args as _people_args

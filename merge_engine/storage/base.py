@@ -2,7 +2,7 @@
 
 Adapters only read and write; every decision (what is stale, what
 collides, what to journal, how to undo) lives in the engine
-(:mod:`merge_engine.apply`). A history table is configuration, not code:
+(:mod:`merge_engine.applying.apply`). A history table is configuration, not code:
 adding one (backpacks, interaction logs) needs no new adapter code.
 
 Values crossing this boundary are plain and typed: ids are strings, rows
@@ -139,7 +139,7 @@ class JournalEntry:
     guardian links the step created and deleted; ``accounts_linked`` the
     account links it recorded. ``plan_fingerprint`` identifies the plan;
     ``undone`` marks an undo. Account steps use namespaced ids such as
-    ``guardian:<id>`` in ``archived_id`` (see :mod:`merge_engine.accounts`).
+    ``guardian:<id>`` in ``archived_id`` (see :mod:`merge_engine.applying.account_steps`).
     """
 
     plan_fingerprint: str
@@ -345,7 +345,7 @@ class GuardianContacts(Protocol):
     """The OPTIONAL read of guardian accounts' details by id (all built-in adapters).
 
     Used to show planning the district as the sync left it after an apply
-    (:mod:`merge_engine.replan`): a link a guardian merge removed is put
+    (:mod:`merge_engine.planning.replan`): a link a guardian merge removed is put
     back with its account's details. Without it the link comes back with
     the account id alone.
     """

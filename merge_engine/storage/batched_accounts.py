@@ -1,6 +1,6 @@
 """A transaction view that runs a batch of account steps with a few bulk statements.
 
-The account steps (:mod:`merge_engine.account_apply`) decide one step at a
+The account steps (:mod:`merge_engine.applying.account_apply`) decide one step at a
 time with the per-item methods of the contract: about a dozen round trips
 per guardian merge. :class:`AccountBatch` reads what a batch of steps will
 ask for (journal entries, guardian states, links, guardian history) with

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from merge_engine.exceptions import MappingError, StorageError
-from merge_engine.planner import student_hash
+from merge_engine.planning.planner import student_hash
 from merge_engine.storage import (
     AuditRecord,
     GuardianLink,

@@ -29,7 +29,7 @@ from merge_engine.storage import (
 )
 from merge_engine.storage.loading import prepare_rosters
 from merge_engine.storage.mapping import StudentTable
-from merge_engine.synthetic import generate_district
+from merge_engine.testing.synthetic import generate_district
 
 from .support import ARCHIVED, ROWS, SYNCED, as_stored, district_storage, empty_storage
 

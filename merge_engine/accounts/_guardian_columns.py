@@ -1,0 +1,375 @@
+"""Guardian accounts as columns: one pass over a roster's contact rows, values as integer codes.
+
+Split from :mod:`merge_engine.accounts.guardians`, which matches accounts: a district
+has hundreds of thousands of accounts, so matching reads each field as a
+column of codes and compares each distinct pair of values once. The value
+rules for hand-typed emails and placeholder phones live here because the
+columns apply them while gathering.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from ..matching.normalize import (
+    normalize_email,
+    normalize_identifier,
+    normalize_name,
+    normalize_phone,
+)
+from ..model import Roster
+
+__all__ = ["GuardianAccount"]
+
+I64 = npt.NDArray[np.int64]
+
+
+@frozen
+class GuardianAccount:
+    """One guardian account as seen on one side, gathered from all its contact rows."""
+
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    sis_id: str
+    relationships: tuple[str, ...]
+    student_ids: tuple[str, ...]
+
+
+_PLAIN_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _email_parts(email: str) -> tuple[str, str]:
+    """An address without its "@" and top-level domain, and that domain (``""`` if none)."""
+    address = "".join(email.split())
+    domain = address.rpartition("@")[2]
+    body, dot, tld = domain.rpartition(".")
+    if not (dot and body and tld.isalpha()):
+        return address.replace("@", ""), ""
+    return address[: -len(tld) - 1].replace("@", ""), tld
+
+
+def _email_level(a: str, b: str) -> str:
+    """Two normalised addresses compared, forgiving the slips of a hand-typed one.
+
+    A hand-typed address may gain a space or a second "@", or lose its "@"
+    or its top-level domain (``pat@example`` for ``pat@example.org``): none
+    of these makes one person's address another's. Two well-formed
+    addresses are the same only when equal.
+    """
+    if not a or not b:
+        return "missing"
+    if a == b:
+        return "exact"
+    if _PLAIN_EMAIL.fullmatch(a) and _PLAIN_EMAIL.fullmatch(b):
+        return "different"
+    (stem_a, tld_a), (stem_b, tld_b) = _email_parts(a), _email_parts(b)
+    same = stem_a == stem_b and (tld_a == tld_b or not tld_a or not tld_b)
+    return "exact" if same else "different"
+
+
+# North American area codes and exchanges never start with 0 or 1: a number
+# like 000-000-0000 is a placeholder typed into a required field.
+_NO_NUMBER = re.compile(r"\+1(?:[01]\d{9}|\d{3}[01]\d{6})")
+
+
+def _phone_key(phone: str) -> str:
+    """A normalised number as compared: ``""`` for a number no one can have."""
+    return "" if _NO_NUMBER.fullmatch(phone) else phone
+
+
+_RAW = operator.attrgetter("first_name", "last_name", "email", "phone", "sis_id", "relationship")
+
+
+@functools.lru_cache(maxsize=4096)
+def _relations(raw: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted({r.strip().lower() for r in raw} - {""}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_relation(raw: str | None) -> tuple[str, ...]:
+    return _relations(frozenset({raw})) if raw else ()
+
+
+class _Coded:
+    """One column as integer codes: equal values share a code (``values[code]`` is the value)."""
+
+    __slots__ = ("_code", "_first", "codes", "values")
+
+    def __init__(self, column: Sequence[Any]) -> None:
+        first: dict[Any, int] = {}  # value -> position of its first appearance
+        seen = np.fromiter(map(first.setdefault, column, itertools.count()), np.int64, len(column))
+        self.values = list(first)
+        self._first = first
+        self._code = np.full(len(column), -1, np.int64)
+        self._code[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))
+        self.codes: I64 = self._code[seen]
+
+    def code_of(self, value: Any) -> int:
+        """The code of ``value``, ``-1`` when no row has it."""
+        position = self._first.get(value)
+        return -1 if position is None else int(self._code[position])
+
+    def codes_of(self, values: Sequence[Any]) -> I64:
+        """The code of each value, ``-1`` when no row has it."""
+        position = np.fromiter(
+            map(self._first.get, values, itertools.repeat(-1)), np.int64, len(values)
+        )
+        found: I64 = np.where(position >= 0, self._code[position], -1)
+        return found
+
+
+class _Columns:
+    """One side's guardian accounts as parallel columns, in guardian-id order.
+
+    The same values as :func:`guardian_accounts`, without an object per
+    account: a district has hundreds of thousands of accounts, and
+    matching reads each field as a column of integer codes (``coded``).
+    Each (account, student) link is kept as integer arrays:
+    ``row_account``, ``row_student`` (a code per student id:
+    ``student_code``, and back: ``student_id``) and, when built from a
+    roster, ``row_position`` (the index of the student record in it).
+    """
+
+    __slots__ = (
+        "_child_surnames",
+        "_coded",
+        "_plain",
+        "_rows_by_account",
+        "_students",
+        "email",
+        "first",
+        "ids",
+        "last",
+        "phone",
+        "relationships",
+        "row_account",
+        "row_position",
+        "row_student",
+        "sis",
+        "student_code",
+        "student_id",
+        "student_last",
+    )
+
+    def __init__(
+        self,
+        ids: list[str],
+        fields: tuple[list[str], list[str], list[str], list[str], list[str]],
+        relationships: list[tuple[str, ...]],
+        links: tuple[dict[str, int], list[str], I64, I64, I64 | None],
+    ) -> None:
+        self.ids = ids
+        self.first, self.last, self.email, self.phone, self.sis = fields
+        self.relationships = relationships
+        self._coded: dict[str, _Coded] = {}
+        self._plain: npt.NDArray[np.bool_] | None = None
+        self.student_code, self.student_id, self.row_account, self.row_student = links[:4]
+        self.row_position = links[4]
+        self._students: list[tuple[str, ...]] | None = None
+        self.student_last: list[str] = []  # each student code's raw surname (from a roster)
+        self._child_surnames: dict[int, frozenset[str]] = {}
+        self._rows_by_account: tuple[I64, I64] | None = None
+
+    @classmethod
+    def from_roster(cls, roster: Roster, phone_region: str = "US") -> _Columns:
+        """Gather every contact row; the first non-empty value of each field wins.
+
+        Phones without a country code are read in ``phone_region`` (the
+        settings' ``phone_region``), as the students' own phones are.
+        """
+        # One pass over the rows (the roster is large: every further pass costs).
+        index: dict[str, int] = {}
+        values: list[tuple[str | None, ...]] = []  # the first row of each account: _RAW
+        changed: list[tuple[int, tuple[str | None, ...]]] = []  # later rows unlike the first
+        student_code: dict[str, int] = {}
+        student_id: list[str] = []
+        student_last: list[str] = []
+        codes: list[int] = []
+        counts: list[int] = []
+        row_account: list[int] = []
+        for position, student in enumerate(roster.students):
+            sid = student.id
+            contacts = student.contacts
+            student_id.append(sid)
+            student_last.append(student.last_name or "")
+            codes.append(student_code.setdefault(sid, position))
+            counts.append(len(contacts))
+            for c in contacts:
+                i = index.get(c.guardian_id)
+                if i is None:
+                    i = index[c.guardian_id] = len(values)
+                    values.append(_RAW(c))
+                else:
+                    w = _RAW(c)
+                    if w != values[i]:
+                        changed.append((i, w))
+                row_account.append(i)
+        relations: dict[int, set[str]] = {}  # accounts whose rows name several relationships
+        for i, w in changed:
+            v = values[i]
+            if not all(v[:5]):
+                values[i] = (*(a or b for a, b in zip(v[:5], w[:5], strict=True)), v[5])
+            if w[5] and w[5] != v[5]:
+                relations.setdefault(i, {v[5]} if v[5] else set()).add(w[5])
+
+        ids = sorted(index)
+        order = list(map(index.__getitem__, ids))
+        rank = np.zeros(len(ids), np.int64)
+        rank[order] = np.arange(len(ids))
+        per_student = np.array(counts, np.int64)
+        links = (
+            student_code,
+            student_id,
+            rank[np.array(row_account, np.int64)],
+            np.repeat(np.array(codes, np.int64), per_student),
+            np.repeat(np.arange(len(counts), dtype=np.int64), per_student),
+        )
+        if not values:
+            empty = cls([], ([], [], [], [], []), [], links)
+            empty.student_last = student_last
+            return empty
+        first, last, email, phone, sis, relation = zip(*map(values.__getitem__, order), strict=True)
+        relationships = list(map(_one_relation, relation))
+        for i, raw in relations.items():
+            relationships[rank[i]] = _relations(frozenset(raw))
+        fields = (
+            list(map(normalize_name, first)),
+            list(map(normalize_name, last)),
+            list(map(normalize_email, email)),
+            # The region is passed as the student encoder passes it, so the
+            # numbers it has already normalised come from normalize_phone's cache.
+            list(map(normalize_phone, phone, itertools.repeat(phone_region))),
+            list(map(normalize_identifier, sis)),
+        )
+        columns = cls(ids, fields, relationships, links)
+        columns.student_last = student_last
+        return columns
+
+    @classmethod
+    def from_accounts(cls, accounts: Mapping[str, GuardianAccount]) -> _Columns:
+        ids = sorted(accounts)
+        rows = [accounts[gid] for gid in ids]
+        fields = (
+            [a.first_name for a in rows],
+            [a.last_name for a in rows],
+            [a.email for a in rows],
+            [a.phone for a in rows],
+            [a.sis_id for a in rows],
+        )
+        students = [a.student_ids for a in rows]
+        student_code: dict[str, int] = {}
+        row_student = [
+            student_code.setdefault(sid, len(student_code))
+            for sid in itertools.chain.from_iterable(students)
+        ]
+        per_account = np.fromiter(map(len, students), np.int64, len(students))
+        row_account = np.repeat(np.arange(len(ids), dtype=np.int64), per_account)
+        links = (student_code, list(student_code), row_account, np.array(row_student, np.int64))
+        columns = cls(ids, fields, [a.relationships for a in rows], (*links, None))
+        columns._students = students
+        return columns
+
+    def coded(self, column: str) -> _Coded:
+        """One of the columns as integer codes (made on first use).
+
+        ``phone_key`` is the phone as compared (:func:`_phone_key`).
+        """
+        found = self._coded.get(column)
+        if found is None:
+            values = getattr(self, column) if column != "phone_key" else self._phone_keys()
+            found = self._coded[column] = _Coded(values)
+        return found
+
+    def _phone_keys(self) -> list[str]:
+        keys = list(self.phone)
+        for i in itertools.compress(itertools.count(), map(_NO_NUMBER.fullmatch, keys)):
+            keys[i] = ""
+        return keys
+
+    def child_surnames(self, account: int) -> frozenset[str]:
+        """The normalised surnames (and their words) of the students linked to an account."""
+        found = self._child_surnames.get(account)
+        if found is None:
+            if self.row_position is None or not self.student_last:
+                found = frozenset()
+            else:
+                if self._rows_by_account is None:
+                    order = np.argsort(self.row_account, kind="stable")
+                    pointers = self._pointers(self.row_account, len(self.ids))
+                    self._rows_by_account = (pointers, self.row_position[order])
+                pointers, positions = self._rows_by_account
+                rows = positions[pointers[account] : pointers[account + 1]].tolist()
+                names = {normalize_name(self.student_last[p]) for p in rows}
+                found = frozenset(names | {w for n in names for w in n.split()}) - {""}
+            self._child_surnames[account] = found
+        return found
+
+    def plain_email(self) -> npt.NDArray[np.bool_]:
+        """Whether each account's email is a well-formed address (see :func:`_email_level`)."""
+        if self._plain is None:
+            plain = map(bool, map(_PLAIN_EMAIL.fullmatch, self.email))
+            self._plain = np.fromiter(plain, np.bool_, len(self.email))
+        return self._plain
+
+    @property
+    def students(self) -> list[tuple[str, ...]]:
+        """The student ids of each account, sorted."""
+        if self._students is None:
+            order = np.argsort(self.row_account, kind="stable")
+            pointers = self._pointers(self.row_account, len(self.ids)).tolist()
+            codes = self.row_student[order].tolist()
+            sid = self.student_id
+            self._students = [
+                (sid[codes[start]],)
+                if end - start == 1
+                else tuple(sorted({sid[c] for c in codes[start:end]}))
+                for start, end in itertools.pairwise(pointers)
+            ]
+        return self._students
+
+    def accounts(self) -> dict[str, GuardianAccount]:
+        return {
+            a.id: a
+            for a in map(
+                GuardianAccount,
+                self.ids,
+                self.first,
+                self.last,
+                self.email,
+                self.phone,
+                self.sis,
+                self.relationships,
+                self.students,
+            )
+        }
+
+    @staticmethod
+    def _pointers(group: I64, size: int) -> I64:
+        pointers = np.zeros(size + 1, np.int64)
+        np.cumsum(np.bincount(group, minlength=size), out=pointers[1:])
+        return pointers
+
+    def by_student(self) -> tuple[I64, I64]:
+        """Accounts per student code, as CSR: (pointers, account indices)."""
+        order = np.argsort(self.row_student, kind="stable")
+        return self._pointers(self.row_student, len(self.student_id)), self.row_account[order]
+
+    def codes_of(self, student_ids: Sequence[str]) -> I64:
+        """The code of each student id, ``-1`` for a student not on this side."""
+        return np.fromiter(
+            map(self.student_code.get, student_ids, itertools.repeat(-1)),
+            np.int64,
+            len(student_ids),
+        )

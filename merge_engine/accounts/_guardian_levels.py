@@ -1,0 +1,504 @@
+"""Guardian comparisons: the level of each field for a pair of accounts, and the facts rules need.
+
+Split from :mod:`merge_engine.accounts.guardians` (which decides): here a pair of
+accounts becomes comparison levels (:data:`GUARDIAN_COMPARISONS`) and a few
+yes/no facts (a typo inside the name, a surname one letter off, both adults
+of one sex, an email address that spells the adult's name, a surname that
+is the child's), computed on columns once per distinct pair of values.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._catalog import GUARDIAN_COMPARISONS
+from ..matching.normalize import nickname_index
+from ._guardian_columns import GuardianAccount, _Coded, _Columns, _email_level, _phone_key
+
+__all__ = ["GUARDIAN_COMPARISONS", "compare_guardians"]
+
+I64 = npt.NDArray[np.int64]
+
+
+DEFAULT_CLOSE = 0.92
+_RELATION_GROUPS = {
+    "mother": "f", "mom": "f", "stepmother": "f", "grandmother": "f", "aunt": "f",
+    "father": "m", "dad": "m", "stepfather": "m", "grandfather": "m", "uncle": "m",
+}  # fmt: skip
+_GENERATION = {"grandmother": "g", "grandfather": "g", "grandparent": "g"}
+_PARENTS = frozenset({"parent", "mother", "father", "mom", "dad"})
+
+
+def _first_level(a: str, b: str, close: float = DEFAULT_CLOSE) -> str:
+    if not a or not b:
+        return "missing"
+    if a == b:
+        return "exact"
+    ta, tb = a.split(maxsplit=1)[0], b.split(maxsplit=1)[0]
+    if nickname_index().equivalent(ta, tb) or (ta == tb and (a == ta or b == tb)):
+        return "nickname"
+    if len(ta) == 1 or len(tb) == 1:
+        return "initial" if ta[0] == tb[0] else "different"
+    return "close" if _jaro_winkler()(a, b) >= close else "different"
+
+
+def _last_level(a: str, b: str, close: float = DEFAULT_CLOSE) -> str:
+    if not a or not b:
+        return "missing"
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return "exact"
+    if set(a.split()) & set(b.split()):
+        return "compound"
+    return "close" if _jaro_winkler()(a, b) >= close else "different"
+
+
+@functools.cache
+def _jaro_winkler() -> Callable[[str, str], float]:
+    from rapidfuzz.distance import JaroWinkler  # noqa: PLC0415  (imported on first use)
+
+    similarity: Callable[[str, str], float] = JaroWinkler.normalized_similarity
+    return similarity
+
+
+def _equal_level(a: str, b: str) -> str:
+    if not a or not b:
+        return "missing"
+    return "exact" if a == b else "different"
+
+
+def _relationship_level(a: tuple[str, ...], b: tuple[str, ...]) -> str:
+    if not a or not b:
+        return "missing"
+    if set(a) & set(b):
+        return "same_role" if _same_role(a, b) else "same"
+    sex_a = {_RELATION_GROUPS[r] for r in a if r in _RELATION_GROUPS}
+    sex_b = {_RELATION_GROUPS[r] for r in b if r in _RELATION_GROUPS}
+    gen_a = {r in _GENERATION for r in a}
+    gen_b = {r in _GENERATION for r in b}
+    if (sex_a and sex_b and not sex_a & sex_b) or (
+        gen_a != gen_b and len(gen_a) == len(gen_b) == 1
+    ):
+        return "conflicting"
+    return "compatible"
+
+
+def _same_role(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Both accounts name the same gendered relationship (both "mother")."""
+    return any(r in _RELATION_GROUPS for r in set(a) & set(b))
+
+
+_LETTERS = re.compile(r"[a-z]+")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _email_names(email: str, first: str, last: str) -> tuple[bool, str]:
+    """Whether an email address spells the adult's name, and the word, if it may be another's.
+
+    The given name (three letters or more) as a word of the address, alone
+    or joined to the surname (``paula``, ``paulasmith``, ``smithpaula``), or
+    an initial joined to the surname (``psmith``, ``smithp``) or to the given
+    name (``paulas``). A family address (``quix.family@``) names nobody.
+    The given name with a surname initial may be another given name
+    (``paula`` for Paul Anderson): that word is returned, for the caller to
+    check it is no given name in use (``""`` otherwise).
+    """
+    given = "".join(_LETTERS.findall(first.split(maxsplit=1)[0])) if first else ""
+    if len(given) < 2 or not email:
+        return False, ""
+    words = _LETTERS.findall(email.partition("@")[0])
+    surnames = {s for s in ("".join(last.split()), *last.split()) if len(s) >= 2}
+    forms = {given} if len(given) >= 3 else set()
+    for s in surnames:
+        forms |= {given + s, s + given}
+        if len(s) >= 3:
+            forms |= {given[0] + s, s + given[0]}
+    if any(w in forms for w in words) or (given in words and any(w in surnames for w in words)):
+        return True, ""
+    initials = {given + s[0] for s in surnames}
+    loose = next((w for w in words if w in initials), "")
+    return bool(loose), loose
+
+
+def compare_guardians(
+    a: GuardianAccount, b: GuardianAccount, close: float = DEFAULT_CLOSE
+) -> dict[str, str]:
+    """The level of every guardian comparison for one pair of accounts."""
+    first = _first_level(a.first_name, b.first_name, close)
+    if (
+        first == "missing"
+        and not a.first_name
+        and _email_names(a.email, b.first_name, b.last_name)[0]
+    ):
+        first = "in_email"
+    return {
+        "first_name": first,
+        "last_name": _last_level(a.last_name, b.last_name, close),
+        "email": _email_level(a.email, b.email),
+        "phone": _equal_level(_phone_key(a.phone), _phone_key(b.phone)),
+        "sis_id": _equal_level(a.sis_id, b.sis_id),
+        "relationship": _relationship_level(a.relationships, b.relationships),
+    }
+
+
+LEVEL_INDEX = {
+    name: {level: i for i, level in enumerate(levels)}
+    for name, levels in GUARDIAN_COMPARISONS.items()
+}
+NAMES = tuple(GUARDIAN_COMPARISONS)
+RADIX = tuple(len(levels) for levels in GUARDIAN_COMPARISONS.values())
+_COMPARE: tuple[tuple[str, str, Callable[..., str] | None], ...] = (
+    ("first_name", "first", _first_level),
+    ("last_name", "last", _last_level),
+    ("email", "email", _email_level),
+    ("phone", "phone_key", None),
+    ("sis_id", "sis", None),
+    ("relationship", "relationships", _relationship_level),
+)  # (comparison, column, level function or None for plain equality), in GUARDIAN_COMPARISONS order
+
+
+def _slip(a: str, b: str) -> bool:
+    """Whether two surnames (spaces ignored) are one letter changed, added, dropped or swapped."""
+    a, b = a.replace(" ", ""), b.replace(" ", "")
+    if a == b or not a or not b or abs(len(a) - len(b)) > 1:
+        return False
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :] or (
+            i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        )
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1 :] == shorter[i:]
+
+
+def _typo(a: str, b: str) -> bool:
+    """Whether two given names are one slip of the keyboard apart inside the name.
+
+    One letter changed, added, dropped or swapped with its neighbour, not in
+    the first letter nor the last two, in names of five letters or more.
+    Two real names one letter apart differ at the end (Paul/Paula,
+    Juan/Juana, Francis/Frances, Christian/Christina) or are short
+    (Hung/Huong): those are two adults, not a typo.
+    """
+    if a == b or min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1:
+        return False
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    if i == 0:
+        return False
+    if len(a) == len(b):
+        if a[i + 1 :] == b[i + 1 :]:  # one letter changed
+            return len(a) - i - 1 >= 2
+        swapped = a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+        return swapped and len(a) - i - 2 >= 2
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1 :] == shorter[i:] and len(shorter) - i >= 2
+
+
+class Pairs:
+    """Pairs of accounts, as indices into the sides' columns (each side's distinct accounts)."""
+
+    __slots__ = ("new_ix", "new_of", "old_ix", "old_of")
+
+    def __init__(self, old_account: I64, new_account: I64) -> None:
+        self.old_ix, old_of = np.unique(old_account, return_inverse=True)
+        self.new_ix, new_of = np.unique(new_account, return_inverse=True)
+        self.old_of = old_of.reshape(-1).astype(np.int64)
+        self.new_of = new_of.reshape(-1).astype(np.int64)
+
+    def codes(
+        self, old: _Coded, new: _Coded, empty: Any, at: I64 | None = None
+    ) -> tuple[I64, I64, list[Any], int]:
+        """Both sides' codes of one column for every pair (or the pairs ``at``), in one space.
+
+        The space is ``values``; also the code of ``empty`` (``-1`` when no account has it).
+        """
+        old_of, new_of = (
+            (self.old_of, self.new_of) if at is None else (self.old_of[at], self.new_of[at])
+        )
+        in_old = _unify(old, new)
+        co = old.codes[self.old_ix][old_of]
+        cn = in_old[new.codes[self.new_ix]][new_of]
+        empty_code = old.code_of(empty)
+        if empty_code < 0 and new.code_of(empty) >= 0:
+            empty_code = int(in_old[new.code_of(empty)])
+        return co, cn, old.values + new.values, empty_code
+
+
+def _unify(old: _Coded, new: _Coded) -> I64:
+    """The code of each new value in the code space ``old.values + new.values``."""
+    in_old = old.codes_of(new.values)
+    unified: I64 = np.where(in_old >= 0, in_old, len(old.values) + np.arange(len(new.values)))
+    return unified
+
+
+def _holders(old: _Coded, new: _Coded) -> I64:
+    """How many accounts of both sides hold each value, in the pairs' code space."""
+    every = np.concatenate([old.codes, _unify(old, new)[new.codes]])
+    return np.bincount(every, minlength=len(old.values) + len(new.values))
+
+
+def _per_pair(co: I64, cn: I64, values: list[Any], function: Callable[[Any, Any], int]) -> I64:
+    """``function(old value, new value)`` for every pair, called once per distinct pair."""
+    width = len(values)
+    distinct, inverse = np.unique(co * width + cn, return_inverse=True)
+    table = [function(*map(values.__getitem__, divmod(k, width))) for k in distinct.tolist()]
+    result: I64 = np.array(table, np.int64)[inverse.reshape(-1)]
+    return result
+
+
+def _email_levels(pairs: Pairs, old: _Columns, new: _Columns) -> I64:
+    """:func:`_email_level` for every pair: by code, and one by one for hand-typing slips."""
+    index = LEVEL_INDEX["email"]
+    co, cn, values, empty = pairs.codes(old.coded("email"), new.coded("email"), "")
+    levels: I64 = np.where(
+        (co == empty) | (cn == empty),
+        index["missing"],
+        np.where(co == cn, index["exact"], index["different"]),
+    ).astype(np.int64)
+    plain = (
+        old.plain_email()[pairs.old_ix][pairs.old_of]
+        & new.plain_email()[pairs.new_ix][pairs.new_of]
+    )
+    odd = np.flatnonzero((levels == index["different"]) & ~plain)
+    if len(odd):
+        levels[odd] = _per_pair(
+            co[odd], cn[odd], values, functools.partial(_level, _email_level, index)
+        )
+    return levels
+
+
+def _as_int(test: Callable[[Any, Any], bool], a: Any, b: Any) -> int:
+    return int(test(a, b))
+
+
+def _level(level_of: Callable[[Any, Any], str], index: Mapping[str, int], a: Any, b: Any) -> int:
+    return index[level_of(a, b)]
+
+
+def levels_of(
+    pairs: Pairs, old: _Columns, new: _Columns, close: float = DEFAULT_CLOSE
+) -> dict[str, I64]:
+    """The level index of every comparison for every pair (``close``: the typo threshold)."""
+    levels = {}
+    for name, column, level_of in _COMPARE:
+        index = LEVEL_INDEX[name]
+        if name == "email":
+            levels[name] = _email_levels(pairs, old, new)
+            continue
+        co, cn, values, empty = pairs.codes(old.coded(column), new.coded(column), "")
+        if level_of is None:  # equal values are exact; "" is missing
+            levels[name] = np.where(
+                (co == empty) | (cn == empty),
+                index["missing"],
+                np.where(co == cn, index["exact"], index["different"]),
+            ).astype(np.int64)
+        else:
+            compare = (
+                functools.partial(level_of, close=close)
+                if name in ("first_name", "last_name")
+                else level_of
+            )
+            levels[name] = _per_pair(co, cn, values, functools.partial(_level, compare, index))
+    _name_in_email(pairs, old, new, levels["first_name"])
+    return levels
+
+
+def _name_in_email(pairs: Pairs, old: _Columns, new: _Columns, first: I64) -> None:
+    """Turn ``missing`` given names into ``in_email`` where the old account has none and its
+    email spells the sync account's name (see :func:`_email_names`) and is nobody else's.
+
+    A household may use one adult's address for both (a father's account typed
+    with ``monica.flores@``): an address that two accounts of either side hold,
+    or that a district given name merely starts (``paula@`` is not Paul A.'s),
+    names nobody.
+    """
+    where = np.flatnonzero(first == LEVEL_INDEX["first_name"]["missing"])
+    if not len(where):
+        return
+    o_email, n_email = old.coded("email"), new.coded("email")
+    holders = _holders(o_email, n_email)
+    given = _given_names(old, new)
+    o = pairs.old_ix[pairs.old_of[where]].tolist()
+    n = pairs.new_ix[pairs.new_of[where]].tolist()
+    spelled = []
+    for i, j in zip(o, n, strict=True):
+        if old.first[i] or not new.first[j] or holders[o_email.codes[i]] > 2:
+            spelled.append(False)
+            continue
+        names, word = _email_names(old.email[i], new.first[j], new.last[j])
+        spelled.append(names and word not in given)
+    first[where[np.array(spelled, np.bool_)]] = LEVEL_INDEX["first_name"]["in_email"]
+
+
+def _given_names(*sides: _Columns) -> frozenset[str]:
+    """Every given name (first word) of the district's guardian accounts."""
+    return frozenset(
+        name.split(maxsplit=1)[0] for side in sides for name in side.coded("first").values if name
+    )
+
+
+FACTS = ("typo", "surname_slip", "child_surname", "one_sex", "contested", "old_unnamed")
+"""What the decision rules need beyond the levels (see ``_guardian_rules.reasons``)."""
+
+
+def facts(
+    pairs: Pairs, old: _Columns, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """The :data:`FACTS` of the pairs ``at``, looked at only where a rule asks for them.
+
+    ``typo``: the given names are one slip apart inside the name and one
+    spelling is nobody else's (:func:`_typo`); ``surname_slip``: the surnames
+    are one letter apart (:func:`_slip`); ``child_surname``: the surnames
+    differ and the old account's is its child's (a teacher typed "Mrs. Lam"
+    for the mother of Lan Lam, whose own surname is Tran); ``one_sex``: both
+    are the child's parents and known to be of one sex (:func:`_one_sex`);
+    ``contested``: another account of the other side shares an exact email,
+    phone or SIS id with one of the pair's (a household's shared details);
+    ``old_unnamed``: the old account has no given name (typed by a teacher
+    from a parent's email or phone), the sync account has one.
+    """
+    found = {}
+    rules: tuple[tuple[str, str, str, str, Callable[[Any, Any], bool]], ...] = (
+        ("typo", "first", "first_name", "close", _typo),
+        ("surname_slip", "last", "last_name", "different", _slip),
+    )
+    for fact, column, name, level, test in rules:
+        flag = np.zeros(len(at), np.bool_)
+        where = np.flatnonzero(levels[name][at] == LEVEL_INDEX[name][level])
+        if len(where):
+            co, cn, values, _ = pairs.codes(old.coded(column), new.coded(column), "", at[where])
+            flag[where] = _per_pair(co, cn, values, functools.partial(_as_int, test)) > 0
+            if fact == "typo":  # a typo is a spelling nobody else uses
+                holders = _holders(old.coded(column), new.coded(column))
+                flag[where] &= (holders[co] < 2) | (holders[cn] < 2)
+        found[fact] = flag
+    found["child_surname"] = _child_surname_facts(pairs, old, levels, at)
+    anchored = np.zeros(len(pairs.old_of), np.bool_)
+    for name in ("email", "phone", "sis_id"):
+        anchored |= levels[name] == LEVEL_INDEX[name]["exact"]
+    per_old = np.bincount(pairs.old_of, weights=anchored, minlength=len(pairs.old_ix))
+    per_new = np.bincount(pairs.new_of, weights=anchored, minlength=len(pairs.new_ix))
+    o_first, n_first = pairs.old_ix[pairs.old_of[at]], pairs.new_ix[pairs.new_of[at]]
+    found["old_unnamed"] = np.array(
+        [
+            not old.first[i] and bool(new.first[j])
+            for i, j in zip(o_first.tolist(), n_first.tolist(), strict=True)
+        ],
+        np.bool_,
+    )
+    found["contested"] = (per_old[pairs.old_of[at]] - anchored[at] > 0) | (
+        per_new[pairs.new_of[at]] - anchored[at] > 0
+    )
+    found["one_sex"] = _one_sex_facts(pairs, old, new, levels, at)
+    return found
+
+
+def _child_surname_facts(
+    pairs: Pairs, old: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """For pairs whose surnames differ: whether the old account's surname is its child's."""
+    flag = np.zeros(len(at), np.bool_)
+    where = np.flatnonzero(levels["last_name"][at] == LEVEL_INDEX["last_name"]["different"])
+    for k, account in zip(
+        where.tolist(), pairs.old_ix[pairs.old_of[at[where]]].tolist(), strict=True
+    ):
+        flag[k] = old.last[account] in old.child_surnames(account)
+    return flag
+
+
+def _one_sex_facts(
+    pairs: Pairs, old: _Columns, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """For pairs with agreeing relationships: whether both adults are of one sex.
+
+    See :func:`_one_sex`: Jimmy, a "parent", and James, a father, are two
+    men when the district's other Jimmys are fathers; Chris is a father's
+    and a mother's name, so a "parent" Chris may be either.
+    """
+    flag = np.zeros(len(at), np.bool_)
+    agreeing = [LEVEL_INDEX["relationship"][x] for x in ("same_role", "same", "compatible")]
+    where = np.flatnonzero(np.isin(levels["relationship"][at], agreeing))
+    if not len(where):
+        return flag
+    fo, fn, names, _ = pairs.codes(old.coded("first"), new.coded("first"), "", at[where])
+    ro, rn, roles, _ = pairs.codes(
+        old.coded("relationships"), new.coded("relationships"), (), at[where]
+    )
+    sexes = _name_sexes(old, new)
+    width, depth = len(names), len(roles)
+    key = ((fo * width + fn) * depth + ro) * depth + rn
+    distinct, inverse = np.unique(key, return_inverse=True)
+    table = []
+    for k in distinct.tolist():
+        rest, rn_k = divmod(k, depth)
+        rest, ro_k = divmod(rest, depth)
+        fo_k, fn_k = divmod(rest, width)
+        table.append(_one_sex(names[fo_k], names[fn_k], roles[ro_k], roles[rn_k], sexes))
+    flag[where] = np.array(table, np.bool_)[inverse.reshape(-1)]
+    return flag
+
+
+def _name_sexes(*sides: _Columns) -> dict[str, Counter[str]]:
+    """How many adults of each sex (by gendered relationship) use each given name."""
+    sexes: dict[str, Counter[str]] = {}
+    for side in sides:
+        first, roles = side.coded("first"), side.coded("relationships")
+        combos, counts = np.unique(
+            first.codes * len(roles.values) + roles.codes, return_counts=True
+        )
+        for k, count in zip(combos.tolist(), counts.tolist(), strict=True):
+            name, role = divmod(k, len(roles.values))
+            found = {_RELATION_GROUPS[r] for r in roles.values[role] if r in _RELATION_GROUPS}
+            if found and first.values[name]:
+                tally = sexes.setdefault(first.values[name].split(" ", 1)[0], Counter())
+                tally.update(dict.fromkeys(found, count))
+    return sexes
+
+
+def _one_sex(
+    a: str,
+    b: str,
+    roles_a: tuple[str, ...],
+    roles_b: tuple[str, ...],
+    sexes: Mapping[str, Counter[str]],
+) -> bool:
+    """Whether two accounts are both a parent of the child and known to be of one sex.
+
+    A parent's sex is what the relationship says (mother, father); for a
+    "parent", what the district's other adults with that given name are
+    (none known: unknown). Other roles (an aunt, a guardian who may be a
+    grandparent) leave the question open.
+    """
+    if not roles_a or not roles_b or not _PARENTS.issuperset(roles_a + roles_b):
+        return False
+    names = (a.split(" ", 1)[0], b.split(" ", 1)[0])
+    stated = [
+        {_RELATION_GROUPS[r] for r in roles if r in _RELATION_GROUPS}
+        for roles in (roles_a, roles_b)
+    ]
+    known = []
+    for me in (0, 1):
+        if stated[me]:
+            known.append(stated[me])
+            continue
+        tally = Counter(sexes.get(names[me], Counter()))
+        if names[1 - me] == names[me]:  # the other account of the pair is no evidence
+            tally.subtract(stated[1 - me])
+        known.append({sex for sex, n in tally.items() if n > 0})
+    return len(known[0]) == 1 and known[0] == known[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def combination(code: int) -> tuple[tuple[str, str], ...]:
+    """The (comparison, level) pairs of a combined level code (see ``_match_columns``)."""
+    levels = []
+    for name, size in zip(reversed(NAMES), reversed(RADIX), strict=True):
+        code, index = divmod(code, size)
+        levels.append((name, GUARDIAN_COMPARISONS[name][index]))
+    return tuple(reversed(levels))

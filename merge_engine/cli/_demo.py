@@ -142,10 +142,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(f"{len(plan.review)} merges wait for review (not applied). Try next:")
     print(f"  merge-engine show {out} --review --db {url}")
-    print(f"  merge-engine report {out} --db {url} --out report.html   (open it in a browser)")
-    print(
-        f"  merge-engine review export {out} --db {url} --out review.csv   (decide in a spreadsheet)"
-    )
+    print(f"  merge-engine report {out} --db {url} --out report.html  (open in a browser)")
+    print(f"  merge-engine review export {out} --db {url} --out review.csv  (decide, then import)")
     print(f"  merge-engine history --db {url}")
     print(
         f"  merge-engine undo {out} --db {url} --only {plan.auto[0].archived_id}"

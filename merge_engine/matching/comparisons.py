@@ -357,6 +357,14 @@ def _school(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     return out
 
 
+def given_name_levels(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, names: Vocabulary, threshold: float
+) -> tuple[Levels, Levels]:
+    """The ``first_name`` and ``gender`` levels alone, for callers that need nothing else
+    (telling twins apart inside a family)."""
+    return _names(a, b, ia, ib, names, threshold)[0], _gender(a, b, ia, ib)
+
+
 def _gender(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     ga, gb = a.gender[ia], b.gender[ib]
     out = np.where(ga == gb, 1, 2).astype(np.int8)

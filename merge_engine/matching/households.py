@@ -25,8 +25,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
+from .comparisons import COMPARISONS, given_name_levels
 from .features import GRADE_MISSING, MISSING, EncodedSide, Vocabularies
-from .scoring import compare
 
 __all__ = [
     "Families",
@@ -39,6 +39,8 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 
+_FIRST_LEVELS = next(c.levels for c in COMPARISONS if c.name == "first_name")
+_GENDER_LEVELS = next(c.levels for c in COMPARISONS if c.name == "gender")
 #: A component larger than this many households' worth of children on one side is a chain.
 _CHAIN_FACTOR = 2
 
@@ -153,8 +155,9 @@ def find_families(ea: EncodedSide, eb: EncodedSide, n_contacts: int, max_childre
 def _distinct(records: I64, values: I64) -> tuple[I64, I64]:
     if not len(records):
         return records, values
-    pairs = np.unique(np.stack([records, values], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    kinds, dense = np.unique(values, return_inverse=True)
+    keys = np.unique((records << 32) | dense.astype(np.int64))
+    return keys >> 32, kinds[keys & 0xFFFFFFFF]
 
 
 def alike_twins(
@@ -184,12 +187,9 @@ def alike_twins(
         return out
     ia = np.asarray(left, np.int64)
     ib = np.asarray(right, np.int64)
-    levels = compare(side, side, ia, ib, vocab, settings, grade_progression=0)
-    j = next(k for k, c in enumerate(levels.comparisons) if c.name == "first_name")
-    names = levels.comparisons[j].levels
-    g = next(k for k, c in enumerate(levels.comparisons) if c.name == "gender")
-    alike = np.isin(levels.levels[:, j], [names.index("close"), names.index("nickname")]) & (
-        levels.levels[:, g] != levels.comparisons[g].levels.index("different")
+    first, gender = given_name_levels(side, side, ia, ib, vocab.names, settings.close_threshold)
+    alike = np.isin(first, [_FIRST_LEVELS.index("close"), _FIRST_LEVELS.index("nickname")]) & (
+        gender != _GENDER_LEVELS.index("different")
     )
     out[ia[alike]] = True
     out[ib[alike]] = True

@@ -12,7 +12,7 @@ import pytest
 from conftest import FAST, contact
 from planner_support import kid, plan_with, targets
 
-from merge_engine import Settings, SettingsError
+from merge_engine import Roster, Settings, SettingsError, build_plan
 from merge_engine.matching.features import Vocabularies, encode_students
 from merge_engine.matching.households import find_families
 from merge_engine.model import Contact, Student
@@ -227,3 +227,19 @@ def test_names_alone_below_the_auto_threshold_are_not_proposed(background):
     assert targets(plan_with(background, archived, synced, config=strict), "wn-a") == [
         ("wn-s", "review")
     ]
+
+
+def test_a_rejected_pair_frees_the_record_for_its_next_candidate(background):
+    """A reviewer rejected Mia -> hs-mia: planning again with it rejected leaves it out
+    before the assignment, so the archived record takes the other Mia of her family."""
+    archived, synced = family()
+    other = child("hs-mia2", "Mia", [contact("g-new", PHONE, NEW_EMAIL)], synced=True, grade=2)
+    first = plan_with(background, archived, [*synced, other])
+    assert [s for s, _ in targets(first, "ha-mia")] == ["hs-mia"]
+    again = build_plan(
+        Roster(background.archived.students + tuple(archived)),
+        Roster((*background.synced.students, *synced, other)),
+        FAST,
+        rejected={("ha-mia", "hs-mia")},
+    )
+    assert [s for s, _ in targets(again, "ha-mia")] == ["hs-mia2"]

@@ -15,7 +15,7 @@ from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..plan import MergePlan
 from ..planning.planner import build_plan
 from ..planning.replan import plan_from_storage
-from ..review.decisions import Decisions, without_rejected
+from ..review.decisions import Decisions, rejected_pairs, without_rejected
 from ._common import (
     DB_HELP,
     emit_json,
@@ -45,7 +45,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 _keep_applied_plan(Path(args.out), storage, args.db)
             with steps(args, "planning", [*PLAN_STAGES, "write"]) as bar:
                 bar.start("reading the database")
-                plan = plan_from_storage(storage, settings, progress=bar.stage)
+                plan = plan_from_storage(
+                    storage, settings, progress=bar.stage, rejected=rejected_pairs(decisions)
+                )
                 plan = _write(plan, decisions, args.out)
     elif Path(args.out).exists() and not args.overwrite:
         raise OutputExistsError(
@@ -59,7 +61,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
             raise PlanError("give both --archived and --synced folders (or --db URL)")
         with steps(args, "planning", ["archived", "synced", *PLAN_STAGES, "write"]) as bar:
             archived, synced = read_both(args, bar)
-            plan = build_plan(archived, synced, settings, progress=bar.stage)
+            plan = build_plan(
+                archived,
+                synced,
+                settings,
+                progress=bar.stage,
+                rejected=rejected_pairs(decisions),
+            )
             plan = _write(plan, decisions, args.out)
     if args.json:
         emit_json(plan_counts(plan, args.out))

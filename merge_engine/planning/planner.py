@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -290,6 +290,7 @@ def build_plan(
     settings: Settings | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
 ) -> MergePlan:
     """Match archived students to synced ones and return the plan. Read-only.
 
@@ -298,6 +299,8 @@ def build_plan(
         synced: the students the sync created.
         settings: thresholds and model options; the defaults need no tuning.
         progress: called with each stage's name as the stage ends (a progress bar).
+        rejected: (archived id, synced id) pairs a reviewer rejected: never proposed,
+            so the archived record can still go to its next best candidate.
 
     Returns:
         A deterministic :class:`MergePlan`: the same inputs and settings give
@@ -307,7 +310,7 @@ def build_plan(
     # graph again and again while the pipeline allocates; nothing here makes
     # reference cycles, so pause it for the duration.
     with gc_paused():
-        return _build_plan(archived, synced, settings or Settings(), progress)
+        return _build_plan(archived, synced, settings or Settings(), progress, rejected)
 
 
 def _build_plan(
@@ -315,10 +318,12 @@ def _build_plan(
     synced: Roster,
     settings: Settings,
     progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
 ) -> MergePlan:
     timer = _Timer(progress)
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
+    refused = _pair_codes(rejected, a_students, b_students)
     vocab = Vocabularies.new()
     ea = encode_students(
         a_students,
@@ -396,6 +401,7 @@ def _build_plan(
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 
+    scored = _without_pairs(scored, refused, len(eb))
     floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     result = assign(
@@ -449,6 +455,10 @@ def _build_plan(
         for m in merges
     ]
     merges += contested
+    if len(refused):
+        gone = {(a_students[int(c // max(len(eb), 1))].id, b_students[int(c % max(len(eb), 1))].id)
+                for c in refused.tolist()}  # fmt: skip
+        merges = [m for m in merges if (m.archived_id, m.synced_id) not in gone]
     merges.sort(key=lambda m: (m.archived_id, m.synced_id))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}
@@ -632,6 +642,44 @@ def _with_pairs(
     levels = compare(ea, eb, ia, ib, vocab, settings)
     added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
     return _concat(scored, added)
+
+
+def _pair_codes(
+    pairs: Collection[tuple[str, str]], a_students: Sequence[Student], b_students: Sequence[Student]
+) -> I64:
+    """Codes ``archived * len(synced) + synced`` of the id pairs both rosters hold."""
+    a_index = {s.id: i for i, s in enumerate(a_students)}
+    b_index = {s.id: i for i, s in enumerate(b_students)}
+    nb = max(len(b_students), 1)
+    return np.array(
+        sorted(a_index[a] * nb + b_index[s] for a, s in pairs if a in a_index and s in b_index),
+        np.int64,
+    )
+
+
+def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPairs:
+    """``scored`` less the pairs coded in ``codes``."""
+    if not len(codes):
+        return scored
+    keep = ~np.isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
+    return _take(scored, keep)
+
+
+def _take(x: ScoredPairs, index: npt.NDArray[Any]) -> ScoredPairs:
+    from ..matching.comparisons import LevelMatrix  # noqa: PLC0415
+    from ..matching.fellegi_sunter import PairScores  # noqa: PLC0415
+
+    return ScoredPairs(
+        x.archived[index],
+        x.synced[index],
+        LevelMatrix(x.levels.levels[index], x.levels.comparisons),
+        PairScores(
+            x.scores.contributions[index],
+            x.scores.adjustment[index],
+            x.scores.log_odds[index],
+            x.scores.probability[index],
+        ),
+    )
 
 
 def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:

@@ -14,7 +14,7 @@ merged archived student is no longer archived-and-unmerged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -43,6 +43,7 @@ def plan_from_storage(
     settings: Settings | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
 ) -> MergePlan:
     """Plan the merges still to make in ``storage``. Read-only.
 
@@ -51,7 +52,7 @@ def plan_from_storage(
     so that apply tells the engine's earlier work from a change since planning.
     """
     archived, view = rosters_for_planning(storage)
-    plan = build_plan(archived, view, settings, progress=progress)
+    plan = build_plan(archived, view, settings, progress=progress, rejected=rejected)
     stored = {s.id: s for s in storage.read_roster("synced").students}
     merges = [
         m if (now := guardian_ids(stored[m.synced_id])) == m.synced_guardians

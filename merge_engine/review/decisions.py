@@ -26,6 +26,7 @@ __all__ = [
     "Decisions",
     "approvals_for",
     "check_one_child_per_record",
+    "rejected_pairs",
     "without_rejected",
 ]
 
@@ -208,6 +209,15 @@ def _connected(ids: Sequence[str], linked: Mapping[str, set[str]]) -> bool:
     return seen == wanted
 
 
+def rejected_pairs(decisions: Sequence[Decisions]) -> set[tuple[str, str]]:
+    """The (archived id, synced id) student pairs a reviewer rejected, for
+    :func:`merge_engine.build_plan`'s ``rejected``: planning then leaves them out before
+    the assignment, so the archived record may still go to its next best candidate."""
+    return {
+        (d.left_id, d.right_id) for ds in decisions for d in ds.rejected if d.kind in STUDENT_KINDS
+    }
+
+
 def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePlan:
     """``plan`` without the pairs and steps a reviewer rejected, each named in its warnings.
 
@@ -221,7 +231,7 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
     pairs = {(d.left_id, d.right_id) for d in rejected if d.kind in STUDENT_KINDS}
     ids = {d.approval_id for d in rejected if d.kind not in STUDENT_KINDS}
     dropped = [m for m in plan.merges if (m.archived_id, m.synced_id) in pairs]
-    if not dropped and not ids:
+    if not pairs and not ids:
         return plan
     gone = {m.archived_id for m in dropped}
     merges = [m for m in plan.merges if m.archived_id not in gone]
@@ -240,10 +250,7 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
         attrs.evolve(r, action="keep_apart") if f"role:{r.first_id}:{r.second_id}" in ids else r
         for r in plan.role_links
     ]
-    notes = [
-        _note(f"rejected by a reviewer, not proposed: {m.archived_id} -> {m.synced_id}")
-        for m in dropped
-    ]
+    notes = [_note(f"rejected by a reviewer, not proposed: {a} -> {s}") for a, s in sorted(pairs)]
     found = (
         {f"guardian:{g.synced_guardian_id}" for g in plan.guardian_merges}
         | {f"detach:{a.student_id}:{a.guardian_id}" for a in plan.guardian_actions}
@@ -253,7 +260,7 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
     stats = {
         **plan.stats,
         "rejected_by_review": {
-            "student_pairs": len(dropped),
+            "student_pairs": len(pairs),
             "account_steps": len(ids & found),
         },
     }

@@ -263,6 +263,19 @@ class RoleLink:
         )
 
 
+def merge_row(m: Merge) -> dict[str, Any]:
+    """A merge's ids, decision, confidence, weight, margin and reasons as one flat row."""
+    return {
+        "archived_id": m.archived_id,
+        "synced_id": m.synced_id,
+        "decision": m.decision,
+        "confidence": m.confidence,
+        "match_weight": m.match_weight,
+        "margin_bits": m.margin_bits,
+        "reasons": "; ".join(m.reasons),
+    }
+
+
 @frozen
 class MergePlan:
     """Everything the planner decided, and how: read-only, serialisable."""
@@ -321,15 +334,7 @@ class MergePlan:
         """One flat dict per merge (for a DataFrame or a CSV review sheet)."""
         rows = []
         for m in self.merges:
-            row: dict[str, Any] = {
-                "archived_id": m.archived_id,
-                "synced_id": m.synced_id,
-                "decision": m.decision,
-                "confidence": m.confidence,
-                "match_weight": m.match_weight,
-                "margin_bits": m.margin_bits,
-                "reasons": "; ".join(m.reasons),
-            }
+            row = merge_row(m)
             for e in m.evidence:
                 row[e.comparison] = e.level
             rows.append(row)

@@ -16,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import MissingDependencyError
+from ..plan import merge_row
 from ..readers.values import format_grade
 from ._svg import logit2, waterfall
 
@@ -154,13 +155,7 @@ def plan_to_pandas(plan: MergePlan) -> Any:
     rows = []
     for m in plan.merges:
         row: dict[str, Any] = {
-            "archived_id": m.archived_id,
-            "synced_id": m.synced_id,
-            "decision": m.decision,
-            "confidence": m.confidence,
-            "match_weight": m.match_weight,
-            "margin_bits": m.margin_bits,
-            "reasons": "; ".join(m.reasons),
+            **merge_row(m),
             "competitors": len(m.competitors),
             "duplicates": ";".join(m.duplicates),
         }

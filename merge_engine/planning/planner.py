@@ -432,9 +432,8 @@ def _build_plan(
         contested += _family_leftovers(
             scored,
             families,
-            groups,
-            result,
-            {m.archived_id for m in contested},
+            merges,
+            contested,
             ea,
             eb,
             a_students,
@@ -859,9 +858,8 @@ _LEFTOVER_REASON = (
 def _family_leftovers(
     scored: ScoredPairs,
     families: Families,
-    groups: I64,
-    result: Assignment,
-    taken: set[str],
+    assigned: Sequence[Merge],
+    proposed: Sequence[Merge],
     ea: EncodedSide,
     eb: EncodedSide,
     a_students: Sequence[Student],
@@ -869,11 +867,24 @@ def _family_leftovers(
     settings: Settings,
     hashes: _Hashes,
 ) -> list[Merge]:
-    """Review merges for the one unmatched child left on each side of a family's class."""
-    free_a = result.synced[groups] == NONE
-    free_a &= np.fromiter((s.id not in taken for s in a_students), np.bool_, len(a_students))
+    """Review merges for the one unmatched child left on each side of a family's class, and
+    for a record whose family's only child of its class another record took.
+
+    ``assigned`` are the assignment's merges, ``proposed`` the other proposals so far: a
+    record the assignment placed but whose merge was not proposed (names alone, under
+    the auto threshold) is still free here.
+    """
+    a_index = {s.id: i for i, s in enumerate(a_students)}
+    b_index = {s.id: i for i, s in enumerate(b_students)}
+    free_a = np.ones(len(ea), np.bool_)
     free_b = np.ones(len(eb), np.bool_)
-    free_b[result.synced[result.synced != NONE]] = False
+    owner = np.full(len(eb), -1, np.int64)
+    for m in proposed:
+        free_a[a_index[m.archived_id]] = False
+    for m in reversed(assigned):  # reversed: the first record of a synced student wins
+        free_a[a_index[m.archived_id]] = False
+        free_b[b_index[m.synced_id]] = False
+        owner[b_index[m.synced_id]] = a_index[m.archived_id]
     ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
     nb = np.int64(max(len(eb), 1))
     codes = scored.archived * nb + scored.synced
@@ -886,10 +897,6 @@ def _family_leftovers(
         if c in position
     ]
     free_a[ia] = False
-    owner = np.full(len(eb), -1, np.int64)
-    assigned = result.synced[groups] if len(groups) else np.empty(0, np.int64)
-    placed = np.flatnonzero(assigned != NONE)[::-1]  # reversed: the first member wins
-    owner[assigned[placed]] = placed
     ia, ib, first = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
     for a, s, f in zip(ia.tolist(), ib.tolist(), first.tolist(), strict=True):
         k = position.get(a * int(nb) + s)

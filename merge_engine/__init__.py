@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
     from .applying.journal import PlanSummary, plan_summaries
     from .applying.undo import undo_plan, undo_plan_id
+    from .planning.many import District, DistrictResult, plan_many
     from .planning.planner import build_plan
     from .readers import read_roster, write_roster
     from .storage import load_rosters, open_storage
@@ -52,6 +53,9 @@ _LAZY = {
     "undo_plan": "applying.undo",
     "undo_plan_id": "applying.undo",
     "build_plan": "planning.planner",
+    "District": "planning.many",
+    "DistrictResult": "planning.many",
+    "plan_many": "planning.many",
     "read_roster": "readers",
     "write_roster": "readers",
     "load_rosters": "storage",
@@ -80,6 +84,8 @@ __all__ = [
     "ApplyReport",
     "AuditReport",
     "Contact",
+    "District",
+    "DistrictResult",
     "FieldEvidence",
     "InputError",
     "InputWarning",
@@ -107,6 +113,7 @@ __all__ = [
     "build_plan",
     "load_rosters",
     "open_storage",
+    "plan_many",
     "plan_summaries",
     "read_roster",
     "undo_plan",

@@ -139,7 +139,7 @@ def test_every_command_takes_json() -> None:
     without = [name for name, p in leaves.items()
                if not any("--json" in a.option_strings for a in p._actions)]  # fmt: skip
 
-    assert len(leaves) == 14
+    assert len(leaves) == 16  # plan-many and apply-many included
     assert [] == without
 
 

@@ -22,7 +22,7 @@ import structlog
 
 from .. import __version__
 from ..exceptions import MergeEngineError
-from . import _database, _demo, _planning, _report, _review, _show
+from . import _database, _demo, _many, _planning, _report, _review, _show
 
 __all__ = ["EXIT_INPUT", "EXIT_PIPE", "main"]
 
@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _planning.register(sub)  # plan, audit, load
     _database.register(sub)  # apply, undo, history
+    _many.register(sub)  # plan-many, apply-many
     _show.register(sub)
     _review.register(sub)
     _report.register(sub)

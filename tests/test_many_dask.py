@@ -1,0 +1,156 @@
+"""plan_many and plan-many on a Dask cluster of two worker processes, loopback only.
+
+A worker is killed mid-run (while planning, and while writing its plan): the
+run completes, every district gets exactly one plan file, and each is the plan
+of that district alone, to the byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from conftest import FAST
+
+from merge_engine import MergePlan, build_plan, plan_many, read_roster, write_roster
+from merge_engine.cli import main
+from merge_engine.planning.many import districts_in
+from merge_engine.testing.synthetic import generate_district
+
+distributed = pytest.importorskip(
+    "distributed", reason="the dask extra is not installed: pip install -e '.[test]'"
+)
+
+NAMES = ("ash", "birch", "cedar", "elm")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    cluster = distributed.LocalCluster(
+        processes=True,
+        n_workers=2,
+        threads_per_worker=1,
+        dashboard_address=None,
+        host="127.0.0.1",
+    )
+    with cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def districts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dask") / "districts"
+    for seed, name in enumerate(NAMES):
+        district = generate_district(120, seed=seed + 11)
+        write_roster(district.archived, root / name / "archived")
+        write_roster(district.synced, root / name / "synced")
+    return root
+
+
+@pytest.fixture(scope="module")
+def alone(districts: Path) -> dict[str, str]:
+    """Each district's plan, planned on its own in this process."""
+    return {
+        name: build_plan(
+            read_roster(districts / name / "archived"),
+            read_roster(districts / name / "synced"),
+            FAST,
+        ).to_json()
+        for name in NAMES
+    }
+
+
+def _plan_files(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("plan.json"))
+
+
+def test_plans_on_the_cluster_are_the_plans_of_each_district_alone(
+    client: Any, districts: Path, alone: dict[str, str]
+) -> None:
+    results = plan_many(districts_in(districts), client, FAST)
+
+    assert list(NAMES) == [r.name for r in results]
+    assert alone == {r.name: r.plan.to_json() for r in results if r.plan is not None}
+
+
+def _kill_once_in(marker: str, where: str) -> Callable[[], None]:
+    """A function for ``client.run``: the worker running it dies at ``where`` in the
+    ``cedar`` district, once across the cluster (the marker file says it happened)."""
+
+    def patch() -> None:
+        from merge_engine.plan import MergePlan  # noqa: PLC0415
+        from merge_engine.planning import many  # noqa: PLC0415
+
+        def first() -> bool:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return False
+            return True
+
+        if where == "planning":
+            real_plan = many.build_plan
+
+            def dying_plan(archived: Any, synced: Any, settings: Any = None) -> Any:
+                if "cedar" in archived.source and first():
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return real_plan(archived, synced, settings)
+
+            many.build_plan = dying_plan
+        else:
+            real_write = MergePlan.write
+
+            def dying_write(self: MergePlan, path: Any) -> None:
+                if "cedar" in str(path) and first():
+                    body = self.to_json().encode()
+                    with open(f"{path}.tmp", "wb") as half:  # as write does, half-way through
+                        half.write(body[: len(body) // 2])
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real_write(self, path)
+
+            MergePlan.write = dying_write  # type: ignore[method-assign]
+
+    return patch
+
+
+@pytest.mark.parametrize("where", ["planning", "writing"])
+def test_a_worker_killed_mid_run_leaves_one_whole_plan_per_district(
+    client: Any,
+    districts: Path,
+    alone: dict[str, str],
+    tmp_path: Path,
+    where: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    marker = tmp_path / "killed"
+    pids = set(client.run(os.getpid).values())
+    client.run(_kill_once_in(str(marker), where))
+    out = tmp_path / "plans"
+    scheduler = client.scheduler.address
+    try:
+        args = ["--districts", str(districts), "--out", str(out), "--scheduler", scheduler]
+        code = main(["plan-many", *args, "--settings", str(_fast_toml(tmp_path)), "--json"])
+        structlog.reset_defaults()
+        rows = json.loads(capsys.readouterr().out)
+        assert marker.exists()  # a worker did die
+        assert pids != set(client.run(os.getpid).values())
+    finally:
+        client.restart()  # no patched worker outlives the test
+    assert 0 == code
+    assert [None] * len(NAMES) == [r["error"] for r in rows]
+    assert [f"{n}/plan.json" for n in NAMES] == _plan_files(out)
+    for name in NAMES:
+        assert alone[name] == (out / name / "plan.json").read_text(encoding="utf-8")
+        MergePlan.read(out / name / "plan.json")  # whole: its digest checks
+
+
+def _fast_toml(folder: Path) -> Path:
+    path = folder / "fast.toml"
+    path.write_text("random_pairs = 30000\n", encoding="utf-8")
+    return path

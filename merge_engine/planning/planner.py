@@ -879,6 +879,7 @@ def _family_leftovers(
     free_a = np.ones(len(ea), np.bool_)
     free_b = np.ones(len(eb), np.bool_)
     owner = np.full(len(eb), -1, np.int64)
+    contested = {m.synced_id for m in proposed}  # one contesting record per synced student
     for m in proposed:
         free_a[a_index[m.archived_id]] = False
     for m in reversed(assigned):  # reversed: the first record of a synced student wins
@@ -900,8 +901,9 @@ def _family_leftovers(
     ia, ib, first = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
     for a, s, f in zip(ia.tolist(), ib.tolist(), first.tolist(), strict=True):
         k = position.get(a * int(nb) + s)
-        if k is None:
+        if k is None or b_students[s].id in contested:
             continue
+        contested.add(b_students[s].id)
         first_id = a_students[f].id
         out.append(
             _review_merge(
@@ -911,9 +913,10 @@ def _family_leftovers(
                 b_students,
                 hashes,
                 reasons=[
-                    f"the only child of this class in the family is taken by archived "
-                    f"{first_id}: the same child typed twice (another given name, a slip) or "
-                    "a twin who left; approve only if it is the same child"
+                    f"possible duplicate of archived {first_id}: the only child of this "
+                    f"class in the family is taken by archived {first_id}; the same child "
+                    "typed twice (another given name, a slip) or a twin who left: approve "
+                    "only if it is the same child"
                 ],
                 competitors=[
                     Competitor(

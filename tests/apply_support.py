@@ -32,7 +32,14 @@ from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
 from merge_engine.planning.planner import build_plan, record_hashes, student_hash
 from merge_engine.settings import Settings
-from merge_engine.storage import InMemoryStorage, load_history, load_rosters, open_storage
+from merge_engine.storage import (
+    Capability,
+    InMemoryStorage,
+    capabilities_of,
+    load_history,
+    load_rosters,
+    open_storage,
+)
 from merge_engine.storage.base import (
     BULK_READS,
     BULK_WRITES,
@@ -515,6 +522,11 @@ class _FaultyTransaction:
     def __init__(self, tx: Any, owner: FaultyStorage) -> None:
         self._tx = tx
         self._owner = owner
+        hidden = {
+            "hide": {Capability.BULK_READS, Capability.BULK_WRITES},
+            "reads": {Capability.BULK_WRITES},
+        }.get(owner.bulk, set())
+        self.capabilities = capabilities_of(tx) - hidden  # what it offers, it declares
 
     def __getattr__(self, name: str) -> Any:
         owner = self._owner

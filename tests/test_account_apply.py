@@ -26,7 +26,13 @@ from merge_engine.applying.undo import undo_plan
 from merge_engine.exceptions import PlanError, StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
-from merge_engine.storage import AccountLink, GuardianLink, StorageAdapter
+from merge_engine.storage import (
+    AccountLink,
+    Capability,
+    GuardianLink,
+    StorageAdapter,
+    capabilities_of,
+)
 from merge_engine.storage.base import AccountTransaction
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -334,6 +340,7 @@ def test_an_adapter_without_account_methods_is_refused_before_any_write() -> Non
 
         def __init__(self, inner: Any) -> None:
             self._inner = inner
+            self.capabilities = capabilities_of(inner) - {Capability.ACCOUNTS}
 
         def __getattr__(self, name: str) -> Any:
             if name in ("guardians", "links_of_guardian", "account_links"):

@@ -29,6 +29,7 @@ from apply_support import (
 )
 
 from merge_engine.applying.apply import ApplyReport, apply_plan, audit_history
+from merge_engine.storage import Capability, capabilities_of
 from merge_engine.storage.base import StorageAdapter
 
 pytestmark = pytest.mark.postgres
@@ -53,6 +54,7 @@ class Unlocked:
 
     def __init__(self, inner: StorageAdapter) -> None:
         self.inner = inner
+        self.capabilities = capabilities_of(inner) - {Capability.PLAN_LOCK}
 
     def __getattr__(self, name: str) -> Any:
         if name == "plan_lock":

@@ -32,7 +32,7 @@ from merge_engine.applying.apply import ApplyReport, apply_plan
 from merge_engine.applying.undo import undo_plan
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import MergePlan
-from merge_engine.storage._codec import decode_entry, encode_entry
+from merge_engine.storage import Capability, capabilities_of
 from merge_engine.storage.base import (
     ACCOUNT_BULK,
     BULK_READS,
@@ -44,6 +44,7 @@ from merge_engine.storage.base import (
     JournalEntry,
     StorageAdapter,
 )
+from merge_engine.storage.codec import decode_entry, encode_entry
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -324,6 +325,7 @@ class _NoPositions(StorageProxy):
 class _NoPositionsTx:
     def __init__(self, tx: Any) -> None:
         self._tx = tx
+        self.capabilities = capabilities_of(tx) - {Capability.BULK_READS, Capability.BULK_WRITES}
 
     def __getattr__(self, name: str) -> Any:
         if name in (*BULK_READS, *BULK_WRITES, *ACCOUNT_BULK):

@@ -13,13 +13,14 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from attrs import frozen
 
 from .._log import get_logger
 from ..exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
 from ..plan import Merge, MergePlan
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import (
     HistoryRow,
     HistoryTable,
@@ -66,15 +67,15 @@ def plan_fingerprint(plan: MergePlan) -> str:
 
 @contextlib.contextmanager
 def plan_locked(storage: StorageAdapter, fp: str, *, dry_run: bool = False) -> Iterator[None]:
-    """Hold the plan's lock (:class:`PlanLocking`) for a whole apply or undo.
+    """Hold the plan's lock (``Capability.PLAN_LOCK``) for a whole apply or undo.
 
     A dry run writes nothing, so it takes no lock and is never refused by one.
     Adapters without the lock run unlocked.
     """
-    if dry_run or not isinstance(storage, PlanLocking):
+    if dry_run or Capability.PLAN_LOCK not in capabilities_of(storage):
         yield
         return
-    with storage.plan_lock(fp):
+    with cast(PlanLocking, storage).plan_lock(fp):
         yield
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import attrs
 
 from ..exceptions import StorageError
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import (
     AccountTransaction,
     AuditRecord,
@@ -54,17 +56,24 @@ _MAX_CHAIN = 5
 
 
 def supports_accounts(storage: StorageAdapter) -> bool:
-    """True when the adapter's transactions offer :class:`AccountTransaction`."""
+    """True when the adapter's transactions declare ``Capability.ACCOUNTS``."""
     with storage.transaction() as tx:
-        return isinstance(tx, AccountTransaction)
+        return Capability.ACCOUNTS in capabilities_of(tx)
+
+
+def _accounts(tx: Transaction) -> AccountTransaction:
+    """``tx`` as an account transaction, refused when it does not declare the capability."""
+    if Capability.ACCOUNTS not in capabilities_of(tx):
+        raise StorageError("this storage adapter cannot change guardian accounts")
+    return cast(AccountTransaction, tx)
 
 
 def check_account_support(storage: StorageAdapter) -> None:
     """Raise :class:`StorageError` before any write when the adapter cannot change accounts."""
     if not supports_accounts(storage):
         raise StorageError(
-            "this storage adapter cannot change guardian accounts (its transactions lack the "
-            "AccountTransaction methods); apply with accounts=False (CLI: --students-only) "
+            "this storage adapter cannot change guardian accounts (its transactions do not "
+            "declare Capability.ACCOUNTS); apply with accounts=False (CLI: --students-only) "
             "to apply the student merges alone"
         )
 
@@ -86,15 +95,14 @@ def run_account_steps(
     def work(
         tx: Transaction, batch: Sequence[AccountStep], one_by_one: bool
     ) -> BatchRun[AccountStep]:
-        if not isinstance(tx, AccountTransaction):
-            raise StorageError("this storage adapter cannot change guardian accounts")
+        acc = _accounts(tx)
         if one_by_one:
-            return BatchRun(lambda step: one(tx, fp, step))
+            return BatchRun(lambda step: one(acc, fp, step))
         keys = [s.archived_id for s in batch]
         keys += [a for s in batch if s.kind == "detach" for a, _ in s.students]
         guardians = [g for s in batch for g in (s.guardian_id, s.into_id, *s.guardians) if g]
         students = [x for s in batch for pair in s.students for x in pair]
-        view = account_batch(tx, fp, keys, guardians, students)
+        view = account_batch(acc, fp, keys, guardians, students)
         finish = view.flush if isinstance(view, AccountBatch) else no_op
         return BatchRun(lambda step: one(view, fp, step), finish)
 
@@ -111,9 +119,7 @@ def run_account_steps(
 
 def apply_step_in(tx: Transaction, fp: str, step: AccountStep) -> MergeOutcome:
     """Apply one step inside an open transaction (a dry run's)."""
-    if not isinstance(tx, AccountTransaction):
-        raise StorageError("this storage adapter cannot change guardian accounts")
-    return _apply_step(tx, fp, step)
+    return _apply_step(_accounts(tx), fp, step)
 
 
 def _result(step: AccountStep, status: str, reason: str = "", **kw: object) -> MergeOutcome:

@@ -10,11 +10,19 @@ been lost or overwritten: :func:`journaled_plan` rebuilds what undo needs
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from attrs import frozen
 
 from ..plan import Merge
-from ..storage.base import AuditRecord, JournalEntry, StorageAdapter, Transaction
+from ..storage.adapter import Capability, capabilities_of
+from ..storage.base import (
+    AuditRecord,
+    BulkTransaction,
+    JournalEntry,
+    StorageAdapter,
+    Transaction,
+)
 from .account_steps import AccountStep, is_account_key
 
 __all__ = ["PlanSummary", "journaled_plan", "plan_summaries"]
@@ -164,9 +172,13 @@ def _step(
     return AccountStep("account_link", key, entry.synced_id, link=link)
 
 
+def _reads_in_bulk(tx: Transaction) -> bool:
+    return Capability.BULK_READS in capabilities_of(tx)
+
+
 def _links(tx: Transaction, student_ids: Sequence[str]) -> dict[str, set[str]]:
     """The guardian ids linked to each of ``student_ids``."""
-    bulk = getattr(tx, "guardian_links_many", None)
+    bulk = cast(BulkTransaction, tx).guardian_links_many if _reads_in_bulk(tx) else None
     out: dict[str, set[str]] = {}
     for start in range(0, len(student_ids), _CHUNK):
         chunk = student_ids[start : start + _CHUNK]
@@ -177,7 +189,7 @@ def _links(tx: Transaction, student_ids: Sequence[str]) -> dict[str, set[str]]:
 
 
 def _entries(tx: Transaction, plan_id: str, keys: Sequence[str]) -> dict[str, JournalEntry]:
-    bulk = getattr(tx, "journals", None)
+    bulk = cast(BulkTransaction, tx).journals if _reads_in_bulk(tx) else None
     found: dict[str, JournalEntry] = {}
     if bulk is not None:
         for start in range(0, len(keys), _CHUNK):

@@ -16,11 +16,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from .._log import get_logger
 from ..exceptions import SafetyValveError, TransientConflict
 from ..plan import Merge, MergePlan
 from ..planning.planner import student_hash
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import AccountTransaction, StorageAdapter, StoredStudent, Transaction
 from ._applying import retrying
 from .account_apply import final_account
@@ -111,9 +113,9 @@ def _guardians_changed(
     planned = set(merge.synced_guardians)
     missing = planned - now
     extra = now - planned - merged_links
-    if missing and isinstance(accounts, AccountTransaction):
+    if missing and accounts is not None and Capability.ACCOUNTS in capabilities_of(accounts):
         for g in sorted(missing):
-            into = final_account(accounts, g)
+            into = final_account(cast(AccountTransaction, accounts), g)
             if into is not None and into != g and into in now:
                 missing.discard(g)  # merged into an account the student has: same guardian
                 extra.discard(into)

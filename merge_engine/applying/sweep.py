@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import cast
 
 import attrs
 from attrs import field, frozen
 
 from ..plan import Merge
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import (
     AuditRecord,
+    BulkTransaction,
     HistoryRow,
     HistoryTable,
     JournalEntry,
@@ -185,8 +187,9 @@ def stranded_history(storage: StorageAdapter) -> list[StrandedRecord]:
 
 
 def _row_counts(tx: Transaction, table: str, ids: Sequence[str]) -> dict[str, int]:
-    many: Any = getattr(tx, "history_rows_many", None)
-    if callable(many):
-        found: Mapping[str, list[HistoryRow]] = many(table, ids)
+    if Capability.BULK_READS in capabilities_of(tx):
+        found: Mapping[str, list[HistoryRow]] = cast(BulkTransaction, tx).history_rows_many(
+            table, ids
+        )
         return {i: len(found.get(i, ())) for i in ids}
     return {i: len(tx.history_rows(table, i)) for i in ids}

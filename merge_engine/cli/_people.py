@@ -7,7 +7,7 @@ lines and ids only.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -16,6 +16,7 @@ from ..plan import MergePlan
 from ..readers import read_roster
 from ..review.export import EMPTY, Directory
 from ..review.items import review_items
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import GuardianContacts
 from ._common import DB_HELP, FORMATS, storage_at
 from ._progress import steps
@@ -92,7 +93,7 @@ def _with_accounts(people: Directory, storage: Any, plan: MergePlan | None) -> D
     if not missing:
         return people
     with storage.transaction() as tx:
-        if not isinstance(tx, GuardianContacts):
+        if Capability.GUARDIAN_CONTACTS not in capabilities_of(tx):
             return people
-        found = tx.guardian_contacts(missing)
+        found = cast(GuardianContacts, tx).guardian_contacts(missing)
     return attrs.evolve(people, guardians={**people.guardians, **found})

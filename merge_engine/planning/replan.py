@@ -15,6 +15,7 @@ merged archived student is no longer archived-and-unmerged.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import cast
 
 import attrs
 
@@ -22,8 +23,10 @@ from .._log import get_logger
 from ..model import Contact, Roster, Student
 from ..plan import MergePlan
 from ..settings import Settings
+from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import (
     AuditRecord,
+    BulkTransaction,
     GuardianContacts,
     JournalEntry,
     StorageAdapter,
@@ -84,7 +87,8 @@ def rosters_for_planning(storage: StorageAdapter) -> tuple[Roster, Roster]:
                     removed[(k.student_id, k.guardian_id)] = k.relationship
         restored = {link: rel for link, rel in removed.items() if link not in added}
         wanted = sorted({g for _, g in restored})
-        details = tx.guardian_contacts(wanted) if isinstance(tx, GuardianContacts) else {}
+        contacts = Capability.GUARDIAN_CONTACTS in capabilities_of(tx)
+        details = cast(GuardianContacts, tx).guardian_contacts(wanted) if contacts else {}
     if not added and not restored:
         return archived, synced
     back: dict[str, list[Contact]] = {}
@@ -107,9 +111,8 @@ def _applied_keys(records: Iterable[AuditRecord]) -> dict[str, set[str]]:
 
 
 def _journal_entries(tx: Transaction, fp: str, ids: Sequence[str]) -> list[JournalEntry]:
-    bulk = getattr(tx, "journals", None)
-    if callable(bulk):
-        found: Mapping[str, JournalEntry] = bulk(fp, ids)
+    if Capability.BULK_READS in capabilities_of(tx):
+        found: Mapping[str, JournalEntry] = cast(BulkTransaction, tx).journals(fp, ids)
         return [found[i] for i in ids if i in found]
     return [e for i in ids if (e := tx.journal(fp, i)) is not None]
 

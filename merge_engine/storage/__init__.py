@@ -9,6 +9,11 @@ Three adapters implement :class:`StorageAdapter`:
 * :class:`~merge_engine.storage.sqla.SQLAlchemyStorage` for PostgreSQL and
   other SQLAlchemy databases, on the platform's own tables through a
   :class:`StorageMapping`. Needs the ``postgres`` extra, imported lazily.
+
+A platform's own adapter derives from :class:`BaseStorage` and
+:class:`BaseTransaction` (a dozen required methods; the rest have defaults)
+and declares its :class:`Capability` set; :mod:`merge_engine.testing.contract`
+checks it (docs/adapters.md, "Writing your own adapter").
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exceptions import MissingDependencyError, StorageError
+from .adapter import (
+    ALL_TRANSACTION_CAPABILITIES,
+    BaseStorage,
+    BaseTransaction,
+    Capability,
+    UnsupportedOperation,
+    capabilities_of,
+)
 from .base import (
     AccountLink,
     AccountTransaction,
@@ -26,13 +39,15 @@ from .base import (
     HistoryTable,
     JournalEntry,
     PlanLocking,
+    RowKey,
     Side,
     StorageAdapter,
     StoredGuardian,
     StoredStudent,
     Transaction,
 )
-from .loading import LoadReport, load_history, load_rosters
+from .codec import decode_entry, decode_value, encode_entry, encode_value
+from .loading import LoadReport, history_key, load_history, load_rosters
 from .mapping import (
     AccountLinkTable,
     GuardianTable,
@@ -42,19 +57,23 @@ from .mapping import (
     StudentTable,
 )
 from .memory import InMemoryStorage
-from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, DEFAULT_HISTORY_TABLES
+from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, DEFAULT_HISTORY_TABLES, check_identifier
 from .sqlite import SQLiteStorage
 
 if TYPE_CHECKING:
     from .sqla import SQLAlchemyStorage
 
 __all__ = [
+    "ALL_TRANSACTION_CAPABILITIES",
     "DEFAULT_GUARDIAN_HISTORY_TABLES",
     "DEFAULT_HISTORY_TABLES",
     "AccountLink",
     "AccountLinkTable",
     "AccountTransaction",
     "AuditRecord",
+    "BaseStorage",
+    "BaseTransaction",
+    "Capability",
     "GuardianLink",
     "GuardianTable",
     "HistoryRow",
@@ -64,6 +83,7 @@ __all__ = [
     "LinkTable",
     "LoadReport",
     "PlanLocking",
+    "RowKey",
     "SQLAlchemyStorage",
     "SQLiteStorage",
     "Side",
@@ -74,6 +94,14 @@ __all__ = [
     "StoredStudent",
     "StudentTable",
     "Transaction",
+    "UnsupportedOperation",
+    "capabilities_of",
+    "check_identifier",
+    "decode_entry",
+    "decode_value",
+    "encode_entry",
+    "encode_value",
+    "history_key",
     "load_history",
     "load_rosters",
     "open_storage",

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..model import Contact, InputWarning, Roster, StaffMember, Student
-from ._codec import encode_value
+from .codec import encode_value
 from .mapping import StorageMapping
 from .schema import GUARDIAN_FIELDS, STAFF_FIELDS, STUDENT_FIELDS
 

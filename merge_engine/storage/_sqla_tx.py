@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
-from ._codec import decode_entry, encode_audit_rows, encode_entry
 from ._rows import build_contact, build_student, link_order
 from ._sqla_accounts import AccountMethods, AccountStatements
 from ._sqla_stmts import HistoryStatements, Statements, stamp_for
+from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
 from .base import (
     AuditRecord,
     GuardianLink,
@@ -27,6 +27,7 @@ from .base import (
     RowKey,
     StoredStudent,
 )
+from .codec import decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLAlchemyTransaction", "contacts_by_student"]
 
@@ -49,8 +50,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-class SQLAlchemyTransaction(AccountMethods):
-    """An :class:`~merge_engine.storage.base.AccountTransaction` on one SQLAlchemy connection."""
+class SQLAlchemyTransaction(AccountMethods, BaseTransaction):
+    """A transaction on one SQLAlchemy connection, with every capability."""
+
+    capabilities = ALL_TRANSACTION_CAPABILITIES
 
     def __init__(
         self,

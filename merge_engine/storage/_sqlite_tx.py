@@ -9,10 +9,10 @@ from typing import Any
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
-from ._codec import decode_entry, encode_audit_rows, encode_entry
 from ._rows import build_contact, build_student, link_order, now_iso
 from ._sqlite_accounts import AccountSQL
 from ._sqlite_sql import HistorySQL, SQLiteSQL
+from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
 from .base import (
     AccountLink,
     AuditRecord,
@@ -24,6 +24,7 @@ from .base import (
     StoredGuardian,
     StoredStudent,
 )
+from .codec import decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLiteTransaction", "contacts_by_student"]
 
@@ -39,8 +40,10 @@ def contacts_by_student(rows: Iterable[Sequence[Any]], sql: SQLiteSQL) -> dict[s
     return result
 
 
-class SQLiteTransaction:
-    """An :class:`~merge_engine.storage.base.AccountTransaction` inside ``BEGIN IMMEDIATE``."""
+class SQLiteTransaction(BaseTransaction):
+    """A transaction inside ``BEGIN IMMEDIATE``, with every capability."""
+
+    capabilities = ALL_TRANSACTION_CAPABILITIES
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ __all__ = [
     "HistoryTable",
     "JournalEntry",
     "PlanLocking",
+    "RowKey",
     "Side",
     "StorageAdapter",
     "StoredGuardian",

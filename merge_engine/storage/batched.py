@@ -4,8 +4,8 @@ The engine decides merge by merge, with the per-merge methods of
 :class:`~merge_engine.storage.base.Transaction`. Sent one by one to a
 client-server database, those calls cost a round trip each (about twenty
 per merge). :class:`BatchedTransaction` sits between the engine and the
-adapter's transaction and, using the optional methods of
-:class:`~merge_engine.storage.base.BulkTransaction` the adapter has:
+adapter's transaction and, with the batch-level methods of an adapter
+that declares them (:class:`~merge_engine.storage.adapter.Capability`):
 
 * reads every history row, guardian link and journal entry of a window of
   merges with a few statements, and answers the per-merge reads from that;
@@ -34,8 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..exceptions import TransientConflict
+from .adapter import Capability, capabilities_of
 from .base import (
-    BULK_WRITES,
     AuditRecord,
     GuardianLink,
     HistoryRow,
@@ -61,13 +61,12 @@ class BatchFlushError(Exception):
 def batched(
     tx: Transaction, plan_fingerprint: str, groups: Sequence[tuple[Sequence[str], Sequence[str]]]
 ) -> Transaction:
-    """``tx`` wrapped in a :class:`BatchedTransaction` when the adapter has any bulk method.
+    """``tx`` wrapped in a :class:`BatchedTransaction` when it declares bulk reads or writes.
 
     ``groups`` holds, per merge of the batch in order, its student ids (archived and
     synced) and the archived ids whose journal entries it reads.
     """
-    names = ("history_rows_many", "guardian_links_many", "journals", *BULK_WRITES)
-    if not any(callable(getattr(tx, n, None)) for n in names):
+    if not capabilities_of(tx) & {Capability.BULK_READS, Capability.BULK_WRITES}:
         return tx
     return BatchedTransaction(tx, plan_fingerprint, groups)
 
@@ -129,13 +128,15 @@ class BatchedTransaction:
         self._dirty_students: set[str] = set()
         self._dirty_journals: set[tuple[str, str]] = set()
         self._pending = _Pending()
-        self._buffer = all(callable(getattr(tx, n, None)) for n in BULK_WRITES)
+        declared = capabilities_of(tx)
+        self._reads = Capability.BULK_READS in declared
+        self._buffer = Capability.BULK_WRITES in declared
 
     # -- Bookkeeping -----------------------------------------------------------------------
 
-    def _bulk(self, name: str) -> Any:
-        method = getattr(self._tx, name, None)
-        return method if callable(method) else None
+    def _bulk(self) -> Any:
+        """The adapter's bulk reads, when it declares them (else None: read one by one)."""
+        return self._tx if self._reads else None
 
     def _table_specs(self) -> dict[str, HistoryTable]:
         return {t.name: t for t in self.history_tables()}
@@ -154,18 +155,14 @@ class BatchedTransaction:
         self._journals.clear()
         self._loaded.add(w)
         try:
-            rows_many = self._bulk("history_rows_many")
-            if rows_many is not None:
+            bulk = self._bulk()
+            if bulk is not None:
                 for table in self.history_tables():
-                    found = rows_many(table.name, students)
+                    found = bulk.history_rows_many(table.name, students)
                     self._rows[table.name] = {i: list(found.get(i, ())) for i in students}
-            links_many = self._bulk("guardian_links_many")
-            if links_many is not None:
-                found_links = links_many(students)
+                found_links = bulk.guardian_links_many(students)
                 self._links = {i: list(found_links.get(i, ())) for i in students}
-            journals = self._bulk("journals")
-            if journals is not None:
-                found_entries: Mapping[str, JournalEntry] = journals(self._fp, archived)
+                found_entries: Mapping[str, JournalEntry] = bulk.journals(self._fp, archived)
                 self._journals = {i: found_entries.get(i) for i in archived}
         except TransientConflict:
             raise

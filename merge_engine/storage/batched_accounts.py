@@ -23,9 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from ..exceptions import TransientConflict
+from .adapter import Capability, capabilities_of
 from .base import (
-    ACCOUNT_BULK,
-    BULK_WRITES,
     AccountLink,
     AccountTransaction,
     AuditRecord,
@@ -41,7 +40,7 @@ from .batched import BatchFlushError, _check
 
 __all__ = ["AccountBatch", "account_batch"]
 
-_NEEDED = ("journals", "history_rows_many", *BULK_WRITES, *ACCOUNT_BULK)
+_NEEDED = frozenset({Capability.BULK_READS, Capability.BULK_WRITES, Capability.ACCOUNTS})
 
 
 def account_batch(
@@ -51,8 +50,8 @@ def account_batch(
     guardian_ids: Sequence[str],
     student_ids: Sequence[str] = (),
 ) -> AccountTransaction:
-    """``tx`` wrapped in an :class:`AccountBatch` when the adapter has every bulk method."""
-    if not all(callable(getattr(tx, name, None)) for name in _NEEDED):
+    """``tx`` wrapped in an :class:`AccountBatch` when it declares bulk reads and writes."""
+    if not capabilities_of(tx) >= _NEEDED:
         return tx
     return AccountBatch(tx, plan_fingerprint, journal_keys, guardian_ids, student_ids)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import attrs
 from attrs import frozen
@@ -22,7 +22,8 @@ from attrs import frozen
 from .._log import get_logger
 from ..exceptions import StorageError
 from ..model import Contact, Roster, StaffMember, Student
-from .base import HistoryRow, HistoryTable, StorageAdapter
+from .adapter import Capability, capabilities_of
+from .base import AccountTransaction, HistoryRow, HistoryTable, StorageAdapter
 
 if TYPE_CHECKING:
     from .mapping import StorageMapping
@@ -177,9 +178,9 @@ def load_history(storage: StorageAdapter, rows: Mapping[str, Iterable[Mapping[st
     total = 0
     with storage.transaction() as tx:
         tables = {t.name: t for t in tx.history_tables()}
-        guardian_tables = getattr(tx, "guardian_history_tables", None)
-        if guardian_tables is not None:
-            tables.update({t.name: t for t in guardian_tables()})
+        if Capability.ACCOUNTS in capabilities_of(tx):
+            guardian_tables = cast(AccountTransaction, tx).guardian_history_tables()
+            tables.update({t.name: t for t in guardian_tables})
         for name, items in rows.items():
             table = tables.get(name)
             if table is None:

@@ -20,7 +20,7 @@ import attrs
 from .._log import get_logger
 from ..exceptions import MappingError, PlanLockedError, StorageError
 from ..model import Contact, Roster, StaffMember, Student
-from ._codec import decode_entry, encode_entry, encode_value
+from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseStorage, BaseTransaction, Capability
 from .base import (
     AccountLink,
     AuditRecord,
@@ -34,6 +34,7 @@ from .base import (
     StoredStudent,
     Transaction,
 )
+from .codec import decode_entry, encode_entry, encode_value
 from .loading import PreparedRosters, history_key, prepare_rosters
 from .mapping import StorageMapping
 from .schema import (
@@ -98,12 +99,14 @@ class _State:
     audit: list[AuditRecord] = attrs.Factory(list)
 
 
-class InMemoryStorage:
+class InMemoryStorage(BaseStorage):
     """A :class:`~merge_engine.storage.base.StorageAdapter` held in dicts.
 
     ``rows`` gives initial history rows as ``{table: [column dicts]}``
     (student or guardian history tables).
     """
+
+    capabilities = frozenset({Capability.PLAN_LOCK})
 
     def __init__(
         self,
@@ -265,8 +268,12 @@ def _student_dict(stored: StoredStudent) -> dict[str, Any]:
     return data
 
 
-class _MemoryTransaction:
-    """The :class:`Transaction` of :class:`InMemoryStorage`."""
+class _MemoryTransaction(BaseTransaction):
+    """The transaction of :class:`InMemoryStorage` (its batch-level methods are the defaults)."""
+
+    # The batch-level methods are the base's loops (as fast as anything in memory),
+    # declared so the engine's batching runs on the in-memory adapter too.
+    capabilities = ALL_TRANSACTION_CAPABILITIES
 
     def __init__(self, state: _State, undo: _UndoLog) -> None:
         self._state = state
@@ -469,13 +476,6 @@ class _MemoryTransaction:
             )
         self._undo.put(state.account_links, key, link.mode)
 
-    def links_of_guardians(self, guardian_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
-        return {g: self.links_of_guardian(g) for g in guardian_ids}
-
-    def set_guardian_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
-        for guardian_id, into_id in pairs:
-            self.set_guardian_merged_into(guardian_id, into_id)
-
     def remove_account_link(self, link: AccountLink) -> None:
         state = self._check()
         key = (link.kind, link.first_id, link.second_id)
@@ -505,42 +505,3 @@ class _MemoryTransaction:
         if record.action not in ("apply", "undo"):
             raise StorageError("audit action must be 'apply' or 'undo'")
         self._undo.append(state.audit, attrs.evolve(record, rows=dict(record.rows)))
-
-    # -- Optional batch-level methods (see BulkTransaction) --------------------------------
-
-    def history_rows_many(
-        self, table: str, student_ids: Sequence[str]
-    ) -> dict[str, list[HistoryRow]]:
-        return {i: self.history_rows(table, i) for i in student_ids}
-
-    def guardian_links_many(self, student_ids: Sequence[str]) -> dict[str, list[GuardianLink]]:
-        return {i: self.guardian_links(i) for i in student_ids}
-
-    def journals(
-        self, plan_fingerprint: str, archived_ids: Sequence[str]
-    ) -> dict[str, JournalEntry]:
-        found = ((i, self.journal(plan_fingerprint, i)) for i in archived_ids)
-        return {i: e for i, e in found if e is not None}
-
-    def move_rows_many(self, table: str, moves: Sequence[tuple[Sequence[RowKey], str]]) -> int:
-        return sum(self.move_rows(table, keys, to) for keys, to in moves)
-
-    def add_guardian_links(self, links: Sequence[GuardianLink]) -> None:
-        for link in links:
-            self.add_guardian_link(link)
-
-    def remove_guardian_links(self, links: Sequence[GuardianLink]) -> None:
-        for link in links:
-            self.remove_guardian_link(link)
-
-    def set_merged_into_many(self, pairs: Sequence[tuple[str, str | None]]) -> None:
-        for archived_id, synced_id in pairs:
-            self.set_merged_into(archived_id, synced_id)
-
-    def write_journals(self, entries: Sequence[JournalEntry]) -> None:
-        for entry in entries:
-            self.write_journal(entry)
-
-    def write_audits(self, records: Sequence[AuditRecord]) -> None:
-        for record in records:
-            self.write_audit(record)

@@ -21,13 +21,14 @@ import sqlalchemy as sa
 from .._log import get_logger
 from ..exceptions import MissingDependencyError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
-from ._codec import decode_audit_rows
 from ._rows import build_roster, plain_row
 from ._sqla_accounts import AccountStatements
 from ._sqla_schema import bookkeeping_tables, create_reference_schema, reference_metadata, reflect
 from ._sqla_stmts import Statements, converter, stamp_for
 from ._sqla_tx import SQLAlchemyTransaction, contacts_by_student
+from .adapter import BaseStorage, Capability
 from .base import AuditRecord, Side, Transaction
+from .codec import decode_audit_rows
 from .loading import PreparedRosters
 from .mapping import StorageMapping
 
@@ -88,7 +89,7 @@ def _lock_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
-class SQLAlchemyStorage:
+class SQLAlchemyStorage(BaseStorage):
     """A :class:`~merge_engine.storage.base.StorageAdapter` on any SQLAlchemy database.
 
     ``url_or_engine``: a URL such as ``postgresql+psycopg://user@host/db`` or
@@ -100,6 +101,8 @@ class SQLAlchemyStorage:
     transactions; the default is the database's (READ COMMITTED on
     PostgreSQL, where the row locks of ``students()`` serialize merges).
     """
+
+    capabilities = frozenset({Capability.PLAN_LOCK})
 
     def __init__(
         self,

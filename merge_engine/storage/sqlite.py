@@ -22,12 +22,13 @@ from typing import Any
 from .._log import get_logger
 from ..exceptions import MappingError, PlanLockedError, StorageError, TransientConflict
 from ..model import Roster
-from ._codec import decode_audit_rows
 from ._rows import build_roster, now_iso, plain_row
 from ._sqlite_accounts import AccountSQL, upgrade_reference_schema
 from ._sqlite_sql import SQLiteSQL
 from ._sqlite_tx import SQLiteTransaction, contacts_by_student
+from .adapter import BaseStorage, Capability
 from .base import AuditRecord, Side, Transaction
+from .codec import decode_audit_rows
 from .loading import PreparedRosters
 from .mapping import StorageMapping
 from .schema import SQLITE_ROSTER_DDL, quote, sqlite_bookkeeping_ddl
@@ -47,7 +48,7 @@ def translate(exc: sqlite3.Error) -> StorageError:
     return StorageError(f"SQLite error: {text}")
 
 
-class SQLiteStorage:
+class SQLiteStorage(BaseStorage):
     """A :class:`~merge_engine.storage.base.StorageAdapter` on one SQLite file.
 
     ``create=True`` creates the file and (for the reference mapping) the
@@ -56,6 +57,8 @@ class SQLiteStorage:
     audit tables are created whenever missing. ``timeout`` is how long to
     wait for another writer.
     """
+
+    capabilities = frozenset({Capability.PLAN_LOCK})
 
     def __init__(
         self,

@@ -2,6 +2,9 @@
 
 ``synthetic.generate_district`` builds archived and synced rosters whose true
 pairs are known (benchmarks/quality.py measures against it).
+:mod:`merge_engine.testing.contract` is the storage adapter contract suite: a
+platform runs it on its own adapter with one pytest class. It needs pytest
+(the ``test`` extra), so it is imported on its own, never from here.
 """
 
 from __future__ import annotations

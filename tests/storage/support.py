@@ -1,4 +1,4 @@
-"""A tiny district every adapter test starts from, and PostgreSQL availability.
+"""The contract suite's tiny district in each built-in adapter, and PostgreSQL availability.
 
 PostgreSQL tests use ``MERGE_ENGINE_PG_URL`` (default: the local trust-auth
 server). When it is unreachable they skip with the reason, unless
@@ -7,7 +7,6 @@ server). When it is unreachable they skip with the reason, unless
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import secrets
@@ -18,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from merge_engine.model import Contact, Roster, StaffMember, Student
+from merge_engine.model import Student
 from merge_engine.storage import (
     InMemoryStorage,
     StorageAdapter,
@@ -27,51 +26,14 @@ from merge_engine.storage import (
     load_rosters,
 )
 from merge_engine.storage.sqlite import SQLiteStorage
+from merge_engine.testing.contract import CONTRACT_DISTRICT, ContractDistrict
 
 PG_URL = os.environ.get("MERGE_ENGINE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KINDS = ("memory", "sqlite", "postgres")
 
-MOTHER = Contact("g1", "Maria", "Lopez", "maria@example.org", "+15555550101", "Mother")
-FATHER = Contact("g2", "Jose", "Lopez", None, "+15555550102", "Father", sis_id="P-2")
-A1 = Student(
-    "a1", "Ana", "Lopez", middle_name="B", dob=dt.date(2015, 3, 4), grade=3, gender="F",
-    school_id="sch1", sis_id="100", state_id="ST1", student_number="N1", email="ana@example.org",
-    street="1 Main St", city="Springfield", state="IL", zip="62701",
-    contacts=(FATHER, MOTHER),  # deliberately not in guardian-id order
-    line=2,
-)  # fmt: skip
-A2 = Student("a2", "Ben", "Ng", grade=0, contacts=(Contact("g3", "Li", "Ng", relationship=None),))
-A3 = Student("a3", "Cy", "Oh", grade=-2)
-S1 = Student(
-    "s1", "Ana", "Lopez", dob=dt.date(2015, 3, 4), grade=4, gender="F", school_id="sch1",
-    contacts=(Contact("g4", "Rosa", "Diaz", "rosa@example.org", None, "Grandparent"), MOTHER),
-)  # fmt: skip
-S2 = Student("s2", "Dee", "Park", dob=dt.date(2010, 12, 31), grade=9)
-ARCHIVED = Roster([A1, A2, A3], staff=[StaffMember("t1", "Tom", "Hart", school_id="sch1")])
-SYNCED = Roster([S1, S2], staff=[StaffMember("t2", "Una", "Vale", email="u@example.org")])
-
-STAMP = "2024-01-05T08:00:00+00:00"
-ROWS: dict[str, list[dict[str, Any]]] = {
-    "messages": [
-        {"id": 3, "student_id": "a1", "sent_at": STAMP, "body": "second"},
-        {"id": 1, "student_id": "a1", "sent_at": STAMP, "body": "first"},
-        {"id": 2, "student_id": "s1", "sent_at": STAMP, "body": "synced"},
-        {"id": 7, "student_id": "a1", "sent_at": STAMP, "body": "third"},
-    ],
-    "notes": [{"id": 1, "student_id": "a2", "created_at": STAMP, "body": "note"}],
-    "attendance": [
-        {"id": 1, "student_id": "a1", "day": "2024-01-05", "status": "present"},
-        {"id": 2, "student_id": "a1", "day": "2024-01-06", "status": "absent"},
-        {"id": 3, "student_id": "s1", "day": "2024-01-05", "status": "present"},
-    ],
-    "backpack_items": [
-        {"id": 1, "student_id": "a1", "kind": "form", "title": "permission", "added_at": STAMP}
-    ],
-    "guardian_messages": [
-        {"id": 1, "guardian_id": "g1", "sent_at": STAMP, "body": "old account"},
-        {"id": 2, "guardian_id": "g4", "sent_at": STAMP, "body": "new account"},
-    ],
-}
+ARCHIVED = CONTRACT_DISTRICT.archived
+SYNCED = CONTRACT_DISTRICT.synced
+ROWS = CONTRACT_DISTRICT.rows
 
 
 def as_stored(student: Student) -> Student:
@@ -146,11 +108,16 @@ def empty_storage(kind: str, tmp_path: Path, pg: tuple[Any, str] | None) -> Stor
     return SQLAlchemyStorage(engine, mapping=StorageMapping(schema=schema), create=True)
 
 
-def district_storage(kind: str, tmp_path: Path, pg: tuple[Any, str] | None) -> StorageAdapter:
-    """The tiny district, with its history rows, in a storage of ``kind``."""
+def district_storage(
+    kind: str,
+    tmp_path: Path,
+    pg: tuple[Any, str] | None,
+    district: ContractDistrict = CONTRACT_DISTRICT,
+) -> StorageAdapter:
+    """The tiny district (the contract suite's), with its history rows, in a storage of ``kind``."""
     if kind == "memory":
-        return InMemoryStorage(ARCHIVED, SYNCED, rows=ROWS)
+        return InMemoryStorage(district.archived, district.synced, rows=district.rows)
     storage = empty_storage(kind, tmp_path, pg)
-    load_rosters(storage, ARCHIVED, SYNCED)
-    load_history(storage, ROWS)
+    load_rosters(storage, district.archived, district.synced)
+    load_history(storage, district.rows)
     return storage

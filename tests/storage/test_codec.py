@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from merge_engine.exceptions import StorageError
 from merge_engine.storage import GuardianLink, HistoryRow, JournalEntry
-from merge_engine.storage._codec import decode_entry, decode_value, encode_entry, encode_value
+from merge_engine.storage.codec import decode_entry, decode_value, encode_entry, encode_value
 
 VALUES: list[Any] = [
     None, True, 0, -5, 2**70, 1.5, float("inf"), "text", "", "{\"$date\": \"x\"}",

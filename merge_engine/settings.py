@@ -51,6 +51,13 @@ def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise SettingsError(f"{attribute.name} must not be negative")
 
 
+def _grades(_: object, attribute: attrs.Attribute[tuple[int, ...]], value: tuple[int, ...]) -> None:
+    if not all(isinstance(g, int) and not isinstance(g, bool) and -4 <= g <= 13 for g in value):
+        raise SettingsError(
+            f"{attribute.name} must list grades as whole numbers from -4 (infant) to 13"
+        )
+
+
 def _boolean(_: object, attribute: attrs.Attribute[bool], value: bool) -> None:
     if not isinstance(value, bool):
         raise SettingsError(f"{attribute.name} must be true or false")
@@ -143,6 +150,10 @@ class Settings:
             side to be auto-merged. Closer competitors send it to review.
         grade_progression: expected synced grade minus archived grade:
             1 when the archive is from last school year, 0 for a same-year sync.
+        level_change_grades: grades in which children enter a new school (middle
+            and high school: 6 and 9 by default; 7 and 9, or 6 and 10, elsewhere):
+            a different school with the synced grade one of these is ``level_change``,
+            not ``different``.
         close_threshold: Jaro-Winkler similarity from which two names count as a typo.
         guardian_close_threshold: the same for guardian given names and
             surnames (a close given name still needs a slip inside the name,
@@ -210,6 +221,7 @@ class Settings:
     review_threshold: float = field(default=0.3, validator=_probability)
     margin_bits: float = field(default=6.0, validator=_non_negative)
     grade_progression: int = field(default=1, validator=_integer)
+    level_change_grades: tuple[int, ...] = field(default=(6, 9), converter=tuple, validator=_grades)
     close_threshold: float = field(default=0.92, validator=_probability)
     guardian_close_threshold: float = field(default=0.92, validator=_probability)
     guardian_margin_bits: float = field(default=4.0, validator=_non_negative)

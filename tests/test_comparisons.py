@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import contact, encode_pair_sides, level_code, levels_of, make_student
 
+from merge_engine import Settings, SettingsError
 from merge_engine.matching.comparisons import COMPARISONS, compare_pairs
 
 D = dt.date
@@ -334,3 +335,17 @@ class TestGuardianNames:
         new = contact("g2", "(646) 555-0199", None, last_name="Lopez")
 
         assert "none_shared" == self._pair(old, new)
+
+
+def test_level_change_grades_follow_the_district() -> None:
+    """Where middle school starts in grade 7, a child in a new school in grade 7 moved up a
+    level; with the default grades (6 and 9) the same pair reads as another school, and a
+    setting that is not a list of grades is refused."""
+    a = make_student("a", "Ana", "Diaz", grade=6, school_id="E01")
+    b = make_student("b", "Ana", "Diaz", grade=7, school_id="M01")
+    assert levels_of(a, b)["school"] == "different"
+    assert levels_of(a, b, level_change_grades=(7, 10))["school"] == "level_change"
+    settings = Settings(level_change_grades=[7, 10])
+    assert settings.level_change_grades == (7, 10)
+    with pytest.raises(SettingsError, match="level_change_grades"):
+        Settings(level_change_grades=["seventh"])

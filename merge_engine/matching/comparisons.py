@@ -341,17 +341,20 @@ def _grade(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, progression: int) -
     return out
 
 
-_LEVEL_CHANGE_GRADES = (6, 9)
+LEVEL_CHANGE_GRADES = (6, 9)
+"""Grades a child enters a new school in (middle and high school), by default."""
 
 
-def _school(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+def _school(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, level_changes: Sequence[int]
+) -> Levels:
     sa, sb = a.school[ia], b.school[ib]
     out = np.full(len(ia), 3, np.int8)
     present = (sa != MISSING) & (sb != MISSING)
     out[~present] = 0
     gb = b.grade[ib]
     ga = a.grade[ia]
-    change = np.isin(gb, _LEVEL_CHANGE_GRADES) & (ga < gb) & (ga != GRADE_MISSING)
+    change = np.isin(gb, list(level_changes)) & (ga < gb) & (ga != GRADE_MISSING)
     out[present & (sa != sb) & change] = 2
     out[present & (sa == sb)] = 1
     return out
@@ -451,6 +454,7 @@ def compare_pairs(
     names: Vocabulary,
     *,
     grade_progression: int = 1,
+    level_change_grades: Sequence[int] = LEVEL_CHANGE_GRADES,
     close_threshold: float = 0.92,
     identifiers: Vocabulary | None = None,
     places: Vocabulary | None = None,
@@ -467,7 +471,7 @@ def compare_pairs(
         "last_name": last,
         "dob": _dob(a, b, ia, ib),
         "grade": _grade(a, b, ia, ib, grade_progression),
-        "school": _school(a, b, ia, ib),
+        "school": _school(a, b, ia, ib, level_change_grades),
         "gender": _gender(a, b, ia, ib),
         "identifier": _identifier(a, b, ia, ib, identifiers.values if identifiers else None),
         "guardian": _guardian(a, b, ia, ib),

@@ -53,6 +53,7 @@ def compare(
         ib,
         vocab.names,
         grade_progression=progression,
+        level_change_grades=settings.level_change_grades,
         close_threshold=settings.close_threshold,
         identifiers=vocab.identifiers,
         places=vocab.places,

@@ -126,6 +126,24 @@ class LevelMatrix:
         raise KeyError(name)
 
 
+def _level_codes(name: str) -> dict[str, int]:
+    """Each level of comparison ``name`` and its code (its place in the level tuple)."""
+    levels = next(c.levels for c in COMPARISONS if c.name == name)
+    return {level: code for code, level in enumerate(levels)}
+
+
+_FIRST = _level_codes("first_name")
+_MIDDLE = _level_codes("middle_name")
+_LAST = _level_codes("last_name")
+_DOB = _level_codes("dob")
+_GRADE = _level_codes("grade")
+_SCHOOL = _level_codes("school")
+_GENDER = _level_codes("gender")
+_IDENT = _level_codes("identifier")
+_GUARDIAN = _level_codes("guardian")
+_ADDRESS = _level_codes("address")
+
+
 def _unique_pair_scores(
     left: npt.NDArray[np.int32],
     right: npt.NDArray[np.int32],
@@ -203,9 +221,9 @@ def _names(
     tok_a, tok_b = a.first_token[ia], b.first_token[ib]
     mid_a, mid_b = a.middle[ia], b.middle[ib]
 
-    first = np.full(len(ia), 8, np.int8)  # different
+    first = np.full(len(ia), _FIRST["different"], np.int8)
     present = (first_a != MISSING) & (first_b != MISSING)
-    first[~present] = 0
+    first[~present] = _FIRST["missing"]
     undecided = present & (first_a != first_b)
     nick = (
         _unique_pair_scores(
@@ -228,41 +246,43 @@ def _names(
     edits = _unique_pair_scores(masked, first_b, names, _edits)
     initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
     prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
-    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = 6
-    first[rest & initial] = 7
-    first[rest & ~initial & _close(jw, edits, threshold)] = 5
+    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = _FIRST["similar"]
+    first[rest & initial] = _FIRST["initial"]
+    first[rest & ~initial & _close(jw, edits, threshold)] = _FIRST["close"]
     swapped = rest & (first_a == b.last[ib]) & (a.last[ia] == first_b)
-    first[swapped] = 4
-    first[by_middle] = 3
-    first[variant] = 2
-    first[present & (first_a == first_b)] = 1
+    first[swapped] = _FIRST["swapped"]
+    first[by_middle] = _FIRST["middle"]
+    first[variant] = _FIRST["nickname"]
+    first[present & (first_a == first_b)] = _FIRST["exact"]
 
-    middle = np.full(len(ia), 3, np.int8)
+    middle = np.full(len(ia), _MIDDLE["different"], np.int8)
     m_present = (mid_a != MISSING) & (mid_b != MISSING)
-    middle[~m_present] = 0
+    middle[~m_present] = _MIDDLE["missing"]
     m_init = (
         _unique_pair_scores(
             np.where(m_present, mid_a, MISSING).astype(np.int32), mid_b, names, _is_initial
         )
         > 0
     )
-    middle[m_present & m_init] = 2
-    middle[m_present & (mid_a == mid_b)] = 1
+    middle[m_present & m_init] = _MIDDLE["initial"]
+    middle[m_present & (mid_a == mid_b)] = _MIDDLE["exact"]
 
     key_a, key_b = a.last_key[ia], b.last_key[ib]
-    last = np.full(len(ia), 6, np.int8)
+    last = np.full(len(ia), _LAST["different"], np.int8)
     l_present = (key_a != MISSING) & (key_b != MISSING)
-    last[~l_present] = 0
+    last[~l_present] = _LAST["missing"]
     l_rest = l_present & (key_a != key_b)
     shared = _shared_surname_word(a.last_tokens[ia], b.last_tokens[ib], l_rest, names, threshold)
     masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
     l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
     l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
-    last[l_rest & (_unique_pair_scores(masked_last, key_b, names, _is_initial) > 0)] = 5
-    last[l_rest & _close(l_jw, l_edits, threshold)] = 4
-    last[l_rest & swapped] = 3
-    last[l_rest & shared] = 2
-    last[l_present & (key_a == key_b)] = 1
+    last[l_rest & (_unique_pair_scores(masked_last, key_b, names, _is_initial) > 0)] = _LAST[
+        "initial"
+    ]
+    last[l_rest & _close(l_jw, l_edits, threshold)] = _LAST["close"]
+    last[l_rest & swapped] = _LAST["swapped"]
+    last[l_rest & shared] = _LAST["compound"]
+    last[l_present & (key_a == key_b)] = _LAST["exact"]
     return first, middle, last
 
 
@@ -313,9 +333,9 @@ def _one_edit(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]
 
 def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     da, db = a.dob[ia].astype(np.int64), b.dob[ib].astype(np.int64)
-    out = np.full(len(ia), 4, np.int8)
+    out = np.full(len(ia), _DOB["different"], np.int8)
     present = (da != MISSING) & (db != MISSING)
-    out[~present] = 0
+    out[~present] = _DOB["missing"]
     ya, ma, dda = da // 10000, (da // 100) % 100, da % 100
     yb, mb, ddb = db // 10000, (db // 100) % 100, db % 100
     digits_off = np.zeros(len(ia), np.int64)
@@ -324,20 +344,20 @@ def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
         digits_off += (x % 10) != (y % 10)
         x //= 10
         y //= 10
-    out[present & (digits_off == 1)] = 3
-    out[present & (ya == yb) & (ma == ddb) & (dda == mb) & (ma != dda)] = 2
-    out[present & (da == db)] = 1
+    out[present & (digits_off == 1)] = _DOB["one_digit"]
+    out[present & (ya == yb) & (ma == ddb) & (dda == mb) & (ma != dda)] = _DOB["day_month_swap"]
+    out[present & (da == db)] = _DOB["exact"]
     return out
 
 
 def _grade(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, progression: int) -> Levels:
     ga, gb = a.grade[ia].astype(np.int16), b.grade[ib].astype(np.int16)
-    out = np.full(len(ia), 3, np.int8)
+    out = np.full(len(ia), _GRADE["different"], np.int8)
     present = (ga != GRADE_MISSING) & (gb != GRADE_MISSING)
-    out[~present] = 0
+    out[~present] = _GRADE["missing"]
     delta = gb - ga - progression
-    out[present & (np.abs(delta) == 1)] = 2
-    out[present & (delta == 0)] = 1
+    out[present & (np.abs(delta) == 1)] = _GRADE["adjacent"]
+    out[present & (delta == 0)] = _GRADE["expected"]
     return out
 
 
@@ -349,14 +369,14 @@ def _school(
     a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, level_changes: Sequence[int]
 ) -> Levels:
     sa, sb = a.school[ia], b.school[ib]
-    out = np.full(len(ia), 3, np.int8)
+    out = np.full(len(ia), _SCHOOL["different"], np.int8)
     present = (sa != MISSING) & (sb != MISSING)
-    out[~present] = 0
+    out[~present] = _SCHOOL["missing"]
     gb = b.grade[ib]
     ga = a.grade[ia]
     change = np.isin(gb, list(level_changes)) & (ga < gb) & (ga != GRADE_MISSING)
-    out[present & (sa != sb) & change] = 2
-    out[present & (sa == sb)] = 1
+    out[present & (sa != sb) & change] = _SCHOOL["level_change"]
+    out[present & (sa == sb)] = _SCHOOL["same"]
     return out
 
 
@@ -370,8 +390,8 @@ def given_name_levels(
 
 def _gender(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     ga, gb = a.gender[ia], b.gender[ib]
-    out = np.where(ga == gb, 1, 2).astype(np.int8)
-    out[(ga == 0) | (gb == 0)] = 0
+    out = np.where(ga == gb, _GENDER["same"], _GENDER["different"]).astype(np.int8)
+    out[(ga == 0) | (gb == 0)] = _GENDER["missing"]
     return out
 
 
@@ -396,9 +416,9 @@ def _identifier(
             masked = np.where(differ, va, MISSING).astype(np.int32)
             typo |= differ & (_unique_pair_scores(masked, vb, values, _one_edit) > 0)
     out = np.zeros(len(ia), np.int8)
-    out[conflict] = 3
-    out[conflict & typo] = 2
-    out[exact] = 1
+    out[conflict] = _IDENT["different"]
+    out[conflict & typo] = _IDENT["one_edit"]
+    out[exact] = _IDENT["exact"]
     return out
 
 
@@ -420,12 +440,14 @@ def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
 def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
     email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
-    out = np.full(len(ia), 4, np.int8)
-    out[~(a.has_contacts[ia] & b.has_contacts[ib])] = 0
+    out = np.full(len(ia), _GUARDIAN["none_shared"], np.int8)
+    out[~(a.has_contacts[ia] & b.has_contacts[ib])] = _GUARDIAN["missing"]
     rest = np.flatnonzero(~(phone | email))  # names matter only where no contact is shared
-    out[rest[_shared(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = 3
-    out[phone | email] = 2
-    out[phone & email] = 1
+    out[rest[_shared(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = _GUARDIAN[
+        "name_only"
+    ]
+    out[phone | email] = _GUARDIAN["phone_or_email"]
+    out[phone & email] = _GUARDIAN["phone_and_email"]
     return out
 
 
@@ -434,15 +456,19 @@ def _address(
 ) -> Levels:
     sa, sb = a.street[ia], b.street[ib]
     za, zb = a.zip[ia], b.zip[ib]
-    out = np.full(len(ia), 4, np.int8)
-    out[((sa == MISSING) | (sb == MISSING)) & ((za == MISSING) | (zb == MISSING))] = 0
-    out[(za != MISSING) & (za == zb)] = 3
+    out = np.full(len(ia), _ADDRESS["different"], np.int8)
+    out[((sa == MISSING) | (sb == MISSING)) & ((za == MISSING) | (zb == MISSING))] = _ADDRESS[
+        "missing"
+    ]
+    out[(za != MISSING) & (za == zb)] = _ADDRESS["zip_only"]
     zip_ok = (za == zb) | (za == MISSING) | (zb == MISSING)
     both = (sa != MISSING) & (sb != MISSING) & (sa != sb) & zip_ok
     if values is not None and both.any():
         masked = np.where(both, sa, MISSING).astype(np.int32)
-        out[both & (_unique_pair_scores(masked, sb, values, _jaro_winkler) >= threshold)] = 2
-    out[(sa != MISSING) & (sa == sb) & zip_ok] = 1
+        out[both & (_unique_pair_scores(masked, sb, values, _jaro_winkler) >= threshold)] = (
+            _ADDRESS["close"]
+        )
+    out[(sa != MISSING) & (sa == sb) & zip_ok] = _ADDRESS["exact"]
     return out
 
 

@@ -9,6 +9,11 @@ archived record, guardian and multi-role staff member is known.
 
 Everything is drawn from one ``random.Random(seed)``, and nothing depends
 on hash ordering, so a seed always yields the same district.
+
+Why one long module: every draw comes from that one random stream in a fixed order, so
+the families, the archive and the sync are generated in sequence here; splitting the
+steps across modules would make the order (and with it every benchmark number) depend
+on import structure. Not split on purpose.
 """
 
 from __future__ import annotations

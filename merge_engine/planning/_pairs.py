@@ -1,0 +1,164 @@
+"""Candidate pairs as scored arrays: adding, removing and joining them, and the record
+hashes every merge carries. Shared by the planner, its rules and its proposals."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ..matching.assignment import NONE, Assignment
+from ..matching.features import EncodedSide, Vocabularies
+from ..matching.scoring import ScoredPairs, compare, score
+from ..model import Student
+from ..settings import Settings
+
+I64 = npt.NDArray[np.int64]
+
+
+@attrs.frozen
+class _Hashes:
+    """Per student, what a merge records to refuse it if the record changes before apply."""
+
+    archived: list[str]
+    synced: list[str]  # own fields only: the synced student's guardian ids are listed apart
+    synced_guardians: list[tuple[str, ...]]
+
+
+def _with_group_pairs(
+    scored: ScoredPairs,
+    groups: I64,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """Add the pairs between every member of a duplicate group and its group's candidates."""
+    sizes = np.bincount(groups)
+    multi = sizes[groups[scored.archived]] > 1
+    if not multi.any():
+        return scored
+    members: dict[int, list[int]] = {}
+    for idx in np.flatnonzero(sizes[groups] > 1).tolist():
+        members.setdefault(int(groups[idx]), []).append(idx)
+    nb = np.int64(max(len(eb), 1))
+    existing = set((scored.archived * nb + scored.synced).tolist())
+    extra: set[int] = set()
+    for a, b in zip(scored.archived[multi].tolist(), scored.synced[multi].tolist(), strict=True):
+        for member in members[int(groups[a])]:
+            code = member * int(nb) + b
+            if code not in existing:
+                extra.add(code)
+    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
+
+
+def _with_partner_pairs(
+    scored: ScoredPairs,
+    groups: I64,
+    result: Assignment,
+    possible: set[tuple[int, int]],
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """Score each unassigned record against the synced students its possible duplicates took.
+
+    A child typed twice whose second record has too little of its own to be a
+    candidate (a nickname, other contacts) must still be proposed with the
+    first one's synced student, for review; that needs the pair's evidence.
+    """
+    if not possible:
+        return scored
+    nb = np.int64(max(len(eb), 1))
+    flat = np.fromiter((x for pair in possible for x in pair), np.int64, count=2 * len(possible))
+    a, m = flat[0::2], flat[1::2]
+    s = result.synced[groups[m]]
+    keep = (result.synced[groups[a]] == NONE) & (s != NONE)
+    codes = a[keep] * nb + s[keep]
+    existing = scored.archived * nb + scored.synced
+    extra = set(codes.tolist()) - set(existing[np.isin(existing, codes)].tolist())
+    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
+
+
+def _with_pairs(
+    scored: ScoredPairs,
+    codes: set[int],
+    ea: EncodedSide,
+    eb: EncodedSide,
+    vocab: Vocabularies,
+    model: object,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    settings: Settings,
+) -> ScoredPairs:
+    """``scored`` plus the pairs coded ``archived * len(eb) + synced``, compared and scored."""
+    if not codes:
+        return scored
+    nb = np.int64(max(len(eb), 1))
+    ordered = np.array(sorted(codes), np.int64)
+    ia, ib = ordered // nb, ordered % nb
+    levels = compare(ea, eb, ia, ib, vocab, settings)
+    added = score(ea, eb, ia, ib, levels, model, freqs)  # type: ignore[arg-type]
+    return _concat(scored, added)
+
+
+def _pair_codes(
+    pairs: Collection[tuple[str, str]], a_students: Sequence[Student], b_students: Sequence[Student]
+) -> I64:
+    """Codes ``archived * len(synced) + synced`` of the id pairs both rosters hold."""
+    a_index = {s.id: i for i, s in enumerate(a_students)}
+    b_index = {s.id: i for i, s in enumerate(b_students)}
+    nb = max(len(b_students), 1)
+    return np.array(
+        sorted(a_index[a] * nb + b_index[s] for a, s in pairs if a in a_index and s in b_index),
+        np.int64,
+    )
+
+
+def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPairs:
+    """``scored`` less the pairs coded in ``codes``."""
+    if not len(codes):
+        return scored
+    keep = ~np.isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
+    return _take(scored, keep)
+
+
+def _take(x: ScoredPairs, index: npt.NDArray[Any]) -> ScoredPairs:
+    from ..matching.comparisons import LevelMatrix  # noqa: PLC0415
+    from ..matching.fellegi_sunter import PairScores  # noqa: PLC0415
+
+    return ScoredPairs(
+        x.archived[index],
+        x.synced[index],
+        LevelMatrix(x.levels.levels[index], x.levels.comparisons),
+        PairScores(
+            x.scores.contributions[index],
+            x.scores.adjustment[index],
+            x.scores.log_odds[index],
+            x.scores.probability[index],
+        ),
+    )
+
+
+def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
+    from ..matching.comparisons import LevelMatrix  # noqa: PLC0415
+    from ..matching.fellegi_sunter import PairScores  # noqa: PLC0415
+
+    return ScoredPairs(
+        np.concatenate([x.archived, y.archived]),
+        np.concatenate([x.synced, y.synced]),
+        LevelMatrix(np.concatenate([x.levels.levels, y.levels.levels]), x.levels.comparisons),
+        PairScores(
+            np.concatenate([x.scores.contributions, y.scores.contributions]),
+            np.concatenate([x.scores.adjustment, y.scores.adjustment]),
+            np.concatenate([x.scores.log_odds, y.scores.log_odds]),
+            np.concatenate([x.scores.probability, y.scores.probability]),
+        ),
+    )

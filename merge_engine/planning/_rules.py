@@ -1,0 +1,382 @@
+"""The decision rules: which assigned pairs are ``auto`` and which go to review, and why.
+
+Each rule is a set of comparison levels (named, never numbered); the reasons are the
+reviewer's words. Kept apart from the planner so the rules read as one list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..matching.assignment import NONE, Assignment
+from ..matching.comparisons import COMPARISONS
+from ..matching.features import GRADE_MISSING, EncodedSide
+from ..matching.households import (
+    Families,
+)
+from ..matching.scoring import ScoredPairs
+from ..model import Student
+from ..plan import Competitor, FieldEvidence, Merge
+from ..settings import Settings
+from ._pairs import I64, _Hashes
+
+
+def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
+    j = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+    return j, [COMPARISONS[j].levels.index(x) for x in levels]
+
+
+_SURNAMES_DIFFER = "surnames differ"
+_LOOSELY_SIMILAR = "given names are only loosely similar"
+_GATES = (
+    (_level_index("first_name", "missing"), "a given name is missing"),
+    (_level_index("last_name", "missing"), "a surname is missing"),
+    (_level_index("first_name", "different"), "given names differ"),
+    (_level_index("first_name", "initial"), "given name is only an initial"),
+    (_level_index("first_name", "similar"), _LOOSELY_SIMILAR),
+    (_level_index("dob", "different"), "birth dates differ"),
+    (_level_index("last_name", "different"), _SURNAMES_DIFFER),
+    (_level_index("identifier", "different"), "identifiers disagree"),
+)
+
+
+#: A child whose surname changed (a parent remarried, a second surname added or dropped,
+#: a patronymic family name) keeps its given name, class and guardians: a differing
+#: surname is no gate when the pair's own guardian contacts are shared, the given name is
+#: exact, the grade is the expected one and nothing of the child's own disagrees.
+_RENAMED_IN_HOUSEHOLD = (
+    _level_index("guardian", "phone_and_email", "phone_or_email"),
+    _level_index("first_name", "exact"),
+    _level_index("grade", "expected"),
+    _level_index("dob", "missing", "exact"),
+    _level_index("gender", "missing", "same"),
+    _level_index("middle_name", "missing", "exact", "initial"),
+    _level_index("identifier", "missing", "exact"),
+)
+#: A given name only loosely similar (Kay and Kayla, a spelling of one's own) is no gate for
+#: the only child of its class in one family on both sides, born the same day: siblings are
+#: born on other days, and a twin would be a second child of the class.
+_ONLY_CHILD_OF_CLASS = (
+    _level_index("dob", "exact"),
+    _level_index("grade", "expected"),
+    _level_index("gender", "missing", "same"),
+    _level_index("last_name", "exact", "compound", "close"),
+)
+
+_ANCHORS = (
+    _level_index("dob", "exact"),
+    _level_index("identifier", "exact", "one_edit"),
+    _level_index("guardian", "phone_and_email", "phone_or_email"),
+    _level_index("address", "exact"),
+)
+#: A birth date one typo off anchors a pair only when the household does not say "another
+#: family": dates a digit apart are common among classmates (Arjun Chopra born 12 October
+#: and another Arjun Chopra of the same class born 12 December, with other parents).
+_TYPO_DATE_ANCHOR = (
+    _level_index("dob", "day_month_swap", "one_digit"),
+    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index("address", "missing", "exact", "close", "zip_only"),
+)
+_GRADE_CONFLICT = (
+    _level_index("grade", "different"),
+    _level_index("dob", "exact", "day_month_swap", "one_digit"),
+)
+#: A guardian known by name only (the contacts changed) anchors a pair only inside the
+#: same class: parents' names repeat across a district (Nicole Wilson), classes less so.
+_GUARDIAN_NAME_ANCHOR = (
+    _level_index("guardian", "name_only"),
+    _level_index("grade", "expected"),
+    _level_index("school", "same"),
+    _level_index("last_name", "exact"),
+)
+
+
+def _child_check(
+    name: str, good: tuple[str, ...], bad: tuple[str, ...]
+) -> tuple[int, list[int], list[int]]:
+    j, good_codes = _level_index(name, *good)
+    return j, good_codes, _level_index(name, *bad)[1]
+
+
+_TWIN_CHECKS = (
+    _level_index("first_name", "close"),
+    _child_check("gender", ("same",), ("different",)),
+    _child_check("middle_name", ("exact", "initial"), ("different",)),
+    _child_check("identifier", ("exact", "one_edit"), ("different",)),
+)
+#: What belongs to one child alone, to tell twins with similar given names apart (twins
+#: share a birth date, and these twins share a gender).
+_OWN_EVIDENCE = (
+    _level_index("middle_name", "exact", "initial"),
+    _level_index("identifier", "exact", "one_edit"),
+)
+#: What a names-only pair needs besides a rare name: both names exact, the class (grade,
+#: school) agreeing as far as it is known, and no household evidence against it (other
+#: guardians by contact and name, another street).
+_RARE_NAME_PAIR = (
+    _level_index("first_name", "exact"),
+    _level_index("last_name", "exact"),
+    _level_index("grade", "missing", "expected", "adjacent"),
+    _level_index("school", "missing", "same", "level_change"),
+    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index("address", "missing", "exact", "close", "zip_only"),
+)
+#: Grades either side of a child's own within which another child could carry its name.
+NAMESAKE_GRADE_BAND = 1
+
+
+def expected_namesakes(
+    ea: EncodedSide,
+    eb: EncodedSide,
+    archived: npt.NDArray[np.int64],
+    target: npt.NDArray[np.int64],
+    freqs: dict[str, npt.NDArray[np.float64]],
+) -> npt.NDArray[np.float64]:
+    """How many other synced children of the pair's grade band would carry its full name by
+    chance: synced students within the band times the district's given-name and surname
+    frequencies (an estimate that assumes the two names are drawn independently)."""
+    first = ea.first[archived]
+    last = ea.last_key[archived]
+    p = freqs["first_name"][np.maximum(first, 0)] * freqs["last_name"][np.maximum(last, 0)]
+    p[(first < 0) | (last < 0)] = 1.0
+    grades = eb.grade.astype(np.int64)
+    known = grades[grades != GRADE_MISSING]
+    if len(known) == 0:
+        band = np.full(len(target), float(len(eb)))
+    else:
+        low = int(known.min()) - NAMESAKE_GRADE_BAND
+        counts = np.bincount(
+            known - low, minlength=int(known.max()) - low + NAMESAKE_GRADE_BAND + 2
+        )
+        window = np.convolve(counts, np.ones(2 * NAMESAKE_GRADE_BAND + 1), mode="same")
+        g = grades[target]
+        band = np.where(
+            g == GRADE_MISSING,
+            float(len(eb)),
+            window[np.clip(g - low, 0, len(window) - 1)],
+        )
+    return np.asarray(band * p, dtype=np.float64)
+
+
+def _namesake_evidence(expected: float) -> FieldEvidence:
+    return FieldEvidence("names_only", f"{expected:.2g} namesakes expected", 0.0)
+
+
+#: Why a pair whose own contacts share nothing still counts as one household's.
+_FAMILY_EVIDENCE = FieldEvidence(
+    "household", "same family through a sibling's or another guardian's contacts", 0.0
+)
+
+
+def _evidence_value(
+    cache: dict[tuple[str, str, float], FieldEvidence], comparison: str, level: str, bits: float
+) -> FieldEvidence:
+    """Evidence values are immutable and repeat a lot: share one object per distinct value."""
+    key = (comparison, level, round(bits, 3))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = FieldEvidence(comparison, level, bits)
+    return found
+
+
+def _merges(
+    scored: ScoredPairs,
+    groups: I64,
+    result: Assignment,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    settings: Settings,
+    hashes: _Hashes,
+    freqs: dict[str, npt.NDArray[np.float64]],
+    families: Families | None,
+) -> list[Merge]:
+    """One merge per archived record whose group was assigned a synced student."""
+    nb = np.int64(max(len(eb), 1))
+    codes = scored.archived * nb + scored.synced
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+
+    archived = np.arange(len(ea), dtype=np.int64)
+    target = result.synced[groups] if len(groups) else np.empty(0, np.int64)
+    archived = archived[target != NONE]
+    target = target[target != NONE]
+    wanted = archived * nb + target
+    pos = np.minimum(np.searchsorted(sorted_codes, wanted), max(len(sorted_codes) - 1, 0))
+    present = (len(sorted_codes) > 0) & (sorted_codes[pos] == wanted)
+    archived, target, k_all = archived[present], target[present], order[pos[present]]
+
+    prob = scored.scores.probability
+    g_of = groups[archived]
+    margin = result.margin[g_of]
+    lv = scored.levels.levels[k_all]
+    reasons: list[list[str]] = [[] for _ in range(len(archived))]
+
+    def flag(mask: npt.NDArray[np.bool_], text: str) -> None:
+        for i in np.flatnonzero(mask).tolist():
+            reasons[i].append(text)
+
+    p = prob[k_all]
+    flag(
+        p < settings.review_threshold,
+        "own evidence weak; proposed as a duplicate of another archived record",
+    )
+    flag(
+        (p >= settings.review_threshold) & (p < settings.auto_threshold),
+        "confidence below the auto-merge threshold",
+    )
+    for i in np.flatnonzero(margin < settings.margin_bits).tolist():
+        reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
+    renamed = np.ones(len(lv), np.bool_)
+    for j, good in _RENAMED_IN_HOUSEHOLD:
+        renamed &= np.isin(lv[:, j], good)
+    only_child = np.zeros(len(lv), np.bool_)
+    if families is not None and families.alone_archived is not None:
+        assert families.alone_synced is not None
+        only_child = (
+            families.same(archived, target)
+            & families.alone_archived[archived]
+            & families.alone_synced[target]
+        )
+        for j, good in _ONLY_CHILD_OF_CLASS:
+            only_child &= np.isin(lv[:, j], good)
+    lifted = {_SURNAMES_DIFFER: renamed, _LOOSELY_SIMILAR: only_child}
+    for (j, bad), text in _GATES if settings.household_rules else ():
+        hit = np.isin(lv[:, j], bad)
+        if text in lifted:
+            hit &= ~lifted[text]
+        flag(hit, text)
+    if settings.household_rules:
+        # Twins are often named alike (Aidan and Aiden): a given name one typo away is
+        # a typo or a twin. What belongs to the child alone decides: never auto when it
+        # disagrees; with typo_needs_child_evidence, only auto when some of it agrees.
+        (jn, close), *child = _TWIN_CHECKS
+        agrees = np.zeros(len(lv), np.bool_)
+        disagrees = np.zeros(len(lv), np.bool_)
+        for j, good, bad in child:
+            agrees |= np.isin(lv[:, j], good)
+            disagrees |= np.isin(lv[:, j], bad)
+        typo = np.isin(lv[:, jn], close)
+        flag(
+            typo & disagrees,
+            "given names differ by a typo and the child's own gender, middle name or "
+            "identifier disagrees: a twin, not a typo",
+        )
+        if settings.typo_needs_child_evidence:
+            flag(
+                typo & ~agrees & ~disagrees,
+                "given names differ by a typo and nothing that belongs to the child alone "
+                "(gender, middle name, identifier) confirms it: a typo or a twin",
+            )
+        # A child moves up one grade a year: grades further apart, without a birth date
+        # to show a typo, are two children (siblings share names, guardians, addresses).
+        (jg, far), (jd, same_day) = _GRADE_CONFLICT
+        flag(
+            np.isin(lv[:, jg], far) & ~np.isin(lv[:, jd], same_day),
+            "grades differ by more than a year and no birth date confirms the pair",
+        )
+        # Two children can share a name, a grade and a school; without something
+        # that belongs to the child or its household, a merge is a guess.
+        anchored = np.zeros(len(lv), np.bool_)
+        for j, good in _ANCHORS:
+            anchored |= np.isin(lv[:, j], good)
+        typo_date = np.ones(len(lv), np.bool_)
+        for j, good in _TYPO_DATE_ANCHOR:
+            typo_date &= np.isin(lv[:, j], good)
+        anchored |= typo_date
+        by_name = np.ones(len(lv), np.bool_)
+        for j, good in _GUARDIAN_NAME_ANCHOR:
+            by_name &= np.isin(lv[:, j], good)
+        anchored |= by_name
+        family = (
+            families.same(archived, target) if families is not None else np.zeros(len(lv), np.bool_)
+        )
+        by_family = family & ~anchored
+        if families is not None and families.alike_archived is not None:
+            assert families.alike_synced is not None
+            alike = families.alike_archived[archived] | families.alike_synced[target]
+            own = np.zeros(len(lv), np.bool_)
+            for j, good in _OWN_EVIDENCE:
+                own |= np.isin(lv[:, j], good)
+            flag(
+                alike & ~own,
+                "the family has twins of one gender with similar given names, and no middle "
+                "name or identifier tells which one this is",
+            )
+        anchored |= family
+        namesakes = expected_namesakes(ea, eb, archived, target, freqs)
+        rare = namesakes <= settings.max_expected_namesakes
+        for j, good in _RARE_NAME_PAIR:
+            rare &= np.isin(lv[:, j], good)
+        flag(
+            ~anchored & ~rare,
+            "nothing but names and school data agree (no birth date, identifier or guardian)",
+        )
+        # Below the auto threshold with nothing but names, a reviewer sees no more than the
+        # engine did: on both generators such proposals were wrong 95-100 % of the time
+        # (children who left, paired with a classmate of a similar name). Not proposed.
+        alone = np.bincount(groups, minlength=len(groups))[g_of] == 1
+        weak = ~anchored & ~rare & (p < settings.auto_threshold) & alone
+    else:
+        weak = np.zeros(len(lv), np.bool_)
+
+    rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))
+    rival_k2 = result.best_pair(result.rival_group[g_of], target, len(eb))
+    members: dict[int, list[int]] = {}
+    for idx, g in enumerate(groups.tolist()):
+        members.setdefault(g, []).append(idx)
+    comparisons = scored.levels.comparisons
+    level_names = [c.levels for c in comparisons]
+    contrib = scored.scores.contributions[k_all]
+    adjustment = scored.scores.adjustment[k_all]
+
+    merges: list[Merge] = []
+    cache: dict[tuple[str, str, float], FieldEvidence] = {}
+    for i, (a, s, k) in enumerate(
+        zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)
+    ):
+        if weak[i]:
+            continue
+        evidence = [
+            _evidence_value(cache, c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
+            for j, c in enumerate(comparisons)
+        ]
+        if adjustment[i] < 0:
+            evidence.append(
+                FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i]))
+            )
+        if settings.household_rules and not anchored[i]:
+            evidence.append(_namesake_evidence(float(namesakes[i])))
+        elif settings.household_rules and by_family[i]:
+            evidence.append(_FAMILY_EVIDENCE)
+        competitors = [
+            Competitor(
+                a_students[int(scored.archived[kk])].id,
+                b_students[int(scored.synced[kk])].id,
+                float(prob[kk]),
+            )
+            for kk in (int(rival_k1[i]), int(rival_k2[i]))
+            if kk != NONE
+        ]
+        m_i = float(margin[i])
+        merges.append(
+            Merge(
+                archived_id=a_students[a].id,
+                synced_id=b_students[s].id,
+                confidence=float(p[i]),
+                decision="review" if reasons[i] else "auto",
+                match_weight=float(scored.scores.log_odds[k]),
+                margin_bits=m_i if np.isfinite(m_i) else None,
+                evidence=evidence,
+                reasons=reasons[i],
+                competitors=competitors,
+                duplicates=[a_students[m].id for m in members[int(g_of[i])] if m != a],
+                archived_hash=hashes.archived[a],
+                synced_hash=hashes.synced[s],
+                synced_guardians=hashes.synced_guardians[s],
+            )
+        )
+    return merges

@@ -155,6 +155,8 @@ class Settings:
             a different school with the synced grade one of these is ``level_change``,
             not ``different``.
         close_threshold: Jaro-Winkler similarity from which two names count as a typo.
+        similar_threshold: Jaro-Winkler similarity from which two different given names
+            count as loosely similar (``similar``: a review reason, never an anchor).
         guardian_close_threshold: the same for guardian given names and
             surnames (a close given name still needs a slip inside the name,
             a shared gendered role or both adults of one sex to be ``auto``).
@@ -184,6 +186,8 @@ class Settings:
             exactly and the district's own name frequencies predict at most
             this many other children of its grade band (one grade either
             side) carrying that full name; otherwise it goes to review.
+        namesake_grade_band: how many grades either side of a pair's own count as the
+            band in which another child could carry its name (1).
         household_max_children: households are found on both sides at once through
             shared guardian phones, emails and street addresses; a value shared by
             more students than this on one side (a school office number, a
@@ -223,6 +227,7 @@ class Settings:
     grade_progression: int = field(default=1, validator=_integer)
     level_change_grades: tuple[int, ...] = field(default=(6, 9), converter=tuple, validator=_grades)
     close_threshold: float = field(default=0.92, validator=_probability)
+    similar_threshold: float = field(default=0.75, validator=_probability)
     guardian_close_threshold: float = field(default=0.92, validator=_probability)
     guardian_margin_bits: float = field(default=4.0, validator=_non_negative)
     guardian_name_conflict_max_probability: float = field(default=0.05, validator=_probability)
@@ -241,6 +246,7 @@ class Settings:
     name_conflict_max_probability: float = field(default=0.05, validator=_probability)
     conflict_with_identifier_max_probability: float = field(default=0.9, validator=_probability)
     max_expected_namesakes: float = field(default=0.01, validator=_non_negative)
+    namesake_grade_band: int = field(default=1, validator=_count)
     typo_needs_child_evidence: bool = field(default=False, validator=_boolean)
     household_max_children: int = field(default=8, validator=_count)
     random_pairs: int = field(default=300_000, validator=_count)

@@ -214,7 +214,13 @@ def _close(
 
 
 def _names(
-    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, vocab: Vocabulary, threshold: float
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    vocab: Vocabulary,
+    threshold: float,
+    similar_threshold: float = SIMILAR_THRESHOLD,
 ) -> tuple[Levels, Levels, Levels]:
     names = vocab.values
     first_a, first_b = a.first[ia], b.first[ib]
@@ -246,7 +252,7 @@ def _names(
     edits = _unique_pair_scores(masked, first_b, names, _edits)
     initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
     prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
-    first[rest & ~initial & ((jw >= SIMILAR_THRESHOLD) | prefix)] = _FIRST["similar"]
+    first[rest & ~initial & ((jw >= similar_threshold) | prefix)] = _FIRST["similar"]
     first[rest & initial] = _FIRST["initial"]
     first[rest & ~initial & _close(jw, edits, threshold)] = _FIRST["close"]
     swapped = rest & (first_a == b.last[ib]) & (a.last[ia] == first_b)
@@ -481,6 +487,7 @@ def compare_pairs(
     *,
     grade_progression: int = 1,
     level_change_grades: Sequence[int] = LEVEL_CHANGE_GRADES,
+    similar_threshold: float = SIMILAR_THRESHOLD,
     close_threshold: float = 0.92,
     identifiers: Vocabulary | None = None,
     places: Vocabulary | None = None,
@@ -490,7 +497,7 @@ def compare_pairs(
     Without the ``identifiers`` and ``places`` vocabularies, identifier and
     street typos are not detected (they count as different).
     """
-    first, middle, last = _names(a, b, ia, ib, names, close_threshold)
+    first, middle, last = _names(a, b, ia, ib, names, close_threshold, similar_threshold)
     columns = {
         "first_name": first,
         "middle_name": middle,

@@ -54,6 +54,7 @@ def compare(
         vocab.names,
         grade_progression=progression,
         level_change_grades=settings.level_change_grades,
+        similar_threshold=settings.similar_threshold,
         close_threshold=settings.close_threshold,
         identifiers=vocab.identifiers,
         places=vocab.places,

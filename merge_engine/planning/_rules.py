@@ -133,6 +133,7 @@ def expected_namesakes(
     archived: npt.NDArray[np.int64],
     target: npt.NDArray[np.int64],
     freqs: dict[str, npt.NDArray[np.float64]],
+    band_grades: int = NAMESAKE_GRADE_BAND,
 ) -> npt.NDArray[np.float64]:
     """How many other synced children of the pair's grade band would carry its full name by
     chance: synced students within the band times the district's given-name and surname
@@ -146,11 +147,9 @@ def expected_namesakes(
     if len(known) == 0:
         band = np.full(len(target), float(len(eb)))
     else:
-        low = int(known.min()) - NAMESAKE_GRADE_BAND
-        counts = np.bincount(
-            known - low, minlength=int(known.max()) - low + NAMESAKE_GRADE_BAND + 2
-        )
-        window = np.convolve(counts, np.ones(2 * NAMESAKE_GRADE_BAND + 1), mode="same")
+        low = int(known.min()) - band_grades
+        counts = np.bincount(known - low, minlength=int(known.max()) - low + band_grades + 2)
+        window = np.convolve(counts, np.ones(2 * band_grades + 1), mode="same")
         g = grades[target]
         band = np.where(
             g == GRADE_MISSING,
@@ -307,7 +306,9 @@ def _merges(
                 "name or identifier tells which one this is",
             )
         anchored |= family
-        namesakes = expected_namesakes(ea, eb, archived, target, freqs)
+        namesakes = expected_namesakes(
+            ea, eb, archived, target, freqs, settings.namesake_grade_band
+        )
         rare = namesakes <= settings.max_expected_namesakes
         for j, good in _RARE_NAME_PAIR:
             rare &= np.isin(lv[:, j], good)

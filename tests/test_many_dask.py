@@ -129,8 +129,13 @@ def test_a_worker_killed_mid_run_leaves_one_whole_plan_per_district(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     marker = tmp_path / "killed"
+    # After an earlier test's restart, every worker must be up before it is patched:
+    # a district run on a worker that missed the patch would not die.
+    client.wait_for_workers(2)
     pids = set(client.run(os.getpid).values())
-    client.run(_kill_once_in(str(marker), where))
+    assert 2 == len(pids)
+    patched = client.run(_kill_once_in(str(marker), where))
+    assert 2 == len(patched)
     out = tmp_path / "plans"
     scheduler = client.scheduler.address
     try:

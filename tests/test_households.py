@@ -243,3 +243,19 @@ def test_a_rejected_pair_frees_the_record_for_its_next_candidate(background):
         rejected={("ha-mia", "hs-mia")},
     )
     assert [s for s, _ in targets(again, "ha-mia")] == ["hs-mia2"]
+
+
+def test_a_second_record_whose_own_pair_was_not_proposed_still_goes_with_its_first(background):
+    """Saanvi typed twice: the first record (a surname slip) takes her synced record; the
+    assignment places the second on a namesake of another school, a names-only pair under
+    the auto threshold that is not proposed. The second record is then free, and goes with
+    the first record's synced student for review (it used to go nowhere)."""
+    email = "meena.quixby@example.org"
+    first = child("s-a1", "Saanvi", [contact("g1", "212-555-0190", email)], last="Quixbby")
+    second = child("s-a2", "Saanvi", [contact("g2", None, email)])
+    mine = child("s-s1", "Saanvi", [contact("g3", "212-555-0190", email)], synced=True)
+    namesake = child("s-s2", "Saanvi", [], synced=True, school_id="X9")
+    strict = attrs.evolve(FAST, auto_threshold=0.9999999)
+    plan = plan_with(background, [first, second], [mine, namesake], config=strict)
+    assert targets(plan, "s-a1") == [("s-s1", "review")]
+    assert targets(plan, "s-a2") == [("s-s1", "review")]

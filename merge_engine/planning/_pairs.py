@@ -113,6 +113,8 @@ def _pair_codes(
     pairs: Collection[tuple[str, str]], a_students: Sequence[Student], b_students: Sequence[Student]
 ) -> I64:
     """Codes ``archived * len(synced) + synced`` of the id pairs both rosters hold."""
+    if not pairs:  # the usual plan: no rejections, no index of every student to build
+        return np.empty(0, np.int64)
     a_index = {s.id: i for i, s in enumerate(a_students)}
     b_index = {s.id: i for i, s in enumerate(b_students)}
     nb = max(len(b_students), 1)

@@ -31,14 +31,14 @@ from typing import Any
 
 import structlog
 
-from merge_engine.accounts.guardians import GuardianMerge
-from merge_engine.applying.apply import apply_plan
-from merge_engine.applying.undo import undo_plan
+from merge_engine.accounts._guardians import GuardianMerge
+from merge_engine.applying._apply import apply_plan
+from merge_engine.applying._undo import undo_plan
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.planning.planner import record_hashes
+from merge_engine.planning._planner import record_hashes
 from merge_engine.storage import load_history, load_rosters, open_storage
-from merge_engine.storage.base import StorageAdapter
+from merge_engine.storage._base import StorageAdapter
 
 PG_URL = os.environ.get("MERGE_ENGINE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DAYS = [f"2024-{m:02d}-{d:02d}" for m in (9, 10, 11) for d in range(1, 29)]

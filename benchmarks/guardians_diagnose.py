@@ -24,7 +24,7 @@ import structlog
 from district2 import generate_district2
 
 from merge_engine import Roster, build_plan
-from merge_engine.accounts.guardians import (
+from merge_engine.accounts._guardians import (
     GUARDIAN_COMPARISONS,
     compare_guardians,
     guardian_accounts,

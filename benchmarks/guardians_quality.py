@@ -16,7 +16,7 @@ from collections import Counter
 import structlog
 
 from merge_engine import build_plan
-from merge_engine.accounts.roles import find_multiple_roles
+from merge_engine.accounts._roles import find_multiple_roles
 from merge_engine.testing.synthetic import generate_district
 
 

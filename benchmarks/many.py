@@ -21,7 +21,7 @@ from pathlib import Path
 import structlog
 
 from merge_engine import write_roster
-from merge_engine.planning.many import (
+from merge_engine.planning._many import (
     District,
     districts_in,
     plan_district,

@@ -30,32 +30,32 @@ from .plan import FieldEvidence, Merge, MergePlan
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .accounts.contact_audit import AuditReport, audit_contacts
-    from .applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
-    from .applying.journal import PlanSummary, plan_summaries
-    from .applying.undo import undo_plan, undo_plan_id
-    from .planning.many import District, DistrictResult, plan_many
-    from .planning.planner import build_plan
+    from .accounts._contact_audit import AuditReport, audit_contacts
+    from .applying._apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+    from .applying._journal import PlanSummary, plan_summaries
+    from .applying._undo import undo_plan, undo_plan_id
+    from .planning._many import District, DistrictResult, plan_many
+    from .planning._planner import build_plan
     from .readers import read_roster, write_roster
     from .storage import load_rosters, open_storage
 
 # The matcher (numpy, scipy), the readers and the storage adapters load on
 # first use, so `import merge_engine` and reading a plan stay light.
 _LAZY = {
-    "AuditReport": "accounts.contact_audit",
-    "audit_contacts": "accounts.contact_audit",
-    "ApplyReport": "applying.apply",
-    "MergeOutcome": "applying.apply",
-    "apply_plan": "applying.apply",
-    "audit_history": "applying.apply",
-    "PlanSummary": "applying.journal",
-    "plan_summaries": "applying.journal",
-    "undo_plan": "applying.undo",
-    "undo_plan_id": "applying.undo",
-    "build_plan": "planning.planner",
-    "District": "planning.many",
-    "DistrictResult": "planning.many",
-    "plan_many": "planning.many",
+    "AuditReport": "accounts._contact_audit",
+    "audit_contacts": "accounts._contact_audit",
+    "ApplyReport": "applying._apply",
+    "MergeOutcome": "applying._apply",
+    "apply_plan": "applying._apply",
+    "audit_history": "applying._apply",
+    "PlanSummary": "applying._journal",
+    "plan_summaries": "applying._journal",
+    "undo_plan": "applying._undo",
+    "undo_plan_id": "applying._undo",
+    "build_plan": "planning._planner",
+    "District": "planning._many",
+    "DistrictResult": "planning._many",
+    "plan_many": "planning._many",
     "read_roster": "readers",
     "write_roster": "readers",
     "load_rosters": "storage",

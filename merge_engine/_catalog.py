@@ -3,7 +3,7 @@
 :class:`merge_engine.Settings` validates against these, and sits below the
 matchers (``matching/``, ``accounts/``), so the names live here, under both:
 the student comparisons and blocking rules are defined in
-:mod:`merge_engine.matching.comparisons` and :mod:`merge_engine.matching.blocking`
+:mod:`merge_engine.matching._comparisons` and :mod:`merge_engine.matching._blocking`
 under the same names (``tests/test_settings.py`` checks that they agree); the
 guardian comparisons' levels and default bits are defined here and read by
 :mod:`merge_engine.accounts`.

@@ -2,7 +2,7 @@
 
 All values are frozen. Parsing (dates, grades) happens in the readers, so
 a ``Student`` always holds clean, typed values; names, phones and emails
-are kept as given and normalised by :mod:`merge_engine.matching.normalize` when
+are kept as given and normalised by :mod:`merge_engine.matching._normalize` when
 matching, so a plan can always show what the source said.
 """
 
@@ -139,12 +139,12 @@ class Roster:
         return len(self.students)
 
     def _repr_html_(self) -> str:
-        from .views.notebook import roster_html  # noqa: PLC0415
+        from .views._notebook import roster_html  # noqa: PLC0415
 
         return roster_html(self)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per student (needs the ``pandas`` extra)."""
-        from .views.notebook import roster_to_pandas  # noqa: PLC0415
+        from .views._notebook import roster_to_pandas  # noqa: PLC0415
 
         return roster_to_pandas(self)

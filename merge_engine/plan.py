@@ -16,8 +16,8 @@ from typing import Any, Literal, TypeVar
 
 from attrs import field, frozen
 
+from ._evidence import FieldEvidence, bits, optional_bits, probability, to_tuple
 from ._gc import gc_paused
-from .evidence import FieldEvidence, bits, optional_bits, probability, to_tuple
 from .exceptions import PlanError
 
 __all__ = [
@@ -126,7 +126,7 @@ class Merge:
 
     def _repr_html_(self) -> str:
         """Notebook view: ids, decision, confidence, reasons and the evidence waterfall."""
-        from .views.notebook import merge_html  # noqa: PLC0415
+        from .views._notebook import merge_html  # noqa: PLC0415
 
         return merge_html(self)
 
@@ -312,21 +312,21 @@ class MergePlan:
 
     def _repr_html_(self) -> str:
         """Notebook view: counts and the first review merges (ids only: a plan holds no names)."""
-        from .views.notebook import plan_html  # noqa: PLC0415
+        from .views._notebook import plan_html  # noqa: PLC0415
 
         return plan_html(self)
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, one row per merge, with ``<comparison>_level`` and
         ``<comparison>_bits`` columns (needs the ``pandas`` extra)."""
-        from .views.notebook import plan_to_pandas  # noqa: PLC0415
+        from .views._notebook import plan_to_pandas  # noqa: PLC0415
 
         return plan_to_pandas(self)
 
     def graph(self) -> Any:
         """The scored bipartite graph as a :class:`networkx.Graph` (see
-        :func:`merge_engine.views.notebook.plan_graph`)."""
-        from .views.notebook import plan_graph  # noqa: PLC0415
+        :func:`merge_engine.views._notebook.plan_graph`)."""
+        from .views._notebook import plan_graph  # noqa: PLC0415
 
         return plan_graph(self)
 

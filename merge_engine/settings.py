@@ -172,7 +172,7 @@ class Settings:
             sync still lists; sets the prior of a guardian pair (``rate / n``
             for an account with ``n`` counterparts on its merged children).
         comparisons: the fields compared; leave one out to ignore that field.
-        blocking_rules: the candidate rules used (see ``merge_engine.matching.blocking``).
+        blocking_rules: the candidate rules used (see ``merge_engine.matching._blocking``).
         max_block_pairs: a blocking key shared by more pairs than this is skipped.
         family_cap_bits: the most that household evidence (surname, guardians,
             address, school) may add together; ``None`` learns it from the data.
@@ -196,6 +196,10 @@ class Settings:
             twin gates still decide which child it is) and pairs inside a household
             are compared even when no name rule brought them together.
             0 turns households off.
+        household_max_family_size: a family joined through shared contacts that holds
+            more students than this on one side is a chain of families (one shared
+            value after another: a grandmother's phone, then an aunt's email), not a
+            household, and anchors nothing (16, twice the largest household).
         typo_needs_child_evidence: a pair whose given names are one typo apart
             is never ``auto`` when the child's gender, middle name or identifier
             disagrees (a twin); with this on, it is ``auto`` only when one of
@@ -249,6 +253,7 @@ class Settings:
     namesake_grade_band: int = field(default=1, validator=_count)
     typo_needs_child_evidence: bool = field(default=False, validator=_boolean)
     household_max_children: int = field(default=8, validator=_count)
+    household_max_family_size: int = field(default=16, validator=_count)
     random_pairs: int = field(default=300_000, validator=_count)
     em_max_iterations: int = field(default=40, validator=_count)
     seed: int = field(default=0, validator=_integer)

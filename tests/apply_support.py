@@ -26,11 +26,11 @@ from typing import Any
 import attrs
 import pytest
 
-from merge_engine.applying.apply import ApplyReport, audit_history
+from merge_engine.applying._apply import ApplyReport, audit_history
 from merge_engine.exceptions import StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
-from merge_engine.planning.planner import build_plan, record_hashes, student_hash
+from merge_engine.planning._planner import build_plan, record_hashes, student_hash
 from merge_engine.settings import Settings
 from merge_engine.storage import (
     Capability,
@@ -40,14 +40,14 @@ from merge_engine.storage import (
     load_rosters,
     open_storage,
 )
-from merge_engine.storage.base import (
+from merge_engine.storage._base import (
     BULK_READS,
     BULK_WRITES,
     HistoryRow,
     HistoryTable,
     StorageAdapter,
 )
-from merge_engine.storage.mapping import StorageMapping
+from merge_engine.storage._mapping import StorageMapping
 from merge_engine.testing.synthetic import generate_district
 
 FAST = Settings(random_pairs=30_000)
@@ -147,7 +147,7 @@ def pg_available() -> bool:
 def require_pg() -> None:
     """Skip (or fail, with MERGE_ENGINE_REQUIRE_PG=1) when PostgreSQL is unreachable."""
     try:
-        import merge_engine.storage.sqla  # noqa: F401, PLC0415
+        import merge_engine.storage._sqla  # noqa: F401, PLC0415
     except ImportError as exc:
         message = f"the SQLAlchemy adapter cannot be imported ({exc})"
     else:
@@ -190,7 +190,7 @@ def new_pg_schema() -> str:
 
 def pg_storage(schema: str, *, create: bool = False, isolation: str | None = None) -> Any:
     """A new connection (adapter) to the reference schema in PostgreSQL schema ``schema``."""
-    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+    from merge_engine.storage._sqla import SQLAlchemyStorage  # noqa: PLC0415
 
     mapping = StorageMapping(schema=schema)
     return SQLAlchemyStorage(PG_URL, mapping=mapping, create=create, isolation_level=isolation)
@@ -335,7 +335,7 @@ def state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
         {m.archived_id for m in plan.merges} | {m.synced_id for m in plan.merges}
         | set(plan.unmatched_archived) | set(plan.unmatched_synced)
     )  # fmt: skip
-    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying._apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:
@@ -405,7 +405,7 @@ def signature(
     ``plan`` or of the plans in ``also``), so apply and undo must both leave
     the signature unchanged.
     """
-    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying._apply import plan_fingerprint  # noqa: PLC0415
 
     fps = [plan_fingerprint(p) for p in (plan, *also)]
     ids = sorted(
@@ -559,7 +559,7 @@ class _FaultyTransaction:
 
 def applied_subset(plan: MergePlan, storage: StorageAdapter) -> MergePlan:
     """The plan reduced to the merges ``storage`` shows as applied (same fingerprint)."""
-    from merge_engine.applying.apply import plan_fingerprint  # noqa: PLC0415
+    from merge_engine.applying._apply import plan_fingerprint  # noqa: PLC0415
 
     fp = plan_fingerprint(plan)
     with storage.transaction() as tx:

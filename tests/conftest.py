@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import structlog
 
-from merge_engine.matching.comparisons import COMPARISONS, compare_pairs
-from merge_engine.matching.features import EncodedSide, Vocabularies, encode_students
+from merge_engine.matching._comparisons import COMPARISONS, compare_pairs
+from merge_engine.matching._features import EncodedSide, Vocabularies, encode_students
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Merge, MergePlan
 from merge_engine.settings import Settings

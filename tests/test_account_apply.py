@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from merge_engine import build_plan
-from merge_engine.applying.account_steps import account_steps, approval_ids
-from merge_engine.applying.apply import apply_plan, plan_fingerprint
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._account_steps import account_steps, approval_ids
+from merge_engine.applying._apply import apply_plan, plan_fingerprint
+from merge_engine.applying._undo import undo_plan
 from merge_engine.exceptions import PlanError, StorageError
 from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
@@ -33,7 +33,7 @@ from merge_engine.storage import (
     StorageAdapter,
     capabilities_of,
 )
-from merge_engine.storage.base import AccountTransaction
+from merge_engine.storage._base import AccountTransaction
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 N, SEED = 80, 11

@@ -22,11 +22,11 @@ from apply_support import (
     without_bookkeeping,
 )
 
-from merge_engine.applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+from merge_engine.applying._undo import undo_plan
 from merge_engine.exceptions import PlanError, SafetyValveError, TransientConflict
 from merge_engine.storage import InMemoryStorage
-from merge_engine.storage.base import GuardianLink, HistoryRow, HistoryTable, StorageAdapter
+from merge_engine.storage._base import GuardianLink, HistoryRow, HistoryTable, StorageAdapter
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

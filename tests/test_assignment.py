@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from merge_engine.matching import assignment
-from merge_engine.matching.assignment import NONE, Assignment, assign
+from merge_engine.matching import _assignment as assignment
+from merge_engine.matching._assignment import NONE, Assignment, assign
 
 Edge = tuple[int, int, float]
 

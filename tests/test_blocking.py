@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from conftest import DOB, contact, encode_pair_sides, make_student
 
-from merge_engine.matching.blocking import (
+from merge_engine.matching._blocking import (
     BLOCKING_RULES,
     DUPLICATE_RULES,
     FALLBACK_RULES,
     Candidates,
     generate_candidates,
 )
-from merge_engine.matching.features import Vocabularies, encode_students
+from merge_engine.matching._features import Vocabularies, encode_students
 from merge_engine.testing.synthetic import SyntheticDistrict
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from merge_engine import MergePlan, write_roster
-from merge_engine.applying.account_steps import approval_ids, is_account_key
+from merge_engine.applying._account_steps import approval_ids, is_account_key
 from merge_engine.cli import main
 from merge_engine.storage import open_storage
 from merge_engine.testing.synthetic import generate_district
@@ -113,7 +113,7 @@ def test_review_merges_need_approval(
 
 
 def test_approval_csv_with_an_approved_column(tmp_path: Path) -> None:
-    from merge_engine.applying.approvals import read_approvals  # noqa: PLC0415
+    from merge_engine.applying._approvals import read_approvals  # noqa: PLC0415
 
     path = tmp_path / "review.csv"
     path.write_text("\ufeffarchived_id,synced_id,approved\na1,s1,yes\na2,s2,no\na3,s3,X\n", "utf-8")

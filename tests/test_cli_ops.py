@@ -20,8 +20,8 @@ import pytest
 from apply_support import db_snapshot, district, make_storage, plan_of, start_lock_holder
 
 from merge_engine import Merge, MergePlan
-from merge_engine.applying.apply import apply_plan, plan_fingerprint
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._apply import apply_plan, plan_fingerprint
+from merge_engine.applying._undo import undo_plan
 from merge_engine.cli import main
 from merge_engine.exceptions import PlanLockedError, TransientConflict
 from merge_engine.storage import InMemoryStorage, open_storage
@@ -115,7 +115,7 @@ def test_failed_merges_exit_1(
     db: Path, plan_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A merge that fails (here: the journal write raises for one student) exits 1."""
-    from merge_engine.applying import apply  # noqa: PLC0415
+    from merge_engine.applying import _apply as apply  # noqa: PLC0415
 
     bad = plan_of(accounts=True).auto[3].archived_id
     original = apply._apply_one

@@ -10,7 +10,7 @@ import pytest
 from conftest import contact, encode_pair_sides, level_code, levels_of, make_student
 
 from merge_engine import Settings, SettingsError
-from merge_engine.matching.comparisons import COMPARISONS, compare_pairs
+from merge_engine.matching._comparisons import COMPARISONS, compare_pairs
 
 D = dt.date
 

@@ -28,9 +28,9 @@ from apply_support import (
     signature,
 )
 
-from merge_engine.applying.apply import ApplyReport, apply_plan, audit_history
+from merge_engine.applying._apply import ApplyReport, apply_plan, audit_history
 from merge_engine.storage import Capability, capabilities_of
-from merge_engine.storage.base import StorageAdapter
+from merge_engine.storage._base import StorageAdapter
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from merge_engine import Roster, Student
-from merge_engine.accounts.contact_audit import ISSUES, AuditFinding, AuditReport, audit_contacts
+from merge_engine.accounts._contact_audit import ISSUES, AuditFinding, AuditReport, audit_contacts
 from merge_engine.model import Contact, StaffMember
 from merge_engine.plan import MergePlan
 

@@ -26,14 +26,14 @@ from apply_support import (
     plan_of,
 )
 
-from merge_engine.applying.account_apply import run_account_steps
-from merge_engine.applying.account_steps import AccountStep
-from merge_engine.applying.apply import ApplyReport, apply_plan
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._account_apply import run_account_steps
+from merge_engine.applying._account_steps import AccountStep
+from merge_engine.applying._apply import ApplyReport, apply_plan
+from merge_engine.applying._undo import undo_plan
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import MergePlan
 from merge_engine.storage import Capability, capabilities_of
-from merge_engine.storage.base import (
+from merge_engine.storage._base import (
     ACCOUNT_BULK,
     BULK_READS,
     BULK_WRITES,

@@ -58,13 +58,13 @@ from apply_support import (
     without_bookkeeping,
 )
 
-from merge_engine.applying.account_steps import account_steps
-from merge_engine.applying.apply import apply_plan, plan_fingerprint
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._account_steps import account_steps
+from merge_engine.applying._apply import apply_plan, plan_fingerprint
+from merge_engine.applying._undo import undo_plan
 from merge_engine.exceptions import StorageError
 from merge_engine.plan import MergePlan
 from merge_engine.storage import load_history, load_rosters, open_storage
-from merge_engine.storage.base import AccountTransaction, JournalEntry, StorageAdapter
+from merge_engine.storage._base import AccountTransaction, JournalEntry, StorageAdapter
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 N, SEED = 60, 5  # a district whose plan has duplicates (two merges into one synced student)
@@ -324,10 +324,10 @@ ZYGOTE = textwrap.dedent(
 
     import structlog
 
-    from merge_engine.applying.apply import apply_plan
+    from merge_engine.applying._apply import apply_plan
     from merge_engine.plan import MergePlan
     from merge_engine.storage import open_storage
-    from merge_engine.storage.mapping import StorageMapping
+    from merge_engine.storage._mapping import StorageMapping
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     plan = MergePlan.read(sys.argv[1])
@@ -347,7 +347,7 @@ ZYGOTE = textwrap.dedent(
         # Opened once, here (its column checks cost a few hundred ms); a child gets a
         # connection pool of its own, as SQLAlchemy asks of forked processes.
         if words[2] not in adapters:
-            from merge_engine.storage.sqla import SQLAlchemyStorage
+            from merge_engine.storage._sqla import SQLAlchemyStorage
 
             mapping = StorageMapping(schema=words[2])
             adapters[words[2]] = SQLAlchemyStorage(words[1], mapping=mapping)

@@ -16,7 +16,7 @@ import pytest
 from conftest import DOB, make_student
 
 from merge_engine import Roster, Settings, Student, build_plan
-from merge_engine.accounts.guardians import (
+from merge_engine.accounts._guardians import (
     GuardianMerge,
     compare_guardians,
     guardian_accounts,

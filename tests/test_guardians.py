@@ -19,7 +19,7 @@ from conftest import DOB, FAST, make_student
 
 from merge_engine import Roster, Settings, Student, build_plan
 from merge_engine.accounts._guardian_levels import _typo
-from merge_engine.accounts.guardians import (
+from merge_engine.accounts._guardians import (
     GUARDIAN_COMPARISONS,
     GuardianAccount,
     GuardianAction,
@@ -30,7 +30,7 @@ from merge_engine.accounts.guardians import (
     guardian_actions,
     match_guardians,
 )
-from merge_engine.accounts.roles import _find_roles, find_multiple_roles
+from merge_engine.accounts._roles import _find_roles, find_multiple_roles
 from merge_engine.model import Contact, StaffMember
 from merge_engine.plan import Merge, MergePlan
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district

@@ -13,8 +13,8 @@ from conftest import FAST, contact
 from planner_support import kid, plan_with, targets
 
 from merge_engine import Roster, Settings, SettingsError, build_plan
-from merge_engine.matching.features import Vocabularies, encode_students
-from merge_engine.matching.households import find_families
+from merge_engine.matching._features import Vocabularies, encode_students
+from merge_engine.matching._households import find_families
 from merge_engine.model import Contact, Student
 
 NO_HOUSEHOLDS = attrs.evolve(FAST, household_max_children=0)
@@ -170,16 +170,38 @@ def test_a_school_office_number_does_not_make_a_family():
     vocab = Vocabularies.new()
     ea = encode_students(archived, vocab)
     eb = encode_students(synced, vocab)
-    tight = find_families(ea, eb, len(vocab.contacts), max_children=8)
+    tight = find_families(ea, eb, len(vocab.contacts), max_children=8, max_family=16)
     assert (tight.archived == -1).all() and (tight.synced == -2).all()
-    loose = find_families(ea, eb, len(vocab.contacts), max_children=10)
+    loose = find_families(ea, eb, len(vocab.contacts), max_children=10, max_family=16)
     assert len(set(loose.archived.tolist())) == 1
     assert loose.same(np.arange(10), np.arange(10)).all()
+
+
+def test_a_chain_of_shared_contacts_is_not_one_family():
+    """Each phone is on two records only, but they chain 12 children into one component."""
+    phones = [f"212-555-01{i:02d}" for i in range(13)]
+
+    def chained(side: str, i: int) -> Student:
+        contacts = (contact(f"g{side}{i}", phones[i]), contact(f"h{side}{i}", phones[i + 1]))
+        return Student(f"{side}{i}", f"Kid{i}", f"Family{i}", contacts=contacts)
+
+    archived = [chained("a", i) for i in range(12)]
+    synced = [chained("s", i) for i in range(12)]
+    vocab = Vocabularies.new()
+    ea = encode_students(archived, vocab)
+    eb = encode_students(synced, vocab)
+    chain = find_families(ea, eb, len(vocab.contacts), max_children=8, max_family=11)
+    assert (chain.archived == -1).all() and (chain.synced == -2).all()
+    allowed = find_families(ea, eb, len(vocab.contacts), max_children=8, max_family=12)
+    assert len(set(allowed.archived.tolist())) == 1
+    assert Settings().household_max_family_size == 16
 
 
 def test_households_setting_is_validated():
     with pytest.raises(SettingsError, match="household_max_children"):
         Settings(household_max_children=-1)
+    with pytest.raises(SettingsError, match="household_max_family_size"):
+        Settings(household_max_family_size=-1)
 
 
 def test_only_child_of_its_class_with_a_loosely_similar_name_and_its_birthday(background):

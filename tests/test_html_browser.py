@@ -17,9 +17,9 @@ from conftest import FAST
 from report_support import hostile_case
 
 from merge_engine import MergePlan, Roster, build_plan
-from merge_engine.accounts.contact_audit import audit_contacts
+from merge_engine.accounts._contact_audit import audit_contacts
 from merge_engine.testing.synthetic import generate_district
-from merge_engine.views.html_report import render_report, write_report
+from merge_engine.views._html_report import render_report, write_report
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_search_filters_rows(
 def test_the_reason_filter_keeps_only_that_kind(
     browser: Any, report: Path, district: tuple[MergePlan, Roster, Roster]
 ) -> None:
-    from merge_engine.views.html_report import reason_kind  # noqa: PLC0415
+    from merge_engine.views._html_report import reason_kind  # noqa: PLC0415
 
     plan, _, _ = district
     page = _open(browser, report, [])

@@ -13,7 +13,7 @@ from report_support import HOSTILE, QUOTED, hostile_case
 from merge_engine import MergePlan, Roster, build_plan, write_roster
 from merge_engine.cli import main
 from merge_engine.testing.synthetic import generate_district
-from merge_engine.views.html_report import MARKER, ReportLimits, reason_kind, render_report
+from merge_engine.views._html_report import MARKER, ReportLimits, reason_kind, render_report
 
 
 def test_every_value_is_escaped() -> None:

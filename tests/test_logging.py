@@ -42,7 +42,7 @@ def test_a_script_that_configures_nothing_prints_nothing() -> None:
 def test_a_script_that_configures_logging_sees_the_events() -> None:
     done = _run("logging.basicConfig(level=logging.INFO, stream=sys.stderr)")
     assert done.stdout == ""
-    assert "INFO:merge_engine.planning.planner:plan_built " in done.stderr
+    assert "INFO:merge_engine.planning._planner:plan_built " in done.stderr
 
 
 def test_in_process_nothing_is_printed(capsys: pytest.CaptureFixture[str]) -> None:

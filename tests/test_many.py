@@ -23,8 +23,8 @@ from merge_engine import (
     write_roster,
 )
 from merge_engine.cli import main
-from merge_engine.planning import many
-from merge_engine.planning.many import districts_in, process_pool
+from merge_engine.planning import _many as many
+from merge_engine.planning._many import districts_in, process_pool
 from merge_engine.testing.synthetic import generate_district
 
 FAST_TOML = "random_pairs = 30000\n"

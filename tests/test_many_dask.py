@@ -20,7 +20,7 @@ from conftest import FAST
 
 from merge_engine import MergePlan, build_plan, plan_many, read_roster, write_roster
 from merge_engine.cli import main
-from merge_engine.planning.many import districts_in
+from merge_engine.planning._many import districts_in
 from merge_engine.testing.synthetic import generate_district
 
 distributed = pytest.importorskip(
@@ -85,7 +85,7 @@ def _kill_once_in(marker: str, where: str) -> Callable[[], None]:
 
     def patch() -> None:
         from merge_engine.plan import MergePlan  # noqa: PLC0415
-        from merge_engine.planning import many  # noqa: PLC0415
+        from merge_engine.planning import _many as many  # noqa: PLC0415
 
         def first() -> bool:
             try:

@@ -13,16 +13,16 @@ from conftest import FAST, contact, encode_pair_sides, make_student
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from merge_engine.matching.blocking import FALLBACK_RULES, generate_candidates
-from merge_engine.matching.comparisons import COMPARISONS, LevelMatrix
-from merge_engine.matching.features import EncodedSide, Vocabularies, encode_students
-from merge_engine.matching.fellegi_sunter import (
+from merge_engine.matching._blocking import FALLBACK_RULES, generate_candidates
+from merge_engine.matching._comparisons import COMPARISONS, LevelMatrix
+from merge_engine.matching._features import EncodedSide, Vocabularies, encode_students
+from merge_engine.matching._fellegi_sunter import (
     MatchModel,
     estimate_model,
     score_pairs,
     term_frequency_bits,
 )
-from merge_engine.matching.scoring import compare, name_frequencies, score
+from merge_engine.matching._scoring import compare, name_frequencies, score
 from merge_engine.settings import Settings
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from merge_engine.matching.normalize import (
+from merge_engine.matching._normalize import (
     NicknameIndex,
     is_valid_email,
     is_valid_phone,

@@ -10,7 +10,7 @@ import pytest
 from conftest import FAST
 
 from merge_engine import MergePlan, PlanError, build_plan
-from merge_engine.matching.comparisons import COMPARISONS
+from merge_engine.matching._comparisons import COMPARISONS
 from merge_engine.plan import SCHEMA_VERSION, FieldEvidence, Merge
 from merge_engine.testing.synthetic import generate_district
 

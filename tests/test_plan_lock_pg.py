@@ -35,9 +35,9 @@ from apply_support import (
     start_lock_holder,
 )
 
-from merge_engine.applying.account_steps import approval_ids
-from merge_engine.applying.apply import apply_plan, audit_history, plan_fingerprint
-from merge_engine.applying.undo import undo_plan, undo_plan_id
+from merge_engine.applying._account_steps import approval_ids
+from merge_engine.applying._apply import apply_plan, audit_history, plan_fingerprint
+from merge_engine.applying._undo import undo_plan, undo_plan_id
 from merge_engine.exceptions import PlanLockedError
 
 pytestmark = pytest.mark.postgres
@@ -60,8 +60,8 @@ _RUNNER = textwrap.dedent(
 _HOLDER = textwrap.dedent(
     """
     import sys
-    from merge_engine.storage.mapping import StorageMapping
-    from merge_engine.storage.sqla import SQLAlchemyStorage
+    from merge_engine.storage._mapping import StorageMapping
+    from merge_engine.storage._sqla import SQLAlchemyStorage
     storage = SQLAlchemyStorage(sys.argv[1], mapping=StorageMapping(schema=sys.argv[2]))
     with storage.plan_lock(sys.argv[3]):
         print("locked", flush=True)

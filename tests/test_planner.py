@@ -13,8 +13,8 @@ from conftest import FAST, contact, evidence_level, merges_by_archived
 from planner_support import kid, plan_with, targets
 
 from merge_engine import Roster, build_plan
-from merge_engine.matching.blocking import BLOCKING_RULES, DUPLICATE_ONLY_RULES
-from merge_engine.matching.comparisons import COMPARISONS
+from merge_engine.matching._blocking import BLOCKING_RULES, DUPLICATE_ONLY_RULES
+from merge_engine.matching._comparisons import COMPARISONS
 from merge_engine.plan import MergePlan
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 

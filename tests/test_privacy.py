@@ -230,6 +230,6 @@ def test_stdlib_logging_at_info_shows_events_without_pii(
     with caplog.at_level(logging.INFO, logger="merge_engine"):
         build_plan(*rosters, FAST)
     built = [r for r in caplog.records if r.getMessage().startswith("plan_built ")]
-    assert built and built[0].name == "merge_engine.planning.planner"
+    assert built and built[0].name == "merge_engine.planning._planner"
     assert "merges=" in built[0].getMessage()
     assert_no_canary("\n".join(r.getMessage() for r in caplog.records))

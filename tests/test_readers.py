@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from merge_engine.exceptions import InputError
 from merge_engine.model import Contact, Roster, StaffMember, Student
 from merge_engine.readers import detect_format, read_roster, write_roster
-from merge_engine.readers.clever import derive_guardian_id
-from merge_engine.readers.values import (
+from merge_engine.readers._clever import derive_guardian_id
+from merge_engine.readers._values import (
     format_grade,
     parse_date,
     parse_gender,

@@ -9,9 +9,9 @@ from planner_support import kid, plan_with, targets
 
 from merge_engine import MergePlan, Settings, SettingsError, build_plan
 from merge_engine.exceptions import InputError
-from merge_engine.matching.assignment import NONE, assign
-from merge_engine.matching.comparisons import COMPARISONS, LevelMatrix
-from merge_engine.matching.fellegi_sunter import estimate_model
+from merge_engine.matching._assignment import NONE, assign
+from merge_engine.matching._comparisons import COMPARISONS, LevelMatrix
+from merge_engine.matching._fellegi_sunter import estimate_model
 from merge_engine.readers import read_roster
 from merge_engine.testing.synthetic import generate_district
 

@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from merge_engine import MergePlan, write_roster
+from merge_engine._evidence import FieldEvidence
 from merge_engine.cli import main
-from merge_engine.evidence import FieldEvidence
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Competitor, Merge
-from merge_engine.planning.planner import record_hashes
-from merge_engine.review.decisions import Decisions
-from merge_engine.review.export import COLUMNS, escape_cell, unescape_cell
-from merge_engine.review.items import review_items
+from merge_engine.planning._planner import record_hashes
+from merge_engine.review._decisions import Decisions
+from merge_engine.review._export import COLUMNS, escape_cell, unescape_cell
+from merge_engine.review._items import review_items
 from merge_engine.storage import open_storage
 from merge_engine.testing.synthetic import generate_district
 

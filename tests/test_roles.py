@@ -11,8 +11,8 @@ import pytest
 from conftest import make_student
 
 from merge_engine import Roster, Student
-from merge_engine.accounts.guardians import guardian_accounts
-from merge_engine.accounts.roles import (
+from merge_engine.accounts._guardians import guardian_accounts
+from merge_engine.accounts._roles import (
     RoleLink,
     _compare,
     _from_staff,

@@ -9,8 +9,8 @@ import pytest
 from conftest import FAST
 
 from merge_engine import MergePlan, Settings, SettingsError, build_plan
-from merge_engine.matching.blocking import BLOCKING_RULES
-from merge_engine.matching.comparisons import COMPARISONS
+from merge_engine.matching._blocking import BLOCKING_RULES
+from merge_engine.matching._comparisons import COMPARISONS
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
 

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from merge_engine.applying.apply import apply_plan, plan_fingerprint
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._apply import apply_plan, plan_fingerprint
+from merge_engine.applying._undo import undo_plan
 from merge_engine.storage import load_history, load_rosters, open_storage
-from merge_engine.storage.base import GuardianLink, HistoryRow, StorageAdapter
+from merge_engine.storage._base import GuardianLink, HistoryRow, StorageAdapter
 
 N, SEED = 60, 5  # this district's plan has duplicates (two merges into one synced student)
 PLAN = plan_of(N, SEED)

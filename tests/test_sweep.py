@@ -30,18 +30,18 @@ from apply_support import (
     tiny_storage,
 )
 
-from merge_engine.applying.apply import (
+from merge_engine.applying._apply import (
     ApplyReport,
     MergeOutcome,
     apply_plan,
     audit_history,
     plan_fingerprint,
 )
-from merge_engine.applying.sweep import StrandedRecord, is_sweep, stranded_history
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._sweep import StrandedRecord, is_sweep, stranded_history
+from merge_engine.applying._undo import undo_plan
 from merge_engine.cli import main
 from merge_engine.plan import MergePlan
-from merge_engine.storage.base import HistoryRow, HistoryTable, StorageAdapter
+from merge_engine.storage._base import HistoryRow, HistoryTable, StorageAdapter
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NEW_DAY, SHARED_DAY = "2024-12-02", "2024-12-03"  # days no district row uses

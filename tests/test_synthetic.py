@@ -17,7 +17,7 @@ import phonenumbers
 import pytest
 from nicknames import NickNamer
 
-from merge_engine.matching.normalize import is_valid_email, normalize_name, surname_key
+from merge_engine.matching._normalize import is_valid_email, normalize_name, surname_key
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 

@@ -19,15 +19,15 @@ from apply_support import (
     tiny_storage,
 )
 
-from merge_engine.applying.apply import apply_plan
+from merge_engine.applying._apply import apply_plan
 from merge_engine.cli import main
 from merge_engine.exceptions import PlanError
 from merge_engine.model import Contact
 from merge_engine.plan import Merge, MergePlan
-from merge_engine.planning.planner import build_plan
-from merge_engine.planning.replan import plan_from_storage, rosters_for_planning
-from merge_engine.storage.base import GuardianLink
-from merge_engine.storage.loading import load_rosters
+from merge_engine.planning._planner import build_plan
+from merge_engine.planning._replan import plan_from_storage, rosters_for_planning
+from merge_engine.storage._base import GuardianLink
+from merge_engine.storage._loading import load_rosters
 
 ADAPTERS = ["memory", "sqlite", "postgres"]
 N, SEED = 400, 11

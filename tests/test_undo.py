@@ -23,11 +23,11 @@ from apply_support import (
     without_bookkeeping,
 )
 
-from merge_engine.applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
-from merge_engine.applying.undo import undo_plan
+from merge_engine.applying._apply import ApplyReport, MergeOutcome, apply_plan, audit_history
+from merge_engine.applying._undo import undo_plan
 from merge_engine.exceptions import PlanError
 from merge_engine.model import Contact, Roster
-from merge_engine.storage.base import HistoryRow, HistoryTable, StorageAdapter
+from merge_engine.storage._base import HistoryRow, HistoryTable, StorageAdapter
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -1,7 +1,4 @@
-"""An adapter for a platform's own SQLite schema (``pupils``, ``parents``, ``pupil_parents``:
-see tests/test_docs_adapter.py), with two tables of its own for the journal and the audit."""
-
-from __future__ import annotations
+"""An adapter for a platform's own SQLite tables (tests/test_docs_adapter.py) and two of ours."""
 
 import contextlib
 import datetime as dt
@@ -11,15 +8,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import merge_engine.storage as me
-from merge_engine.exceptions import MappingError, StorageError
-from merge_engine.model import Contact, Roster, Student
+from merge_engine import Contact, MappingError, Roster, StorageError, Student
 
-ENGINE_TABLES = """
-CREATE TABLE IF NOT EXISTS engine_journal (plan TEXT, pupil TEXT, entry TEXT,
-    PRIMARY KEY (plan, pupil));
-CREATE TABLE IF NOT EXISTS engine_audit (seq INTEGER PRIMARY KEY, action TEXT, plan TEXT,
-    archived TEXT, synced TEXT, at TEXT, rows TEXT, note TEXT);
-"""
+ENGINE_TABLES = """CREATE TABLE IF NOT EXISTS engine_journal (plan TEXT, pupil TEXT, entry TEXT,
+    PRIMARY KEY (plan, pupil)); CREATE TABLE IF NOT EXISTS engine_audit (seq INTEGER PRIMARY KEY,
+    action TEXT, plan TEXT, archived TEXT, synced TEXT, at TEXT, rows TEXT, note TEXT);"""
 CONTACTS = """SELECT parent_id, given_name, family_name, email, mobile, relation FROM pupil_parents
     JOIN parents USING (parent_id) WHERE pupil_id = ? ORDER BY position, parent_id"""
 PUPIL = "SELECT * FROM pupils WHERE pupil_id = ?"
@@ -45,14 +38,10 @@ class PlatformStorage(me.BaseStorage):
         return Roster(students, format="platform", has_dob_column=any(s.dob for s in students))
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[PlatformTransaction]:
+    def transaction(self) -> Iterator["PlatformTransaction"]:
         self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.conn:  # COMMIT, or ROLLBACK when anything is raised
             yield PlatformTransaction(self.conn, self.history)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def audit_records(self) -> Iterator[me.AuditRecord]:
         for a, plan, old, new, at, rows, note in self.conn.execute(AUDIT).fetchall():
@@ -77,13 +66,11 @@ class PlatformTransaction(me.BaseTransaction):
             raise StorageError(f"the database refused the change ({exc})") from None
 
     def one(self, query: str, *params: Any) -> Any:
-        row = self.run(query, params).fetchone()
-        return None if row is None else row[0]
+        return (self.run(query, params).fetchone() or [None])[0]
 
     def table(self, name: str) -> tuple[me.HistoryTable, str]:
-        if name not in self.tables:
+        if (t := self.tables.get(name)) is None:
             raise MappingError(f"{name!r} is not a configured history table")
-        t = self.tables[name]
         return t, " AND ".join(f"{c} = ?" for c in t.primary_key)
 
     def require(self, what: str, *keys: str | None) -> None:
@@ -133,7 +120,7 @@ class PlatformTransaction(me.BaseTransaction):
     def add_guardian_link(self, link: me.GuardianLink) -> None:
         self.require("student", link.student_id)
         self.require("guardian", link.guardian_id)
-        if any(x.guardian_id == link.guardian_id for x in self.guardian_links(link.student_id)):
+        if link.guardian_id in {x.guardian_id for x in self.guardian_links(link.student_id)}:
             raise StorageError(f"guardian {link.guardian_id!r} is already linked")
         last = "SELECT COALESCE(MAX(position) + 1, 0) FROM pupil_parents WHERE pupil_id = ?"
         order = link.order if link.order is not None else self.one(last, link.student_id)
@@ -157,7 +144,6 @@ class PlatformTransaction(me.BaseTransaction):
         values = [entry.plan_fingerprint, entry.archived_id, me.encode_entry(entry)]
         self.run("INSERT OR REPLACE INTO engine_journal VALUES (?, ?, ?)", values)
 
-    def write_audit(self, r: me.AuditRecord) -> None:
-        values = [r.action, r.plan_fingerprint, r.archived_id, r.synced_id, r.at]
-        values += [json.dumps(dict(r.rows)), r.note]  # ids and counts only
-        self.run("INSERT INTO engine_audit VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", values)
+    def write_audit(self, r: me.AuditRecord) -> None:  # ids and counts only
+        v = [r.action, r.plan_fingerprint, r.archived_id, r.synced_id, r.at, json.dumps({**r.rows})]
+        self.run("INSERT INTO engine_audit VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)", [*v, r.note])

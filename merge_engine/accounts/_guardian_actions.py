@@ -1,6 +1,6 @@
 """What happens to the old guardian links of merged students under the district's policy.
 
-Split from :mod:`merge_engine.accounts.guardians` (which pairs accounts): an old
+Split from :mod:`merge_engine.accounts._guardians` (which pairs accounts): an old
 account of a merged student that the matcher did not pair is kept and
 flagged, detached or sent to review (``unmatched_old_guardians``), and
 under ``remove_old`` every old link of a merged student is detached.

@@ -1,6 +1,6 @@
 """Guardian accounts as columns: one pass over a roster's contact rows, values as integer codes.
 
-Split from :mod:`merge_engine.accounts.guardians`, which matches accounts: a district
+Split from :mod:`merge_engine.accounts._guardians`, which matches accounts: a district
 has hundreds of thousands of accounts, so matching reads each field as a
 column of codes and compares each distinct pair of values once. The value
 rules for hand-typed emails and placeholder phones live here because the
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ..matching.normalize import (
+from ..matching._normalize import (
     normalize_email,
     normalize_identifier,
     normalize_name,

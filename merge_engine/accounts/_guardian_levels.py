@@ -1,6 +1,6 @@
 """Guardian comparisons: the level of each field for a pair of accounts, and the facts rules need.
 
-Split from :mod:`merge_engine.accounts.guardians` (which decides): here a pair of
+Split from :mod:`merge_engine.accounts._guardians` (which decides): here a pair of
 accounts becomes comparison levels (:data:`GUARDIAN_COMPARISONS`) and a few
 yes/no facts (a typo inside the name, a surname one letter off, both adults
 of one sex, an email address that spells the adult's name, a surname that
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._catalog import GUARDIAN_COMPARISONS
-from ..matching.normalize import nickname_index
+from ..matching._normalize import nickname_index
 from ._guardian_columns import GuardianAccount, _Coded, _Columns, _email_level, _phone_key
 
 __all__ = ["GUARDIAN_COMPARISONS", "compare_guardians"]

@@ -1,6 +1,6 @@
 """Guardian decisions: the bits of each comparison level and the rules that make a pair ``auto``.
 
-Split from :mod:`merge_engine.accounts.guardians` (which finds and assigns pairs):
+Split from :mod:`merge_engine.accounts._guardians` (which finds and assigns pairs):
 here a pair's levels (see :mod:`merge_engine.accounts._guardian_levels`) become a
 confidence, evidence and the reasons it cannot be merged automatically.
 Every number comes from :class:`merge_engine.Settings` through
@@ -19,7 +19,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from .._catalog import DEFAULT_GUARDIAN_BITS
-from ..evidence import FieldEvidence
+from .._evidence import FieldEvidence
 
 if TYPE_CHECKING:
     from ..settings import Settings

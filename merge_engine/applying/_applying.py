@@ -20,8 +20,7 @@ from attrs import frozen
 from .._log import get_logger
 from ..exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
 from ..plan import Merge, MergePlan
-from ..storage.adapter import Capability, capabilities_of
-from ..storage.base import (
+from ..storage._base import (
     HistoryRow,
     HistoryTable,
     PlanLocking,
@@ -30,10 +29,11 @@ from ..storage.base import (
     StoredStudent,
     Transaction,
 )
-from ..storage.batched import BatchedTransaction, BatchFlushError, batched
-from .report import MergeOutcome, OutcomeKind, Status
+from ..storage._batched import BatchedTransaction, BatchFlushError, batched
+from ..storage.adapter import Capability, capabilities_of
+from ._report import MergeOutcome, OutcomeKind, Status
 
-log = get_logger("merge_engine.applying.apply")
+log = get_logger("merge_engine.applying._apply")
 
 
 class Unit(Protocol):

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..applying._account_steps import approval_ids
 from ..applying._applying import plan_fingerprint
-from ..applying.account_steps import approval_ids
 from ..exceptions import PlanError
 from ..model import Roster
 from ..plan import MergePlan

@@ -9,14 +9,14 @@ from typing import Any
 
 import attrs
 
-from ..applying.account_steps import approval_ids
-from ..applying.apply import ApplyReport, apply_plan, audit_history
-from ..applying.approvals import read_approvals
-from ..applying.journal import PlanSummary, plan_summaries
-from ..applying.undo import undo_plan, undo_plan_id
+from ..applying._account_steps import approval_ids
+from ..applying._apply import ApplyReport, apply_plan, audit_history
+from ..applying._approvals import read_approvals
+from ..applying._journal import PlanSummary, plan_summaries
+from ..applying._undo import undo_plan, undo_plan_id
 from ..exceptions import PlanError
 from ..plan import MergePlan
-from ..review.decisions import approvals_for, check_one_child_per_record
+from ..review._decisions import approvals_for, check_one_child_per_record
 from ._common import DB_HELP, storage_at
 from ._progress import Counter
 from ._review import add_decisions_arg, read_decision_files

@@ -10,10 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..applying.apply import apply_plan
+from ..applying._apply import apply_plan
 from ..exceptions import OutputExistsError
 from ..model import Roster
-from ..planning.planner import build_plan
+from ..planning._planner import build_plan
 from ..settings import Settings
 from ._common import emit_json, json_arg, plan_counts, print_summary, storage_at
 from ._progress import PLAN_STAGES, steps

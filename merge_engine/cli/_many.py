@@ -9,10 +9,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from ..applying.apply import apply_plan
+from ..applying._apply import apply_plan
 from ..exceptions import MergeEngineError, MissingDependencyError, PlanError
 from ..plan import MergePlan
-from ..planning.many import PLAN_FILE, DistrictResult, districts_in, plan_many, process_pool
+from ..planning._many import PLAN_FILE, DistrictResult, districts_in, plan_many, process_pool
 from ._common import emit_json, settings_at, storage_at
 from ._progress import Counter, steps
 

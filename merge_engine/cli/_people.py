@@ -14,10 +14,10 @@ import attrs
 from ..exceptions import PlanError
 from ..plan import MergePlan
 from ..readers import read_roster
-from ..review.export import EMPTY, Directory
-from ..review.items import review_items
+from ..review._export import EMPTY, Directory
+from ..review._items import review_items
+from ..storage._base import GuardianContacts
 from ..storage.adapter import Capability, capabilities_of
-from ..storage.base import GuardianContacts
 from ._common import DB_HELP, FORMATS, storage_at
 from ._progress import steps
 

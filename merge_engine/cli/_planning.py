@@ -10,12 +10,12 @@ from typing import Any
 import attrs
 
 from ..applying._applying import plan_fingerprint
-from ..applying.journal import plan_summaries
+from ..applying._journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..plan import MergePlan
-from ..planning.planner import build_plan
-from ..planning.replan import plan_from_storage
-from ..review.decisions import Decisions, rejected_pairs, without_rejected
+from ..planning._planner import build_plan
+from ..planning._replan import plan_from_storage
+from ..review._decisions import Decisions, rejected_pairs, without_rejected
 from ._common import (
     DB_HELP,
     emit_json,
@@ -107,13 +107,13 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..accounts.contact_audit import audit_contacts  # noqa: PLC0415
+    from ..accounts._contact_audit import audit_contacts  # noqa: PLC0415
 
     archived = plan = stranded = None
     if args.db:
         if args.synced or args.archived:
             raise PlanError("give either --db or roster folders, not both")
-        from ..applying.sweep import stranded_history  # noqa: PLC0415
+        from ..applying._sweep import stranded_history  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             synced = storage.read_roster("synced")

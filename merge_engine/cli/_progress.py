@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 __all__ = ["PLAN_STAGES", "Counter", "Steps", "enabled", "steps"]
 
-#: The stages :func:`merge_engine.planning.planner.build_plan` reports, in order (its ``progress``
+#: The stages :func:`merge_engine.planning._planner.build_plan` reports, in order (its ``progress``
 #: callback is called with each name as the stage ends; tests keep this list in step).
 PLAN_STAGES = (
     "encode",

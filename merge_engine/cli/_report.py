@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..accounts.contact_audit import audit_contacts
+from ..accounts._contact_audit import audit_contacts
 from ..applying._applying import plan_fingerprint
 from ..exceptions import OutputExistsError, PlanError
 from ..model import Roster
 from ..plan import MergePlan
-from ..views.html_report import MARKER, ReportLimits, render_report, write_report
+from ..views._html_report import MARKER, ReportLimits, render_report, write_report
 from ._common import DB_HELP, emit_json, json_arg, read_side, roster_args, storage_at
 from ._progress import steps
 
@@ -99,7 +99,7 @@ def _rosters(args: argparse.Namespace) -> tuple[Roster | None, Roster | None]:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
-        from ..planning.replan import rosters_for_planning  # noqa: PLC0415
+        from ..planning._replan import rosters_for_planning  # noqa: PLC0415
 
         with storage_at(args.db) as storage:
             return rosters_for_planning(storage)

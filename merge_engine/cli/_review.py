@@ -13,11 +13,11 @@ from typing import Any
 
 from ..exceptions import OutputExistsError
 from ..plan import MergePlan
-from ..review.decisions import Decisions
-from ..review.export import Directory, review_rows, write_review_sheet
-from ..review.importing import read_decisions
-from ..review.items import ReviewItem, review_items
-from ..review.rules import RULE_SAFE_REASONS, approve_by_rule
+from ..review._decisions import Decisions
+from ..review._export import Directory, review_rows, write_review_sheet
+from ..review._importing import read_decisions
+from ..review._items import ReviewItem, review_items
+from ..review._rules import RULE_SAFE_REASONS, approve_by_rule
 from ._common import emit_json, json_arg
 from ._people import people as _people
 from ._people import people_args as _people_args

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..applying._account_steps import explain_account_steps
 from ..applying._applying import plan_fingerprint
-from ..applying.account_steps import explain_account_steps
 from ..plan import Merge, MergePlan
-from ..review.export import EMPTY, Directory, competitor_text, differs, grade_name
-from ..review.items import ReviewItem, review_items
+from ..review._export import EMPTY, Directory, competitor_text, differs, grade_name
+from ..review._items import ReviewItem, review_items
 from ._common import emit_json, json_arg
 from ._people import people as _people
 from ._people import people_args as _people_args

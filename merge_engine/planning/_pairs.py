@@ -10,9 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from ..matching.assignment import NONE, Assignment
-from ..matching.features import EncodedSide, Vocabularies
-from ..matching.scoring import ScoredPairs, compare, score
+from ..matching._assignment import NONE, Assignment
+from ..matching._features import EncodedSide, Vocabularies
+from ..matching._scoring import ScoredPairs, compare, score
 from ..model import Student
 from ..settings import Settings
 
@@ -133,8 +133,8 @@ def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPair
 
 
 def _take(x: ScoredPairs, index: npt.NDArray[Any]) -> ScoredPairs:
-    from ..matching.comparisons import LevelMatrix  # noqa: PLC0415
-    from ..matching.fellegi_sunter import PairScores  # noqa: PLC0415
+    from ..matching._comparisons import LevelMatrix  # noqa: PLC0415
+    from ..matching._fellegi_sunter import PairScores  # noqa: PLC0415
 
     return ScoredPairs(
         x.archived[index],
@@ -150,8 +150,8 @@ def _take(x: ScoredPairs, index: npt.NDArray[Any]) -> ScoredPairs:
 
 
 def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
-    from ..matching.comparisons import LevelMatrix  # noqa: PLC0415
-    from ..matching.fellegi_sunter import PairScores  # noqa: PLC0415
+    from ..matching._comparisons import LevelMatrix  # noqa: PLC0415
+    from ..matching._fellegi_sunter import PairScores  # noqa: PLC0415
 
     return ScoredPairs(
         np.concatenate([x.archived, y.archived]),

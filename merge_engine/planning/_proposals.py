@@ -9,14 +9,14 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from ..matching.assignment import NONE, Assignment
-from ..matching.features import EncodedSide
-from ..matching.households import (
+from ..matching._assignment import NONE, Assignment
+from ..matching._features import EncodedSide
+from ..matching._households import (
     Families,
     leftover_pairs,
     second_records,
 )
-from ..matching.scoring import ScoredPairs
+from ..matching._scoring import ScoredPairs
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings

@@ -10,13 +10,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ..matching.assignment import NONE, Assignment
-from ..matching.comparisons import COMPARISONS
-from ..matching.features import GRADE_MISSING, EncodedSide
-from ..matching.households import (
+from ..matching._assignment import NONE, Assignment
+from ..matching._comparisons import COMPARISONS
+from ..matching._features import GRADE_MISSING, EncodedSide
+from ..matching._households import (
     Families,
 )
-from ..matching.scoring import ScoredPairs
+from ..matching._scoring import ScoredPairs
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings

@@ -6,6 +6,9 @@ the tool at whatever their SIS exported. Bad input raises
 :class:`~merge_engine.exceptions.InputError` with file, line and column;
 values that can be dropped without losing a record (an unparseable birth
 date) become :class:`~merge_engine.model.InputWarning` instead.
+
+Private modules: ``_native``, ``_clever`` and ``_oneroster`` read one dialect each,
+``_csvfile`` and ``_values`` read files and cells, ``_writer`` writes native folders.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ import attrs
 from merge_engine._gc import gc_paused
 from merge_engine.exceptions import InputError
 from merge_engine.model import Roster
+from merge_engine.readers._clever import read_clever
 from merge_engine.readers._csvfile import Folder, peek_header
-from merge_engine.readers.clever import read_clever
-from merge_engine.readers.native import read_native
-from merge_engine.readers.oneroster import read_oneroster
-from merge_engine.readers.writer import write_roster
+from merge_engine.readers._native import read_native
+from merge_engine.readers._oneroster import read_oneroster
+from merge_engine.readers._writer import write_roster
 
 __all__ = ["RosterFormat", "detect_format", "read_roster", "write_roster"]
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from merge_engine.exceptions import InputError
 from merge_engine.model import InputWarning
-from merge_engine.readers import values
+from merge_engine.readers import _values as values
 
 __all__ = [
     "FIELD_SIZE_LIMIT",

@@ -2,11 +2,11 @@
 
 Three adapters implement :class:`StorageAdapter`:
 
-* :class:`~merge_engine.storage.sqlite.SQLiteStorage`, the embedded default
+* :class:`SQLiteStorage`, the embedded default
   (``sqlite:///district.db`` or a bare path), stdlib only;
-* :class:`~merge_engine.storage.memory.InMemoryStorage` (``memory:``) for
+* :class:`InMemoryStorage` (``memory:``) for
   tests and notebooks;
-* :class:`~merge_engine.storage.sqla.SQLAlchemyStorage` for PostgreSQL and
+* :class:`SQLAlchemyStorage` for PostgreSQL and
   other SQLAlchemy databases, on the platform's own tables through a
   :class:`StorageMapping`. Needs the ``postgres`` extra, imported lazily.
 
@@ -14,6 +14,12 @@ A platform's own adapter derives from :class:`BaseStorage` and
 :class:`BaseTransaction` (a dozen required methods; the rest have defaults)
 and declares its :class:`Capability` set; :mod:`merge_engine.testing.contract`
 checks it (docs/adapters.md, "Writing your own adapter").
+
+The public modules are ``adapter`` (the contract) and ``codec`` (journal values);
+the rest are private: ``_base`` (row and record types), ``_memory``, ``_sqlite``
+and ``_sqla`` (the adapters, with their ``_sqlite_*`` and ``_sqla_*`` parts),
+``_batched`` (batch reads and writes for any adapter), ``_mapping`` and ``_schema`` (the
+platform's tables), ``_loading`` (rosters and history into a database).
 """
 
 from __future__ import annotations
@@ -22,15 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exceptions import MissingDependencyError, StorageError
-from .adapter import (
-    ALL_TRANSACTION_CAPABILITIES,
-    BaseStorage,
-    BaseTransaction,
-    Capability,
-    UnsupportedOperation,
-    capabilities_of,
-)
-from .base import (
+from ._base import (
     AccountLink,
     AccountTransaction,
     AuditRecord,
@@ -46,9 +44,8 @@ from .base import (
     StoredStudent,
     Transaction,
 )
-from .codec import decode_entry, decode_value, encode_entry, encode_value
-from .loading import LoadReport, history_key, load_history, load_rosters
-from .mapping import (
+from ._loading import LoadReport, history_key, load_history, load_rosters
+from ._mapping import (
     AccountLinkTable,
     GuardianTable,
     LinkTable,
@@ -56,12 +53,21 @@ from .mapping import (
     StorageMapping,
     StudentTable,
 )
-from .memory import InMemoryStorage
-from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, DEFAULT_HISTORY_TABLES, check_identifier
-from .sqlite import SQLiteStorage
+from ._memory import InMemoryStorage
+from ._schema import DEFAULT_GUARDIAN_HISTORY_TABLES, DEFAULT_HISTORY_TABLES, check_identifier
+from ._sqlite import SQLiteStorage
+from .adapter import (
+    ALL_TRANSACTION_CAPABILITIES,
+    BaseStorage,
+    BaseTransaction,
+    Capability,
+    UnsupportedOperation,
+    capabilities_of,
+)
+from .codec import decode_entry, decode_value, encode_entry, encode_value
 
 if TYPE_CHECKING:
-    from .sqla import SQLAlchemyStorage
+    from ._sqla import SQLAlchemyStorage
 
 __all__ = [
     "ALL_TRANSACTION_CAPABILITIES",
@@ -134,7 +140,7 @@ def open_storage(
             "memory: or a SQLAlchemy URL such as postgresql+psycopg://host/db"
         )
     _require_sqlalchemy()
-    from .sqla import SQLAlchemyStorage  # noqa: PLC0415  (optional dependency)
+    from ._sqla import SQLAlchemyStorage  # noqa: PLC0415  (optional dependency)
 
     return SQLAlchemyStorage(url, mapping=mapping, create=create)
 
@@ -163,7 +169,7 @@ def __getattr__(name: str) -> object:
     """Import the SQLAlchemy adapter only when asked for (SQLAlchemy is optional)."""
     if name == "SQLAlchemyStorage":
         _require_sqlalchemy()
-        from .sqla import SQLAlchemyStorage  # noqa: PLC0415
+        from ._sqla import SQLAlchemyStorage  # noqa: PLC0415
 
         return SQLAlchemyStorage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..model import Contact, InputWarning, Roster, StaffMember, Student
+from ._mapping import StorageMapping
+from ._schema import GUARDIAN_FIELDS, STAFF_FIELDS, STUDENT_FIELDS
 from .codec import encode_value
-from .mapping import StorageMapping
-from .schema import GUARDIAN_FIELDS, STAFF_FIELDS, STUDENT_FIELDS
 
 __all__ = [
     "build_contact",

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
+from ._base import AccountLink, GuardianLink, HistoryTable, StoredGuardian
+from ._mapping import AccountLinkTable
 from ._rows import build_contact, link_order
 from ._sqla_schema import find_column
 from ._sqla_stmts import Statements, any_of, converter
-from .base import AccountLink, GuardianLink, HistoryTable, StoredGuardian
-from .mapping import AccountLinkTable
 
 __all__ = ["AccountMethods", "AccountStatements", "LinkStatements"]
 

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from ..exceptions import MappingError
-from .mapping import AccountLinkTable, StorageMapping
-from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, check_identifier
+from ._mapping import AccountLinkTable, StorageMapping
+from ._schema import DEFAULT_GUARDIAN_HISTORY_TABLES, check_identifier
 
 __all__ = [
     "Gaps",

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..exceptions import MappingError
+from ._base import HistoryTable
+from ._mapping import StorageMapping
 from ._rows import guardian_field_names, now_iso, staff_field_names, student_field_names
 from ._sqla_schema import bookkeeping_tables, find_column
-from .base import HistoryTable
-from .mapping import StorageMapping
 
 __all__ = ["HistoryStatements", "Statements", "any_of", "converter"]
 

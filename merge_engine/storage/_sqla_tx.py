@@ -14,11 +14,7 @@ import sqlalchemy as sa
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
-from ._rows import build_contact, build_student, link_order
-from ._sqla_accounts import AccountMethods, AccountStatements
-from ._sqla_stmts import HistoryStatements, Statements, stamp_for
-from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
-from .base import (
+from ._base import (
     AuditRecord,
     GuardianLink,
     HistoryRow,
@@ -27,6 +23,10 @@ from .base import (
     RowKey,
     StoredStudent,
 )
+from ._rows import build_contact, build_student, link_order
+from ._sqla_accounts import AccountMethods, AccountStatements
+from ._sqla_stmts import HistoryStatements, Statements, stamp_for
+from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
 from .codec import decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLAlchemyTransaction", "contacts_by_student"]

@@ -16,9 +16,9 @@ import sqlite3
 
 from .._log import get_logger
 from ..exceptions import MappingError, StorageError
+from ._mapping import AccountLinkTable, StorageMapping
+from ._schema import DEFAULT_GUARDIAN_HISTORY_TABLES, SQLITE_ROSTER_DDL, quote
 from ._sqlite_sql import Columns, HistorySQL, check_columns
-from .mapping import AccountLinkTable, StorageMapping
-from .schema import DEFAULT_GUARDIAN_HISTORY_TABLES, SQLITE_ROSTER_DDL, quote
 
 __all__ = ["AccountSQL", "upgrade_reference_schema"]
 

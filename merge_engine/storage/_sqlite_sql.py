@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from ..exceptions import MappingError
 from ..model import Contact, StaffMember, Student
+from ._base import HistoryTable
+from ._mapping import StorageMapping
 from ._rows import guardian_field_names, staff_field_names, student_field_names
-from .base import HistoryTable
-from .mapping import StorageMapping
-from .schema import quote
+from ._schema import quote
 
 __all__ = ["Columns", "HistorySQL", "SQLiteSQL", "check_columns"]
 

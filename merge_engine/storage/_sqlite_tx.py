@@ -9,11 +9,7 @@ from typing import Any
 
 from ..exceptions import MappingError, StorageError
 from ..model import Contact
-from ._rows import build_contact, build_student, link_order, now_iso
-from ._sqlite_accounts import AccountSQL
-from ._sqlite_sql import HistorySQL, SQLiteSQL
-from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
-from .base import (
+from ._base import (
     AccountLink,
     AuditRecord,
     GuardianLink,
@@ -24,6 +20,10 @@ from .base import (
     StoredGuardian,
     StoredStudent,
 )
+from ._rows import build_contact, build_student, link_order, now_iso
+from ._sqlite_accounts import AccountSQL
+from ._sqlite_sql import HistorySQL, SQLiteSQL
+from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
 from .codec import decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLiteTransaction", "contacts_by_student"]

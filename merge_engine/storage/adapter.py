@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from ..exceptions import StorageError
 from ..model import Contact, Roster
-from .base import (
+from ._base import (
     AccountLink,
     AuditRecord,
     GuardianLink,
@@ -100,7 +100,7 @@ class BaseTransaction(abc.ABC):
     """One database transaction: the required methods, and defaults for the rest.
 
     Subclasses implement the abstract methods (see
-    :class:`~merge_engine.storage.base.Transaction` for what each must do) and
+    :class:`~merge_engine.storage._base.Transaction` for what each must do) and
     declare in ``capabilities`` what they offer beyond them. ``history`` and
     ``guardian_history`` are the configured history tables (a class or instance
     attribute), returned by the default ``history_tables`` and
@@ -264,7 +264,7 @@ class BaseStorage(abc.ABC):
 
     Subclasses implement the abstract methods and declare ``capabilities``
     (only :attr:`Capability.PLAN_LOCK` is a storage's; with it, ``plan_lock``
-    must be implemented too: see :class:`~merge_engine.storage.base.PlanLocking`).
+    must be implemented too: see :class:`~merge_engine.storage._base.PlanLocking`).
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()

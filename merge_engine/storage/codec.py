@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions import StorageError
-from .base import AccountLink, AuditRecord, GuardianLink, HistoryRow, JournalEntry
+from ._base import AccountLink, AuditRecord, GuardianLink, HistoryRow, JournalEntry
 
 __all__ = [
     "decode_audit_rows",

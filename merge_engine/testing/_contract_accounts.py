@@ -19,7 +19,7 @@ from ..storage import (
     StorageAdapter,
     StoredGuardian,
 )
-from ..storage.base import (
+from ..storage._base import (
     ACCOUNT_BULK,
     ACCOUNT_METHODS,
     BulkAccountTransaction,

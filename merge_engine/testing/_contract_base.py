@@ -23,8 +23,8 @@ from ..storage import (
     Transaction,
     capabilities_of,
 )
-from ..storage.base import BulkTransaction
-from ..storage.schema import STUDENT_FIELDS
+from ..storage._base import BulkTransaction
+from ..storage._schema import STUDENT_FIELDS
 
 __all__ = ["CONTRACT_DISTRICT", "ContractBase", "ContractDistrict"]
 

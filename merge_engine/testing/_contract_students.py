@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from ..exceptions import MappingError, StorageError
-from ..planning.planner import student_hash
+from ..planning._planner import student_hash
 from ..storage import (
     AuditRecord,
     Capability,
@@ -25,7 +25,7 @@ from ..storage import (
     Transaction,
     capabilities_of,
 )
-from ..storage.base import BULK_READS, BULK_WRITES
+from ..storage._base import BULK_READS, BULK_WRITES
 from ._contract_base import A1, ARCHIVED, FATHER, S1, SYNCED, ContractBase, text
 
 __all__ = ["StudentContract"]

@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from attrs import Factory, define, field, frozen
 
-from merge_engine.accounts.guardians import guardian_accounts
+from merge_engine.accounts._guardians import guardian_accounts
 from merge_engine.matching._names import (
     COMMON_NICKNAMES,
     EMAIL_PROVIDERS,

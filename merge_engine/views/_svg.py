@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from ..evidence import FieldEvidence
+from .._evidence import FieldEvidence
 
 __all__ = ["logit2", "waterfall", "weight_histogram"]
 

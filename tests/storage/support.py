@@ -25,7 +25,7 @@ from merge_engine.storage import (
     load_history,
     load_rosters,
 )
-from merge_engine.storage.sqlite import SQLiteStorage
+from merge_engine.storage._sqlite import SQLiteStorage
 from merge_engine.testing.contract import CONTRACT_DISTRICT, ContractDistrict
 
 PG_URL = os.environ.get("MERGE_ENGINE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -102,7 +102,7 @@ def empty_storage(kind: str, tmp_path: Path, pg: tuple[Any, str] | None) -> Stor
     if kind == "sqlite":
         return SQLiteStorage(tmp_path / f"{secrets.token_hex(4)}.db", create=True)
     assert pg is not None
-    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+    from merge_engine.storage._sqla import SQLAlchemyStorage  # noqa: PLC0415
 
     engine, schema = pg
     return SQLAlchemyStorage(engine, mapping=StorageMapping(schema=schema), create=True)

@@ -96,7 +96,7 @@ def test_a_mapping_naming_a_missing_column_is_refused(
         if kind == "sqlite":
             open_storage(str(next(tmp_path.glob("*.db"))), mapping=mapping)
         else:
-            from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+            from merge_engine.storage._sqla import SQLAlchemyStorage  # noqa: PLC0415
 
             assert pg_if_needed is not None
             SQLAlchemyStorage(pg_if_needed[0], mapping=mapping)

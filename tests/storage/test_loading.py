@@ -27,8 +27,8 @@ from merge_engine.storage import (
     load_rosters,
     open_storage,
 )
-from merge_engine.storage.loading import prepare_rosters
-from merge_engine.storage.mapping import StudentTable
+from merge_engine.storage._loading import prepare_rosters
+from merge_engine.storage._mapping import StudentTable
 from merge_engine.testing.synthetic import generate_district
 
 from .support import ARCHIVED, ROWS, SYNCED, as_stored, district_storage, empty_storage

@@ -21,7 +21,7 @@ from merge_engine.storage import (
     load_rosters,
     open_storage,
 )
-from merge_engine.storage.mapping import StudentTable
+from merge_engine.storage._mapping import StudentTable
 
 from .support import ARCHIVED, SYNCED, pg_schema
 
@@ -116,7 +116,7 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage
         return
     import sqlalchemy as sa  # noqa: PLC0415
 
-    from merge_engine.storage.sqla import SQLAlchemyStorage  # noqa: PLC0415
+    from merge_engine.storage._sqla import SQLAlchemyStorage  # noqa: PLC0415
 
     for engine, schema in pg_schema():
         with engine.begin() as conn:

@@ -29,15 +29,15 @@ from merge_engine.storage import (
     load_rosters,
     open_storage,
 )
-from merge_engine.storage.mapping import GuardianTable
-from merge_engine.storage.schema import SQLITE_REFERENCE_DDL
-from merge_engine.storage.sqlite import SQLiteStorage
+from merge_engine.storage._mapping import GuardianTable
+from merge_engine.storage._schema import SQLITE_REFERENCE_DDL
+from merge_engine.storage._sqlite import SQLiteStorage
 
 from . import support
 from .support import ARCHIVED, PG_URL, SYNCED, district_storage
 
 sa = pytest.importorskip("sqlalchemy")
-sqla = pytest.importorskip("merge_engine.storage.sqla")
+sqla = pytest.importorskip("merge_engine.storage._sqla")
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/test"
 

@@ -29,8 +29,8 @@ from merge_engine.storage import (
     load_history,
     load_rosters,
 )
-from merge_engine.storage.mapping import GuardianTable
-from merge_engine.storage.sqlite import SQLiteStorage
+from merge_engine.storage._mapping import GuardianTable
+from merge_engine.storage._sqlite import SQLiteStorage
 
 from .support import ARCHIVED, ROWS, SYNCED, as_stored
 

@@ -1,0 +1,408 @@
+"""Guardian accounts across a merge: which old account is which new one.
+
+When an archived student is merged into its synced twin, the archived
+student's guardian accounts (old logins, message history) and the synced
+student's contacts (accounts the sync created) often describe the same
+adults. Pairs are first compared within merged students (siblings share
+accounts, so a pair seen on several merged siblings is decided once), then
+assigned one to one. An old account that met no counterpart there (its
+child left, or a sibling was enrolled in its place) is then paired across
+the district, but only with the one sync account that shares an exact
+email or phone with it and carries the same name.
+
+Two different adults of one household share a surname and often a phone
+or an email: a shared contact detail alone never merges accounts. The
+comparisons and facts live in :mod:`merge_engine.accounts._guardian_levels`, the
+bits and the rules that make a pair ``auto`` in
+:mod:`merge_engine.accounts._guardian_rules`; every number comes from
+:class:`merge_engine.Settings`.
+
+Planning works on columns (:class:`_Columns`): a district has hundreds of
+thousands of accounts, so values are compared once per distinct pair of
+values with numpy, not once per pair of accounts.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._evidence import FieldEvidence
+from ..matching._assignment import NONE, assign
+from ..model import Roster
+from ..plan import GuardianMerge
+from ._guardian_actions import GuardianAction, _column_actions, guardian_actions
+from ._guardian_columns import GuardianAccount, _Coded, _Columns
+from ._guardian_levels import (
+    FACTS,
+    GUARDIAN_COMPARISONS,
+    LEVEL_INDEX,
+    NAMES,
+    RADIX,
+    Pairs,
+    _unify,
+    combination,
+    compare_guardians,
+    facts,
+    levels_of,
+)
+from ._guardian_rules import Decision, GuardianRules, logit
+
+if TYPE_CHECKING:
+    from ..plan import Merge
+    from ..settings import Settings
+
+__all__ = [
+    "GUARDIAN_COMPARISONS",
+    "GuardianAccount",
+    "GuardianAction",
+    "GuardianMerge",
+    "compare_guardians",
+    "guardian_accounts",
+    "guardian_actions",
+    "match_guardians",
+]
+
+I64 = npt.NDArray[np.int64]
+
+
+def guardian_accounts(roster: Roster, phone_region: str = "US") -> dict[str, GuardianAccount]:
+    """Guardian accounts of a roster, keyed by id; the first non-empty value of each field wins."""
+    return _Columns.from_roster(roster, phone_region).accounts()
+
+
+def match_guardians(
+    archived: Roster,
+    synced: Roster,
+    merges: Sequence[Merge],
+    *,
+    auto_threshold: float = 0.99,
+    review_threshold: float = 0.3,
+    accounts: tuple[Mapping[str, GuardianAccount], Mapping[str, GuardianAccount]] | None = None,
+    settings: Settings | None = None,
+) -> list[GuardianMerge]:
+    """Pair old guardian accounts with the accounts the sync created.
+
+    Read-only and deterministic. Each old account goes to at most one new
+    account and the other way round; a pair needs an identified adult (see
+    :func:`merge_engine.accounts._guardian_rules.reasons`) to be merged automatically.
+    ``settings`` (when given) supplies every threshold, the thresholds
+    arguments otherwise.
+    """
+    rules = (
+        GuardianRules.from_settings(settings)
+        if settings is not None
+        else GuardianRules(auto_threshold=auto_threshold, review_threshold=review_threshold)
+    )
+    if accounts is None:
+        old = _Columns.from_roster(archived, rules.phone_region)
+        new = _Columns.from_roster(synced, rules.phone_region)
+    else:
+        old, new = _Columns.from_accounts(accounts[0]), _Columns.from_accounts(accounts[1])
+    return _match_columns(old, new, merges, rules)[0]
+
+
+_ARCHIVED_ID = operator.attrgetter("archived_id")
+_SYNCED_ID = operator.attrgetter("synced_id")
+_UNMET = FieldEvidence("children", "none_merged", 0.0)
+
+
+def _match_columns(
+    old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
+) -> tuple[list[GuardianMerge], I64]:
+    """:func:`match_guardians` on both sides' accounts as columns; also the matched old accounts."""
+    found, old_chosen, new_chosen = _match_on_children(old, new, merges, rules)
+    more, old_more = _match_district_wide(old, new, old_chosen, new_chosen, rules)
+    if not more:
+        return found, old_chosen
+    everything = sorted([*found, *more], key=operator.attrgetter("archived_guardian_id"))
+    return everything, np.sort(np.concatenate([old_chosen, old_more]))
+
+
+def _match_on_children(
+    old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
+) -> tuple[list[GuardianMerge], I64, I64]:
+    """Pairs of accounts meeting on merged student pairs, assigned one to one."""
+    archived_ids = list(map(_ARCHIVED_ID, merges))
+    synced_ids = list(map(_SYNCED_ID, merges))
+    merge_a, merge_s = old.codes_of(archived_ids), new.codes_of(synced_ids)
+    o_ptr, o_acc = old.by_student()
+    n_ptr, n_acc = new.by_student()
+
+    # Every (old account, new account, merge) meeting on a merged student pair.
+    o_count = np.where(merge_a >= 0, o_ptr[merge_a + 1] - o_ptr[merge_a], 0)
+    n_count = np.where(merge_s >= 0, n_ptr[merge_s + 1] - n_ptr[merge_s], 0)
+    per = o_count * n_count
+    total = int(per.sum())
+    if total == 0:
+        empty = np.zeros(0, np.int64)
+        return [], empty, empty
+    which = np.repeat(np.arange(len(merges), dtype=np.int64), per)
+    offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
+    o = o_acc[o_ptr[merge_a[which]] + offset // n_count[which]]
+    n = n_acc[n_ptr[merge_s[which]] + offset % n_count[which]]
+    width = np.int64(len(new.ids))
+    key = o * width + n
+    order = np.argsort(key, kind="stable")
+    key, which = key[order], which[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    ends = np.append(starts[1:], len(key))
+    pair_key = key[starts]  # one per (old, new) pair, in id order (both sides are sorted)
+    pairs = Pairs(pair_key // width, pair_key % width)
+
+    levels = levels_of(pairs, old, new, rules.close)
+    combo, bits = _score(levels, rules)
+    candidates = np.maximum(
+        np.bincount(pairs.old_of)[pairs.old_of], np.bincount(pairs.new_of)[pairs.new_of]
+    )
+    bits = rules.prior_bits(candidates) + bits
+    # Two adults of one household share contacts; a different given name wins.
+    cap = rules.cap_bits()
+    over = (levels["first_name"] == LEVEL_INDEX["first_name"]["different"]) & (bits > cap)
+    capped = np.where(over, cap - bits, 0.0)
+    bits = np.where(over, cap, bits)
+
+    result = assign(
+        pairs.old_of,
+        pairs.new_of,
+        bits,
+        n_groups=len(pairs.old_ix),
+        n_synced=len(pairs.new_ix),
+        floor_bits=logit(rules.review_threshold),
+    )
+    groups = np.flatnonzero(result.synced != NONE)
+    old_chosen = pairs.old_ix[groups]
+    new_chosen = pairs.new_ix[result.synced[groups]]
+    chosen = np.searchsorted(pair_key, old_chosen * width + new_chosen)
+    # Whether a student merge the pair met on is itself auto (the children surely match).
+    auto_merge = np.array([m.decision == "auto" for m in merges], np.bool_)
+    met_auto = np.zeros(len(pair_key), np.bool_)
+    np.logical_or.at(met_auto, np.repeat(np.arange(len(starts)), ends - starts), auto_merge[which])
+    decided, kind_of = _decide_kinds(
+        pairs,
+        old,
+        new,
+        levels,
+        chosen,
+        (combo, bits, capped),
+        result.margin[groups],
+        rules,
+        met_auto[chosen],
+    )
+    # The merged student pairs each guardian pair met on (most met on one).
+    merged = list(zip(archived_ids, synced_ids, strict=True))
+    one = (ends - starts)[chosen] == 1
+    students: list[tuple[tuple[str, str], ...]] = list(
+        zip(map(merged.__getitem__, which[starts[chosen][one]].tolist()), strict=True)
+    )
+    if not one.all():
+        which_list = which.tolist()
+        several = [
+            tuple(sorted({merged[k] for k in which_list[start:end]}))
+            for start, end in zip(
+                starts[chosen][~one].tolist(), ends[chosen][~one].tolist(), strict=True
+            )
+        ]
+        students = _interleave(students, several, one.tolist())
+    found = [
+        GuardianMerge(ga, gs, *decided[d], students=met)
+        for ga, gs, d, met in zip(
+            map(old.ids.__getitem__, old_chosen.tolist()),
+            map(new.ids.__getitem__, new_chosen.tolist()),
+            kind_of,
+            students,
+            strict=True,
+        )
+    ]
+    return found, old_chosen, new_chosen
+
+
+def _score(levels: Mapping[str, I64], rules: GuardianRules) -> tuple[I64, npt.NDArray[np.float64]]:
+    """Each pair's combined level code (see :func:`combination`) and its evidence in bits."""
+    arrays = rules.bit_arrays(GUARDIAN_COMPARISONS)
+    size = len(next(iter(levels.values())))
+    combo = np.zeros(size, np.int64)
+    bits = np.zeros(size)
+    for name, radix in zip(NAMES, RADIX, strict=True):
+        combo = combo * radix + levels[name]
+        bits = bits + arrays[name][levels[name]]
+    return combo, bits
+
+
+def _decide_kinds(
+    pairs: Pairs,
+    old: _Columns,
+    new: _Columns,
+    levels: Mapping[str, I64],
+    chosen: I64,
+    scores: tuple[I64, npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    margin: npt.NDArray[np.float64],
+    rules: GuardianRules,
+    auto_child: npt.NDArray[np.bool_],
+) -> tuple[list[tuple[float, Decision, tuple[FieldEvidence, ...], tuple[str, ...]]], list[int]]:
+    """The decision of each chosen pair, made once per kind of pair (most pairs share a few).
+
+    Returns the decisions and, for each chosen pair, the index of its own.
+    """
+    combo, bits, capped = scores
+    found = facts(pairs, old, new, levels, chosen)
+    found["auto_child"] = auto_child
+    # Everything but the ids and students depends on a few values: key on them.
+    kind = np.unique(bits[chosen], return_inverse=True)[1].reshape(-1).astype(np.int64)
+    kind = (kind * int(combo.max() + 1) + combo[chosen]) * 2 + (capped[chosen] != 0)
+    kind = kind * 2 + (margin < rules.margin_bits)
+    for fact in _RULE_FACTS:
+        kind = kind * 2 + found[fact]
+    _, first, kind_of = np.unique(kind, return_index=True, return_inverse=True)
+    at = chosen[first]  # one pair of each kind
+    decided = []
+    for code, b, cut, near, *flags in zip(
+        combo[at].tolist(),
+        bits[at].tolist(),
+        capped[at].tolist(),
+        margin[first].tolist(),
+        *(found[fact][first].tolist() for fact in _RULE_FACTS),
+        strict=True,
+    ):
+        decided.append(
+            rules.decide(
+                combination(code), b, cut, near, dict(zip(_RULE_FACTS, flags, strict=True))
+            )
+        )
+    return decided, kind_of.reshape(-1).tolist()
+
+
+def _interleave(first: list[Any], second: list[Any], take_first: list[bool]) -> list[Any]:
+    """Merge two lists in order: the next of ``first`` where ``take_first``, else of ``second``."""
+    a, b = iter(first), iter(second)
+    return [next(a) if flag else next(b) for flag in take_first]
+
+
+_RULE_FACTS = (*FACTS, "auto_child")  # auto_child: met on a student merge that is auto
+_WIDE = "met on no merged student: paired across the district"
+
+
+def _match_district_wide(
+    old: _Columns, new: _Columns, old_taken: I64, new_taken: I64, rules: GuardianRules
+) -> tuple[list[GuardianMerge], I64]:
+    """Old accounts no merged child paired, with the one free sync account that is the adult.
+
+    A parent whose older child left and whose younger child just enrolled
+    keeps the old login: the two accounts share no merged child. Pairs are
+    formed only by an exact email or phone, and kept only when each account
+    has exactly one such counterpart with an agreeing given name (the same,
+    or spelled by an account's email); they are ``auto`` only when the full
+    name agrees too and nothing else stands in the way.
+    """
+    free_old = np.ones(len(old.ids), np.bool_)
+    free_old[old_taken] = False
+    free_new = np.ones(len(new.ids), np.bool_)
+    free_new[new_taken] = False
+    o_list: list[int] = []
+    n_list: list[int] = []
+    for column, usable in (("email", old.plain_email()), ("phone_key", None)):
+        o_coded, n_coded = old.coded(column), new.coded(column)
+        n_codes = _unify_codes(o_coded, n_coded)
+        holders: dict[int, list[int]] = {}
+        for j in np.flatnonzero(free_new).tolist():
+            holders.setdefault(int(n_codes[j]), []).append(j)
+        empty = o_coded.code_of("")
+        wanted = free_old if usable is None else free_old & usable
+        for i in np.flatnonzero(wanted).tolist():
+            code = int(o_coded.codes[i])
+            if code != empty:
+                for j in holders.get(code, ()):
+                    o_list.append(i)
+                    n_list.append(j)
+    if not o_list:
+        return [], np.zeros(0, np.int64)
+    width = len(new.ids)
+    pair_key = np.unique(np.array(o_list, np.int64) * width + np.array(n_list, np.int64))
+    pairs = Pairs(pair_key // width, pair_key % width)
+    levels = levels_of(pairs, old, new, rules.close)
+    first_ok = np.isin(
+        levels["first_name"],
+        [LEVEL_INDEX["first_name"][x] for x in ("exact", "nickname", "in_email")],
+    )
+    keep = np.flatnonzero(first_ok)
+    # Exactly one agreeing counterpart on each side, or nothing is proposed.
+    unique = (
+        np.bincount(pairs.old_of[keep], minlength=len(pairs.old_ix))[pairs.old_of[keep]] == 1
+    ) & (np.bincount(pairs.new_of[keep], minlength=len(pairs.new_ix))[pairs.new_of[keep]] == 1)
+    chosen = keep[unique]
+    if not len(chosen):
+        return [], np.zeros(0, np.int64)
+    combo, bits = _score(levels, rules)
+    bits = bits + rules.prior_bits(np.ones(len(bits), np.int64))
+    # Across the district only a full name (or the name the email spells) identifies the adult.
+    wide = ~(
+        (levels["first_name"][chosen] == LEVEL_INDEX["first_name"]["exact"])
+        & np.isin(
+            levels["last_name"][chosen],
+            [LEVEL_INDEX["last_name"][x] for x in ("exact", "compound")],
+        )
+    ) & ~(levels["first_name"][chosen] == LEVEL_INDEX["first_name"]["in_email"])
+    margin = np.full(len(chosen), np.inf)
+    decided, kind_of = _decide_kinds(
+        pairs,
+        old,
+        new,
+        levels,
+        chosen,
+        (combo, bits, np.zeros(len(bits))),
+        margin,
+        rules,
+        np.zeros(len(chosen), np.bool_),
+    )
+    found, matched = [], []
+    old_of = pairs.old_ix[pairs.old_of[chosen]].tolist()
+    new_of = pairs.new_ix[pairs.new_of[chosen]].tolist()
+    for i, j, d, partial in zip(old_of, new_of, kind_of, wide.tolist(), strict=True):
+        confidence, _, evidence, reasons = decided[d]
+        if confidence < rules.review_threshold:
+            continue
+        if partial:
+            reasons = (*reasons, "the full name does not agree")
+        if reasons:
+            reasons = (*reasons, _WIDE)
+        decision: Decision = "review" if reasons else "auto"
+        found.append(
+            GuardianMerge(
+                old.ids[i], new.ids[j], confidence, decision, (*evidence, _UNMET), reasons
+            )
+        )
+        matched.append(i)
+    return found, np.array(matched, np.int64)
+
+
+def _unify_codes(old: _Coded, new: _Coded) -> I64:
+    """The code of each new account's value in the code space of ``old.values + new.values``."""
+    codes: I64 = _unify(old, new)[new.codes]
+    return codes
+
+
+def _plan_guardians(
+    archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
+) -> tuple[list[GuardianMerge], list[GuardianAction], _Columns]:
+    """Guardian merges and old-guardian actions for a plan, reading each roster once.
+
+    The same as :func:`match_guardians` (under ``keep_old``) and
+    :func:`guardian_actions`; also returns the synced accounts as columns
+    for :func:`merge_engine.accounts._roles.find_multiple_roles`.
+    """
+    rules = GuardianRules.from_settings(settings)
+    old = _Columns.from_roster(archived, rules.phone_region)
+    new = _Columns.from_roster(synced, rules.phone_region)
+    found, matched = (
+        _match_columns(old, new, merges, rules)
+        if settings.guardian_policy == "keep_old"
+        else ([], np.zeros(0, np.int64))
+    )
+    actions = _column_actions(
+        old, merges, matched, settings.guardian_policy, settings.unmatched_old_guardians
+    )
+    return found, actions, new

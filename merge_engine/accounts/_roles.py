@@ -1,0 +1,326 @@
+"""Multiple-role users: one adult behind several accounts.
+
+A staff member who is also a parent, or a parent of children at several
+schools, gets one account per role when the name, email or phone differ
+between the roles. This module finds them on one side of a district and
+says which field differs, so the district can link or merge the accounts
+(one account per person) or keep them apart on purpose.
+
+A candidate pair must agree on the name (given name exactly or as a
+nickname, surname exactly) and share a contact detail or, for staff, work
+at a school one of the guardian's children attends. A shared phone or
+email with different names is a household, not one person.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import numpy as np
+from attrs import frozen
+
+from ..matching._normalize import nickname_index, normalize_email, normalize_name, normalize_phone
+from ..model import Roster, StaffMember
+from ..plan import LinkKind, RoleLink, Verdict
+from ._guardian_columns import I64, GuardianAccount, _Coded, _Columns
+
+__all__ = ["RoleLink", "find_multiple_roles"]
+
+Kind = Literal["staff", "guardian"]
+
+
+@frozen
+class _Person:
+    id: str
+    kind: Kind
+    first: str
+    last: str
+    email: str
+    phone: str
+    schools: frozenset[str]
+
+
+def _from_staff(member: StaffMember) -> _Person:
+    return _Person(
+        member.id,
+        "staff",
+        normalize_name(member.first_name).split(" ", 1)[0],
+        normalize_name(member.last_name).replace(" ", ""),
+        normalize_email(member.email),
+        normalize_phone(member.phone),
+        frozenset({member.school_id} if member.school_id else ()),
+    )
+
+
+@functools.lru_cache(maxsize=50_000)
+def _given(first_name: str) -> str:
+    """The first word of a normalised given name."""
+    return first_name.split(" ", 1)[0]
+
+
+@functools.lru_cache(maxsize=50_000)
+def _family(last_name: str) -> str:
+    """A normalised surname without its spaces."""
+    return last_name.replace(" ", "")
+
+
+def _name_level(a: _Person, b: _Person) -> str:
+    return _names(a.first, a.last, b.first, b.last)
+
+
+def _names(first_a: str, last_a: str, first_b: str, last_b: str) -> str:
+    if not first_a or not first_b or not last_a or not last_b:
+        return "missing"
+    if last_a != last_b:
+        return "different"
+    if first_a == first_b:
+        return "exact"
+    return "nickname" if nickname_index().equivalent(first_a, first_b) else "different"
+
+
+def _compare(
+    a: _Person, b: _Person
+) -> tuple[Verdict | None, tuple[tuple[str, str], ...], tuple[str, ...]]:
+    name = _name_level(a, b)
+    email = (
+        "missing" if not a.email or not b.email else ("same" if a.email == b.email else "different")
+    )
+    phone = (
+        "missing" if not a.phone or not b.phone else ("same" if a.phone == b.phone else "different")
+    )
+    school = (
+        "shared"
+        if a.schools & b.schools
+        else ("different" if a.schools and b.schools else "missing")
+    )
+    evidence = (("name", name), ("email", email), ("phone", phone), ("school", school))
+    differs = tuple(
+        f
+        for f, level in (("name", name), ("email", email), ("phone", phone))
+        if level in ("different", "nickname") or (level == "missing" and f != "name")
+    )
+    if name not in ("exact", "nickname"):
+        return None, evidence, differs
+    if email == "same" or phone == "same":
+        return "same_person", evidence, differs
+    if name == "exact" and school == "shared":
+        return "possible", evidence, differs
+    return None, evidence, differs
+
+
+def find_multiple_roles(
+    roster: Roster, accounts: Mapping[str, GuardianAccount] | None = None
+) -> list[RoleLink]:
+    """Staff who are also guardians, and guardians with several accounts, on one side.
+
+    Read-only and deterministic (sorted by ids). ``same_person`` links share
+    the name and a phone or email; ``possible`` links share the exact name
+    and a school but no contact detail and need a person to confirm.
+    """
+    columns = (
+        _Columns.from_accounts(accounts) if accounts is not None else _Columns.from_roster(roster)
+    )
+    return _find_roles(roster, columns)
+
+
+def _find_roles(roster: Roster, guardians: _Columns) -> list[RoleLink]:
+    """:func:`find_multiple_roles` on the guardian accounts of ``roster`` as columns.
+
+    Only pairs that can be linked are compared: a link needs the surname
+    and the given name (or a nickname) to agree, so guardians are grouped
+    by surname with a shared email or phone, and staff look guardians up
+    by surname and the given names equivalent to theirs. The conditions
+    of :func:`_compare` are checked on integer codes first, so only the
+    pairs that become links are built and compared one by one.
+    """
+    firsts = list(map(_given, guardians.first))
+    lasts = list(map(_family, guardians.last))
+    first_coded, last_coded = _Coded(firsts), _Coded(lasts)
+    staff = [_from_staff(member) for member in sorted(roster.staff, key=lambda m: m.id)]
+    staff_pairs = _staff_candidates(roster, guardians, staff, first_coded, last_coded)
+    guardian_pairs = _guardian_candidates(guardians, first_coded, last_coded)
+    needed = sorted({i for _, i in staff_pairs} | {i for pair in guardian_pairs for i in pair})
+    schools = _schools_of(roster, guardians, np.array(needed, np.int64))
+    persons = {
+        i: _Person(
+            guardians.ids[i],
+            "guardian",
+            firsts[i],
+            lasts[i],
+            guardians.email[i],
+            guardians.phone[i],
+            schools.get(i, frozenset()),
+        )
+        for i in needed
+    }
+    compared: list[tuple[LinkKind, _Person, _Person]] = [
+        *(("staff_guardian", person, persons[i]) for person, i in staff_pairs),
+        *(("guardian_guardian", persons[i], persons[j]) for i, j in guardian_pairs),
+    ]
+    links: dict[tuple[str, str], RoleLink] = {}
+    for kind, person, other in compared:
+        verdict, evidence, differs = _compare(person, other)
+        if verdict is not None:
+            key = (person.id, other.id)
+            links[key] = RoleLink(kind, person.id, other.id, verdict, evidence, differs)
+    return [links[k] for k in sorted(links)]
+
+
+def _expand(pointers: I64, members: I64, groups: I64) -> tuple[I64, I64]:
+    """Every (query, member) for the CSR groups ``groups[query]``."""
+    counts = pointers[groups + 1] - pointers[groups]
+    query = np.repeat(np.arange(len(groups), dtype=np.int64), counts)
+    offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+    return query, members[pointers[groups][query] + offset]
+
+
+def _grouped(codes: I64, size: int) -> tuple[I64, I64]:
+    """CSR of ``codes``: (pointers, indices grouped by code, in index order)."""
+    pointers = np.zeros(size + 1, np.int64)
+    np.cumsum(np.bincount(codes, minlength=size), out=pointers[1:])
+    return pointers, np.argsort(codes, kind="stable").astype(np.int64)
+
+
+def _code_of(coded: _Coded, values: Iterable[str]) -> I64:
+    """Codes of other values in a coded column: ``-1`` when absent, ``-2`` when empty."""
+    return np.array([coded.code_of(v) if v else -2 for v in values], np.int64)
+
+
+def _staff_candidates(
+    roster: Roster,
+    guardians: _Columns,
+    staff: list[_Person],
+    first_coded: _Coded,
+    last_coded: _Coded,
+) -> list[tuple[_Person, int]]:
+    """(staff, guardian) pairs with the surname, an equivalent given name and a reason to link.
+
+    A reason: the same email or phone, or the exact given name and a child
+    at the staff member's school (the conditions of :func:`_compare`).
+    """
+    if not staff or not guardians.ids:
+        return []
+    width = len(first_coded.values)
+    named_as: dict[str, set[str]] = {}  # canonical form -> guardians' given names that have it
+    for first in first_coded.values:
+        for canonical in nickname_index().canonicals(first):
+            named_as.setdefault(canonical, set()).add(first)
+    queries: list[tuple[int, int]] = []  # (staff index, surname and given name code)
+    for s, person in enumerate(staff):
+        last = last_coded.code_of(person.last)
+        if not (person.first and person.last) or last < 0:
+            continue
+        names = {person.first} | nickname_index().canonicals(person.first)
+        names |= named_as.get(person.first, set())
+        for name in names:
+            first = first_coded.code_of(name)
+            if first >= 0:
+                queries.append((s, last * width + first))
+    if not queries:
+        return []
+    query_staff, query_name = np.array(queries, np.int64).T
+    size = len(last_coded.values) * width
+    name_pointers, by_name = _grouped(last_coded.codes * width + first_coded.codes, size)
+    which, guardian = _expand(name_pointers, by_name, query_name)
+    s = query_staff[which]
+
+    ids = dict(zip(guardians.ids, itertools.count(), strict=False))
+    same_id = np.array([ids.get(p.id, -1) for p in staff], np.int64)[s] == guardian
+    contact = np.zeros(len(s), np.bool_)
+    for field_name in ("email", "phone"):
+        coded = guardians.coded(field_name)
+        staff_code = _code_of(coded, (getattr(p, field_name) for p in staff))
+        contact |= staff_code[s] == coded.codes[guardian]
+    exact = _code_of(first_coded, (p.first for p in staff))[s] == first_coded.codes[guardian]
+    school_code = {
+        school: k for k, school in enumerate(sorted({x for p in staff for x in p.schools}))
+    }
+    staff_school = np.array([school_code[min(p.schools)] if p.schools else -1 for p in staff])[s]
+    check = exact & ~contact & (staff_school >= 0) & ~same_id
+    shared = np.zeros(len(s), np.bool_)
+    if check.any():
+        accounts, schools = _school_rows(roster, guardians, np.unique(guardian[check]))
+        codes = np.array([school_code.get(x, -1) if x else -1 for x in schools], np.int64)
+        known = codes >= 0
+        at_school = np.unique(accounts[known] * len(school_code) + codes[known])
+        shared[check] = np.isin(guardian[check] * len(school_code) + staff_school[check], at_school)
+    keep = np.flatnonzero((contact | shared) & ~same_id)
+    return [(staff[k], i) for k, i in zip(s[keep].tolist(), guardian[keep].tolist(), strict=True)]
+
+
+def _guardian_candidates(
+    guardians: _Columns, first_coded: _Coded, last_coded: _Coded
+) -> list[tuple[int, int]]:
+    """Guardian pairs (by column index, smaller first) with a shared email or phone and name."""
+    lasts = last_coded.codes
+    has_last = lasts != last_coded.code_of("")
+    pairs = []
+    for field_name in ("email", "phone"):
+        coded = guardians.coded(field_name)
+        members = np.flatnonzero((coded.codes != coded.code_of("")) & has_last)
+        key = coded.codes[members] * len(last_coded.values) + lasts[members]
+        order = np.argsort(key, kind="stable")
+        members, key = members[order], key[order]
+        # Each member pairs with the later members of its group.
+        end = np.searchsorted(key, key, side="right")
+        later = end - np.arange(len(key)) - 1
+        left = np.repeat(np.arange(len(key), dtype=np.int64), later)
+        offset = np.arange(int(later.sum()), dtype=np.int64) - np.repeat(
+            np.cumsum(later) - later, later
+        )
+        pairs.append(members[left] * len(guardians.ids) + members[left + 1 + offset])
+    found = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)
+    first, second = found // len(guardians.ids), found % len(guardians.ids)
+    a, b = first_coded.codes[first], first_coded.codes[second]
+    empty = first_coded.code_of("")
+    agree = (a == b) & (a != empty)
+    differ = np.flatnonzero((a != b) & (a != empty) & (b != empty))
+    if len(differ):
+        values = first_coded.values
+        width = len(values)
+        distinct, inverse = np.unique(a[differ] * width + b[differ], return_inverse=True)
+        nickname = np.array(
+            [
+                nickname_index().equivalent(values[k // width], values[k % width])
+                for k in distinct.tolist()
+            ],
+            np.bool_,
+        )
+        agree[differ] = nickname[inverse.reshape(-1)]
+    keep = np.flatnonzero(agree)
+    return list(zip(first[keep].tolist(), second[keep].tolist(), strict=True))
+
+
+def _school_rows(
+    roster: Roster, guardians: _Columns, accounts: I64
+) -> tuple[I64, list[str | None]]:
+    """(guardian column index, school of the child) for every child of the given guardians."""
+    if guardians.row_position is not None:  # built from this roster: rows name the children
+        rows = np.flatnonzero(np.isin(guardians.row_account, accounts))
+        students = roster.students
+        positions = guardians.row_position[rows].tolist()
+        return guardians.row_account[rows], [students[p].school_id for p in positions]
+    index = {guardians.ids[i]: i for i in accounts.tolist()}
+    found, schools = [], []
+    for student in roster.students:
+        for contact in student.contacts:
+            i = index.get(contact.guardian_id)
+            if i is not None:
+                found.append(i)
+                schools.append(student.school_id)
+    return np.array(found, np.int64), schools
+
+
+def _schools_of(roster: Roster, guardians: _Columns, accounts: I64) -> dict[int, frozenset[str]]:
+    """The schools the children of each given guardian attend."""
+    found: dict[int, set[str]] = {}
+    rows, schools = _school_rows(roster, guardians, accounts)
+    for i, school in zip(rows.tolist(), schools, strict=True):
+        if school:
+            found.setdefault(i, set()).add(school)
+    return {i: frozenset(s) for i, s in found.items()}

@@ -1,0 +1,212 @@
+"""A plan's account steps: guardian merges, old-guardian detaches and multiple-role links.
+
+The plan decides (:mod:`merge_engine.accounts._guardians`, :mod:`merge_engine.accounts._roles`);
+this module turns its decisions into steps that apply and undo like
+student merges: each step is one journal entry and one audit record, and
+runs after the student merges it depends on. Journal keys are namespaced
+so they never collide with a student id:
+
+- ``guardian:<id>``: the sync-created account ``<id>`` merged into the old
+  one (its links and guardian history move there; it is marked merged);
+- ``detach:<archived student id>``: old guardian links that a student
+  merge brought to the synced student, removed by the district's policy;
+- ``link:<kind>:<first id>:<second id>``: two accounts of one adult linked.
+
+A reviewer approves a ``review`` step by listing its approval id with the
+archived student ids: ``guardian:<synced guardian id>``,
+``detach:<archived student id>:<guardian id>`` or ``role:<first id>:<second id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any, Literal
+
+from attrs import field, frozen
+
+from ..plan import MergePlan
+from ..storage._base import AccountLink
+from ._report import MergeOutcome
+
+__all__ = [
+    "AccountStep",
+    "account_steps",
+    "approval_ids",
+    "explain_account_steps",
+    "is_account_key",
+]
+
+ACCOUNT_KEY_PREFIXES = ("guardian:", "detach:", "link:")
+
+StepKind = Literal["guardian_merge", "detach", "account_link"]
+_ROLE_MODES: Mapping[str, Literal["link", "merge"]] = {"link": "link", "merge": "merge"}
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@frozen
+class AccountStep:
+    """One account change: ``archived_id`` is its journal key, ``synced_id`` its target.
+
+    ``guardian_id``/``into_id``: a guardian merge's accounts (merged away,
+    kept). ``students``: the student merges ``(archived, synced)`` it rests
+    on; at least one must be applied. ``guardians``: a detach's old accounts.
+    """
+
+    kind: StepKind
+    archived_id: str
+    synced_id: str
+    guardian_id: str = ""
+    into_id: str = ""
+    students: tuple[tuple[str, str], ...] = field(default=(), converter=_tuple)
+    guardians: tuple[str, ...] = field(default=(), converter=_tuple)
+    link: AccountLink | None = None
+
+
+def is_account_key(key: str) -> bool:
+    """True for the journal and audit ids of account steps (not student ids)."""
+    return key.startswith(ACCOUNT_KEY_PREFIXES)
+
+
+def guardian_key(guardian_id: str) -> str:
+    return f"guardian:{guardian_id}"
+
+
+def approval_ids(plan: MergePlan) -> frozenset[str]:
+    """Every id a reviewer may approve beyond archived student ids (the plan's review steps)."""
+    ids = {guardian_key(g.synced_guardian_id) for g in plan.guardian_merges if g.decision != "auto"}
+    ids |= {
+        f"detach:{a.student_id}:{a.guardian_id}"
+        for a in plan.guardian_actions
+        if a.action == "review"
+    }
+    ids |= {f"role:{r.first_id}:{r.second_id}" for r in plan.role_links if r.action == "review"}
+    return frozenset(ids)
+
+
+def account_steps(
+    plan: MergePlan, approved: Collection[str] = ()
+) -> tuple[list[AccountStep], list[MergeOutcome]]:
+    """The steps to run, in order, and the review steps left out because nobody approved them."""
+    steps: list[AccountStep] = []
+    skipped: list[MergeOutcome] = []
+
+    for gm in plan.guardian_merges:
+        key = guardian_key(gm.synced_guardian_id)
+        target = guardian_key(gm.archived_guardian_id)
+        if gm.decision != "auto" and key not in approved:
+            skipped.append(_skip("guardian_merge", key, target))
+            continue
+        steps.append(
+            AccountStep(
+                "guardian_merge",
+                key,
+                target,
+                guardian_id=gm.synced_guardian_id,
+                into_id=gm.archived_guardian_id,
+                students=gm.students,
+            )
+        )
+
+    links: list[AccountStep] = []
+    policy = str(plan.settings.get("multiple_role_policy", "separate"))
+    for role in plan.role_links:
+        role_action: str = role.action
+        if role_action == "review":
+            approval = f"role:{role.first_id}:{role.second_id}"
+            if approval not in approved:
+                skipped.append(_skip("account_link", approval, role.second_id))
+                continue
+            role_action = policy  # the district's choice; "separate" keeps them apart
+        mode = _ROLE_MODES.get(role_action)
+        if mode is None:  # keep_apart / report: nothing to change
+            continue
+        if mode == "merge" and role.kind == "guardian_guardian":
+            # One account per person: the second account joins the first (lower id).
+            steps.append(
+                AccountStep(
+                    "guardian_merge",
+                    guardian_key(role.second_id),
+                    guardian_key(role.first_id),
+                    guardian_id=role.second_id,
+                    into_id=role.first_id,
+                )
+            )
+            continue
+        link = AccountLink(role.kind, role.first_id, role.second_id, mode)
+        key = f"link:{role.kind}:{role.first_id}:{role.second_id}"
+        links.append(AccountStep("account_link", key, role.second_id, link=link))
+
+    synced_of = {m.archived_id: m.synced_id for m in plan.merges}
+    detach: dict[str, list[str]] = {}
+    for action in plan.guardian_actions:
+        if action.action == "detach":
+            detach.setdefault(action.student_id, []).append(action.guardian_id)
+        elif action.action == "review":
+            approval = f"detach:{action.student_id}:{action.guardian_id}"
+            if approval in approved:
+                detach.setdefault(action.student_id, []).append(action.guardian_id)
+            else:
+                skipped.append(_skip("detach", approval, synced_of.get(action.student_id, "")))
+    for student_id, guardians in detach.items():
+        synced_id = synced_of.get(student_id)
+        if synced_id is None:  # a hand-edited plan: nothing merged this student
+            continue
+        steps.append(
+            AccountStep(
+                "detach",
+                f"detach:{student_id}",
+                synced_id,
+                students=[(student_id, synced_id)],
+                guardians=sorted(set(guardians)),
+            )
+        )
+    return [*steps, *links], skipped
+
+
+def _skip(kind: StepKind, key: str, target: str) -> MergeOutcome:
+    return MergeOutcome(key, target, "skipped_review", "needs review; not approved", kind=kind)
+
+
+def explain_account_steps(plan: MergePlan, *, review_only: bool = False) -> list[str]:
+    """Readable lines for a reviewer: each step's ids, decision, evidence and approval id.
+
+    Ids, levels and numbers only, like the plan itself: no names or contact details.
+    """
+    lines: list[str] = []
+    for gm in plan.guardian_merges:
+        if review_only and gm.decision == "auto":
+            continue
+        approval = "" if gm.decision == "auto" else f"  [approve: guardian:{gm.synced_guardian_id}]"
+        lines.append(
+            f"guardian merge {gm.synced_guardian_id} -> {gm.archived_guardian_id}: {gm.decision} "
+            f"(confidence {gm.confidence:.4f}){approval}"
+        )
+        lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in gm.evidence]
+        lines += [f"  review: {r}" for r in gm.reasons]
+    for action in plan.guardian_actions:
+        if action.action in ("keep",) or (review_only and action.action != "review"):
+            continue
+        approval = (
+            f"  [approve: detach:{action.student_id}:{action.guardian_id}]"
+            if action.action == "review"
+            else ""
+        )
+        lines.append(
+            f"old guardian {action.guardian_id} of {action.student_id}: {action.action} "
+            f"({action.reason}){approval}"
+        )
+    for role in plan.role_links:
+        if review_only and role.action != "review":
+            continue
+        approval = (
+            f"  [approve: role:{role.first_id}:{role.second_id}]" if role.action == "review" else ""
+        )
+        differs = ", ".join(role.differs) or "nothing"
+        lines.append(
+            f"{role.kind.replace('_', '-')} {role.first_id} ~ {role.second_id}: {role.verdict}, "
+            f"{role.action}; differs: {differs}{approval}"
+        )
+    return lines

@@ -1,0 +1,319 @@
+"""Applying a merge plan to a database: all-or-nothing per merge, journaled, audited.
+
+Each merge moves the archived student's history rows and guardian links to
+the synced student, marks the archived student merged, and writes a
+journal entry (enough to undo it exactly) and an audit record, all in one
+transaction. Merges are grouped into batches for speed; a batch is atomic,
+so a crash leaves every merge either applied or not, and running apply
+again finishes the job (applied merges are recognised and skipped). The
+plan's account steps (guardian merges, detaches, multiple-role links; see
+:mod:`merge_engine.applying._account_steps`) run after the student merges, the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+
+from .._log import get_logger
+from ..exceptions import PlanError
+from ..plan import SCHEMA_VERSION, Merge, MergePlan
+from ..storage._base import (
+    AuditRecord,
+    GuardianLink,
+    HistoryRow,
+    JournalEntry,
+    RowKey,
+    StorageAdapter,
+    Transaction,
+)
+from ._account_apply import apply_step_in, check_account_support, run_account_steps
+from ._account_steps import AccountStep, account_steps, approval_ids
+from ._applying import (
+    BatchRun,
+    Progress,
+    StudentCache,
+    audit_note,
+    batch_run,
+    describe_error,
+    expect_count,
+    now_iso,
+    outcome_of,
+    plan_fingerprint,
+    plan_locked,
+    plan_table,
+    retrying,
+    run_batches,
+)
+from ._report import ApplyReport, MergeOutcome
+from ._safety import check_safety, links_of_merged_siblings, refusal, siblings_by_synced
+from ._sweep import merged_by_plan, sweep_late_rows
+
+__all__ = ["ApplyReport", "MergeOutcome", "apply_plan", "audit_history", "plan_fingerprint"]
+
+log = get_logger(__name__)
+
+
+def apply_plan(
+    plan: MergePlan,
+    storage: StorageAdapter,
+    *,
+    approved: Collection[str] | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    accounts: bool = True,
+    progress: Progress | None = None,
+    batch_size: int = 500,
+    max_retries: int = 5,
+) -> ApplyReport:
+    """Apply the plan's ``auto`` merges and the ``review`` merges listed in ``approved``.
+
+    Then its account steps (guardian merges, detaches of old guardians,
+    multiple-role links), ``auto`` ones and approved ``review`` ones.
+
+    Args:
+        plan: a plan from :func:`~merge_engine.build_plan` (or read from JSON).
+        storage: the database to change.
+        approved: archived ids of ``review`` merges a reviewer accepted, and
+            approval ids of review account steps (see :mod:`merge_engine.applying._account_steps`).
+        dry_run: compute exactly what would change, then roll it all back.
+        force: apply even when the safety valve trips (see :mod:`merge_engine.applying._safety`).
+        accounts: also run the account steps (needs an adapter with
+            :class:`~merge_engine.storage.AccountTransaction`).
+        progress: called with ``(done, total)`` after each batch.
+        batch_size: merges per transaction.
+        max_retries: reruns of a batch hit by a concurrent change.
+
+    Returns:
+        An :class:`ApplyReport` with one outcome per merge of the plan and
+        one per account step.
+
+    Raises:
+        PlanError: the plan was read without an integrity digest or is of an old schema.
+        SafetyValveError: the database looks wrong as a whole (unless ``force``).
+        PlanError: ``approved`` names ids that are not merges or review steps of the plan.
+        StorageError: the plan has account steps and the adapter cannot run them.
+        PlanLockedError: another apply or undo of this plan is running (not for a dry run).
+    """
+    with plan_locked(storage, plan_fingerprint(plan), dry_run=dry_run):
+        return _apply_plan(
+            plan,
+            storage,
+            approved=approved,
+            dry_run=dry_run,
+            force=force,
+            accounts=accounts,
+            progress=progress,
+            batch_size=batch_size,
+            max_retries=max_retries,
+        )
+
+
+def _apply_plan(
+    plan: MergePlan,
+    storage: StorageAdapter,
+    *,
+    approved: Collection[str] | None,
+    dry_run: bool,
+    force: bool,
+    accounts: bool,
+    progress: Progress | None,
+    batch_size: int,
+    max_retries: int,
+) -> ApplyReport:
+    """:func:`apply_plan` once the plan's lock is held."""
+    started = time.perf_counter()
+    check_integrity(plan)
+    fp = plan_fingerprint(plan)
+    approved_ids = frozenset(approved or ())
+    review_ids = {m.archived_id for m in plan.review}
+    known = review_ids | {m.archived_id for m in plan.auto} | approval_ids(plan)
+    unknown = sorted(approved_ids - known)
+    if unknown:
+        raise PlanError(
+            f"{len(unknown)} approved ids are not archived ids of this plan's merges nor ids of "
+            f"its review steps (first: {', '.join(unknown[:5])}); check the approval file"
+        )
+    chosen = [m for m in plan.merges if m.decision == "auto" or m.archived_id in approved_ids]
+    skipped = [
+        outcome_of(m, "skipped_review", "needs review; not approved")
+        for m in plan.merges
+        if m.decision == "review" and m.archived_id not in approved_ids
+    ]
+    steps, skipped_steps = account_steps(plan, approved_ids) if accounts else ([], [])
+    if steps:
+        retrying(lambda: check_account_support(storage), max_retries)
+    warnings = check_safety(
+        plan, storage, fp, chosen, force=force, raise_on_trip=not dry_run, max_retries=max_retries
+    )
+    log.info("apply_started", plan=fp, merges=len(chosen), steps=len(steps), dry_run=dry_run)
+    siblings = siblings_by_synced(chosen)
+    # Merges of other plans, whose journal entries a sweep of late history extends.
+    records = retrying(lambda: list(storage.audit_records()), max_retries)
+    merged_by = {a: v for a, v in merged_by_plan(records).items() if v[0] != fp}
+    total = len(chosen) + len(steps)
+
+    def one(tx: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:
+        return _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()), merged_by)
+
+    account_out: list[MergeOutcome] = []
+
+    def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun[Merge]:
+        run = batch_run(tx, fp, batch, one_by_one, one)
+        if not dry_run or not steps:
+            return run
+
+        def finish() -> None:  # a dry run sees its account steps in the same transaction
+            run.finish()
+            account_out[:] = _dry_run_steps(tx, fp, steps)
+
+        return BatchRun(run.step, finish)
+
+    def student_progress(done: int, _: int) -> None:
+        if progress:
+            progress(done, total)
+
+    def step_progress(done: int, _: int) -> None:
+        if progress:
+            progress(len(chosen) + done, total)
+
+    outcomes = run_batches(
+        storage,
+        chosen,
+        work,
+        batch_size=len(chosen) or 1 if dry_run else batch_size,
+        max_retries=max_retries,
+        commit=not dry_run,
+        progress=student_progress,
+    )
+    if steps and (not dry_run or not chosen):
+        account_out = run_account_steps(
+            storage,
+            fp,
+            steps,
+            undo=False,
+            batch_size=len(steps) if dry_run else batch_size,
+            max_retries=max_retries,
+            commit=not dry_run,
+            progress=step_progress,
+        )
+    order = {m.archived_id: i for i, m in enumerate(plan.merges)}
+    outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
+    report = ApplyReport(
+        "apply",
+        fp,
+        [*outcomes, *skipped],
+        dry_run,
+        warnings,
+        time.perf_counter() - started,
+        account_outcomes=[*account_out, *skipped_steps],
+    )
+    log.info(
+        "apply_finished", plan=fp, dry_run=dry_run, accounts=report.account_counts, **report.counts
+    )
+    return report
+
+
+def check_integrity(plan: MergePlan) -> None:
+    """Refuse a plan that apply cannot trust, before anything is read or written."""
+    if not plan.verified:
+        raise PlanError(
+            "the plan has no integrity digest (it was written by an older merge-engine, or the "
+            "digest was removed), so hand edits cannot be ruled out; re-create it with "
+            "`merge-engine plan`"
+        )
+    if plan.schema_version < SCHEMA_VERSION:
+        raise PlanError(
+            f"the plan has schema version {plan.schema_version}; re-create it with "
+            "`merge-engine plan` to apply it (undo still reads it)"
+        )
+
+
+def _dry_run_steps(tx: Transaction, fp: str, steps: Sequence[AccountStep]) -> list[MergeOutcome]:
+    """The account steps' outcomes inside a dry run's transaction (rolled back afterwards).
+
+    A step that raises leaves the transaction unusable on some databases, so
+    the steps after it are reported as not evaluated.
+    """
+    out: list[MergeOutcome] = []
+    for i, step in enumerate(steps):
+        try:
+            out.append(apply_step_in(tx, fp, step))
+        except Exception as exc:
+            out.append(outcome_of(step, "failed", describe_error(exc)))
+            out += [
+                outcome_of(s, "failed", "not evaluated: an earlier step failed in this dry run")
+                for s in steps[i + 1 :]
+            ]
+            break
+    return out
+
+
+def _apply_one(
+    tx: Transaction,
+    cache: StudentCache,
+    fp: str,
+    merge: Merge,
+    siblings: Sequence[str],
+    merged_by: Mapping[str, tuple[str, str]],
+) -> MergeOutcome:
+    """Apply one merge inside ``tx``; every refusal is decided before the first write."""
+    a, s = merge.archived_id, merge.synced_id
+    stored = cache.get(a, s)
+    entry = tx.journal(fp, a)
+    arch = stored.get(a)
+    if entry is not None and not entry.undone:
+        if entry.synced_id == s:  # a forwarding address: late history moves on
+            return sweep_late_rows(tx, merge, entry, arch, "applied earlier by this plan")
+        return outcome_of(merge, "stale", f"this plan merged it into {entry.synced_id} earlier")
+    if arch is not None and arch.merged_into == s:
+        theirs = merged_by.get(a)
+        other = tx.journal(theirs[0], a) if theirs and theirs[1] == s else None
+        why = "merged into the same student by another plan"
+        return sweep_late_rows(tx, merge, other, arch, why)
+    reason = refusal(merge, stored, links_of_merged_siblings(tx, merge, siblings), cache.accounts)
+    if reason is not None:
+        return outcome_of(merge, "stale", reason)
+
+    moved: dict[str, tuple[RowKey, ...]] = {}
+    set_aside: list[HistoryRow] = []
+    synced_before: dict[str, int] = {}
+    for table in tx.history_tables():
+        rows = tx.history_rows(table.name, a)
+        synced_rows = tx.history_rows(table.name, s)
+        synced_before[table.name] = len(synced_rows)
+        if not rows:
+            continue
+        keys, aside, remove = plan_table(table, rows, synced_rows)
+        if remove:
+            expect_count(tx.remove_rows(table.name, remove), len(remove), "removed", table.name, a)
+        if keys:
+            expect_count(tx.move_rows(table.name, keys, s), len(keys), "moved", table.name, a)
+            moved[table.name] = tuple(keys)
+        set_aside += aside
+    have = {link.guardian_id for link in tx.guardian_links(s)}
+    links = [
+        GuardianLink(s, link.guardian_id, link.relationship)
+        for link in tx.guardian_links(a)
+        if link.guardian_id not in have
+    ]
+    for link in links:
+        tx.add_guardian_link(link)
+    tx.set_merged_into(a, s)
+    cache.touch(a, s)
+    tx.write_journal(JournalEntry(fp, a, s, moved, set_aside, links))
+    counts = {t: len(k) for t, k in moved.items()}
+    aside_counts = dict(Counter(r.table for r in set_aside))
+    tx.write_audit(
+        AuditRecord(
+            "apply", fp, a, s, now_iso(), counts,
+            note=audit_note(set_aside=aside_counts, links=len(links), synced_rows=synced_before),
+        )
+    )  # fmt: skip
+    return MergeOutcome(a, s, "applied", "", counts, aside_counts, len(links))
+
+
+def audit_history(storage: StorageAdapter) -> list[AuditRecord]:
+    """Every apply and undo ever recorded in ``storage``, oldest first (ids and counts only)."""
+    return list(storage.audit_records())

@@ -1,0 +1,259 @@
+"""Candidate generation: which archived/synced pairs are worth comparing.
+
+Each blocking rule is an equi-join on a key built from normalised fields
+(for example the given-name variants plus the surname, or the birth date
+plus the surname). A pair is a candidate when any rule joins it, so each
+rule only has to catch the errors the others miss. Keys shared by too
+many records on both sides (a school's office phone typed in as every
+guardian's number) are skipped and counted, because they say nothing.
+
+Everything here is array work: the output is two index arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from ._features import MISSING, EncodedSide, Ragged, Vocabulary
+from ._normalize import nickname_index
+
+__all__ = [
+    "BLOCKING_RULES",
+    "DUPLICATE_ONLY_RULES",
+    "DUPLICATE_RULES",
+    "FALLBACK_RULES",
+    "BlockingStats",
+    "Candidates",
+    "generate_candidates",
+]
+
+I64 = npt.NDArray[np.int64]
+
+
+@frozen
+class KeyColumn:
+    """A (possibly multi-valued) key per record: ``owners[i]`` has ``keys[i]``."""
+
+    owners: I64
+    keys: I64
+
+
+@frozen
+class BlockingStats:
+    """What one rule contributed, for the plan's record of the work done."""
+
+    rule: str
+    pairs: int
+    skipped_keys: int
+
+
+@frozen
+class Candidates:
+    """Candidate pairs as parallel index arrays, sorted and unique."""
+
+    archived: I64
+    synced: I64
+    stats: tuple[BlockingStats, ...]
+
+    def __len__(self) -> int:
+        return len(self.archived)
+
+
+def _single(codes: npt.NDArray[np.integer]) -> KeyColumn:
+    keys = codes.astype(np.int64)
+    valid = keys != MISSING
+    return KeyColumn(np.flatnonzero(valid).astype(np.int64), keys[valid])
+
+
+def _multi(ragged: Ragged) -> KeyColumn:
+    return KeyColumn(ragged.owners(), ragged.values.astype(np.int64))
+
+
+def _combine(left: KeyColumn, right: KeyColumn, n: int) -> KeyColumn:
+    """Pairs of keys on the same record (a cartesian product per record)."""
+    if len(left.keys) == 0 or len(right.keys) == 0:
+        return KeyColumn(np.empty(0, np.int64), np.empty(0, np.int64))
+    order_r = np.argsort(right.owners, kind="stable")
+    r_owners = right.owners[order_r]
+    r_keys = right.keys[order_r]
+    starts = np.searchsorted(r_owners, np.arange(n), side="left")
+    ends = np.searchsorted(r_owners, np.arange(n), side="right")
+    counts = (ends - starts)[left.owners]
+    rep_left = np.repeat(np.arange(len(left.keys)), counts)
+    offsets = np.arange(len(rep_left)) - np.repeat(np.cumsum(counts) - counts, counts)
+    r_index = np.repeat(starts[left.owners], counts) + offsets
+    keys = (left.keys[rep_left] << 32) + r_keys[r_index]
+    return KeyColumn(left.owners[rep_left], keys)
+
+
+def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int) -> tuple[I64, I64, int]:
+    """All (a, b) owner pairs sharing a key; keys with too many pairs are skipped."""
+    a_order = np.argsort(a.keys, kind="stable")
+    b_order = np.argsort(b.keys, kind="stable")
+    a_keys, a_owner = a.keys[a_order], a.owners[a_order]
+    b_keys, b_owner = b.keys[b_order], b.owners[b_order]
+    ua, a_start, a_count = np.unique(a_keys, return_index=True, return_counts=True)
+    ub, b_start, b_count = np.unique(b_keys, return_index=True, return_counts=True)
+    common, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
+    ca, cb = a_count[ia].astype(np.int64), b_count[ib].astype(np.int64)
+    sizes = ca * cb
+    keep = sizes <= max_block_pairs
+    skipped = int(len(common) - keep.sum())
+    ca, cb, sizes = ca[keep], cb[keep], sizes[keep]
+    sa, sb = a_start[ia][keep], b_start[ib][keep]
+    total = int(sizes.sum())
+    block = np.repeat(np.arange(len(sizes)), sizes)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    cb_rep = cb[block]
+    a_pos = sa[block] + within // cb_rep
+    b_pos = sb[block] + within % cb_rep
+    return a_owner[a_pos], b_owner[b_pos], skipped
+
+
+def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
+    """Each record's first given name expanded to its canonical forms."""
+    index = nickname_index()
+    names = vocab.values
+    owners: list[int] = []
+    keys: list[int] = []
+    cache: dict[int, list[int]] = {}
+    for i, code in enumerate(side.first_token.tolist()):
+        if code == MISSING:
+            continue
+        expanded = cache.get(code)
+        if expanded is None:
+            expanded = [vocab.code(v) for v in sorted(index.canonicals(names[code]))]
+            cache[code] = expanded
+        owners.extend([i] * len(expanded))
+        keys.extend(expanded)
+    return KeyColumn(np.asarray(owners, np.int64), np.asarray(keys, np.int64))
+
+
+def _initial(side: EncodedSide, names: Sequence[str]) -> KeyColumn:
+    initials = np.array([ord(n[0]) if n else -1 for n in names] or [-1], np.int64)
+    codes = side.first_token.astype(np.int64)
+    valid = codes != MISSING
+    return KeyColumn(np.flatnonzero(valid).astype(np.int64), initials[codes[valid]])
+
+
+KeyBuilder = Callable[[EncodedSide], KeyColumn]
+
+
+def _surname_school(side: EncodedSide) -> KeyColumn:
+    """The joined surname and the school as one key (both known)."""
+    last, school = side.last_key.astype(np.int64), side.school.astype(np.int64)
+    valid = (last != MISSING) & (school != MISSING)
+    return KeyColumn(np.flatnonzero(valid).astype(np.int64), ((last << 32) | school)[valid])
+
+
+def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]:
+    names = vocab.values
+
+    def variants(side: EncodedSide) -> KeyColumn:
+        return _first_variants(side, vocab)
+
+    def surname_tokens(side: EncodedSide) -> KeyColumn:
+        owners = np.repeat(np.arange(len(side), dtype=np.int64), side.last_tokens.shape[1])
+        keys = side.last_tokens.reshape(-1).astype(np.int64)
+        valid = keys != MISSING
+        return KeyColumn(owners[valid], keys[valid])
+
+    def unordered_names(side: EncodedSide) -> KeyColumn:
+        first = side.first_token.astype(np.int64)
+        last = side.last_key.astype(np.int64)
+        valid = (first != MISSING) & (last != MISSING)
+        low, high = np.minimum(first, last), np.maximum(first, last)
+        return KeyColumn(np.flatnonzero(valid).astype(np.int64), ((low << 32) | high)[valid])
+
+    return {
+        "given name variant + surname word": (variants, surname_tokens),
+        "given name and surname in either order": (unordered_names, None),
+        "given name variant + joined surname": (variants, lambda s: _single(s.last_key)),
+        "given name variant + surname + school": (variants, _surname_school),
+        "surname + birth date": (lambda s: _single(s.last_key), lambda s: _single(s.dob)),
+        "given name + birth date": (lambda s: _single(s.first_token), lambda s: _single(s.dob)),
+        "surname + given initial": (lambda s: _single(s.last_key), lambda s: _initial(s, names)),
+        "given name + school": (lambda s: _single(s.first_token), lambda s: _single(s.school)),
+        "guardian phone": (lambda s: _multi(s.guardian_phones), None),
+        "guardian email": (lambda s: _multi(s.guardian_emails), None),
+        "street + zip": (lambda s: _single(s.street), lambda s: _single(s.zip)),
+        "street + birth date": (lambda s: _single(s.street), lambda s: _single(s.dob)),
+        "zip + birth date": (lambda s: _single(s.zip), lambda s: _single(s.dob)),
+        "sis id": (lambda s: _single(s.sis_id), None),
+        "state id": (lambda s: _single(s.state_id), None),
+        "student number": (lambda s: _single(s.student_number), None),
+        "student email": (lambda s: _single(s.email), None),
+    }
+
+
+BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
+"""Names of the blocking rules, in the order they run; settings may pick a subset."""
+
+FALLBACK_RULES: frozenset[str] = frozenset({"surname + given initial", "given name + school"})
+"""Broad rules, run only for archived records the other rules left unresolved.
+
+Their blocks grow with the square of a school's size, so running them for
+everyone would dominate the cost; they exist to catch a typo in a given
+name when there is no birth date and no shared guardian.
+"""
+
+DUPLICATE_ONLY_RULES: frozenset[str] = frozenset({"given name variant + surname + school"})
+"""Rules run only in the archived duplicate search, never to pair archived with synced."""
+
+DUPLICATE_RULES: frozenset[str] = frozenset(
+    {
+        "surname + birth date", "given name + birth date", "guardian phone", "guardian email",
+        "street + zip", "sis id", "state id", "student number", "student email",
+        "given name variant + surname + school",
+    }
+)  # fmt: skip
+"""Rules for the archived duplicate search. Grouping a duplicate needs a birth date or
+household anchor; the name rule finds records typed twice without either (a nickname,
+other contacts), which can only be proposed for review with the first record's match."""
+
+
+def generate_candidates(
+    archived: EncodedSide,
+    synced: EncodedSide,
+    names: Vocabulary,
+    *,
+    rules: Sequence[str] = BLOCKING_RULES,
+    max_block_pairs: int = 50_000,
+    archived_subset: npt.NDArray[np.bool_] | None = None,
+    exclude: I64 | None = None,
+) -> Candidates:
+    """Union of the pairs joined by each rule; read-only, deterministic.
+
+    ``archived_subset`` limits the archived side to some records (the
+    fallback rules only run for records the others did not resolve);
+    ``exclude`` holds pair codes (``archived * len(synced) + synced``)
+    already compared.
+    """
+    builders = _rules(names)
+    nb = np.int64(max(len(synced), 1))
+    codes: list[I64] = []
+    stats: list[BlockingStats] = []
+    for rule in rules:
+        left, right = builders[rule]
+
+        def key(
+            side: EncodedSide, left: KeyBuilder = left, right: KeyBuilder | None = right
+        ) -> KeyColumn:
+            column = left(side)
+            return column if right is None else _combine(column, right(side), len(side))
+
+        a_key = key(archived)
+        if archived_subset is not None:
+            keep = archived_subset[a_key.owners]
+            a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
+        a_idx, b_idx, skipped = _join(a_key, key(synced), max_block_pairs)
+        codes.append(a_idx * nb + b_idx)
+        stats.append(BlockingStats(rule=rule, pairs=len(a_idx), skipped_keys=skipped))
+    merged = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    if exclude is not None and len(exclude):
+        merged = merged[~np.isin(merged, exclude)]
+    return Candidates(merged // nb, merged % nb, tuple(stats))

@@ -1,0 +1,518 @@
+"""Per-field comparisons of candidate pairs as ordered levels.
+
+Each comparison turns a pair of records into one level out of a short,
+ordered list (``exact``, ``nickname``, ``close``, ``different`` and so on;
+level 0 is always ``missing``). Levels, not raw similarities, go into the
+model: a level can be explained to an admin, and its weight is learnt
+from the data.
+
+String similarity is computed once per distinct pair of strings, with
+rapidfuzz in bulk, and mapped back to the candidate pairs; this is the
+only module that imports rapidfuzz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
+from ._normalize import nickname_index
+
+__all__ = ["COMPARISONS", "Comparison", "LevelMatrix", "compare_pairs"]
+
+I64 = npt.NDArray[np.int64]
+Levels = npt.NDArray[np.int8]
+
+
+@frozen
+class Comparison:
+    """One field comparison: its ordered levels and whether it is family evidence.
+
+    Family evidence (surname, guardians, address, school) says "same
+    household", which siblings and twins share; the model caps its sum so
+    it cannot stand in for evidence about the child.
+    """
+
+    name: str
+    levels: tuple[str, ...]
+    family: bool = False
+    description: str = ""
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "first_name",
+        (
+            "missing",
+            "exact",
+            "nickname",
+            "middle",
+            "swapped",
+            "close",
+            "similar",
+            "initial",
+            "different",
+        ),
+        description="given name: exact, nickname or variant, goes by the middle name, "
+        "given name and surname swapped, typo, loosely similar (shared start or "
+        "Jaro-Winkler >= 0.75), initial only, different",
+    ),
+    Comparison("middle_name", ("missing", "exact", "initial", "different")),
+    Comparison(
+        "last_name",
+        ("missing", "exact", "compound", "swapped", "close", "initial", "different"),
+        family=True,
+        description="surname: exact (spacing ignored), shares a word of a compound "
+        "or hyphenated surname (a word of four letters or more may carry a typo), swapped "
+        "with the given name, typo, only an initial (D. for Downey), different",
+    ),
+    Comparison(
+        "dob",
+        ("missing", "exact", "day_month_swap", "one_digit", "different"),
+        description="birth date: exact, day and month swapped, one digit off, different",
+    ),
+    Comparison(
+        "grade",
+        ("missing", "expected", "adjacent", "different"),
+        description="grade progression from archive to sync: as expected "
+        "(settings.grade_progression), one off, different",
+    ),
+    Comparison(
+        "school",
+        ("missing", "same", "level_change", "different"),
+        family=True,
+        description="school: same, different at a level change (5->6, 8->9), different",
+    ),
+    Comparison("gender", ("missing", "same", "different")),
+    Comparison(
+        "identifier",
+        ("missing", "exact", "one_edit", "different"),
+        description="sis_id, state_id, student_number or student email: exact (leading "
+        "zeros ignored), one typo, different",
+    ),
+    Comparison(
+        "guardian",
+        ("missing", "phone_and_email", "phone_or_email", "name_only", "none_shared"),
+        family=True,
+        description="guardians shared between the two records: by phone and email, by "
+        "phone or email, by given name and surname only (contacts changed), none",
+    ),
+    Comparison(
+        "address",
+        ("missing", "exact", "close", "zip_only", "different"),
+        family=True,
+        description="street address and zip: exact street, street with a typo, zip only, different",
+    ),
+)
+
+
+@frozen
+class LevelMatrix:
+    """Levels of every comparison for every candidate pair (pairs x comparisons)."""
+
+    levels: Levels
+    comparisons: tuple[Comparison, ...]
+
+    def column(self, name: str) -> Levels:
+        for j, comp in enumerate(self.comparisons):
+            if comp.name == name:
+                return self.levels[:, j]
+        raise KeyError(name)
+
+
+def _level_codes(name: str) -> dict[str, int]:
+    """Each level of comparison ``name`` and its code (its place in the level tuple)."""
+    levels = next(c.levels for c in COMPARISONS if c.name == name)
+    return {level: code for code, level in enumerate(levels)}
+
+
+_FIRST = _level_codes("first_name")
+_MIDDLE = _level_codes("middle_name")
+_LAST = _level_codes("last_name")
+_DOB = _level_codes("dob")
+_GRADE = _level_codes("grade")
+_SCHOOL = _level_codes("school")
+_GENDER = _level_codes("gender")
+_IDENT = _level_codes("identifier")
+_GUARDIAN = _level_codes("guardian")
+_ADDRESS = _level_codes("address")
+
+
+def _unique_pair_scores(
+    left: npt.NDArray[np.int32],
+    right: npt.NDArray[np.int32],
+    values: Sequence[str],
+    score: Callable[[Sequence[str], Sequence[str]], npt.NDArray[np.float32]],
+) -> npt.NDArray[np.float32]:
+    """Score each distinct (left, right) code pair once; missing codes score 0."""
+    out = np.zeros(len(left), np.float32)
+    valid = (left != MISSING) & (right != MISSING)
+    if not valid.any():
+        return out
+    keys = (left[valid].astype(np.int64) << 32) | right[valid].astype(np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    lhs = [values[int(k >> 32)] for k in unique]
+    rhs = [values[int(k & 0xFFFFFFFF)] for k in unique]
+    out[valid] = score(lhs, rhs)[inverse]
+    return out
+
+
+def _jaro_winkler(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=JaroWinkler.normalized_similarity, workers=-1),
+        np.float32,
+    )
+
+
+def _edits(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1), np.float32
+    )
+
+
+def _nickname(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    index = nickname_index()
+    return np.fromiter(
+        (index.equivalent(a, b) for a, b in zip(lhs, rhs, strict=True)), np.float32, count=len(lhs)
+    )
+
+
+def _is_initial(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.fromiter(
+        ((len(a) == 1 or len(b) == 1) and a[:1] == b[:1] for a, b in zip(lhs, rhs, strict=True)),
+        np.float32,
+        count=len(lhs),
+    )
+
+
+SIMILAR_THRESHOLD = 0.75
+"""Jaro-Winkler similarity from which differing given names count as loosely similar."""
+
+
+def _shared_start(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    """One name starts with the other (``kay`` and ``kayla``), three letters at least."""
+    return np.fromiter(
+        (
+            min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))
+            for a, b in zip(lhs, rhs, strict=True)
+        ),
+        np.float32,
+        count=len(lhs),
+    )
+
+
+def _close(
+    jw: npt.NDArray[np.float32], edits: npt.NDArray[np.float32], threshold: float
+) -> npt.NDArray[np.bool_]:
+    return (jw >= threshold) | (edits <= 1)
+
+
+def _names(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    vocab: Vocabulary,
+    threshold: float,
+    similar_threshold: float = SIMILAR_THRESHOLD,
+) -> tuple[Levels, Levels, Levels]:
+    names = vocab.values
+    first_a, first_b = a.first[ia], b.first[ib]
+    tok_a, tok_b = a.first_token[ia], b.first_token[ib]
+    mid_a, mid_b = a.middle[ia], b.middle[ib]
+
+    first = np.full(len(ia), _FIRST["different"], np.int8)
+    present = (first_a != MISSING) & (first_b != MISSING)
+    first[~present] = _FIRST["missing"]
+    undecided = present & (first_a != first_b)
+    nick = (
+        _unique_pair_scores(
+            np.where(undecided, tok_a, MISSING).astype(np.int32), tok_b, names, _nickname
+        )
+        > 0
+    )
+    goes_by_middle = undecided & (
+        ((mid_b != MISSING) & (tok_a == mid_b)) | ((mid_a != MISSING) & (tok_b == mid_a))
+    )
+    joined = undecided & (tok_a == tok_b)
+    # A first-word match is a variant only when one name is a single word:
+    # "Mary" for "Mary Ann" is, but "Mary Ann" and "Mary Beth" are twins' names.
+    one_word = (first_a == tok_a) | (first_b == tok_b)
+    variant = undecided & (nick | joined) & one_word
+    by_middle = undecided & goes_by_middle & ~variant
+    rest = undecided & ~variant & ~by_middle
+    masked = np.where(rest, first_a, MISSING).astype(np.int32)
+    jw = _unique_pair_scores(masked, first_b, names, _jaro_winkler)
+    edits = _unique_pair_scores(masked, first_b, names, _edits)
+    initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
+    prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
+    first[rest & ~initial & ((jw >= similar_threshold) | prefix)] = _FIRST["similar"]
+    first[rest & initial] = _FIRST["initial"]
+    first[rest & ~initial & _close(jw, edits, threshold)] = _FIRST["close"]
+    swapped = rest & (first_a == b.last[ib]) & (a.last[ia] == first_b)
+    first[swapped] = _FIRST["swapped"]
+    first[by_middle] = _FIRST["middle"]
+    first[variant] = _FIRST["nickname"]
+    first[present & (first_a == first_b)] = _FIRST["exact"]
+
+    middle = np.full(len(ia), _MIDDLE["different"], np.int8)
+    m_present = (mid_a != MISSING) & (mid_b != MISSING)
+    middle[~m_present] = _MIDDLE["missing"]
+    m_init = (
+        _unique_pair_scores(
+            np.where(m_present, mid_a, MISSING).astype(np.int32), mid_b, names, _is_initial
+        )
+        > 0
+    )
+    middle[m_present & m_init] = _MIDDLE["initial"]
+    middle[m_present & (mid_a == mid_b)] = _MIDDLE["exact"]
+
+    key_a, key_b = a.last_key[ia], b.last_key[ib]
+    last = np.full(len(ia), _LAST["different"], np.int8)
+    l_present = (key_a != MISSING) & (key_b != MISSING)
+    last[~l_present] = _LAST["missing"]
+    l_rest = l_present & (key_a != key_b)
+    shared = _shared_surname_word(a.last_tokens[ia], b.last_tokens[ib], l_rest, names, threshold)
+    masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
+    l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
+    l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
+    last[l_rest & (_unique_pair_scores(masked_last, key_b, names, _is_initial) > 0)] = _LAST[
+        "initial"
+    ]
+    last[l_rest & _close(l_jw, l_edits, threshold)] = _LAST["close"]
+    last[l_rest & swapped] = _LAST["swapped"]
+    last[l_rest & shared] = _LAST["compound"]
+    last[l_present & (key_a == key_b)] = _LAST["exact"]
+    return first, middle, last
+
+
+def _shared_surname_word(
+    toks_a: npt.NDArray[np.int32],
+    toks_b: npt.NDArray[np.int32],
+    undecided: npt.NDArray[np.bool_],
+    names: Sequence[str],
+    threshold: float,
+) -> npt.NDArray[np.bool_]:
+    """Whether the surnames share a word, or, when one of them has several words, a word of
+    four letters or more one typo apart: a compound surname (Elmore-Guzman) is often typed
+    as one of its words, with a slip (Elmoer)."""
+    shared = np.zeros(len(toks_a), np.bool_)
+    for i in range(toks_a.shape[1]):
+        for j in range(toks_b.shape[1]):
+            ta, tb = toks_a[:, i], toks_b[:, j]
+            shared |= (ta == tb) & (ta != MISSING)
+    compound = (toks_a[:, 1] != MISSING) | (toks_b[:, 1] != MISSING)
+    for i in range(toks_a.shape[1]):
+        for j in range(toks_b.shape[1]):
+            todo = undecided & compound & ~shared & (toks_a[:, i] != toks_b[:, j])
+            if not todo.any():
+                continue
+            masked = np.where(todo, toks_a[:, i], MISSING).astype(np.int32)
+            tb = toks_b[:, j]
+            jw = _unique_pair_scores(masked, tb, names, _jaro_winkler)
+            edits = _unique_pair_scores(masked, tb, names, _edits)
+            long = _unique_pair_scores(masked, tb, names, _long_words) > 0
+            shared |= todo & long & _close(jw, edits, threshold)
+    return shared
+
+
+def _long_words(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.fromiter(
+        (min(len(a), len(b)) >= 4 for a, b in zip(lhs, rhs, strict=True)),
+        np.float32,
+        count=len(lhs),
+    )
+
+
+def _one_edit(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+    return np.asarray(
+        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1) <= 1,
+        np.float32,
+    )
+
+
+def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    da, db = a.dob[ia].astype(np.int64), b.dob[ib].astype(np.int64)
+    out = np.full(len(ia), _DOB["different"], np.int8)
+    present = (da != MISSING) & (db != MISSING)
+    out[~present] = _DOB["missing"]
+    ya, ma, dda = da // 10000, (da // 100) % 100, da % 100
+    yb, mb, ddb = db // 10000, (db // 100) % 100, db % 100
+    digits_off = np.zeros(len(ia), np.int64)
+    x, y = da.copy(), db.copy()
+    for _ in range(8):
+        digits_off += (x % 10) != (y % 10)
+        x //= 10
+        y //= 10
+    out[present & (digits_off == 1)] = _DOB["one_digit"]
+    out[present & (ya == yb) & (ma == ddb) & (dda == mb) & (ma != dda)] = _DOB["day_month_swap"]
+    out[present & (da == db)] = _DOB["exact"]
+    return out
+
+
+def _grade(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, progression: int) -> Levels:
+    ga, gb = a.grade[ia].astype(np.int16), b.grade[ib].astype(np.int16)
+    out = np.full(len(ia), _GRADE["different"], np.int8)
+    present = (ga != GRADE_MISSING) & (gb != GRADE_MISSING)
+    out[~present] = _GRADE["missing"]
+    delta = gb - ga - progression
+    out[present & (np.abs(delta) == 1)] = _GRADE["adjacent"]
+    out[present & (delta == 0)] = _GRADE["expected"]
+    return out
+
+
+LEVEL_CHANGE_GRADES = (6, 9)
+"""Grades a child enters a new school in (middle and high school), by default."""
+
+
+def _school(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, level_changes: Sequence[int]
+) -> Levels:
+    sa, sb = a.school[ia], b.school[ib]
+    out = np.full(len(ia), _SCHOOL["different"], np.int8)
+    present = (sa != MISSING) & (sb != MISSING)
+    out[~present] = _SCHOOL["missing"]
+    gb = b.grade[ib]
+    ga = a.grade[ia]
+    change = np.isin(gb, list(level_changes)) & (ga < gb) & (ga != GRADE_MISSING)
+    out[present & (sa != sb) & change] = _SCHOOL["level_change"]
+    out[present & (sa == sb)] = _SCHOOL["same"]
+    return out
+
+
+def given_name_levels(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, names: Vocabulary, threshold: float
+) -> tuple[Levels, Levels]:
+    """The ``first_name`` and ``gender`` levels alone, for callers that need nothing else
+    (telling twins apart inside a family)."""
+    return _names(a, b, ia, ib, names, threshold)[0], _gender(a, b, ia, ib)
+
+
+def _gender(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    ga, gb = a.gender[ia], b.gender[ib]
+    out = np.where(ga == gb, _GENDER["same"], _GENDER["different"]).astype(np.int8)
+    out[(ga == 0) | (gb == 0)] = _GENDER["missing"]
+    return out
+
+
+def _identifier(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, values: Sequence[str] | None
+) -> Levels:
+    kinds_a = [a.sis_id, a.state_id, a.student_number, a.email]
+    kinds_b = [b.sis_id, b.state_id, b.student_number, b.email]
+    exact = np.zeros(len(ia), np.bool_)
+    conflict = np.zeros(len(ia), np.bool_)
+    typo = np.zeros(len(ia), np.bool_)
+    for ka in kinds_a:
+        va = ka[ia]
+        for kb in kinds_b:
+            exact |= (va == kb[ib]) & (va != MISSING)
+    # Student emails change (personal to district address): they can confirm, never contradict.
+    for ka, kb in zip(kinds_a[:3], kinds_b[:3], strict=True):
+        va, vb = ka[ia], kb[ib]
+        differ = (va != MISSING) & (vb != MISSING) & (va != vb)
+        conflict |= differ
+        if values is not None and differ.any():
+            masked = np.where(differ, va, MISSING).astype(np.int32)
+            typo |= differ & (_unique_pair_scores(masked, vb, values, _one_edit) > 0)
+    out = np.zeros(len(ia), np.int8)
+    out[conflict] = _IDENT["different"]
+    out[conflict & typo] = _IDENT["one_edit"]
+    out[exact] = _IDENT["exact"]
+    return out
+
+
+def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
+    """Whether the two records of each pair share any value of a multi-valued field."""
+    counts = np.diff(ra.indptr)[ia]
+    pair = np.repeat(np.arange(len(ia), dtype=np.int64), counts)
+    starts = np.repeat(ra.indptr[ia], counts)
+    offsets = np.arange(len(pair), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = ra.values[starts + offsets].astype(np.int64)
+    probes = (ib[pair] << 32) | values
+    known = (rb.owners() << 32) | rb.values.astype(np.int64)
+    hit = np.isin(probes, known)
+    out = np.zeros(len(ia), np.bool_)
+    out[pair[hit]] = True
+    return out
+
+
+def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
+    phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
+    email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
+    out = np.full(len(ia), _GUARDIAN["none_shared"], np.int8)
+    out[~(a.has_contacts[ia] & b.has_contacts[ib])] = _GUARDIAN["missing"]
+    rest = np.flatnonzero(~(phone | email))  # names matter only where no contact is shared
+    out[rest[_shared(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = _GUARDIAN[
+        "name_only"
+    ]
+    out[phone | email] = _GUARDIAN["phone_or_email"]
+    out[phone & email] = _GUARDIAN["phone_and_email"]
+    return out
+
+
+def _address(
+    a: EncodedSide, b: EncodedSide, ia: I64, ib: I64, values: Sequence[str] | None, threshold: float
+) -> Levels:
+    sa, sb = a.street[ia], b.street[ib]
+    za, zb = a.zip[ia], b.zip[ib]
+    out = np.full(len(ia), _ADDRESS["different"], np.int8)
+    out[((sa == MISSING) | (sb == MISSING)) & ((za == MISSING) | (zb == MISSING))] = _ADDRESS[
+        "missing"
+    ]
+    out[(za != MISSING) & (za == zb)] = _ADDRESS["zip_only"]
+    zip_ok = (za == zb) | (za == MISSING) | (zb == MISSING)
+    both = (sa != MISSING) & (sb != MISSING) & (sa != sb) & zip_ok
+    if values is not None and both.any():
+        masked = np.where(both, sa, MISSING).astype(np.int32)
+        out[both & (_unique_pair_scores(masked, sb, values, _jaro_winkler) >= threshold)] = (
+            _ADDRESS["close"]
+        )
+    out[(sa != MISSING) & (sa == sb) & zip_ok] = _ADDRESS["exact"]
+    return out
+
+
+def compare_pairs(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    names: Vocabulary,
+    *,
+    grade_progression: int = 1,
+    level_change_grades: Sequence[int] = LEVEL_CHANGE_GRADES,
+    similar_threshold: float = SIMILAR_THRESHOLD,
+    close_threshold: float = 0.92,
+    identifiers: Vocabulary | None = None,
+    places: Vocabulary | None = None,
+) -> LevelMatrix:
+    """Levels of every comparison in :data:`COMPARISONS` for the pairs ``(ia[k], ib[k])``.
+
+    Without the ``identifiers`` and ``places`` vocabularies, identifier and
+    street typos are not detected (they count as different).
+    """
+    first, middle, last = _names(a, b, ia, ib, names, close_threshold, similar_threshold)
+    columns = {
+        "first_name": first,
+        "middle_name": middle,
+        "last_name": last,
+        "dob": _dob(a, b, ia, ib),
+        "grade": _grade(a, b, ia, ib, grade_progression),
+        "school": _school(a, b, ia, ib, level_change_grades),
+        "gender": _gender(a, b, ia, ib),
+        "identifier": _identifier(a, b, ia, ib, identifiers.values if identifiers else None),
+        "guardian": _guardian(a, b, ia, ib),
+        "address": _address(a, b, ia, ib, places.values if places else None, close_threshold),
+    }
+    matrix = (
+        np.stack([columns[c.name] for c in COMPARISONS], axis=1)
+        if len(ia)
+        else np.zeros((0, len(COMPARISONS)), np.int8)
+    )
+    return LevelMatrix(matrix.astype(np.int8), COMPARISONS)

@@ -1,0 +1,96 @@
+"""Archived duplicates: the same child typed in twice before the sync.
+
+Two teachers may each have added the same child. Such records must all
+go to the same synced student, so they are grouped before assignment.
+Grouping is deliberately strict: the given name must agree exactly or
+as a nickname, the surname exactly or as a compound, no field may
+contradict, and either the birth dates agree or (one is missing and) the
+two records share a guardian contact or an address. Looser look-alikes
+are left apart; they then compete for the same synced student and the
+margin rule sends them to review.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from ..settings import Settings
+from ._blocking import DUPLICATE_RULES, generate_candidates
+from ._comparisons import COMPARISONS
+from ._features import EncodedSide, Vocabularies
+from ._fellegi_sunter import MatchModel
+from ._scoring import compare, score
+
+__all__ = ["archived_groups"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+def archived_groups(
+    side: EncodedSide,
+    vocab: Vocabularies,
+    model: MatchModel,
+    frequencies: dict[str, F64],
+    settings: Settings,
+) -> tuple[I64, set[tuple[int, int]], int]:
+    """Group labels per archived record, possible duplicates, and pairs compared.
+
+    Possible duplicates are pairs that look like one child typed twice but
+    not surely (a typo in the given name, twins look the same way): they are
+    not grouped, but a record that loses its synced twin to one of them is
+    proposed for review instead of being dropped.
+    """
+    n = len(side)
+    candidates = generate_candidates(
+        side,
+        side,
+        vocab.names,
+        rules=[r for r in settings.blocking_rules if r in DUPLICATE_RULES],
+        max_block_pairs=settings.max_block_pairs,
+    )
+    upper = candidates.archived < candidates.synced
+    ia, ib = candidates.archived[upper], candidates.synced[upper]
+    levels = compare(side, side, ia, ib, vocab, settings, grade_progression=0)
+    scored = score(side, side, ia, ib, levels, model, frequencies)
+    lv = levels.levels
+
+    def at(name: str, *allowed: str) -> npt.NDArray[np.bool_]:
+        j = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
+        codes = [COMPARISONS[j].levels.index(x) for x in allowed]
+        return np.isin(lv[:, j], codes)
+
+    same_name = at("first_name", "exact", "nickname") & at("last_name", "exact")
+    no_conflict = (
+        at("dob", "missing", "exact")
+        & at("gender", "missing", "same")
+        & at("identifier", "missing", "exact")
+        & at("middle_name", "missing", "exact", "initial")
+        & at("grade", "missing", "expected")
+        & at("school", "missing", "same")
+    )
+    # Siblings share guardians and addresses, and nickname-equivalent sibling
+    # names exist (Ellie and Eleanor): a household anchor needs an exact name.
+    household = at("guardian", "phone_and_email", "phone_or_email") | at("address", "exact")
+    anchored = (
+        at("dob", "exact") | at("identifier", "exact") | (household & at("first_name", "exact"))
+    )
+    confident = scored.scores.probability >= settings.auto_threshold
+    dup = same_name & no_conflict & anchored & confident
+    graph = sparse.coo_matrix((np.ones(int(dup.sum())), (ia[dup], ib[dup])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    possible = (
+        at("first_name", "exact", "nickname", "middle", "close", "similar")
+        & at("last_name", "exact", "compound", "close")
+        & at("dob", "missing", "exact", "day_month_swap", "one_digit")
+        & at("grade", "missing", "expected", "adjacent")
+        & (at("dob", "exact") | household | at("school", "same"))
+        & ~dup
+    )
+    pairs = {
+        (int(x), int(y)) for x, y in zip(ia[possible].tolist(), ib[possible].tolist(), strict=True)
+    }
+    return labels.astype(np.int64), pairs | {(y, x) for x, y in pairs}, len(ia)

@@ -1,0 +1,285 @@
+"""Columnar encoding of rosters: one integer array per normalised field.
+
+Matching a district compares millions of candidate pairs, so each field
+is normalised once per record and stored as integer codes into a shared
+vocabulary. Comparisons then work on arrays of codes (and on the few
+thousand distinct strings behind them), not on Python objects per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from ..model import Student
+from ._normalize import (
+    name_tokens,
+    normalize_email,
+    normalize_identifier,
+    normalize_name,
+    normalize_phone,
+    normalize_street,
+    normalize_zip,
+)
+
+__all__ = ["MISSING", "EncodedSide", "Ragged", "Vocabularies", "Vocabulary", "encode_students"]
+
+MISSING = -1
+"""Code of an absent value in every code array."""
+
+IntArray = npt.NDArray[np.int32]
+MAX_SURNAME_TOKENS = 3
+
+
+class Vocabulary:
+    """Strings to dense integer codes, shared by both sides of a match."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def code(self, value: str) -> int:
+        """The code of ``value``; ``MISSING`` for the empty string."""
+        if not value:
+            return MISSING
+        found = self._index.get(value)
+        if found is None:
+            found = len(self.values)
+            self._index[value] = found
+            self.values.append(value)
+        return found
+
+    def lookup(self, value: str) -> int:
+        """The code of a known value, ``MISSING`` when it never occurred."""
+        return self._index.get(value, MISSING)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@frozen
+class Vocabularies:
+    """One vocabulary per kind of value, shared by the archived and synced sides."""
+
+    names: Vocabulary
+    identifiers: Vocabulary
+    places: Vocabulary
+    contacts: Vocabulary
+
+    @classmethod
+    def new(cls) -> Vocabularies:
+        return cls(Vocabulary(), Vocabulary(), Vocabulary(), Vocabulary())
+
+
+@frozen
+class Ragged:
+    """A list of code lists per record, stored as CSR (``indptr``, ``values``)."""
+
+    indptr: npt.NDArray[np.int64]
+    values: IntArray
+
+    def owners(self) -> npt.NDArray[np.int64]:
+        """The record index of every entry of ``values``."""
+        counts = np.diff(self.indptr)
+        return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+    @classmethod
+    def build(cls, lists: Sequence[Sequence[int]]) -> Ragged:
+        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        flat = [code for codes in lists for code in codes]
+        return cls(indptr, np.asarray(flat, dtype=np.int32))
+
+
+@frozen
+class EncodedSide:
+    """The normalised fields of one side, one array entry per student."""
+
+    ids: tuple[str, ...]
+    first: IntArray  # whole given name, normalised
+    first_token: IntArray  # first word of the given name
+    middle: IntArray
+    last: IntArray  # whole surname, normalised, words separated by spaces
+    last_key: IntArray  # surname without spaces (De La Cruz == DeLaCruz)
+    last_tokens: IntArray  # (n, 3) surname words, MISSING-padded
+    dob: IntArray  # yyyymmdd
+    grade: npt.NDArray[np.int16]
+    gender: npt.NDArray[np.int8]  # 0 missing, 1 F, 2 M, 3 X
+    school: IntArray
+    sis_id: IntArray
+    state_id: IntArray
+    student_number: IntArray
+    email: IntArray
+    street: IntArray
+    zip: IntArray
+    guardian_phones: Ragged
+    guardian_emails: Ragged
+    guardian_names: Ragged  # each guardian's given name and surname, both present
+    has_contacts: npt.NDArray[np.bool_]
+    has_dob_column: bool
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+GRADE_MISSING = -99
+_GENDER_CODES = {"F": 1, "M": 2, "X": 3}
+
+
+def _codes(
+    raw: Sequence[str | None], vocab: Vocabulary, normalise: Callable[[str], str]
+) -> IntArray:
+    """Codes of normalised values, normalising each distinct raw value once.
+
+    This is the hot loop of encoding (a district has hundreds of thousands
+    of distinct identifiers and phones), so the vocabulary is updated inline.
+    """
+    table: dict[str | None, int] = {None: MISSING, "": MISSING}
+    index = vocab._index
+    values = vocab.values
+    for value in dict.fromkeys(raw):
+        if value in table:
+            continue
+        normal = normalise(value)  # type: ignore[arg-type]
+        if not normal:
+            table[value] = MISSING
+            continue
+        code = index.get(normal)
+        if code is None:
+            code = len(values)
+            index[normal] = code
+            values.append(normal)
+        table[value] = code
+    return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
+
+
+def _ragged(n: int, owners: npt.NDArray[np.int64], codes: IntArray) -> Ragged:
+    """Per-record sorted sets of codes (missing codes dropped) as CSR."""
+    keep = codes != MISSING
+    pairs = np.unique((owners[keep] << 32) | codes[keep].astype(np.int64))
+    rows = pairs >> 32
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return Ragged(indptr, (pairs & 0xFFFFFFFF).astype(np.int32))
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def normalise(value: str) -> str:
+        normal = normalize_identifier(value)
+        return prefix + normal if normal else ""
+
+    return normalise
+
+
+def _guardian_name(value: str) -> str:
+    """``given surname`` of a guardian (prefixed apart from phones and emails), or ``""``."""
+    first, _, last = value.partition("\x1f")
+    first, last = normalize_name(first), normalize_name(last).replace(" ", "")
+    return f"name:{first} {last}" if first and last else ""
+
+
+def _first_word(value: str) -> str:
+    return normalize_name(value).split(" ", 1)[0]
+
+
+def _joined(value: str) -> str:
+    return normalize_name(value).replace(" ", "")
+
+
+def _school(value: str) -> str:
+    return value.strip()
+
+
+def encode_students(
+    students: Sequence[Student],
+    vocab: Vocabularies,
+    *,
+    has_dob_column: bool = True,
+    phone_region: str = "US",
+) -> EncodedSide:
+    """Normalise every matching field of ``students`` into code arrays.
+
+    Work is column-wise and each distinct raw value is normalised once:
+    a district has far fewer distinct names than students.
+    """
+    n = len(students)
+    names = vocab.names
+    firsts = [s.first_name for s in students]
+    lasts = [s.last_name for s in students]
+
+    last_tokens = np.full((n, MAX_SURNAME_TOKENS), MISSING, np.int32)
+    token_table: dict[str, list[int]] = {}
+    for i, value in enumerate(lasts):
+        codes = token_table.get(value)
+        if codes is None:
+            codes = [names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]]
+            token_table[value] = codes
+        if codes:
+            last_tokens[i, : len(codes)] = codes
+
+    dob = np.fromiter(
+        (
+            s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING
+            for s in students
+        ),
+        np.int32,
+        count=n,
+    )
+    grade = np.fromiter(
+        (GRADE_MISSING if s.grade is None else s.grade for s in students), np.int16, count=n
+    )
+    gender = np.fromiter((_GENDER_CODES.get(s.gender or "", 0) for s in students), np.int8, count=n)
+
+    owners = np.fromiter((i for i, st in enumerate(students) for _ in st.contacts), np.int64)
+    contacts = [c for st in students for c in st.contacts]
+    guardian_phones = _ragged(
+        n,
+        owners,
+        _codes(
+            [c.phone for c in contacts], vocab.contacts, lambda v: normalize_phone(v, phone_region)
+        ),
+    )
+    guardian_emails = _ragged(
+        n, owners, _codes([c.email for c in contacts], vocab.contacts, normalize_email)
+    )
+    guardian_names = _ragged(
+        n,
+        owners,
+        _codes(
+            [f"{c.first_name or ''}\x1f{c.last_name or ''}" for c in contacts],
+            vocab.contacts,
+            _guardian_name,
+        ),
+    )
+    has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
+
+    return EncodedSide(
+        ids=tuple(s.id for s in students),
+        first=_codes(firsts, names, normalize_name),
+        first_token=_codes(firsts, names, _first_word),
+        middle=_codes([s.middle_name for s in students], names, _first_word),
+        last=_codes(lasts, names, normalize_name),
+        last_key=_codes(lasts, names, _joined),
+        last_tokens=last_tokens,
+        dob=dob,
+        grade=grade,
+        gender=gender,
+        school=_codes([s.school_id for s in students], vocab.places, _school),
+        sis_id=_codes([s.sis_id for s in students], vocab.identifiers, _prefixed("sis:")),
+        state_id=_codes([s.state_id for s in students], vocab.identifiers, _prefixed("state:")),
+        student_number=_codes(
+            [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
+        ),
+        email=_codes([s.email for s in students], vocab.identifiers, normalize_email),
+        street=_codes([s.street for s in students], vocab.places, normalize_street),
+        zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
+        guardian_phones=guardian_phones,
+        guardian_emails=guardian_emails,
+        guardian_names=guardian_names,
+        has_contacts=has_contacts,
+        has_dob_column=has_dob_column,
+    )

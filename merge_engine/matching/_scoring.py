@@ -1,0 +1,94 @@
+"""Comparing and scoring a set of pairs with a learnt model.
+
+Shared by the archived-to-synced match and the archived duplicate
+search, so both read the same evidence the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from attrs import frozen
+
+from ..settings import Settings
+from ._comparisons import LevelMatrix, compare_pairs
+from ._features import MISSING, EncodedSide, Vocabularies
+from ._fellegi_sunter import MatchModel, PairScores, score_pairs, term_frequency_bits
+
+__all__ = ["ScoredPairs", "compare", "name_frequencies", "score"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@frozen
+class ScoredPairs:
+    """Pairs with their levels and scores, as parallel arrays."""
+
+    archived: I64
+    synced: I64
+    levels: LevelMatrix
+    scores: PairScores
+
+    def __len__(self) -> int:
+        return len(self.archived)
+
+
+def compare(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    vocab: Vocabularies,
+    settings: Settings,
+    *,
+    grade_progression: int | None = None,
+) -> LevelMatrix:
+    """Levels of the pairs, with the comparisons the settings leave out forced to ``missing``."""
+    progression = settings.grade_progression if grade_progression is None else grade_progression
+    matrix = compare_pairs(
+        a,
+        b,
+        ia,
+        ib,
+        vocab.names,
+        grade_progression=progression,
+        level_change_grades=settings.level_change_grades,
+        similar_threshold=settings.similar_threshold,
+        close_threshold=settings.close_threshold,
+        identifiers=vocab.identifiers,
+        places=vocab.places,
+    )
+    for j, comp in enumerate(matrix.comparisons):
+        if comp.name not in settings.comparisons:
+            matrix.levels[:, j] = 0
+    return matrix
+
+
+def name_frequencies(sides: tuple[EncodedSide, ...], n_codes: int) -> dict[str, F64]:
+    """Share of all records carrying each given-name and surname code."""
+    out: dict[str, F64] = {}
+    for field, attr in (("first_name", "first"), ("last_name", "last_key")):
+        codes = np.concatenate([getattr(s, attr) for s in sides])
+        valid = codes[codes != MISSING]
+        counts = np.bincount(valid, minlength=n_codes).astype(np.float64)
+        out[field] = counts / max(len(valid), 1)
+    return out
+
+
+def score(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64,
+    ib: I64,
+    levels: LevelMatrix,
+    model: MatchModel,
+    frequencies: dict[str, F64],
+) -> ScoredPairs:
+    """Score pairs, weighting exact name agreement by the name's frequency."""
+    per_pair = {
+        "first_name": frequencies["first_name"][np.maximum(a.first[ia], 0)],
+        "last_name": frequencies["last_name"][np.maximum(a.last_key[ia], 0)],
+    }
+    tf = term_frequency_bits(levels, model, per_pair)
+    return ScoredPairs(ia, ib, levels, score_pairs(levels, model, tf))

@@ -1,0 +1,418 @@
+"""Building a merge plan from an archived and a synced roster.
+
+The pipeline: encode both rosters as arrays, generate candidate pairs,
+compare them field by field, learn the model (u from random pairs, m by
+EM), score, group archived duplicates, solve the global assignment and
+turn each assigned pair into an ``auto`` or ``review`` merge with its
+evidence. Planning never writes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from .._gc import gc_paused
+from .._log import get_logger
+from ..accounts._guardians import _plan_guardians
+from ..accounts._roles import _find_roles
+from ..matching._assignment import assign
+from ..matching._blocking import (
+    DUPLICATE_ONLY_RULES,
+    FALLBACK_RULES,
+    BlockingStats,
+    generate_candidates,
+)
+from ..matching._duplicates import archived_groups
+from ..matching._features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
+from ..matching._fellegi_sunter import estimate_model
+from ..matching._households import (
+    Families,
+    alike_twins,
+    alone_in_class,
+    find_families,
+)
+from ..matching._scoring import ScoredPairs, compare, name_frequencies, score
+from ..model import Roster, Student
+from ..plan import Merge, MergePlan
+from ..settings import Settings
+from ._pairs import (
+    _concat,
+    _Hashes,
+    _pair_codes,
+    _with_group_pairs,
+    _with_partner_pairs,
+    _without_pairs,
+)
+from ._proposals import _contested_duplicates, _family_leftovers, _typed_twice
+from ._rules import _merges
+
+__all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
+
+log = get_logger(__name__)
+I64 = npt.NDArray[np.int64]
+
+_FIELDS = (
+    "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id", "sis_id",
+    "state_id", "student_number", "email", "street", "city", "state", "zip",
+)  # fmt: skip
+
+
+def student_hash(student: Student, *, contacts: bool = True) -> str:
+    """A short content hash of a student record, to detect changes after planning.
+
+    It covers the record's own fields and, unless ``contacts`` is false, the
+    ids of its guardian accounts (in id order: a database may not keep the
+    export's order). Guardian contact details are not part of it: they
+    belong to the account, and a changed phone does not make another child.
+    """
+    parts = [str(getattr(student, f) or "") for f in _FIELDS]
+    if contacts:
+        parts += sorted(c.guardian_id for c in student.contacts)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def guardian_ids(student: Student) -> tuple[str, ...]:
+    """The student's guardian account ids, sorted (what a merge records of its synced student)."""
+    return tuple(sorted({c.guardian_id for c in student.contacts}))
+
+
+def record_hashes(archived: Student, synced: Student) -> dict[str, Any]:
+    """The ``archived_hash``, ``synced_hash`` and ``synced_guardians`` a merge of the two records
+    carries (for building a :class:`~merge_engine.plan.Merge` by hand)."""
+    return {
+        "archived_hash": student_hash(archived),
+        "synced_hash": student_hash(synced, contacts=False),
+        "synced_guardians": guardian_ids(synced),
+    }
+
+
+def _roster_fingerprint(
+    students: Sequence[Student],
+    hashes: Sequence[str],
+    guardians: Sequence[tuple[str, ...]] | None = None,
+) -> str:
+    """A digest of every record's id and hash (and, when given, its guardian account ids)."""
+    digest = hashlib.sha256()
+    for i, (student, h) in enumerate(zip(students, hashes, strict=True)):
+        extra = "\x1f".join(guardians[i]) if guardians is not None else ""
+        digest.update(f"{student.id}\x1e{h}\x1e{extra}\x1d".encode())
+    return digest.hexdigest()
+
+
+def _families(
+    ea: EncodedSide, eb: EncodedSide, vocab: Vocabularies, settings: Settings
+) -> Families | None:
+    if not settings.household_rules or settings.household_max_children == 0:
+        return None
+    families = find_families(
+        ea,
+        eb,
+        len(vocab.contacts),
+        settings.household_max_children,
+        settings.household_max_family_size,
+    )
+    return attrs.evolve(
+        families,
+        alike_archived=alike_twins(families.archived, ea, vocab, settings),
+        alike_synced=alike_twins(families.synced, eb, vocab, settings),
+        alone_archived=alone_in_class(families.archived, ea),
+        alone_synced=alone_in_class(families.synced, eb),
+    )
+
+
+class _Timer:
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
+        self.start = time.perf_counter()
+        self.laps: dict[str, float] = {}
+        self.progress = progress
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.start, 3)
+        self.start = now
+        if self.progress is not None:
+            self.progress(name)
+
+
+def build_plan(
+    archived: Roster,
+    synced: Roster,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
+) -> MergePlan:
+    """Match archived students to synced ones and return the plan. Read-only.
+
+    Args:
+        archived: the students archived before the first sync.
+        synced: the students the sync created.
+        settings: thresholds and model options; the defaults need no tuning.
+        progress: called with each stage's name as the stage ends (a progress bar).
+        rejected: (archived id, synced id) pairs a reviewer rejected: never proposed,
+            so the archived record can still go to its next best candidate.
+
+    Returns:
+        A deterministic :class:`MergePlan`: the same inputs and settings give
+        the same plan, whatever the row order.
+    """
+    # The cyclic garbage collector would traverse the whole roster object
+    # graph again and again while the pipeline allocates; nothing here makes
+    # reference cycles, so pause it for the duration.
+    with gc_paused():
+        return _build_plan(archived, synced, settings or Settings(), progress, rejected)
+
+
+def _build_plan(
+    archived: Roster,
+    synced: Roster,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
+) -> MergePlan:
+    timer = _Timer(progress)
+    a_students = sorted(archived.students, key=lambda s: s.id)
+    b_students = sorted(synced.students, key=lambda s: s.id)
+    refused = _pair_codes(rejected, a_students, b_students)
+    vocab = Vocabularies.new()
+    ea = encode_students(
+        a_students,
+        vocab,
+        has_dob_column=archived.has_dob_column,
+        phone_region=settings.phone_region,
+    )
+    eb = encode_students(
+        b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region
+    )
+    timer.lap("encode")
+
+    primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES | DUPLICATE_ONLY_RULES]
+    cands = generate_candidates(
+        ea, eb, vocab.names, rules=primary, max_block_pairs=settings.max_block_pairs
+    )
+    timer.lap("blocking")
+    levels = compare(ea, eb, cands.archived, cands.synced, vocab, settings)
+    timer.lap("compare")
+
+    rng = np.random.default_rng(settings.seed)
+    n_random = min(settings.random_pairs, len(ea) * len(eb))
+    ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int64)
+    rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int64)
+    random_levels = compare(ea, eb, ra, rb, vocab, settings)
+    model = estimate_model(
+        levels,
+        random_levels,
+        expected_matches=min(len(ea), len(eb)),
+        family_cap_bits=settings.family_cap_bits,
+        name_conflict_max_probability=settings.name_conflict_max_probability,
+        conflict_with_identifier_max_probability=settings.conflict_with_identifier_max_probability,
+        max_iterations=settings.em_max_iterations,
+        household_rules=settings.household_rules,
+    )
+    timer.lap("model")
+    freqs = name_frequencies((ea, eb), len(vocab.names))
+    scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
+    timer.lap("score")
+
+    rule_stats = list(cands.stats)
+    fallback = [r for r in settings.blocking_rules if r in FALLBACK_RULES]
+    if fallback:
+        best = np.zeros(len(ea))
+        np.maximum.at(best, scored.archived, scored.scores.probability)
+        nb = np.int64(max(len(eb), 1))
+        more = generate_candidates(
+            ea,
+            eb,
+            vocab.names,
+            rules=fallback,
+            max_block_pairs=settings.max_block_pairs,
+            archived_subset=best < settings.auto_threshold,
+            exclude=scored.archived * nb + scored.synced,
+        )
+        rule_stats += more.stats
+        more_levels = compare(ea, eb, more.archived, more.synced, vocab, settings)
+        scored = _concat(
+            scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
+        )
+    timer.lap("fallback")
+    families = _families(ea, eb, vocab, settings)
+    if families is not None:
+        nb = np.int64(max(len(eb), 1))
+        fa, fb = families.candidate_pairs(
+            ea, eb, settings.grade_progression, scored.archived * nb + scored.synced
+        )
+        rule_stats.append(BlockingStats(rule="household", pairs=len(fa), skipped_keys=0))
+        if len(fa):
+            family_levels = compare(ea, eb, fa, fb, vocab, settings)
+            scored = _concat(scored, score(ea, eb, fa, fb, family_levels, model, freqs))
+    timer.lap("households")
+
+    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab, model, freqs, settings)
+    scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
+    timer.lap("duplicates")
+
+    scored = _without_pairs(scored, refused, len(eb))
+    floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    result = assign(
+        groups[scored.archived],
+        scored.synced,
+        scored.scores.log_odds,
+        n_groups=n_groups,
+        n_synced=len(eb),
+        floor_bits=floor,
+    )
+    timer.lap("assignment")
+
+    hashes = _Hashes(
+        [student_hash(s) for s in a_students],
+        [student_hash(s, contacts=False) for s in b_students],
+        [guardian_ids(s) for s in b_students],
+    )
+    merges = _merges(
+        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs, families
+    )
+    scored = _with_partner_pairs(
+        scored, groups, result, possible_duplicates, ea, eb, vocab, model, freqs, settings
+    )
+    contested = _contested_duplicates(
+        scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
+    )
+    if families is not None:
+        contested += _family_leftovers(
+            scored,
+            families,
+            merges,
+            contested,
+            ea,
+            eb,
+            a_students,
+            b_students,
+            settings,
+            hashes,
+        )
+    contested = _typed_twice(contested, families, a_students, b_students, settings.auto_threshold)
+    # The link is mutual: the winner's merge names the record contesting it.
+    contesting: dict[str, list[str]] = {}
+    for merge in contested:
+        for winner in merge.duplicates:
+            contesting.setdefault(winner, []).append(merge.archived_id)
+    merges = [
+        attrs.evolve(m, duplicates=sorted({*m.duplicates, *contesting[m.archived_id]}))
+        if m.archived_id in contesting
+        else m
+        for m in merges
+    ]
+    merges += contested
+    if len(refused):
+        gone = {(a_students[int(c // max(len(eb), 1))].id, b_students[int(c % max(len(eb), 1))].id)
+                for c in refused.tolist()}  # fmt: skip
+        merges = [m for m in merges if (m.archived_id, m.synced_id) not in gone]
+    merges.sort(key=lambda m: (m.archived_id, m.synced_id))
+    taken_a = {m.archived_id for m in merges}
+    taken_b = {m.synced_id for m in merges}
+    timer.lap("decisions")
+
+    warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
+    progression = _observed_progression(ea, eb, scored)
+    if progression is not None and progression != settings.grade_progression:
+        warnings.append(
+            _note(
+                f"most confident pairs moved {progression:+d} grade(s), but grade_progression "
+                f"is {settings.grade_progression:+d}; if the archive and the sync are from "
+                f"{'the same school year' if progression == 0 else 'different years'}, "
+                f"plan again with grade_progression = {progression}"
+            )
+        )
+    if not synced.has_dob_column:
+        warnings.append(
+            _note(
+                "synced roster has no birth dates; matching relies on names, grades and guardians"
+            )
+        )
+    skipped = sum(s.skipped_keys for s in rule_stats)
+    if skipped:
+        warnings.append(_note(f"{skipped} blocking keys shared by too many records were skipped"))
+    timer.lap("fingerprint")
+    stats = {
+        "archived_students": len(ea),
+        "synced_students": len(eb),
+        "pairs_compared": len(scored),
+        "pairs_possible": len(ea) * len(eb),
+        "duplicate_pairs_compared": dedupe_pairs,
+        "archived_duplicate_records": int(len(groups) - n_groups),
+        "blocking": {
+            s.rule: {"pairs": s.pairs, "skipped_keys": s.skipped_keys} for s in rule_stats
+        },
+        "components": result.components,
+        "largest_component": result.largest_component,
+    }
+    adults = _adults(archived, synced, merges, settings)
+    timer.lap("guardians")
+    log.info(
+        "plan_built",
+        archived=len(ea),
+        synced=len(eb),
+        pairs=len(scored),
+        merges=len(merges),
+        seconds=timer.laps,
+    )
+    return MergePlan(
+        merges=merges,
+        unmatched_archived=[s.id for s in a_students if s.id not in taken_a],
+        unmatched_synced=[s.id for s in b_students if s.id not in taken_b],
+        warnings=warnings,
+        settings=settings.to_dict(),
+        model=model.to_dict(),
+        stats=stats,
+        fingerprint={
+            "archived": _roster_fingerprint(a_students, hashes.archived),
+            "synced": _roster_fingerprint(b_students, hashes.synced, hashes.synced_guardians),
+            "archived_source_format": archived.format,
+            "synced_source_format": synced.format,
+        },
+        **adults,
+    )
+
+
+def _adults(
+    archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
+) -> dict[str, Any]:
+    """Guardian merges, old-guardian actions and multiple-role users for the plan."""
+    guardian_merges, actions, synced_accounts = _plan_guardians(archived, synced, merges, settings)
+    role_action: Literal["keep_apart", "link", "merge"] = {
+        "separate": "keep_apart",
+        "link": "link",
+        "merge": "merge",
+    }[settings.multiple_role_policy]  # type: ignore[assignment]
+    links = [
+        attrs.evolve(link, action=role_action if link.verdict == "same_person" else "review")
+        for link in _find_roles(synced, synced_accounts)
+    ]
+    return {"guardian_merges": guardian_merges, "guardian_actions": actions, "role_links": links}
+
+
+def _observed_progression(ea: EncodedSide, eb: EncodedSide, scored: ScoredPairs) -> int | None:
+    """The usual grade change among near-certain pairs, when it is clear."""
+
+    sure = scored.scores.probability >= 0.999
+    ga = ea.grade[scored.archived[sure]].astype(np.int64)
+    gb = eb.grade[scored.synced[sure]].astype(np.int64)
+    known = (ga != GRADE_MISSING) & (gb != GRADE_MISSING)
+    deltas = gb[known] - ga[known]
+    if len(deltas) < 20:
+        return None
+    values, counts = np.unique(deltas, return_counts=True)
+    best = int(np.argmax(counts))
+    return int(values[best]) if counts[best] >= 0.6 * len(deltas) else None
+
+
+def _note(message: str) -> dict[str, object]:
+    return {"path": None, "line": None, "column": None, "message": message}

@@ -163,3 +163,48 @@ def test_a_brother_with_another_given_name_stays_a_leftover_of_his_class(backgro
     plan = plan_with(background, archived, synced)
     assert [s for s, _ in targets(plan, "js-a1")] == ["js-s1"]
     assert targets(plan, "js-a2") == [("js-s2", "review")]
+
+
+def grayson(second_first: str, **second: object) -> tuple[list[Student], list[Student]]:
+    """Grayson typed twice: the first record has his parent's phone, the second only an
+    email the sync does not list; both records are linked to the parent's one account on
+    the old platform, which is all they share."""
+    archived = [
+        child("gr-a1", "Grayson", [contact("ga-1", PHONE)], middle_name="C", dob=BORN),
+        child("gr-a2", second_first, [contact("ga-1", None, EMAIL)], **second),
+    ]
+    synced = [
+        child(
+            "gr-s1",
+            "Grayson",
+            [contact("gs-1", PHONE, "sandra.v@example.net")],
+            middle_name="Cole",
+            dob=BORN,
+            gender="M",
+            synced=True,
+        )
+    ]
+    return archived, synced
+
+
+def test_one_guardian_account_ties_a_second_record_to_its_first(background):
+    """Grayson typed again as Greyson shares no phone or email with anything: the parent's
+    account, linked to both archived records, makes the second record a possible duplicate
+    of the first, and it goes with Grayson's synced student (it used to go nowhere)."""
+    archived, synced = grayson("Greyson", gender="M")
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "gr-a1")] == ["gr-s1"]
+    assert [s for s, _ in targets(plan, "gr-a2")] == ["gr-s1"]
+
+
+def test_a_brother_on_the_same_account_is_not_a_second_record(background):
+    """Mason, Grayson's brother a grade below, on the same parent account and not in the
+    sync (he left): another given name and another class, so no proposal with Grayson;
+    Mateo, his twin who left, is at most proposed for review, never merged."""
+    archived, synced = grayson("Mason", grade=2, gender="M")
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "gr-a2") == []
+    archived, synced = grayson("Mateo", dob=BORN, gender="M")
+    plan = plan_with(background, archived, synced)
+    assert all(d != "auto" for _, d in targets(plan, "gr-a2"))
+    assert [s for s, _ in targets(plan, "gr-a1")] == ["gr-s1"]

@@ -3,7 +3,8 @@
 Usage: python benchmarks/quality.py [--students 20000] [--seeds 1 2 3] [--no-synced-dob]
        [--no-archived-dob]
 Prints auto precision, auto recall, auto+review recall and the review
-queue as a share of the true pairs.
+queue as a share of the true pairs, and the recall (auto or review, or listed as a
+duplicate of a merge to the right student) of the records of children typed twice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def evaluate(district: SyntheticDistrict, settings: Settings | None = None) -> d
     truth = {(a, s) for a, s in district.truth.items() if s is not None}
     auto = {(m.archived_id, m.synced_id) for m in plan.auto}
     review = {(m.archived_id, m.synced_id) for m in plan.review}
+    # Records of a child typed twice (two archived records, one synced student): found when
+    # merged themselves or listed as a duplicate on a merge to the right student.
+    records: dict[str, list[str]] = {}
+    for a, s in truth:
+        records.setdefault(s, []).append(a)
+    twice = {(a, s) for s, ids in records.items() if len(ids) > 1 for a in ids}
+    listed = {(dup, m.synced_id) for m in plan.merges for dup in m.duplicates}
     return {
         "true_pairs": len(truth),
         "auto": len(auto),
@@ -35,6 +43,8 @@ def evaluate(district: SyntheticDistrict, settings: Settings | None = None) -> d
         "review_queue": len(review) / max(len(truth), 1),
         "false_auto": len(auto - truth),
         "false_review": len(review - truth),
+        "twice": len(twice),
+        "twice_recall": len(twice & (auto | review | listed)) / max(len(twice), 1),
         "pairs_compared": plan.stats["pairs_compared"],
         "seconds": seconds,
         **names_only_check(plan, truth),
@@ -84,7 +94,8 @@ def main() -> None:
             f"true={r['true_pairs']} auto={r['auto']} review={r['review']} "
             f"P_auto={r['auto_precision']:.5f} R_auto={r['auto_recall']:.4f} "
             f"R_all={r['auto_review_recall']:.4f} queue={r['review_queue']:.4f} "
-            f"false_auto={r['false_auto']} pairs={r['pairs_compared']} t={r['seconds']:.1f}s "
+            f"false_auto={r['false_auto']} twice_R_all={r['twice_recall']:.4f} (of {r['twice']}) "
+            f"pairs={r['pairs_compared']} t={r['seconds']:.1f}s "
             f"names_only_auto={r['names_only_auto']} "
             f"predicted_false<={r['names_only_predicted']:.2f} observed={r['names_only_false']}"
         )

@@ -37,6 +37,7 @@ BLOCKING_RULE_NAMES: tuple[str, ...] = (
     "given name + school",
     "guardian phone",
     "guardian email",
+    "guardian account",
     "street + zip",
     "street + birth date",
     "zip + birth date",

@@ -189,7 +189,8 @@ class Settings:
         namesake_grade_band: how many grades either side of a pair's own count as the
             band in which another child could carry its name (1).
         household_max_children: households are found on both sides at once through
-            shared guardian phones, emails and street addresses; a value shared by
+            shared guardian phones, emails and street addresses (and, within one
+            side, shared guardian accounts); a value shared by
             more students than this on one side (a school office number, a
             placeholder email) is not a household tie. A pair inside one household
             is anchored by it (same family, never same child: the name, grade and

@@ -180,6 +180,7 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
         "given name + school": (lambda s: _single(s.first_token), lambda s: _single(s.school)),
         "guardian phone": (lambda s: _multi(s.guardian_phones), None),
         "guardian email": (lambda s: _multi(s.guardian_emails), None),
+        "guardian account": (lambda s: _multi(s.guardian_accounts), None),
         "street + zip": (lambda s: _single(s.street), lambda s: _single(s.zip)),
         "street + birth date": (lambda s: _single(s.street), lambda s: _single(s.dob)),
         "zip + birth date": (lambda s: _single(s.zip), lambda s: _single(s.dob)),
@@ -201,14 +202,17 @@ everyone would dominate the cost; they exist to catch a typo in a given
 name when there is no birth date and no shared guardian.
 """
 
-DUPLICATE_ONLY_RULES: frozenset[str] = frozenset({"given name variant + surname + school"})
-"""Rules run only in the archived duplicate search, never to pair archived with synced."""
+DUPLICATE_ONLY_RULES: frozenset[str] = frozenset(
+    {"given name variant + surname + school", "guardian account"}
+)
+"""Rules run only in the archived duplicate search, never to pair archived with synced
+(guardian account ids are coded per side: the two platforms' ids are unrelated)."""
 
 DUPLICATE_RULES: frozenset[str] = frozenset(
     {
         "surname + birth date", "given name + birth date", "guardian phone", "guardian email",
         "street + zip", "sis id", "state id", "student number", "student email",
-        "given name variant + surname + school",
+        "given name variant + surname + school", "guardian account",
     }
 )  # fmt: skip
 """Rules for the archived duplicate search. Grouping a duplicate needs a birth date or

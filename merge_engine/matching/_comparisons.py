@@ -24,7 +24,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
-__all__ = ["COMPARISONS", "Comparison", "LevelMatrix", "compare_pairs"]
+__all__ = ["COMPARISONS", "Comparison", "LevelMatrix", "compare_pairs", "shared_values"]
 
 I64 = npt.NDArray[np.int64]
 Levels = npt.NDArray[np.int8]
@@ -428,7 +428,7 @@ def _identifier(
     return out
 
 
-def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
+def shared_values(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
     """Whether the two records of each pair share any value of a multi-valued field."""
     counts = np.diff(ra.indptr)[ia]
     pair = np.repeat(np.arange(len(ia), dtype=np.int64), counts)
@@ -444,12 +444,12 @@ def _shared(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
 
 
 def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
-    phone = _shared(a.guardian_phones, b.guardian_phones, ia, ib)
-    email = _shared(a.guardian_emails, b.guardian_emails, ia, ib)
+    phone = shared_values(a.guardian_phones, b.guardian_phones, ia, ib)
+    email = shared_values(a.guardian_emails, b.guardian_emails, ia, ib)
     out = np.full(len(ia), _GUARDIAN["none_shared"], np.int8)
     out[~(a.has_contacts[ia] & b.has_contacts[ib])] = _GUARDIAN["missing"]
     rest = np.flatnonzero(~(phone | email))  # names matter only where no contact is shared
-    out[rest[_shared(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = _GUARDIAN[
+    out[rest[shared_values(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = _GUARDIAN[
         "name_only"
     ]
     out[phone | email] = _GUARDIAN["phone_or_email"]

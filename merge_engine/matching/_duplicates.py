@@ -5,7 +5,7 @@ go to the same synced student, so they are grouped before assignment.
 Grouping is deliberately strict: the given name must agree exactly or
 as a nickname, the surname exactly or as a compound, no field may
 contradict, and either the birth dates agree or (one is missing and) the
-two records share a guardian contact or an address. Looser look-alikes
+two records share a guardian contact, a guardian account or an address. Looser look-alikes
 are left apart; they then compete for the same synced student and the
 margin rule sends them to review.
 """
@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
 from ._blocking import DUPLICATE_RULES, generate_candidates
-from ._comparisons import COMPARISONS
+from ._comparisons import COMPARISONS, shared_values
 from ._features import EncodedSide, Vocabularies
 from ._fellegi_sunter import MatchModel
 from ._scoring import compare, score
@@ -73,8 +73,13 @@ def archived_groups(
         & at("school", "missing", "same")
     )
     # Siblings share guardians and addresses, and nickname-equivalent sibling
-    # names exist (Ellie and Eleanor): a household anchor needs an exact name.
-    household = at("guardian", "phone_and_email", "phone_or_email") | at("address", "exact")
+    # names exist (Ellie and Eleanor): a household anchor needs an exact name. One
+    # guardian account linked to both records is a household too, whatever its contacts.
+    household = (
+        at("guardian", "phone_and_email", "phone_or_email")
+        | at("address", "exact")
+        | shared_values(side.guardian_accounts, side.guardian_accounts, ia, ib)
+    )
     anchored = (
         at("dob", "exact") | at("identifier", "exact") | (household & at("first_name", "exact"))
     )
@@ -82,8 +87,12 @@ def archived_groups(
     dup = same_name & no_conflict & anchored & confident
     graph = sparse.coo_matrix((np.ones(int(dup.sum())), (ia[dup], ib[dup])), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
+    # A loosely similar given name in another class of one household is a brother or
+    # sister (Mason and Grayson), not a slip: it needs the class or the birth date.
+    loose = at("first_name", "similar") & ~(at("grade", "missing", "expected") | at("dob", "exact"))
     possible = (
         at("first_name", "exact", "nickname", "middle", "close", "similar")
+        & ~loose
         & at("last_name", "exact", "compound", "close")
         & at("dob", "missing", "exact", "day_month_swap", "one_digit")
         & at("grade", "missing", "expected", "adjacent")

@@ -119,6 +119,9 @@ class EncodedSide:
     guardian_phones: Ragged
     guardian_emails: Ragged
     guardian_names: Ragged  # each guardian's given name and surname, both present
+    #: Guardian account ids, coded per side (never compared across sides): one account
+    #: linked to two records of one side is one household (or one child typed twice).
+    guardian_accounts: Ragged
     has_contacts: npt.NDArray[np.bool_]
     has_dob_column: bool
 
@@ -255,6 +258,9 @@ def encode_students(
             _guardian_name,
         ),
     )
+    guardian_accounts = _ragged(
+        n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)
+    )
     has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
     return EncodedSide(
@@ -280,6 +286,7 @@ def encode_students(
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,
         guardian_names=guardian_names,
+        guardian_accounts=guardian_accounts,
         has_contacts=has_contacts,
         has_dob_column=has_dob_column,
     )

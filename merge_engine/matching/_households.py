@@ -3,11 +3,12 @@
 A child's own guardian contacts often change between the platform and the SIS (a new email,
 the other parent listed) while a sibling's did not. Linking every record, archived and
 synced at once, through any guardian phone, guardian email or street address it shares
-with another record puts the child and its synced record in one family even when their own
-contacts share nothing. A family says "same household", never "same child": it anchors a
-pair whose names agree and brings forward pairs that no name-based rule would have
-compared, but the child-specific gates (given name, grade, birth date, the twin rule) still
-decide which child of the family a record is, so a sibling never takes a child's place.
+with another record (and, within one side, any guardian account) puts the child and its
+synced record in one family even when their own contacts share nothing. A family says
+"same household", never "same child": it anchors a pair whose names agree and brings
+forward pairs that no name-based rule would have compared, but the child-specific gates
+(given name, grade, birth date, the twin rule) still decide which child of the family a
+record is, so a sibling never takes a child's place.
 
 The families are the connected components of one graph whose nodes are the students of
 both sides and the contact values they hold. A value held by more than
@@ -95,13 +96,20 @@ class Families:
         return codes // nb, codes % nb
 
 
-def _ties(side: EncodedSide, n_contacts: int) -> tuple[I64, I64]:
-    """(record, value node) for every guardian contact and street address of one side.
-    Contact codes come from one vocabulary shared by both sides; addresses follow them."""
-    records = [side.guardian_phones.owners(), side.guardian_emails.owners()]
+def _ties(side: EncodedSide, n_contacts: int, account_side: int) -> tuple[I64, I64]:
+    """(record, value node) for every guardian contact, guardian account and street address
+    of one side. Contact codes come from one vocabulary shared by both sides; addresses
+    follow them; account codes are the side's own, so their nodes are negative and apart
+    per side (``account_side`` 0 or 1): an account ties records of its own side only."""
+    records = [
+        side.guardian_phones.owners(),
+        side.guardian_emails.owners(),
+        side.guardian_accounts.owners(),
+    ]
     values = [
         side.guardian_phones.values.astype(np.int64),
         side.guardian_emails.values.astype(np.int64),
+        -2 * side.guardian_accounts.values.astype(np.int64) - 1 - account_side,
     ]
     has_address = (side.street != MISSING) & (side.zip != MISSING)
     owners = np.flatnonzero(has_address)
@@ -127,8 +135,8 @@ def find_families(
     after it). A record tied to no other record has no family (-1 archived, -2 synced).
     """
     na, nb = len(ea), len(eb)
-    ra, va = _ties(ea, n_contacts)
-    rb, vb = _ties(eb, n_contacts)
+    ra, va = _ties(ea, n_contacts, 0)
+    rb, vb = _ties(eb, n_contacts, 1)
     # One record may list a value twice (two guardians sharing an email): count records.
     ra, va = _distinct(ra, va)
     rb, vb = _distinct(rb, vb)

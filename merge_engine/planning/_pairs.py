@@ -62,6 +62,7 @@ def _with_partner_pairs(
     groups: I64,
     result: Assignment,
     possible: set[tuple[int, int]],
+    open_a: npt.NDArray[np.bool_],
     ea: EncodedSide,
     eb: EncodedSide,
     vocab: Vocabularies,
@@ -69,7 +70,8 @@ def _with_partner_pairs(
     freqs: dict[str, npt.NDArray[np.float64]],
     settings: Settings,
 ) -> ScoredPairs:
-    """Score each unassigned record against the synced students its possible duplicates took.
+    """Score each open record (no merge, or only one for review) against the synced students
+    its possible duplicates took.
 
     A child typed twice whose second record has too little of its own to be a
     candidate (a nickname, other contacts) must still be proposed with the
@@ -81,7 +83,7 @@ def _with_partner_pairs(
     flat = np.fromiter((x for pair in possible for x in pair), np.int64, count=2 * len(possible))
     a, m = flat[0::2], flat[1::2]
     s = result.synced[groups[m]]
-    keep = (result.synced[groups[a]] == NONE) & (s != NONE)
+    keep = open_a[a] & (s != NONE)
     codes = a[keep] * nb + s[keep]
     existing = scored.archived * nb + scored.synced
     extra = set(codes.tolist()) - set(existing[np.isin(existing, codes)].tolist())

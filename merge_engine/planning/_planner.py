@@ -50,7 +50,7 @@ from ._pairs import (
     _with_partner_pairs,
     _without_pairs,
 )
-from ._proposals import _contested_duplicates, _family_leftovers, _typed_twice
+from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
 
 __all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
@@ -279,12 +279,25 @@ def _build_plan(
     merges = _merges(
         scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs, families
     )
+    open_a, own = _open_records(merges, groups, a_students)
     scored = _with_partner_pairs(
-        scored, groups, result, possible_duplicates, ea, eb, vocab, model, freqs, settings
+        scored, groups, result, possible_duplicates, open_a, ea, eb, vocab, model, freqs, settings
     )
     contested = _contested_duplicates(
-        scored, groups, result, possible_duplicates, a_students, b_students, settings, hashes
+        scored,
+        groups,
+        result,
+        possible_duplicates,
+        open_a,
+        own,
+        a_students,
+        b_students,
+        settings,
+        hashes,
     )
+    # A record proposed with its possible duplicate's student leaves its own review merge.
+    replaced = {m.archived_id for m in contested}
+    merges = [m for m in merges if m.archived_id not in replaced]
     if families is not None:
         contested += _family_leftovers(
             scored,
@@ -380,6 +393,26 @@ def _build_plan(
         },
         **adults,
     )
+
+
+def _open_records(
+    merges: Sequence[Merge], groups: npt.NDArray[np.int64], a_students: Sequence[Student]
+) -> tuple[npt.NDArray[np.bool_], dict[int, tuple[float, bool]]]:
+    """Records a second-record proposal may take: those without a merge, and those alone in
+    their group with only a review merge (by record index: that merge's log-odds, and
+    whether its given names agree exactly or as a nickname)."""
+    index = {s.id: i for i, s in enumerate(a_students)}
+    open_a = np.ones(len(a_students), np.bool_)
+    own: dict[int, tuple[float, bool]] = {}
+    sizes = np.bincount(groups, minlength=1) if len(groups) else np.zeros(0, np.int64)
+    for m in merges:
+        i = index[m.archived_id]
+        if m.decision == "review" and sizes[groups[i]] == 1:
+            first = next((e.level for e in m.evidence if e.comparison == "first_name"), None)
+            own[i] = (m.match_weight, first in _SAME_GIVEN_NAME)
+        else:
+            open_a[i] = False
+    return open_a, own
 
 
 def _adults(

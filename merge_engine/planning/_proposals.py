@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from ..matching._assignment import NONE, Assignment
+from ..matching._comparisons import COMPARISONS
 from ..matching._features import EncodedSide
 from ..matching._households import (
     Families,
@@ -22,12 +24,17 @@ from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
 from ._pairs import I64, _Hashes
 
+#: Given-name levels that name the same child outright (not a typo, which a twin shares).
+_SAME_GIVEN_NAME = ("exact", "nickname")
+
 
 def _contested_duplicates(
     scored: ScoredPairs,
     groups: I64,
     result: Assignment,
     possible: set[tuple[int, int]],
+    open_a: npt.NDArray[np.bool_],
+    own: dict[int, tuple[float, bool]],
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
@@ -39,9 +46,21 @@ def _contested_duplicates(
     the same name are either one child typed twice or twins. The assignment
     gives the synced student to the stronger one; the weaker is proposed
     for review (never auto) rather than dropped, so the reviewer decides.
+
+    ``open_a`` marks the records that may be proposed here: those without a merge and
+    those with only a review merge (``own``: its log-odds, and whether its given names
+    agree). The assignment gives such a record another candidate when its first record
+    (a typo in the name, no birth date, last year's grade) took the synced student both
+    fit: a second, weaker child, often a brother or sister of that student. Its pair with
+    its possible duplicate's student replaces that merge when it is stronger and either
+    its given names agree where the merge's do not (Antonio with Antonio rather than
+    Antonia) or it is ``margin_bits`` stronger; a near tie keeps the assignment's choice.
     """
     prob = scored.scores.probability
-    unassigned = result.synced[groups[scored.archived]] == NONE
+    bits = scored.scores.log_odds
+    lv = scored.levels.levels
+    first_j = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
+    same_name = {scored.levels.comparisons[first_j].levels.index(x) for x in _SAME_GIVEN_NAME}
     owner_of: dict[int, int] = {}
     for g, s in enumerate(result.synced.tolist()):
         if s != NONE:
@@ -49,18 +68,31 @@ def _contested_duplicates(
     members: dict[int, list[int]] = {}
     for idx, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(idx)
-    # An unassigned record's best pair with a synced student that a possible duplicate
-    # of it took (whatever its own confidence: the record must go somewhere), else its
-    # best pair above the review floor.
+    # An open record's best pair with a synced student that a possible duplicate of it
+    # took (whatever its own confidence: the record must go somewhere), else, for a
+    # record without a merge, its best pair above the review floor.
     best: dict[int, tuple[bool, float, int]] = {}
     with_partner = np.zeros(len(groups), np.bool_)
     with_partner[np.fromiter((x for x, _ in possible), np.int64, count=len(possible))] = True
-    wanted = unassigned & (with_partner[scored.archived] | (prob >= settings.review_threshold))
+    wanted = open_a[scored.archived] & (
+        with_partner[scored.archived] | (prob >= settings.review_threshold)
+    )
     for k in np.flatnonzero(wanted).tolist():
         a, s = int(scored.archived[k]), int(scored.synced[k])
         winner = owner_of.get(s)
-        partner = winner is not None and any((a, m) in possible for m in members[winner])
-        if not partner and prob[k] < settings.review_threshold:
+        partner = (
+            winner is not None
+            and winner != groups[a]
+            and any((a, m) in possible for m in members[winner])
+        )
+        if a in own:
+            own_bits, own_name = own[a]
+            better = bits[k] >= own_bits + settings.margin_bits or (
+                bits[k] > own_bits and not own_name and lv[k, first_j] in same_name
+            )
+            if not partner or not better:
+                continue
+        elif not partner and prob[k] < settings.review_threshold:
             continue
         key = (partner, float(prob[k]), -k)
         if a not in best or key > best[a]:
@@ -173,6 +205,16 @@ def _typed_twice(
     return out
 
 
+_FIRST_NAME_LEVELS = next(c.levels for c in COMPARISONS if c.name == "first_name")
+
+
+def _nearer_name(level: int, other: int) -> bool:
+    """Whether given-name level ``level`` agrees strictly better than ``other`` (exact, then
+    nickname, middle name, swapped, close, similar, initial, different; missing is last)."""
+    missing = _FIRST_NAME_LEVELS.index("missing")
+    return level != missing and (other == missing or level < other)
+
+
 _LEFTOVER_REASON = (
     "the only unmatched records of one family and class, with other given names: the same "
     "child under another name (an English school name, the middle name) or a brother or "
@@ -211,22 +253,34 @@ def _family_leftovers(
         free_a[a_index[m.archived_id]] = False
         free_b[b_index[m.synced_id]] = False
         owner[b_index[m.synced_id]] = a_index[m.archived_id]
-    ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
     nb = np.int64(max(len(eb), 1))
     codes = scored.archived * nb + scored.synced
     position = {int(c): k for k, c in enumerate(codes.tolist())}
-    out = [
-        _review_merge(
-            scored, position[c], a_students, b_students, hashes, reasons=[_LEFTOVER_REASON]
+    lv = scored.levels.levels
+    first_j = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
+    seconds = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
+    second_name = {
+        a: int(lv[position[a * int(nb) + s], first_j])
+        for a, s in zip(seconds[0].tolist(), seconds[1].tolist(), strict=True)
+        if a * int(nb) + s in position
+    }
+    ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
+    out = []
+    for a, c in zip(ia.tolist(), (ia * nb + ib).tolist(), strict=True):
+        k = position.get(c)
+        if k is None:
+            continue
+        # The first record's child under the same (or a nearer) given name is more likely
+        # than a brother or sister under another name: the record goes as a second record.
+        if a in second_name and _nearer_name(second_name[a], int(lv[k, first_j])):
+            continue
+        free_a[a] = False
+        out.append(
+            _review_merge(scored, k, a_students, b_students, hashes, reasons=[_LEFTOVER_REASON])
         )
-        for c in (ia * nb + ib).tolist()
-        if c in position
-    ]
-    free_a[ia] = False
-    ia, ib, first = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
-    for a, s, f in zip(ia.tolist(), ib.tolist(), first.tolist(), strict=True):
+    for a, s, f in zip(*(x.tolist() for x in seconds), strict=True):
         k = position.get(a * int(nb) + s)
-        if k is None or b_students[s].id in contested:
+        if k is None or not free_a[a] or b_students[s].id in contested:
             continue
         contested.add(b_students[s].id)
         first_id = a_students[f].id

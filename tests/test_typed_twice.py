@@ -1,0 +1,210 @@
+"""A child typed twice into the archive (two teachers, a nickname, last year's grade): its
+second record goes with its first record's synced student, and twins or siblings named
+alike never do (issue 10). Hand-written rosters embedded in a generated district."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import contact
+from planner_support import kid, plan_with, targets
+
+from merge_engine.model import Contact, Student
+
+EMAIL = "anjali.vashtani@example.org"
+PHONE = "212-555-0163"
+BORN = dt.date(2013, 11, 3)
+
+
+def child(student_id: str, first: str, contacts: list[Contact], **kw: object) -> Student:
+    """A Vashtani child without birth date, address or gender unless given."""
+    fields = {
+        "last": "Vashtani",
+        "dob": None,
+        "street": None,
+        "zip": None,
+        "contacts": contacts,
+        **kw,
+    }
+    return kid(student_id, first, **fields)  # type: ignore[arg-type]
+
+
+def typo_first() -> tuple[list[Student], list[Student]]:
+    """Tanvi typed twice: the first record has a slip in her given name ("Tanv") but her
+    guardian's phone and email; the second is spelled right, with the email only. The
+    sync lists her and a namesake of another school with other parents."""
+    archived = [
+        child("tt-a1", "Tanv", [contact("ga-1", PHONE, EMAIL)], gender="F"),
+        child("tt-a2", "Tanvi", [contact("ga-1", None, EMAIL)]),
+    ]
+    synced = [
+        child("tt-s1", "Tanvi", [contact("gs-1", PHONE, EMAIL)], gender="F", synced=True),
+        child(
+            "tt-s2",
+            "Tanvi",
+            [contact("gs-9", "718-555-0100", "deepa.v@example.com")],
+            gender="F",
+            school_id="schY",
+            synced=True,
+        ),
+    ]
+    return archived, synced
+
+
+def test_the_right_second_record_goes_with_the_student_its_typod_first_record_took(background):
+    """The first record (a typo, but the better contacts) takes Tanvi; the assignment used
+    to give the correctly spelled second record to the namesake of another school. Its
+    pair with Tanvi is far stronger, so it goes there, naming the first record."""
+    archived, synced = typo_first()
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "tt-a1")] == ["tt-s1"]
+    assert [s for s, _ in targets(plan, "tt-a2")] == ["tt-s1"]
+    first = next(m for m in plan.merges if m.archived_id == "tt-a1")
+    assert "tt-a2" in first.duplicates
+    assert all(s != "tt-s2" for s, _ in targets(plan, "tt-a2"))
+
+
+def test_similar_named_twins_are_not_taken_for_one_child_typed_twice(background):
+    """Aidan and Aiden, twins of one gender and class: each record keeps its own student
+    (for review: only a middle name could tell them apart), never the other's; and when
+    Aiden left, his record is never merged with Aidan automatically."""
+    contacts = [contact("ga-1", PHONE, EMAIL)]
+    archived = [
+        child("tw-a1", "Aidan", contacts, dob=BORN, gender="M"),
+        child("tw-a2", "Aiden", contacts, dob=BORN, gender="M"),
+    ]
+    synced = [
+        child("tw-s1", "Aidan", contacts, dob=BORN, gender="M", synced=True),
+        child("tw-s2", "Aiden", contacts, dob=BORN, gender="M", synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "tw-a1")] == ["tw-s1"]
+    assert [s for s, _ in targets(plan, "tw-a2")] == ["tw-s2"]
+    plan = plan_with(background, archived, synced[:1])
+    assert [s for s, _ in targets(plan, "tw-a1")] == ["tw-s1"]
+    assert all(d != "auto" for _, d in targets(plan, "tw-a2"))
+
+
+def antonio(second_grade: int) -> tuple[list[Student], list[Student]]:
+    """Antonio typed twice: the first record, with his birth date, carries last year's
+    grade; the second, a year later, has no birth date and no gender. His twin sister
+    Antonia was never in the archive; the sync lists both twins with the family's
+    contacts and address."""
+    home = {"street": "2002 Maple Drive", "zip": "55433"}
+    archived = [
+        child("ah-a1", "ANTONIO", [contact("ga-1", None, EMAIL)], dob=BORN, gender="M", grade=5),
+        child("ah-a2", "Antonio", [contact("ga-1", PHONE, EMAIL)], grade=second_grade, **home),
+    ]
+    family = [contact("gs-1", PHONE, EMAIL), contact("gs-2", "646-555-0170")]
+    synced = [
+        child("ah-s1", "Antonio", family, dob=BORN, gender="M", grade=6, synced=True, **home),
+        child("ah-s2", "Antonia", family, dob=BORN, gender="F", grade=6, synced=True, **home),
+    ]
+    return archived, synced
+
+
+def test_a_child_typed_twice_with_another_grade_goes_with_its_first_record(background):
+    """The second Antonio record used to be proposed with his sister Antonia (a given name
+    one letter off, the first record holding Antonio): its own given name agrees with
+    Antonio's exactly, so it goes with him, naming the first record."""
+    archived, synced = antonio(second_grade=6)
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "ah-a1")] == ["ah-s1"]
+    assert [s for s, _ in targets(plan, "ah-a2")] == ["ah-s1"]
+    assert targets(plan, "ah-s2") == []
+    assert "ah-s2" in plan.unmatched_synced
+
+
+def test_a_twin_typed_alike_keeps_her_own_student(background):
+    """Antonia's own record (no gender typed) agrees with her synced record exactly and
+    with her brother's only by a typo: it stays hers, whoever takes Antonio."""
+    archived, synced = antonio(second_grade=5)
+    archived[1] = child("ah-a2", "Antonia", [contact("ga-1", PHONE, EMAIL)], grade=5)
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "ah-a1")] == ["ah-s1"]
+    assert [s for s, _ in targets(plan, "ah-a2")] == ["ah-s2"]
+    # Antonia left the district: her record is never merged with her brother automatically.
+    plan = plan_with(background, archived, synced[:1])
+    assert all(d != "auto" for _, d in targets(plan, "ah-a2"))
+
+
+def jesus(second_first: str) -> tuple[list[Student], list[Student]]:
+    """Jesus typed twice in grade 3 (the second time with a slip in the surname, no birth
+    date, another contact of the same parent); the sync lists him in grade 4 and his
+    younger brother Luis Angel, new to the district, in grade 3."""
+    archived = [
+        child("js-a1", "Jesus", [contact("ga-1", None, EMAIL)], last="Ramirex Sanchez", dob=BORN),
+        child("js-a2", second_first, [contact("ga-1", PHONE, EMAIL)], last="Rairez"),
+    ]
+    family = [contact("gs-1", PHONE, "heather.rs@example.com")]
+    synced = [
+        child("js-s1", "Jesus", family, last="Ramirez-Sanchez", dob=BORN, synced=True),
+        child("js-s2", "Luis Angel", family, last="Ramirez-Sanchez", grade=2, synced=True),
+    ]
+    return archived, synced
+
+
+def test_a_second_record_named_like_the_child_is_not_taken_for_a_new_sibling(background):
+    """The second Jesus record and Luis Angel are the only unmatched records of the family
+    and class, which used to make them a pair for review; the record's given name is
+    Jesus's, so it goes with Jesus's student instead."""
+    archived, synced = jesus("Jesus")
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "js-a1")] == ["js-s1"]
+    assert [s for s, _ in targets(plan, "js-a2")] == ["js-s1"]
+    assert "js-s2" in plan.unmatched_synced
+
+
+def test_a_brother_with_another_given_name_stays_a_leftover_of_his_class(background):
+    """Mateo, in the family and class of Jesus: another given name is another child (or the
+    same child under another name, which only a person can tell). He is proposed with the
+    only unmatched child of the class, for review, never as a second Jesus."""
+    archived, synced = jesus("Mateo")
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "js-a1")] == ["js-s1"]
+    assert targets(plan, "js-a2") == [("js-s2", "review")]
+
+
+def grayson(second_first: str, **second: object) -> tuple[list[Student], list[Student]]:
+    """Grayson typed twice: the first record has his parent's phone, the second only an
+    email the sync does not list; both records are linked to the parent's one account on
+    the old platform, which is all they share."""
+    archived = [
+        child("gr-a1", "Grayson", [contact("ga-1", PHONE)], middle_name="C", dob=BORN),
+        child("gr-a2", second_first, [contact("ga-1", None, EMAIL)], **second),
+    ]
+    synced = [
+        child(
+            "gr-s1",
+            "Grayson",
+            [contact("gs-1", PHONE, "sandra.v@example.net")],
+            middle_name="Cole",
+            dob=BORN,
+            gender="M",
+            synced=True,
+        )
+    ]
+    return archived, synced
+
+
+def test_one_guardian_account_ties_a_second_record_to_its_first(background):
+    """Grayson typed again as Greyson shares no phone or email with anything: the parent's
+    account, linked to both archived records, makes the second record a possible duplicate
+    of the first, and it goes with Grayson's synced student (it used to go nowhere)."""
+    archived, synced = grayson("Greyson", gender="M")
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "gr-a1")] == ["gr-s1"]
+    assert [s for s, _ in targets(plan, "gr-a2")] == ["gr-s1"]
+
+
+def test_a_brother_on_the_same_account_is_not_a_second_record(background):
+    """Mason, Grayson's brother a grade below, on the same parent account and not in the
+    sync (he left): another given name and another class, so no proposal with Grayson;
+    Mateo, his twin who left, is at most proposed for review, never merged."""
+    archived, synced = grayson("Mason", grade=2, gender="M")
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "gr-a2") == []
+    archived, synced = grayson("Mateo", dob=BORN, gender="M")
+    plan = plan_with(background, archived, synced)
+    assert all(d != "auto" for _, d in targets(plan, "gr-a2"))
+    assert [s for s, _ in targets(plan, "gr-a1")] == ["gr-s1"]

@@ -21,6 +21,8 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
+from ._arrays import unique
+
 __all__ = ["Assignment", "assign"]
 
 I64 = npt.NDArray[np.int64]
@@ -118,8 +120,8 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
     n_labels = int(labels.max()) + 1
     groups_in = np.zeros(n_labels, np.int64)
     synced_in = np.zeros(n_labels, np.int64)
-    ug = np.unique(g_el)
-    us = np.unique(s_el)
+    ug = unique(g_el)
+    us = unique(s_el)
     np.add.at(groups_in, labels[ug], 1)
     np.add.at(synced_in, labels[us + n_groups], 1)
     sizes = groups_in + synced_in

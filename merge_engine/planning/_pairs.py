@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ..matching._arrays import isin
 from ..matching.assignment import NONE, Assignment
 from ..matching.features import EncodedSide, Vocabularies
 from ..matching.scoring import ScoredPairs, compare, score
@@ -84,7 +85,7 @@ def _with_partner_pairs(
     keep = (result.synced[groups[a]] == NONE) & (s != NONE)
     codes = a[keep] * nb + s[keep]
     existing = scored.archived * nb + scored.synced
-    extra = set(codes.tolist()) - set(existing[np.isin(existing, codes)].tolist())
+    extra = set(codes.tolist()) - set(existing[isin(existing, codes)].tolist())
     return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
 
 
@@ -128,7 +129,7 @@ def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPair
     """``scored`` less the pairs coded in ``codes``."""
     if not len(codes):
         return scored
-    keep = ~np.isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
+    keep = ~isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
     return _take(scored, keep)
 
 

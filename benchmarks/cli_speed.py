@@ -51,6 +51,8 @@ def child(argv: list[str], laps_path: str) -> int:
         now = time.perf_counter()
         rss, peak = _memory()
         laps.append({"stage": name, "seconds": now - clock[0], "rss": rss, "peak": peak})
+        # Also as it happens: a run killed for its memory still shows how far it got.
+        print(f"{name} {now - clock[0]:.1f}s rss {rss:,.0f} peak {peak:,.0f} MiB", file=sys.stderr)
         clock[0] = now
 
     reading = [""]
@@ -128,7 +130,7 @@ def run(folder: Path, out: Path) -> None:
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode:
-        sys.exit(f"merge-engine plan failed:\n{done.stderr[-3000:]}")
+        sys.exit(f"merge-engine plan failed:\n{done.stderr[-5000:]}")
     measured = _time_v(done.stderr)
     report = json.loads(Path(laps_path).read_text(encoding="utf-8"))
     os.unlink(laps_path)

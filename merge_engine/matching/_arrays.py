@@ -9,15 +9,18 @@ results as ``np.unique`` and ``np.isin`` on 1-d integer arrays.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 
 __all__ = ["isin", "unique"]
 
 Ints = npt.NDArray[np.integer]
+Int = TypeVar("Int", bound=np.integer)
 
 
-def unique(values: Ints) -> Ints:
+def unique(values: npt.NDArray[Int]) -> npt.NDArray[Int]:
     """The sorted distinct values of ``values`` (what ``np.unique(values)`` returns)."""
     ordered = np.sort(values, axis=None)
     if len(ordered) < 2:

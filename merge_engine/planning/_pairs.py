@@ -110,6 +110,19 @@ def _with_pairs(
     return _concat(scored, added)
 
 
+def _pair_positions(scored: ScoredPairs, archived: I64, synced: I64, n_synced: int) -> I64:
+    """The position in ``scored`` of each (archived, synced) pair, ``NONE`` when not scored
+    (the last one if a pair was scored twice). A sorted search: no dict of every pair."""
+    nb = np.int64(max(n_synced, 1))
+    codes = scored.archived * nb + scored.synced
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    wanted = archived * nb + synced
+    at = np.searchsorted(ordered, wanted, side="right") - 1
+    found = (at >= 0) & (ordered[np.maximum(at, 0)] == wanted)
+    return np.where(found, order[np.maximum(at, 0)], NONE)
+
+
 def _pair_codes(
     pairs: Collection[tuple[str, str]], a_students: Sequence[Student], b_students: Sequence[Student]
 ) -> I64:

@@ -20,7 +20,7 @@ from ..matching.scoring import ScoredPairs
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
-from ._pairs import I64, _Hashes
+from ._pairs import I64, _Hashes, _pair_positions
 
 
 def _contested_duplicates(
@@ -212,21 +212,19 @@ def _family_leftovers(
         free_b[b_index[m.synced_id]] = False
         owner[b_index[m.synced_id]] = a_index[m.archived_id]
     ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
-    nb = np.int64(max(len(eb), 1))
-    codes = scored.archived * nb + scored.synced
-    position = {int(c): k for k, c in enumerate(codes.tolist())}
     out = [
-        _review_merge(
-            scored, position[c], a_students, b_students, hashes, reasons=[_LEFTOVER_REASON]
-        )
-        for c in (ia * nb + ib).tolist()
-        if c in position
+        _review_merge(scored, k, a_students, b_students, hashes, reasons=[_LEFTOVER_REASON])
+        for k in _pair_positions(scored, ia, ib, len(eb)).tolist()
+        if k != NONE
     ]
     free_a[ia] = False
     ia, ib, first = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
-    for a, s, f in zip(ia.tolist(), ib.tolist(), first.tolist(), strict=True):
-        k = position.get(a * int(nb) + s)
-        if k is None or b_students[s].id in contested:
+    at = _pair_positions(scored, ia, ib, len(eb))
+    first_at = _pair_positions(scored, first, ib, len(eb))
+    for s, f, k, fk in zip(
+        ib.tolist(), first.tolist(), at.tolist(), first_at.tolist(), strict=True
+    ):
+        if k == NONE or b_students[s].id in contested:
             continue
         contested.add(b_students[s].id)
         first_id = a_students[f].id
@@ -247,7 +245,7 @@ def _family_leftovers(
                     Competitor(
                         first_id,
                         b_students[s].id,
-                        float(scored.scores.probability[position.get(f * int(nb) + s, k)]),
+                        float(scored.scores.probability[k if fk == NONE else fk]),
                     )
                 ],
                 duplicates=[first_id],

@@ -21,6 +21,8 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
+from ._arrays import unique
+
 __all__ = ["Assignment", "assign"]
 
 I64 = npt.NDArray[np.int64]
@@ -58,24 +60,42 @@ class Assignment:
         return np.where(found, self.edge_pair[pos], NONE)
 
 
+def _best_per(node: I64, weight: F64, n: int, mask: npt.NDArray[np.bool_], *ties: I64) -> I64:
+    """Per node, the index of its masked edge of highest weight, ties to the smallest value of
+    each of ``ties`` in turn (``NONE`` where no edge). Reductions, not a sort: the edges are
+    every candidate pair, and a sort on three keys took seconds at 150,000 students."""
+    best = np.full(n, NONE, np.int64)
+    k = np.flatnonzero(mask)
+    if not len(k):
+        return best
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, node[k], weight[k])
+    k = k[weight[k] == top[node[k]]]
+    for tie in ties:
+        low = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(low, node[k], tie[k])
+        k = k[tie[k] == low[node[k]]]
+    best[node[k]] = k
+    return best
+
+
 def _top_two(node: I64, other: I64, weight: F64, n: int) -> tuple[F64, I64, F64, I64]:
-    """Best and second-best edge per node: (w1, other1, w2, other2)."""
+    """Best and second-best edge per node: (w1, other1, w2, other2); ties go to the
+    smaller ``other`` (each (node, other) edge occurs once)."""
     w1 = np.full(n, -np.inf)
     w2 = np.full(n, -np.inf)
     o1 = np.full(n, NONE, np.int64)
     o2 = np.full(n, NONE, np.int64)
     if len(node) == 0:
         return w1, o1, w2, o2
-    order = np.lexsort((other, -weight, node))
-    node_s, other_s, weight_s = node[order], other[order], weight[order]
-    first = np.ones(len(node_s), np.bool_)
-    first[1:] = node_s[1:] != node_s[:-1]
-    w1[node_s[first]] = weight_s[first]
-    o1[node_s[first]] = other_s[first]
-    second = np.zeros(len(node_s), np.bool_)
-    second[1:] = first[:-1] & ~first[1:]
-    w2[node_s[second]] = weight_s[second]
-    o2[node_s[second]] = other_s[second]
+    everything = np.ones(len(node), np.bool_)
+    first = _best_per(node, weight, n, everything, other)
+    has = np.flatnonzero(first != NONE)
+    w1[has], o1[has] = weight[first[has]], other[first[has]]
+    everything[first[has]] = False
+    second = _best_per(node, weight, n, everything, other)
+    has = np.flatnonzero(second != NONE)
+    w2[has], o2[has] = weight[second[has]], other[second[has]]
     return w1, o1, w2, o2
 
 
@@ -118,20 +138,16 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
     n_labels = int(labels.max()) + 1
     groups_in = np.zeros(n_labels, np.int64)
     synced_in = np.zeros(n_labels, np.int64)
-    ug = np.unique(g_el)
-    us = np.unique(s_el)
+    ug = unique(g_el)
+    us = unique(s_el)
     np.add.at(groups_in, labels[ug], 1)
     np.add.at(synced_in, labels[us + n_groups], 1)
     sizes = groups_in + synced_in
     trivial = (groups_in[comp] == 1) | (synced_in[comp] == 1)
 
     # Trivial components: the best edge (ties broken by ids, and flagged by the margin).
-    t_idx = np.flatnonzero(trivial)
-    order = np.lexsort((s_el[t_idx], g_el[t_idx], -gain[t_idx], comp[t_idx]))
-    t_sorted = t_idx[order]
-    first = np.ones(len(t_sorted), np.bool_)
-    first[1:] = comp[t_sorted][1:] != comp[t_sorted][:-1]
-    chosen = t_sorted[first]
+    chosen = _best_per(comp, gain, n_labels, trivial, g_el, s_el)
+    chosen = chosen[chosen != NONE]
     result[g_el[chosen]] = s_el[chosen]
 
     # The rest: exact assignment per component.
@@ -173,12 +189,12 @@ def assign(
     """
     nb = np.int64(max(n_synced, 1))
     key = group * nb + synced
-    order = np.lexsort((-log_odds, key))
-    key_s = key[order]
-    keep = np.ones(len(key_s), np.bool_)
-    keep[1:] = key_s[1:] != key_s[:-1]
-    edge_pair = order[keep]  # input index of the strongest pair per (group, synced)
-    edge_key = key_s[keep]  # sorted
+    edge_key = unique(key)  # sorted
+    everything = np.ones(len(key), np.bool_)
+    # The input index of the strongest pair per (group, synced), ties to the first.
+    edge_pair = _best_per(
+        np.searchsorted(edge_key, key), log_odds, len(edge_key), everything, np.arange(len(key))
+    )
     g_e, s_e, w_e = group[edge_pair], synced[edge_pair], log_odds[edge_pair]
 
     eligible = w_e > floor_bits

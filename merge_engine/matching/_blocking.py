@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
+from ._arrays import isin, unique
 from ._features import MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -257,7 +258,7 @@ def generate_candidates(
         a_idx, b_idx, skipped = _join(a_key, key(synced), max_block_pairs)
         codes.append(a_idx * nb + b_idx)
         stats.append(BlockingStats(rule=rule, pairs=len(a_idx), skipped_keys=skipped))
-    merged = np.unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+    merged = unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
     if exclude is not None and len(exclude):
-        merged = merged[~np.isin(merged, exclude)]
+        merged = merged[~isin(merged, exclude)]
     return Candidates(merged // nb, merged % nb, tuple(stats))

@@ -21,6 +21,7 @@ from attrs import frozen
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
+from ._arrays import isin
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -437,7 +438,7 @@ def shared_values(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bo
     values = ra.values[starts + offsets].astype(np.int64)
     probes = (ib[pair] << 32) | values
     known = (rb.owners() << 32) | rb.values.astype(np.int64)
-    hit = np.isin(probes, known)
+    hit = isin(probes, known)
     out = np.zeros(len(ia), np.bool_)
     out[pair[hit]] = True
     return out

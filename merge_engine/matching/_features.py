@@ -15,6 +15,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ..model import Student
+from ._arrays import unique
 from ._normalize import (
     name_tokens,
     normalize_email,
@@ -163,7 +164,7 @@ def _codes(
 def _ragged(n: int, owners: npt.NDArray[np.int64], codes: IntArray) -> Ragged:
     """Per-record sorted sets of codes (missing codes dropped) as CSR."""
     keep = codes != MISSING
-    pairs = np.unique((owners[keep] << 32) | codes[keep].astype(np.int64))
+    pairs = unique((owners[keep] << 32) | codes[keep].astype(np.int64))
     rows = pairs >> 32
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])

@@ -26,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
+from ._arrays import isin, unique
 from ._comparisons import COMPARISONS, given_name_levels
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Vocabularies
 
@@ -90,9 +91,9 @@ class Families:
         keep = ~known | (np.abs(gb - ga - grade_progression) <= 1)
         left, right = left[keep], right[keep]
         nb = np.int64(max(len(eb), 1))
-        codes = np.unique(left * nb + right)
+        codes = unique(left * nb + right)
         if len(exclude):
-            codes = codes[~np.isin(codes, exclude)]
+            codes = codes[~isin(codes, exclude)]
         return codes // nb, codes % nb
 
 
@@ -163,7 +164,7 @@ def _distinct(records: I64, values: I64) -> tuple[I64, I64]:
     if not len(records):
         return records, values
     kinds, dense = np.unique(values, return_inverse=True)
-    keys = np.unique((records << 32) | dense.astype(np.int64))
+    keys = unique((records << 32) | dense.astype(np.int64))
     return keys >> 32, kinds[keys & 0xFFFFFFFF]
 
 

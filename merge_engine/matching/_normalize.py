@@ -57,9 +57,12 @@ def normalize_name(value: str | None) -> str:
     """
     if not value:
         return ""
-    text = unicodedata.normalize("NFKD", value)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_LATIN_EXTRA).replace("'", "").replace("\u2019", "")
+    if value.isascii():  # most values: no accents to strip, and casefold is lower
+        text = value.lower().replace("'", "")
+    else:
+        text = unicodedata.normalize("NFKD", value)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.casefold().translate(_LATIN_EXTRA).replace("'", "").replace("\u2019", "")
     text = _JOINERS.sub(" ", text)
     text = _NON_WORD.sub("", text)
     tokens = _SPACES.split(text.strip())

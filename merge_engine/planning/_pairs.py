@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from ..matching._arrays import isin
 from ..matching._assignment import NONE, Assignment
 from ..matching._features import EncodedSide, Vocabularies
 from ..matching._scoring import ScoredPairs, compare, score
@@ -86,7 +87,7 @@ def _with_partner_pairs(
     keep = open_a[a] & (s != NONE)
     codes = a[keep] * nb + s[keep]
     existing = scored.archived * nb + scored.synced
-    extra = set(codes.tolist()) - set(existing[np.isin(existing, codes)].tolist())
+    extra = set(codes.tolist()) - set(existing[isin(existing, codes)].tolist())
     return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
 
 
@@ -111,6 +112,19 @@ def _with_pairs(
     return _concat(scored, added)
 
 
+def _pair_positions(scored: ScoredPairs, archived: I64, synced: I64, n_synced: int) -> I64:
+    """The position in ``scored`` of each (archived, synced) pair, ``NONE`` when not scored
+    (the last one if a pair was scored twice). A sorted search: no dict of every pair."""
+    nb = np.int64(max(n_synced, 1))
+    codes = scored.archived * nb + scored.synced
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    wanted = archived * nb + synced
+    at = np.searchsorted(ordered, wanted, side="right") - 1
+    found = (at >= 0) & (ordered[np.maximum(at, 0)] == wanted)
+    return np.where(found, order[np.maximum(at, 0)], NONE)
+
+
 def _pair_codes(
     pairs: Collection[tuple[str, str]], a_students: Sequence[Student], b_students: Sequence[Student]
 ) -> I64:
@@ -130,7 +144,7 @@ def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPair
     """``scored`` less the pairs coded in ``codes``."""
     if not len(codes):
         return scored
-    keep = ~np.isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
+    keep = ~isin(scored.archived * np.int64(max(n_synced, 1)) + scored.synced, codes)
     return _take(scored, keep)
 
 

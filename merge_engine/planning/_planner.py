@@ -10,6 +10,7 @@ evidence. Planning never writes anything.
 from __future__ import annotations
 
 import hashlib
+import operator
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
@@ -62,6 +63,7 @@ _FIELDS = (
     "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id", "sis_id",
     "state_id", "student_number", "email", "street", "city", "state", "zip",
 )  # fmt: skip
+_field_values = operator.attrgetter(*_FIELDS)
 
 
 def student_hash(student: Student, *, contacts: bool = True) -> str:
@@ -72,7 +74,7 @@ def student_hash(student: Student, *, contacts: bool = True) -> str:
     export's order). Guardian contact details are not part of it: they
     belong to the account, and a changed phone does not make another child.
     """
-    parts = [str(getattr(student, f) or "") for f in _FIELDS]
+    parts = [str(value) if value else "" for value in _field_values(student)]
     if contacts:
         parts += sorted(c.guardian_id for c in student.contacts)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]

@@ -22,7 +22,7 @@ from ..matching._scoring import ScoredPairs
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
-from ._pairs import I64, _Hashes
+from ._pairs import I64, _Hashes, _pair_positions
 
 #: Given-name levels that name the same child outright (not a typo, which a twin shares).
 _SAME_GIVEN_NAME = ("exact", "nickname")
@@ -253,22 +253,17 @@ def _family_leftovers(
         free_a[a_index[m.archived_id]] = False
         free_b[b_index[m.synced_id]] = False
         owner[b_index[m.synced_id]] = a_index[m.archived_id]
-    nb = np.int64(max(len(eb), 1))
-    codes = scored.archived * nb + scored.synced
-    position = {int(c): k for k, c in enumerate(codes.tolist())}
     lv = scored.levels.levels
     first_j = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
-    seconds = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
+    sa, sb, sf = second_records(families, ea, eb, free_a, owner, settings.grade_progression)
+    s_at = _pair_positions(scored, sa, sb, len(eb))
     second_name = {
-        a: int(lv[position[a * int(nb) + s], first_j])
-        for a, s in zip(seconds[0].tolist(), seconds[1].tolist(), strict=True)
-        if a * int(nb) + s in position
+        a: int(lv[k, first_j]) for a, k in zip(sa.tolist(), s_at.tolist(), strict=True) if k != NONE
     }
     ia, ib = leftover_pairs(families, ea, eb, free_a, free_b, settings.grade_progression)
     out = []
-    for a, c in zip(ia.tolist(), (ia * nb + ib).tolist(), strict=True):
-        k = position.get(c)
-        if k is None:
+    for a, k in zip(ia.tolist(), _pair_positions(scored, ia, ib, len(eb)).tolist(), strict=True):
+        if k == NONE:
             continue
         # The first record's child under the same (or a nearer) given name is more likely
         # than a brother or sister under another name: the record goes as a second record.
@@ -278,9 +273,11 @@ def _family_leftovers(
         out.append(
             _review_merge(scored, k, a_students, b_students, hashes, reasons=[_LEFTOVER_REASON])
         )
-    for a, s, f in zip(*(x.tolist() for x in seconds), strict=True):
-        k = position.get(a * int(nb) + s)
-        if k is None or not free_a[a] or b_students[s].id in contested:
+    first_at = _pair_positions(scored, sf, sb, len(eb))
+    for a, s, f, k, fk in zip(
+        sa.tolist(), sb.tolist(), sf.tolist(), s_at.tolist(), first_at.tolist(), strict=True
+    ):
+        if k == NONE or not free_a[a] or b_students[s].id in contested:
             continue
         contested.add(b_students[s].id)
         first_id = a_students[f].id
@@ -301,7 +298,7 @@ def _family_leftovers(
                     Competitor(
                         first_id,
                         b_students[s].id,
-                        float(scored.scores.probability[position.get(f * int(nb) + s, k)]),
+                        float(scored.scores.probability[k if fk == NONE else fk]),
                     )
                 ],
                 duplicates=[first_id],

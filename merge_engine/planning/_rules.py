@@ -5,13 +5,14 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ..matching._assignment import NONE, Assignment
-from ..matching._comparisons import COMPARISONS
+from ..matching._comparisons import COMPARISONS, Comparison
 from ..matching._features import GRADE_MISSING, EncodedSide
 from ..matching._households import (
     Families,
@@ -169,17 +170,6 @@ _FAMILY_EVIDENCE = FieldEvidence(
 )
 
 
-def _evidence_value(
-    cache: dict[tuple[str, str, float], FieldEvidence], comparison: str, level: str, bits: float
-) -> FieldEvidence:
-    """Evidence values are immutable and repeat a lot: share one object per distinct value."""
-    key = (comparison, level, round(bits, 3))
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = FieldEvidence(comparison, level, bits)
-    return found
-
-
 def _merges(
     scored: ScoredPairs,
     groups: I64,
@@ -329,55 +319,98 @@ def _merges(
     members: dict[int, list[int]] = {}
     for idx, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(idx)
-    comparisons = scored.levels.comparisons
-    level_names = [c.levels for c in comparisons]
-    contrib = scored.scores.contributions[k_all]
-    adjustment = scored.scores.adjustment[k_all]
+    a_ids = [s.id for s in a_students]
+    b_ids = [s.id for s in b_students]
+    rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
+    evidence_rows = _evidence_rows(
+        scored.levels.comparisons, lv, scored.scores.contributions[k_all]
+    )
+    adjustment = scored.scores.adjustment[k_all].tolist()
+    weights = scored.scores.log_odds[k_all].tolist()
+    household_rules = settings.household_rules
+    unanchored = (~anchored).tolist() if household_rules else []
+    by_family_l = by_family.tolist() if household_rules else []
+    namesakes_l = namesakes.tolist() if household_rules else []
 
     merges: list[Merge] = []
-    cache: dict[tuple[str, str, float], FieldEvidence] = {}
-    for i, (a, s, k) in enumerate(
-        zip(archived.tolist(), target.tolist(), k_all.tolist(), strict=True)
+    for i, (a, s, g, m_i, p_i, skip) in enumerate(
+        zip(
+            archived.tolist(),
+            target.tolist(),
+            g_of.tolist(),
+            margin.tolist(),
+            p.tolist(),
+            weak.tolist(),
+            strict=True,
+        )
     ):
-        if weak[i]:
+        if skip:
             continue
-        evidence = [
-            _evidence_value(cache, c.name, level_names[j][lv[i, j]], float(contrib[i, j]))
-            for j, c in enumerate(comparisons)
-        ]
+        evidence = evidence_rows[i]
         if adjustment[i] < 0:
-            evidence.append(
-                FieldEvidence("given_name_conflict_cap", "applied", float(adjustment[i]))
-            )
-        if settings.household_rules and not anchored[i]:
-            evidence.append(_namesake_evidence(float(namesakes[i])))
-        elif settings.household_rules and by_family[i]:
+            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]))
+        if household_rules and unanchored[i]:
+            evidence.append(_namesake_evidence(namesakes_l[i]))
+        elif household_rules and by_family_l[i]:
             evidence.append(_FAMILY_EVIDENCE)
-        competitors = [
-            Competitor(
-                a_students[int(scored.archived[kk])].id,
-                b_students[int(scored.synced[kk])].id,
-                float(prob[kk]),
-            )
-            for kk in (int(rival_k1[i]), int(rival_k2[i]))
-            if kk != NONE
-        ]
-        m_i = float(margin[i])
         merges.append(
             Merge(
-                archived_id=a_students[a].id,
-                synced_id=b_students[s].id,
-                confidence=float(p[i]),
+                archived_id=a_ids[a],
+                synced_id=b_ids[s],
+                confidence=p_i,
                 decision="review" if reasons[i] else "auto",
-                match_weight=float(scored.scores.log_odds[k]),
-                margin_bits=m_i if np.isfinite(m_i) else None,
+                match_weight=weights[i],
+                margin_bits=m_i if math.isfinite(m_i) else None,
                 evidence=evidence,
                 reasons=reasons[i],
-                competitors=competitors,
-                duplicates=[a_students[m].id for m in members[int(g_of[i])] if m != a],
+                competitors=rivals[i],
+                duplicates=[a_ids[m] for m in members[g] if m != a],
                 archived_hash=hashes.archived[a],
                 synced_hash=hashes.synced[s],
                 synced_guardians=hashes.synced_guardians[s],
             )
         )
     return merges
+
+
+def _competitors(
+    scored: ScoredPairs, rivals: tuple[I64, ...], a_ids: list[str], b_ids: list[str]
+) -> list[list[Competitor]]:
+    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors."""
+    columns = []
+    for k in rivals:
+        known = k != NONE
+        at = np.where(known, k, 0)
+        columns.append(
+            zip(
+                known.tolist(),
+                scored.archived[at].tolist(),
+                scored.synced[at].tolist(),
+                scored.scores.probability[at].tolist(),
+                strict=True,
+            )
+        )
+    return [
+        [Competitor(a_ids[a], b_ids[b], p) for known, a, b, p in row if known]
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def _evidence_rows(
+    comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float64]
+) -> list[list[FieldEvidence]]:
+    """Each pair's evidence, one per comparison. Evidence values are immutable and repeat a
+    lot, so each distinct (comparison, level, bits) is made once and shared."""
+    rows = np.empty(levels.shape, object)
+    for j, comparison in enumerate(comparisons):
+        n_levels = len(comparison.levels)
+        values, value_code = np.unique(bits[:, j], return_inverse=True)
+        kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
+        shared = np.empty(len(kinds), object)
+        shared[:] = [
+            FieldEvidence(comparison.name, comparison.levels[kind % n_levels], value)
+            for kind, value in zip(kinds.tolist(), values[kinds // n_levels].tolist(), strict=True)
+        ]
+        rows[:, j] = shared[inverse]
+    found: list[list[FieldEvidence]] = rows.tolist()
+    return found

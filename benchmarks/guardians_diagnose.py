@@ -135,13 +135,22 @@ def main() -> None:
     merged_a = {m.archived_id for m in plan.merges}
     merged_s = {m.synced_id for m in plan.merges}
     decided = {g.archived_guardian_id: g for g in plan.guardian_merges}
+    joined = {(g.archived_guardian_id, g.synced_guardian_id): g for g in plan.guardian_merges}
+    folded = {f.archived_guardian_id: f for f in plan.guardian_folds}
     outcome: Counter[str] = Counter()
     profiles: Counter[tuple[str, ...]] = Counter()
     examples: dict[tuple[str, ...], list[str]] = defaultdict(list)
     truth = {(a, s) for a, s in d.guardian_truth.items() if s}
     for a, s in sorted(truth):
         g = decided.get(a)
-        if g is not None and g.synced_guardian_id == s:
+        f = folded.get(a)
+        if f is not None and f.synced_guardian_id == s:
+            into = joined.get((f.into_guardian_id, s))
+            both = f.decision == "auto" and into is not None and into.decision == "auto"
+            result = "auto" if both else "review"  # folded into the adult's other old account
+        elif f is not None:
+            result = "wrong_account"
+        elif g is not None and g.synced_guardian_id == s:
             result = g.decision
         elif g is not None:
             result = "wrong_account"
@@ -165,7 +174,11 @@ def main() -> None:
             result,
             f"merge={reach}",
             *(f"{k}={v}" for k, v in levels.items() if k != "sis_id"),
-            *(g.reasons if g is not None and result == "review" else ()),
+            *(
+                (f or g).reasons  # type: ignore[union-attr]
+                if (f or g) is not None and result == "review"
+                else ()
+            ),
         )
         profiles[profile] += 1
         if len(examples[profile]) < args.show:
@@ -176,10 +189,16 @@ def main() -> None:
             )
     wrong = [
         g
-        for g in plan.guardian_merges
+        for g in (*plan.guardian_merges, *plan.guardian_folds)
         if g.decision == "auto" and (g.archived_guardian_id, g.synced_guardian_id) not in truth
     ]
     autos = sum(g.decision == "auto" for g in plan.guardian_merges)
+    autos += sum(
+        f.decision == "auto"
+        and joined.get((f.into_guardian_id, f.synced_guardian_id)) is not None
+        and joined[f.into_guardian_id, f.synced_guardian_id].decision == "auto"
+        for f in plan.guardian_folds
+    )
     print(
         f"true guardian pairs: {len(truth)}  auto: {autos}  false auto: {len(wrong)}  "
         f"auto recall: {(autos - len(wrong)) / max(len(truth), 1):.4f}"

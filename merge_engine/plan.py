@@ -24,6 +24,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "FieldEvidence",
     "GuardianAction",
+    "GuardianFold",
     "GuardianMerge",
     "Merge",
     "MergePlan",
@@ -196,6 +197,53 @@ class GuardianMerge:
 
 
 @frozen
+class GuardianFold:
+    """Fold a second old account of one adult into the first, the account a guardian merge keeps.
+
+    An adult the old system knew twice (a second login made with a mistyped
+    email, one per child) has two old accounts that each identify the same
+    sync-created account ``synced_guardian_id``: the second one
+    (``archived_guardian_id``) joins the first (``into_guardian_id``), so the
+    adult ends with one account and all of their history. ``evidence`` is the
+    second account's comparison with the sync account.
+    """
+
+    archived_guardian_id: str
+    into_guardian_id: str
+    synced_guardian_id: str
+    confidence: float = field(converter=probability)
+    decision: Decision
+    evidence: tuple[FieldEvidence, ...] = field(converter=to_tuple)
+    reasons: tuple[str, ...] = field(default=(), converter=to_tuple)
+    students: tuple[tuple[str, str], ...] = field(default=(), converter=to_tuple)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "archived_guardian_id": self.archived_guardian_id,
+            "into_guardian_id": self.into_guardian_id,
+            "synced_guardian_id": self.synced_guardian_id,
+            "confidence": self.confidence,
+            "decision": self.decision,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "reasons": list(self.reasons),
+            "students": [list(pair) for pair in self.students],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GuardianFold:
+        return cls(
+            archived_guardian_id=str(data["archived_guardian_id"]),
+            into_guardian_id=str(data["into_guardian_id"]),
+            synced_guardian_id=str(data["synced_guardian_id"]),
+            confidence=float(data["confidence"]),
+            decision="auto" if data["decision"] == "auto" else "review",
+            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
+            reasons=[str(r) for r in data.get("reasons", [])],
+            students=[(str(a), str(b)) for a, b in data.get("students", [])],
+        )
+
+
+@frozen
 class GuardianAction:
     """What happens to an old guardian link of a merged student under the district's policy."""
 
@@ -292,6 +340,7 @@ class MergePlan:
     guardian_merges: tuple[GuardianMerge, ...] = field(default=(), converter=to_tuple)
     guardian_actions: tuple[GuardianAction, ...] = field(default=(), converter=to_tuple)
     role_links: tuple[RoleLink, ...] = field(default=(), converter=to_tuple)
+    guardian_folds: tuple[GuardianFold, ...] = field(default=(), converter=to_tuple)
     #: False for a plan read without an integrity digest: apply refuses it.
     verified: bool = field(default=True, eq=False, repr=False)
 
@@ -357,6 +406,7 @@ class MergePlan:
                 "guardian_merges_auto": sum(g.decision == "auto" for g in self.guardian_merges),
                 "guardian_actions": len(self.guardian_actions),
                 "multiple_role_users": len(self.role_links),
+                "guardian_folds": len(self.guardian_folds),
             },
             "merges": [m.to_dict() for m in self.merges],
             "unmatched_archived": list(self.unmatched_archived),
@@ -365,6 +415,7 @@ class MergePlan:
             "guardian_merges": [g.to_dict() for g in self.guardian_merges],
             "guardian_actions": [a.to_dict() for a in self.guardian_actions],
             "multiple_role_users": [r.to_dict() for r in self.role_links],
+            "guardian_folds": [f.to_dict() for f in self.guardian_folds],
         }
 
     def to_json(self) -> str:
@@ -431,6 +482,7 @@ class MergePlan:
                 guardian_merges=_entries(data, "guardian_merges", GuardianMerge.from_dict),
                 guardian_actions=_entries(data, "guardian_actions", GuardianAction.from_dict),
                 role_links=_entries(data, "multiple_role_users", RoleLink.from_dict),
+                guardian_folds=_entries(data, "guardian_folds", GuardianFold.from_dict),
                 verified=digest is not None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -121,7 +121,9 @@ def plan_of(n: int = 120, seed: int = 7, *, accounts: bool = False) -> MergePlan
 
 def students_only(plan: MergePlan) -> MergePlan:
     """The plan without its account steps (guardian merges, actions, role links)."""
-    return attrs.evolve(plan, guardian_merges=(), guardian_actions=(), role_links=())
+    return attrs.evolve(
+        plan, guardian_merges=(), guardian_folds=(), guardian_actions=(), role_links=()
+    )
 
 
 def memory_storage(d: District, tables: Sequence[HistoryTable] | None = None) -> InMemoryStorage:

@@ -8,14 +8,22 @@ nothing, and a dry run changes nothing.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from apply_support import FAST, District, FaultyStorage, district, make_storage, memory_storage
+from account_support import (
+    KINDS,
+    account_district,
+    account_state,
+    applied_merge,
+    fresh,
+    journal_of,
+    plan_with,
+)
+from apply_support import FAST, FaultyStorage, memory_storage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +32,6 @@ from merge_engine.applying._account_steps import account_steps, approval_ids
 from merge_engine.applying._apply import apply_plan, plan_fingerprint
 from merge_engine.applying._undo import undo_plan
 from merge_engine.exceptions import PlanError, StorageError
-from merge_engine.model import Roster
 from merge_engine.plan import MergePlan
 from merge_engine.storage import (
     AccountLink,
@@ -34,91 +41,6 @@ from merge_engine.storage import (
     capabilities_of,
 )
 from merge_engine.storage._base import AccountTransaction
-
-KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-N, SEED = 80, 11
-STAMP = "2024-01-05T08:00:00+00:00"
-
-
-def _guardian_rows(archived: Roster, synced: Roster) -> list[dict[str, Any]]:
-    """Two messages for every old account, one for every sync-created one."""
-    rows: list[dict[str, Any]] = []
-    for roster, per in ((archived, 2), (synced, 1)):
-        ids = sorted({c.guardian_id for s in roster.students for c in s.contacts})
-        for gid in ids:
-            for k in range(per):
-                rows.append(
-                    {"id": len(rows) + 1, "guardian_id": gid, "sent_at": STAMP, "body": f"m{k}"}
-                )
-    return rows
-
-
-@functools.cache
-def account_district(n: int = N, seed: int = SEED) -> District:
-    d = district(n, seed)
-    return attrs.evolve(
-        d, rows={**d.rows, "guardian_messages": _guardian_rows(d.archived, d.synced)}
-    )
-
-
-@functools.cache
-def plan_with(
-    policy: str = "keep_old", unmatched: str = "keep", roles: str = "separate"
-) -> MergePlan:
-    storage = memory_storage(account_district())
-    settings = attrs.evolve(
-        FAST,
-        guardian_policy=policy,
-        unmatched_old_guardians=unmatched,
-        multiple_role_policy=roles,
-    )
-    return build_plan(storage.read_roster("archived"), storage.read_roster("synced"), settings)
-
-
-def fresh(kind: str, tmp_path: Path) -> StorageAdapter:
-    return make_storage(kind, account_district(), tmp_path)
-
-
-def account_state(storage: StorageAdapter, plan: MergePlan) -> dict[str, Any]:
-    """Students' merge state, every guardian's merge state, links, guardian rows, account links."""
-    d = account_district()
-    guardians = sorted(
-        {c.guardian_id for r in (d.archived, d.synced) for s in r.students for c in s.contacts}
-    )
-    staff = sorted(m.id for r in (d.archived, d.synced) for m in r.staff)
-    with storage.transaction() as tx:
-        assert isinstance(tx, AccountTransaction)
-        ids = [s.id for r in (d.archived, d.synced) for s in r.students]
-        students = {i: s.merged_into for i, s in tx.students(ids).items()}
-        stored = {g: s.merged_into for g, s in tx.guardians(guardians).items()}
-        links = sorted(  # with positions: undo restores the contact order too
-            (x.student_id, x.guardian_id, x.relationship or "", -1 if x.order is None else x.order)
-            for g in guardians
-            for x in tx.links_of_guardian(g)
-        )
-        rows = sorted(
-            (g, r.key[0], r.values["body"])
-            for t in tx.guardian_history_tables()
-            for g in guardians
-            for r in tx.history_rows(t.name, g)
-        )
-        account_links = sorted(
-            {(a.kind, a.first_id, a.second_id, a.mode) for x in guardians + staff
-             for a in tx.account_links(x)}
-        )  # fmt: skip
-    return {
-        "students": students,
-        "guardians": stored,
-        "links": links,
-        "rows": rows,
-        "account_links": account_links,
-    }
-
-
-def journal_of(storage: StorageAdapter, plan: MergePlan, key: str) -> Any:
-    with storage.transaction() as tx:
-        return tx.journal(plan_fingerprint(plan), key)
-
 
 # -- Apply and undo on every adapter ---------------------------------------------------------
 
@@ -136,8 +58,8 @@ def test_guardian_merges_apply_and_undo_exactly(kind: str, tmp_path: Path) -> No
     assert len(applied) >= 20
     after = account_state(storage, plan)
     for gm in plan.guardian_merges:
-        if gm.decision != "auto":
-            continue
+        if gm.decision != "auto" or all(after["students"].get(a) != s for a, s in gm.students):
+            continue  # review, or resting on student merges still in review
         new, old = gm.synced_guardian_id, gm.archived_guardian_id
         # The sync-created account is merged away: no links, no messages, marked merged.
         assert after["guardians"][new] == old
@@ -149,10 +71,25 @@ def test_guardian_merges_apply_and_undo_exactly(kind: str, tmp_path: Path) -> No
                 assert any(x[:2] == (synced_id, old) for x in after["links"])
     moved = sum(o.rows.get("guardian_messages", 0) for o in applied)
     assert moved == len(applied)  # one message per sync-created account moved over
+    # An adult's second old account is folded into the first: its two messages go along.
+    folded = [o for o in report.account_outcomes if o.kind == "guardian_fold"]
+    assert [o.status for o in folded] == ["applied"] * len(plan.guardian_folds) == ["applied"] * 2
+    assert [o.rows for o in folded] == [{"guardian_messages": 2}] * 2
+    for fold in plan.guardian_folds:
+        assert after["guardians"][fold.archived_guardian_id] == fold.into_guardian_id
+        assert after["guardians"][fold.synced_guardian_id] == fold.into_guardian_id
+        assert not [x for x in after["links"] if x[1] == fold.archived_guardian_id]
+        assert not [r for r in after["rows"] if r[0] == fold.archived_guardian_id]
+        for _, synced_id in fold.students:  # its children reach the adult's account
+            assert any(x[:2] == (synced_id, fold.into_guardian_id) for x in after["links"])
     assert sorted(r[1:] for r in before["rows"]) == sorted(r[1:] for r in after["rows"])
 
     again = apply_plan(plan, storage, force=True)
-    assert {o.status for o in again.account_outcomes} <= {"already_applied", "skipped_review"}
+    assert {o.status for o in again.account_outcomes} <= {
+        "already_applied",
+        "skipped_review",
+        "skipped",  # resting on student merges still in review, as the first time
+    }
     assert account_state(storage, plan) == after
 
     undone = undo_plan(plan, storage)
@@ -214,7 +151,7 @@ def test_a_detach_keeps_old_accounts_the_sync_itself_linked() -> None:
 
 def test_guardian_merges_wait_for_their_student_merges() -> None:
     plan = plan_with()
-    gm = next(g for g in plan.guardian_merges if g.decision == "auto")
+    gm = applied_merge(plan)
     archived = {a for a, _ in gm.students}
     demoted = attrs.evolve(
         plan,
@@ -253,7 +190,7 @@ def test_review_steps_need_their_approval_id() -> None:
 
 def test_a_changed_account_is_stale_and_nothing_is_written() -> None:
     plan = plan_with()
-    gm = next(g for g in plan.guardian_merges if g.decision == "auto")
+    gm = applied_merge(plan)
     other = next(
         g for g in plan.guardian_merges if g.archived_guardian_id != gm.archived_guardian_id
     )
@@ -262,7 +199,9 @@ def test_a_changed_account_is_stale_and_nothing_is_written() -> None:
         assert isinstance(tx, AccountTransaction)
         tx.set_guardian_merged_into(gm.synced_guardian_id, other.archived_guardian_id)
     before = account_state(storage, plan)
-    report = apply_plan(attrs.evolve(plan, merges=(), guardian_merges=[gm]), storage, force=True)
+    report = apply_plan(
+        attrs.evolve(plan, merges=(), guardian_merges=[gm], guardian_folds=()), storage, force=True
+    )
     (outcome,) = report.account_outcomes
     assert outcome.status == "stale" and "already merged" in outcome.reason
     assert account_state(storage, plan) == before
@@ -284,7 +223,7 @@ def test_dry_run_reports_the_account_steps_and_writes_nothing() -> None:
 
 def test_undoing_some_students_undoes_the_guardian_merges_resting_on_them() -> None:
     plan = plan_with()
-    gm = next(g for g in plan.guardian_merges if g.decision == "auto")
+    gm = applied_merge(plan)
     storage = memory_storage(account_district())
     apply_plan(plan, storage, force=True)
     archived_id = gm.students[0][0]
@@ -293,9 +232,8 @@ def test_undoing_some_students_undoes_the_guardian_merges_resting_on_them() -> N
     assert statuses[f"guardian:{gm.synced_guardian_id}"] == "undone"
     assert journal_of(storage, plan, f"guardian:{gm.synced_guardian_id}").undone
     others = [g for g in plan.guardian_merges if g.decision == "auto" and g is not gm]
-    assert any(
-        not journal_of(storage, plan, f"guardian:{g.synced_guardian_id}").undone for g in others
-    )
+    kept = [journal_of(storage, plan, f"guardian:{g.synced_guardian_id}") for g in others]
+    assert any(entry is not None and not entry.undone for entry in kept)
 
 
 def test_role_links_follow_the_district_policy() -> None:
@@ -393,16 +331,21 @@ def _students_applied() -> Callable[[], StorageAdapter]:
 
 
 def _consistent(storage: StorageAdapter, plan: MergePlan) -> None:
-    """Each guardian merge is all there or absent: journal, merge mark and links agree."""
+    """Each guardian merge and fold is all there or absent: journal, merge mark and links agree."""
     fp = plan_fingerprint(plan)
+    steps = [(f"guardian:{g.synced_guardian_id}", g.synced_guardian_id, g.archived_guardian_id)
+             for g in plan.guardian_merges]  # fmt: skip
+    steps += [(f"fold:{f.archived_guardian_id}", f.archived_guardian_id, f.into_guardian_id)
+              for f in plan.guardian_folds]  # fmt: skip
+    assert len(steps) > len(plan.guardian_merges)
     with storage.transaction() as tx:
         assert isinstance(tx, AccountTransaction)
-        for gm in plan.guardian_merges:
-            entry = tx.journal(fp, f"guardian:{gm.synced_guardian_id}")
-            merged = tx.guardians([gm.synced_guardian_id])[gm.synced_guardian_id].merged_into
-            links = tx.links_of_guardian(gm.synced_guardian_id)
+        for key, away, kept in steps:
+            entry = tx.journal(fp, key)
+            merged = tx.guardians([away])[away].merged_into
+            links = tx.links_of_guardian(away)
             if entry is not None and not entry.undone:
-                assert merged == gm.archived_guardian_id and links == []
+                assert merged == kept and links == []
             else:
                 assert merged is None and links
 
@@ -512,7 +455,7 @@ def test_any_approved_subset_applies_idempotently_and_undoes_exactly(
 def test_a_student_merge_under_a_stale_guardian_merge_is_not_undone() -> None:
     """Undo never strands a child without the guardian its guardian merge moved."""
     plan = plan_with()
-    gm = next(g for g in plan.guardian_merges if g.decision == "auto")
+    gm = applied_merge(plan)
     storage = memory_storage(account_district())
     apply_plan(plan, storage, force=True)
     other = next(g.archived_guardian_id for g in plan.guardian_merges if g is not gm)

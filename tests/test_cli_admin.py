@@ -149,8 +149,8 @@ PLAN_SHAPE: Shape = {
     "plan": str, "plan_id": str, "archived_students": int, "synced_students": int,
     "pairs_compared": int, "pairs_possible": int, "merges": int, "auto": int, "review": int,
     "unmatched_archived": int, "unmatched_synced": int, "guardian_merges": int,
-    "guardian_actions": int, "multiple_role_users": int, "account_steps_to_review": int,
-    "warnings": int,
+    "guardian_folds": int, "guardian_actions": int, "multiple_role_users": int,
+    "account_steps_to_review": int, "warnings": int,
 }  # fmt: skip
 REPORT_SHAPE: Shape = {
     "action": str, "plan_fingerprint": str, "dry_run": bool, "seconds": float, "counts": dict,
@@ -209,7 +209,10 @@ def test_show_json_views(folders: tuple[Path, Path], plan_path: Path,
     assert first["archived"]["name"]  # names come from the rosters
     assert {"comparison", "level", "bits", "label"} == set(first["evidence"][0])
     assert (
-        len(plan.guardian_merges) + len(plan.guardian_actions) + len(plan.role_links)
+        len(plan.guardian_merges)
+        + len(plan.guardian_folds)
+        + len(plan.guardian_actions)
+        + len(plan.role_links)
         == (accounts["total"])
     )
     assert all(isinstance(s["step"], str) for s in accounts["items"])

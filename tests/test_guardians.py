@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import pytest
 from conftest import DOB, FAST, make_student
+from guardian_support import FAMILY_EMAIL, HOME, HOME_DOTS, guardian, kid, merge
 
 from merge_engine import Roster, Settings, Student, build_plan
 from merge_engine.accounts._guardian_levels import _typo
@@ -29,39 +30,12 @@ from merge_engine.accounts._guardians import (
     guardian_accounts,
     guardian_actions,
     match_guardians,
+    match_guardians_with_folds,
 )
 from merge_engine.accounts._roles import _find_roles, find_multiple_roles
 from merge_engine.model import Contact, StaffMember
 from merge_engine.plan import Merge, MergePlan
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
-
-HOME = "(212) 555-0147"
-HOME_DOTS = "212.555.0147"
-FAMILY_EMAIL = "quix.family@example.org"
-
-
-def guardian(
-    gid: str,
-    first: str | None,
-    last: str | None = "Quix",
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    rel: str | None = None,
-    sis: str | None = None,
-) -> Contact:
-    """One contact row of guardian ``gid``."""
-    return Contact(gid, first, last, email, phone, rel, sis)
-
-
-def kid(student_id: str, *contacts: Contact, school: str = "sch1") -> Student:
-    """A student carrying the given guardian contacts."""
-    return make_student(student_id, "Kid", "Quix", school_id=school, contacts=contacts)
-
-
-def merge(archived_id: str, synced_id: str) -> Merge:
-    """A student merge as the planner would make it (only the ids matter here)."""
-    return Merge(archived_id, synced_id, 0.999, "auto", 12.0, None, [])
 
 
 def account(**kw: Any) -> GuardianAccount:
@@ -445,7 +419,8 @@ class TestMatchGuardians:
         assert "another account is nearly as likely" in result[0].reasons
 
     def test_new_account_never_takes_two_old_accounts(self) -> None:
-        """Two old accounts of one adult on two merged siblings, one new account: one pair."""
+        """Two old accounts of one adult on two merged siblings, one new account: one pair
+        (the other old account is folded into it: see test_guardian_folds.py)."""
         pat = {"email": "pat@example.org"}
         result = match(
             [kid("a1", guardian("ga1", "Pat", **pat)), kid("a2", guardian("ga2", "Pat", **pat))],
@@ -454,7 +429,6 @@ class TestMatchGuardians:
         )
         assert len(result) == 1
         assert result[0].synced_guardian_id == "gs1"
-        assert result[0].decision == "review"
 
     def test_guardian_of_merged_siblings_is_decided_once(self) -> None:
         """One adult on two merged siblings is one decision listing both student pairs."""
@@ -1175,26 +1149,36 @@ class TestQuality:
         """The planner's one-pass column path equals the public functions, on a district."""
         d, plan = quality
         settings = Settings(guardian_policy=policy, unmatched_old_guardians="review")
-        found, actions, synced = _plan_guardians(d.archived, d.synced, plan.merges, settings)
-        expected = (
-            match_guardians(d.archived, d.synced, plan.merges) if policy == "keep_old" else []
+        found, folds, actions, synced = _plan_guardians(d.archived, d.synced, plan.merges, settings)
+        expected, expected_folds = (
+            match_guardians_with_folds(d.archived, d.synced, plan.merges)
+            if policy == "keep_old"
+            else ([], [])
         )
         accounts = (guardian_accounts(d.archived), guardian_accounts(d.synced))
-        assert expected == found
+        assert (expected, expected_folds) == (found, folds)
         assert expected == (
             match_guardians(d.archived, d.synced, plan.merges, accounts=accounts)
             if policy == "keep_old"
             else []
         )
+        assert expected_folds == (
+            match_guardians_with_folds(d.archived, d.synced, plan.merges, accounts=accounts)[1]
+            if policy == "keep_old"
+            else []
+        )
+        if policy == "keep_old":
+            assert folds  # the district has adults with two old accounts
+        matched = [*expected, *expected_folds]
         assert (
-            guardian_actions(d.archived, plan.merges, expected, policy=policy, unmatched="review")
+            guardian_actions(d.archived, plan.merges, matched, policy=policy, unmatched="review")
             == actions
         )
         assert (
             guardian_actions(
                 d.archived,
                 plan.merges,
-                expected,
+                matched,
                 policy=policy,
                 unmatched="review",
                 accounts=accounts[0],

@@ -89,6 +89,7 @@ def test_json_document_shape(plan: MergePlan) -> None:
         "guardian_merges_auto": sum(g.decision == "auto" for g in plan.guardian_merges),
         "guardian_actions": len(plan.guardian_actions),
         "multiple_role_users": len(plan.role_links),
+        "guardian_folds": len(plan.guardian_folds),
     } == data["summary"]
     *content, last = list(data)
     assert "digest" == last  # the integrity digest covers everything before it

@@ -21,7 +21,7 @@ from ..plan import ActionKind, GuardianAction
 from ._guardian_columns import GuardianAccount, _Columns
 
 if TYPE_CHECKING:
-    from ..plan import GuardianMerge, Merge
+    from ..plan import GuardianFold, GuardianMerge, Merge
 
 __all__ = ["GuardianAction", "guardian_actions"]
 
@@ -32,13 +32,17 @@ _ARCHIVED_ID = operator.attrgetter("archived_id")
 def guardian_actions(
     archived: Roster,
     merges: Sequence[Merge],
-    guardian_merges: Sequence[GuardianMerge],
+    guardian_merges: Sequence[GuardianMerge | GuardianFold],
     *,
     policy: Literal["keep_old", "remove_old"] = "keep_old",
     unmatched: Literal["keep", "remove", "review"] = "keep",
     accounts: Mapping[str, GuardianAccount] | None = None,
 ) -> list[GuardianAction]:
-    """What to do with each old guardian link of each merged student, by the district's policy."""
+    """What to do with each old guardian link of each merged student, by the district's policy.
+
+    ``guardian_merges``: the plan's guardian merges and folds (an old account
+    either pairs is handled by it, under ``keep_old``).
+    """
     if accounts is None:
         old = _Columns.from_roster(archived)
         index = dict(zip(old.ids, itertools.count(), strict=False))

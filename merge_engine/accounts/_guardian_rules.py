@@ -28,6 +28,7 @@ Decision = Literal["auto", "review"]
 
 
 _ANCHORS = ("email", "phone", "sis_id")
+BELOW_THRESHOLD = "confidence below the auto-merge threshold"
 
 
 @frozen
@@ -100,7 +101,7 @@ class GuardianRules:
         confidence = float(1.0 / (1.0 + 2.0 ** (-bits)))
         found = reasons(dict(levels), **facts)
         if confidence < self.auto_threshold:
-            found.append("confidence below the auto-merge threshold")
+            found.append(BELOW_THRESHOLD)
         if margin < self.margin_bits:
             found.append("another account is nearly as likely")
         found += context

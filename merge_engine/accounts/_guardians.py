@@ -24,6 +24,8 @@ values with numpy, not once per pair of accounts.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,20 +36,17 @@ import numpy.typing as npt
 from .._evidence import FieldEvidence
 from ..matching._assignment import NONE, assign
 from ..model import Roster
-from ..plan import GuardianMerge
+from ..plan import GuardianFold, GuardianMerge
 from ._guardian_actions import GuardianAction, _column_actions, guardian_actions
 from ._guardian_columns import GuardianAccount, _Coded, _Columns
+from ._guardian_decide import decide_kinds, prior_and_cap, score
+from ._guardian_folds import adult_groups, guardian_folds
 from ._guardian_levels import (
-    FACTS,
     GUARDIAN_COMPARISONS,
     LEVEL_INDEX,
-    NAMES,
-    RADIX,
     Pairs,
     _unify,
-    combination,
     compare_guardians,
-    facts,
     levels_of,
 )
 from ._guardian_rules import Decision, GuardianRules, logit
@@ -60,11 +59,13 @@ __all__ = [
     "GUARDIAN_COMPARISONS",
     "GuardianAccount",
     "GuardianAction",
+    "GuardianFold",
     "GuardianMerge",
     "compare_guardians",
     "guardian_accounts",
     "guardian_actions",
     "match_guardians",
+    "match_guardians_with_folds",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -91,7 +92,36 @@ def match_guardians(
     account and the other way round; a pair needs an identified adult (see
     :func:`merge_engine.accounts._guardian_rules.reasons`) to be merged automatically.
     ``settings`` (when given) supplies every threshold, the thresholds
-    arguments otherwise.
+    arguments otherwise. An adult's second old account is not among them:
+    see :func:`match_guardians_with_folds`.
+    """
+    return match_guardians_with_folds(
+        archived,
+        synced,
+        merges,
+        auto_threshold=auto_threshold,
+        review_threshold=review_threshold,
+        accounts=accounts,
+        settings=settings,
+    )[0]
+
+
+def match_guardians_with_folds(
+    archived: Roster,
+    synced: Roster,
+    merges: Sequence[Merge],
+    *,
+    auto_threshold: float = 0.99,
+    review_threshold: float = 0.3,
+    accounts: tuple[Mapping[str, GuardianAccount], Mapping[str, GuardianAccount]] | None = None,
+    settings: Settings | None = None,
+) -> tuple[list[GuardianMerge], list[GuardianFold]]:
+    """:func:`match_guardians`, and the second old accounts of an adult folded into the first.
+
+    An adult with two old accounts that each identify their sync account
+    (see :mod:`merge_engine.accounts._guardian_folds`) has one guardian merge
+    (into the old account that matches best) and one
+    :class:`~merge_engine.plan.GuardianFold` per other old account.
     """
     rules = (
         GuardianRules.from_settings(settings)
@@ -103,7 +133,8 @@ def match_guardians(
         new = _Columns.from_roster(synced, rules.phone_region)
     else:
         old, new = _Columns.from_accounts(accounts[0]), _Columns.from_accounts(accounts[1])
-    return _match_columns(old, new, merges, rules)[0]
+    found, folds, _ = _match_columns(old, new, merges, rules)
+    return found, folds
 
 
 _ARCHIVED_ID = operator.attrgetter("archived_id")
@@ -113,19 +144,24 @@ _UNMET = FieldEvidence("children", "none_merged", 0.0)
 
 def _match_columns(
     old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
-) -> tuple[list[GuardianMerge], I64]:
-    """:func:`match_guardians` on both sides' accounts as columns; also the matched old accounts."""
-    found, old_chosen, new_chosen = _match_on_children(old, new, merges, rules)
+) -> tuple[list[GuardianMerge], list[GuardianFold], I64]:
+    """:func:`match_guardians` on both sides' accounts as columns; also the folds of second
+    old accounts and every old account either pairs (the matched ones)."""
+    found, folds, old_chosen, new_chosen = _match_on_children(old, new, merges, rules)
+    if folds:
+        index = dict(zip(old.ids, itertools.count(), strict=False))
+        folded = np.array([index[f.archived_guardian_id] for f in folds], np.int64)
+        old_chosen = np.sort(np.concatenate([old_chosen, folded]))
     more, old_more = _match_district_wide(old, new, old_chosen, new_chosen, rules)
     if not more:
-        return found, old_chosen
+        return found, folds, old_chosen
     everything = sorted([*found, *more], key=operator.attrgetter("archived_guardian_id"))
-    return everything, np.sort(np.concatenate([old_chosen, old_more]))
+    return everything, folds, np.sort(np.concatenate([old_chosen, old_more]))
 
 
 def _match_on_children(
     old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
-) -> tuple[list[GuardianMerge], I64, I64]:
+) -> tuple[list[GuardianMerge], list[GuardianFold], I64, I64]:
     """Pairs of accounts meeting on merged student pairs, assigned one to one."""
     archived_ids = list(map(_ARCHIVED_ID, merges))
     synced_ids = list(map(_SYNCED_ID, merges))
@@ -140,7 +176,7 @@ def _match_on_children(
     total = int(per.sum())
     if total == 0:
         empty = np.zeros(0, np.int64)
-        return [], empty, empty
+        return [], [], empty, empty
     which = np.repeat(np.arange(len(merges), dtype=np.int64), per)
     offset = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per) - per, per)
     o = o_acc[o_ptr[merge_a[which]] + offset // n_count[which]]
@@ -155,34 +191,33 @@ def _match_on_children(
     pairs = Pairs(pair_key // width, pair_key % width)
 
     levels = levels_of(pairs, old, new, rules.close)
-    combo, bits = _score(levels, rules)
-    candidates = np.maximum(
-        np.bincount(pairs.old_of)[pairs.old_of], np.bincount(pairs.new_of)[pairs.new_of]
-    )
-    bits = rules.prior_bits(candidates) + bits
-    # Two adults of one household share contacts; a different given name wins.
-    cap = rules.cap_bits()
-    over = (levels["first_name"] == LEVEL_INDEX["first_name"]["different"]) & (bits > cap)
-    capped = np.where(over, cap - bits, 0.0)
-    bits = np.where(over, cap, bits)
-
-    result = assign(
-        pairs.old_of,
-        pairs.new_of,
-        bits,
-        n_groups=len(pairs.old_ix),
-        n_synced=len(pairs.new_ix),
-        floor_bits=logit(rules.review_threshold),
-    )
-    groups = np.flatnonzero(result.synced != NONE)
-    old_chosen = pairs.old_ix[groups]
-    new_chosen = pairs.new_ix[result.synced[groups]]
-    chosen = np.searchsorted(pair_key, old_chosen * width + new_chosen)
+    combo, base = score(levels, rules)
     # Whether a student merge the pair met on is itself auto (the children surely match).
     auto_merge = np.array([m.decision == "auto" for m in merges], np.bool_)
     met_auto = np.zeros(len(pair_key), np.bool_)
     np.logical_or.at(met_auto, np.repeat(np.arange(len(starts)), ends - starts), auto_merge[which])
-    decided, kind_of = _decide_kinds(
+    # Old accounts of one adult (see _guardian_folds) compete as one.
+    group = adult_groups(pairs, old, new, levels, combo, base, met_auto, rules)
+    group_of = group[pairs.old_of]
+    bits, capped = prior_and_cap(group_of, pairs.new_of, base, levels, rules)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+
+    result = assign(
+        group_of,
+        pairs.new_of,
+        bits,
+        n_groups=n_groups,
+        n_synced=len(pairs.new_ix),
+        floor_bits=logit(rules.review_threshold),
+    )
+    groups = np.flatnonzero(result.synced != NONE)
+    # The group's strongest pair is its merge; the group's other accounts fold into it.
+    chosen = result.best_pair(groups, result.synced[groups], len(pairs.new_ix))
+    by_id = np.argsort(pairs.old_of[chosen], kind="stable")
+    groups, chosen = groups[by_id], chosen[by_id]
+    old_chosen = pairs.old_ix[pairs.old_of[chosen]]
+    new_chosen = pairs.new_ix[pairs.new_of[chosen]]
+    decided, kind_of = decide_kinds(
         pairs,
         old,
         new,
@@ -195,85 +230,39 @@ def _match_on_children(
     )
     # The merged student pairs each guardian pair met on (most met on one).
     merged = list(zip(archived_ids, synced_ids, strict=True))
-    one = (ends - starts)[chosen] == 1
+    met = functools.partial(_met_students, starts=starts, ends=ends, which=which, merged=merged)
+    found = [
+        GuardianMerge(ga, gs, *decided[d], students=students)
+        for ga, gs, d, students in zip(
+            map(old.ids.__getitem__, old_chosen.tolist()),
+            map(new.ids.__getitem__, new_chosen.tolist()),
+            kind_of,
+            met(chosen),
+            strict=True,
+        )
+    ]
+    folds = guardian_folds(
+        pairs, old, new, levels, (group, chosen, found), (combo, bits, capped), met_auto, rules, met
+    )
+    return found, folds, old_chosen, new_chosen
+
+
+def _met_students(
+    at: I64, *, starts: I64, ends: I64, which: I64, merged: list[tuple[str, str]]
+) -> list[tuple[tuple[str, str], ...]]:
+    """The merged student pairs each of the pairs ``at`` met on (most met on one)."""
+    one = (ends - starts)[at] == 1
     students: list[tuple[tuple[str, str], ...]] = list(
-        zip(map(merged.__getitem__, which[starts[chosen][one]].tolist()), strict=True)
+        zip(map(merged.__getitem__, which[starts[at][one]].tolist()), strict=True)
     )
     if not one.all():
         which_list = which.tolist()
         several = [
             tuple(sorted({merged[k] for k in which_list[start:end]}))
-            for start, end in zip(
-                starts[chosen][~one].tolist(), ends[chosen][~one].tolist(), strict=True
-            )
+            for start, end in zip(starts[at][~one].tolist(), ends[at][~one].tolist(), strict=True)
         ]
         students = _interleave(students, several, one.tolist())
-    found = [
-        GuardianMerge(ga, gs, *decided[d], students=met)
-        for ga, gs, d, met in zip(
-            map(old.ids.__getitem__, old_chosen.tolist()),
-            map(new.ids.__getitem__, new_chosen.tolist()),
-            kind_of,
-            students,
-            strict=True,
-        )
-    ]
-    return found, old_chosen, new_chosen
-
-
-def _score(levels: Mapping[str, I64], rules: GuardianRules) -> tuple[I64, npt.NDArray[np.float64]]:
-    """Each pair's combined level code (see :func:`combination`) and its evidence in bits."""
-    arrays = rules.bit_arrays(GUARDIAN_COMPARISONS)
-    size = len(next(iter(levels.values())))
-    combo = np.zeros(size, np.int64)
-    bits = np.zeros(size)
-    for name, radix in zip(NAMES, RADIX, strict=True):
-        combo = combo * radix + levels[name]
-        bits = bits + arrays[name][levels[name]]
-    return combo, bits
-
-
-def _decide_kinds(
-    pairs: Pairs,
-    old: _Columns,
-    new: _Columns,
-    levels: Mapping[str, I64],
-    chosen: I64,
-    scores: tuple[I64, npt.NDArray[np.float64], npt.NDArray[np.float64]],
-    margin: npt.NDArray[np.float64],
-    rules: GuardianRules,
-    auto_child: npt.NDArray[np.bool_],
-) -> tuple[list[tuple[float, Decision, tuple[FieldEvidence, ...], tuple[str, ...]]], list[int]]:
-    """The decision of each chosen pair, made once per kind of pair (most pairs share a few).
-
-    Returns the decisions and, for each chosen pair, the index of its own.
-    """
-    combo, bits, capped = scores
-    found = facts(pairs, old, new, levels, chosen)
-    found["auto_child"] = auto_child
-    # Everything but the ids and students depends on a few values: key on them.
-    kind = np.unique(bits[chosen], return_inverse=True)[1].reshape(-1).astype(np.int64)
-    kind = (kind * int(combo.max() + 1) + combo[chosen]) * 2 + (capped[chosen] != 0)
-    kind = kind * 2 + (margin < rules.margin_bits)
-    for fact in _RULE_FACTS:
-        kind = kind * 2 + found[fact]
-    _, first, kind_of = np.unique(kind, return_index=True, return_inverse=True)
-    at = chosen[first]  # one pair of each kind
-    decided = []
-    for code, b, cut, near, *flags in zip(
-        combo[at].tolist(),
-        bits[at].tolist(),
-        capped[at].tolist(),
-        margin[first].tolist(),
-        *(found[fact][first].tolist() for fact in _RULE_FACTS),
-        strict=True,
-    ):
-        decided.append(
-            rules.decide(
-                combination(code), b, cut, near, dict(zip(_RULE_FACTS, flags, strict=True))
-            )
-        )
-    return decided, kind_of.reshape(-1).tolist()
+    return students
 
 
 def _interleave(first: list[Any], second: list[Any], take_first: list[bool]) -> list[Any]:
@@ -282,7 +271,6 @@ def _interleave(first: list[Any], second: list[Any], take_first: list[bool]) -> 
     return [next(a) if flag else next(b) for flag in take_first]
 
 
-_RULE_FACTS = (*FACTS, "auto_child")  # auto_child: met on a student merge that is auto
 _WIDE = "met on no merged student: paired across the district"
 
 
@@ -336,7 +324,7 @@ def _match_district_wide(
     chosen = keep[unique]
     if not len(chosen):
         return [], np.zeros(0, np.int64)
-    combo, bits = _score(levels, rules)
+    combo, bits = score(levels, rules)
     bits = bits + rules.prior_bits(np.ones(len(bits), np.int64))
     # Across the district only a full name (or the name the email spells) identifies the adult.
     wide = ~(
@@ -347,7 +335,7 @@ def _match_district_wide(
         )
     ) & ~(levels["first_name"][chosen] == LEVEL_INDEX["first_name"]["in_email"])
     margin = np.full(len(chosen), np.inf)
-    decided, kind_of = _decide_kinds(
+    decided, kind_of = decide_kinds(
         pairs,
         old,
         new,
@@ -387,8 +375,8 @@ def _unify_codes(old: _Coded, new: _Coded) -> I64:
 
 def _plan_guardians(
     archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
-) -> tuple[list[GuardianMerge], list[GuardianAction], _Columns]:
-    """Guardian merges and old-guardian actions for a plan, reading each roster once.
+) -> tuple[list[GuardianMerge], list[GuardianFold], list[GuardianAction], _Columns]:
+    """Guardian merges, folds and old-guardian actions for a plan, reading each roster once.
 
     The same as :func:`match_guardians` (under ``keep_old``) and
     :func:`guardian_actions`; also returns the synced accounts as columns
@@ -397,12 +385,12 @@ def _plan_guardians(
     rules = GuardianRules.from_settings(settings)
     old = _Columns.from_roster(archived, rules.phone_region)
     new = _Columns.from_roster(synced, rules.phone_region)
-    found, matched = (
-        _match_columns(old, new, merges, rules)
-        if settings.guardian_policy == "keep_old"
-        else ([], np.zeros(0, np.int64))
-    )
+    found: list[GuardianMerge] = []
+    folds: list[GuardianFold] = []
+    matched = np.zeros(0, np.int64)
+    if settings.guardian_policy == "keep_old":
+        found, folds, matched = _match_columns(old, new, merges, rules)
     actions = _column_actions(
         old, merges, matched, settings.guardian_policy, settings.unmatched_old_guardians
     )
-    return found, actions, new
+    return found, folds, actions, new

@@ -100,7 +100,9 @@ def run_account_steps(
             return BatchRun(lambda step: one(acc, fp, step))
         keys = [s.archived_id for s in batch]
         keys += [a for s in batch if s.kind == "detach" for a, _ in s.students]
-        guardians = [g for s in batch for g in (s.guardian_id, s.into_id, *s.guardians) if g]
+        guardians = [
+            g for s in batch for g in (s.guardian_id, s.into_id, s.joins, *s.guardians) if g
+        ]
         students = [x for s in batch for pair in s.students for x in pair]
         view = account_batch(acc, fp, keys, guardians, students)
         finish = view.flush if isinstance(view, AccountBatch) else no_op
@@ -175,7 +177,14 @@ def _apply_guardian_merge(
         merged = tx.students([a for a, _ in step.students])
         if not any(a in merged and merged[a].merged_into == s for a, s in step.students):
             return _result(step, "skipped", "none of the student merges it rests on is applied")
+    if step.kind == "guardian_fold" and final_account(tx, step.joins) != into:
+        return _result(step, "skipped", "the guardian merge it joins is not applied")
+    return _merge_account(tx, fp, step, into)
 
+
+def _merge_account(tx: AccountTransaction, fp: str, step: AccountStep, into: str) -> MergeOutcome:
+    """Merge ``step.guardian_id`` into ``into``: its links, its guardian history, its state."""
+    g, target = step.guardian_id, guardian_key(into)
     # Every read before the first write (a batch view flushes on reading what it wrote).
     removed, added = _relink(tx.links_of_guardian(g), tx.links_of_guardian(into), into)
     plans = []
@@ -283,6 +292,7 @@ _APPLY: dict[
     str, Callable[[AccountTransaction, str, AccountStep, JournalEntry | None], MergeOutcome]
 ] = {
     "guardian_merge": _apply_guardian_merge,
+    "guardian_fold": _apply_guardian_merge,
     "detach": _apply_detach,
     "account_link": _apply_link,
 }
@@ -295,7 +305,8 @@ def _undo_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutco
     entry = tx.journal(fp, step.archived_id)
     if entry is None or entry.undone:
         return _result(step, "not_applied", "not applied by this plan")
-    if step.kind == "guardian_merge":
+    merging = step.kind in ("guardian_merge", "guardian_fold")
+    if merging:
         into = entry.synced_id.removeprefix("guardian:")
         stored = tx.guardians([step.guardian_id]).get(step.guardian_id)
         if stored is None or stored.merged_into != into:
@@ -324,7 +335,7 @@ def _undo_step(tx: AccountTransaction, fp: str, step: AccountStep) -> MergeOutco
     for account_link in entry.accounts_linked:
         tx.remove_account_link(account_link)
     counts: dict[str, int] = {}
-    if step.kind == "guardian_merge":
+    if merging:
         into = entry.synced_id.removeprefix("guardian:")
         for table, keys in entry.moved.items():
             here = {row.key for row in tx.history_rows(table, into)}

@@ -8,12 +8,15 @@ so they never collide with a student id:
 
 - ``guardian:<id>``: the sync-created account ``<id>`` merged into the old
   one (its links and guardian history move there; it is marked merged);
+- ``fold:<id>``: an adult's second old account ``<id>`` merged into the old
+  account their guardian merge keeps, the same way, after that merge and
+  only when it is applied;
 - ``detach:<archived student id>``: old guardian links that a student
   merge brought to the synced student, removed by the district's policy;
 - ``link:<kind>:<first id>:<second id>``: two accounts of one adult linked.
 
 A reviewer approves a ``review`` step by listing its approval id with the
-archived student ids: ``guardian:<synced guardian id>``,
+archived student ids: ``guardian:<synced guardian id>``, ``fold:<old guardian id>``,
 ``detach:<archived student id>:<guardian id>`` or ``role:<first id>:<second id>``.
 """
 
@@ -33,12 +36,13 @@ __all__ = [
     "account_steps",
     "approval_ids",
     "explain_account_steps",
+    "fold_key",
     "is_account_key",
 ]
 
-ACCOUNT_KEY_PREFIXES = ("guardian:", "detach:", "link:")
+ACCOUNT_KEY_PREFIXES = ("guardian:", "fold:", "detach:", "link:")
 
-StepKind = Literal["guardian_merge", "detach", "account_link"]
+StepKind = Literal["guardian_merge", "guardian_fold", "detach", "account_link"]
 _ROLE_MODES: Mapping[str, Literal["link", "merge"]] = {"link": "link", "merge": "merge"}
 
 
@@ -50,9 +54,12 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 class AccountStep:
     """One account change: ``archived_id`` is its journal key, ``synced_id`` its target.
 
-    ``guardian_id``/``into_id``: a guardian merge's accounts (merged away,
-    kept). ``students``: the student merges ``(archived, synced)`` it rests
-    on; at least one must be applied. ``guardians``: a detach's old accounts.
+    ``guardian_id``/``into_id``: a guardian merge's or fold's accounts
+    (merged away, kept). ``students``: the student merges ``(archived,
+    synced)`` it rests on; at least one must be applied (a fold's are its own
+    and those of the guardian merge it joins). ``guardians``: a detach's old
+    accounts. ``joins``: a fold's sync-created account, which must have been
+    merged into ``into_id``.
     """
 
     kind: StepKind
@@ -63,6 +70,7 @@ class AccountStep:
     students: tuple[tuple[str, str], ...] = field(default=(), converter=_tuple)
     guardians: tuple[str, ...] = field(default=(), converter=_tuple)
     link: AccountLink | None = None
+    joins: str = ""
 
 
 def is_account_key(key: str) -> bool:
@@ -74,9 +82,14 @@ def guardian_key(guardian_id: str) -> str:
     return f"guardian:{guardian_id}"
 
 
+def fold_key(guardian_id: str) -> str:
+    return f"fold:{guardian_id}"
+
+
 def approval_ids(plan: MergePlan) -> frozenset[str]:
     """Every id a reviewer may approve beyond archived student ids (the plan's review steps)."""
     ids = {guardian_key(g.synced_guardian_id) for g in plan.guardian_merges if g.decision != "auto"}
+    ids |= {fold_key(f.archived_guardian_id) for f in plan.guardian_folds if f.decision != "auto"}
     ids |= {
         f"detach:{a.student_id}:{a.guardian_id}"
         for a in plan.guardian_actions
@@ -109,6 +122,8 @@ def account_steps(
                 students=gm.students,
             )
         )
+
+    steps += _fold_steps(plan, approved, skipped)
 
     links: list[AccountStep] = []
     policy = str(plan.settings.get("multiple_role_policy", "separate"))
@@ -166,6 +181,34 @@ def account_steps(
     return [*steps, *links], skipped
 
 
+def _fold_steps(
+    plan: MergePlan, approved: Collection[str], skipped: list[MergeOutcome]
+) -> list[AccountStep]:
+    """The folds of second old accounts, after the guardian merges they join."""
+    joined = {(g.archived_guardian_id, g.synced_guardian_id): g for g in plan.guardian_merges}
+    steps = []
+    for fold in plan.guardian_folds:
+        key = fold_key(fold.archived_guardian_id)
+        target = guardian_key(fold.into_guardian_id)
+        if fold.decision != "auto" and key not in approved:
+            skipped.append(_skip("guardian_fold", key, target))
+            continue
+        merge = joined.get((fold.into_guardian_id, fold.synced_guardian_id))
+        students = sorted({*fold.students, *(merge.students if merge is not None else ())})
+        steps.append(
+            AccountStep(
+                "guardian_fold",
+                key,
+                target,
+                guardian_id=fold.archived_guardian_id,
+                into_id=fold.into_guardian_id,
+                students=students,
+                joins=fold.synced_guardian_id,
+            )
+        )
+    return steps
+
+
 def _skip(kind: StepKind, key: str, target: str) -> MergeOutcome:
     return MergeOutcome(key, target, "skipped_review", "needs review; not approved", kind=kind)
 
@@ -186,6 +229,19 @@ def explain_account_steps(plan: MergePlan, *, review_only: bool = False) -> list
         )
         lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in gm.evidence]
         lines += [f"  review: {r}" for r in gm.reasons]
+    for fold in plan.guardian_folds:
+        if review_only and fold.decision == "auto":
+            continue
+        approval = (
+            "" if fold.decision == "auto" else f"  [approve: fold:{fold.archived_guardian_id}]"
+        )
+        lines.append(
+            f"guardian fold {fold.archived_guardian_id} -> {fold.into_guardian_id} "
+            f"(both {fold.synced_guardian_id}): {fold.decision} "
+            f"(confidence {fold.confidence:.4f}){approval}"
+        )
+        lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in fold.evidence]
+        lines += [f"  review: {r}" for r in fold.reasons]
     for action in plan.guardian_actions:
         if action.action in ("keep",) or (review_only and action.action != "review"):
             continue

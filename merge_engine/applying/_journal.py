@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import cast
 
+import attrs
 from attrs import frozen
 
 from ..plan import Merge
@@ -131,11 +132,25 @@ def journaled_plan(storage: StorageAdapter, plan_id: str) -> tuple[list[Merge], 
         rests = {
             k: [(a, s) for s in _linked(entries[k]) for a in into.get(s, ())]
             for k in account_keys
-            if k.startswith("guardian:")
+            if k.startswith(("guardian:", "fold:"))
         }
         links = _links(tx, sorted({a for pairs in rests.values() for a, _ in pairs}))
     steps = [_step(k, entries[k], rests.get(k, []), links) for k in account_keys]
-    return merges, steps
+    return merges, _fold_rests(steps)
+
+
+def _fold_rests(steps: list[AccountStep]) -> list[AccountStep]:
+    """A fold also rests on the student merges of the guardian merge it joins (into one account)."""
+    by_target: dict[str, set[tuple[str, str]]] = {}
+    for step in steps:
+        if step.kind == "guardian_merge":
+            by_target.setdefault(step.synced_id, set()).update(step.students)
+    return [
+        attrs.evolve(step, students=sorted({*step.students, *by_target.get(step.synced_id, ())}))
+        if step.kind == "guardian_fold"
+        else step
+        for step in steps
+    ]
 
 
 def _linked(entry: JournalEntry) -> list[str]:
@@ -160,6 +175,17 @@ def _step(
             # The student merges it met on: the old account on the archived student,
             # the sync-created one on the synced student (as the planner pairs them).
             students=[(a, s) for a, s in candidates if kept in links.get(a, set())],
+        )
+    if key.startswith("fold:"):
+        folded = key.removeprefix("fold:")
+        return AccountStep(
+            "guardian_fold",
+            key,
+            entry.synced_id,
+            guardian_id=folded,
+            into_id=entry.synced_id.removeprefix("guardian:"),
+            # Its own student merges: the folded account on the archived student.
+            students=[(a, s) for a, s in candidates if folded in links.get(a, set())],
         )
     if key.startswith("detach:"):
         return AccountStep(

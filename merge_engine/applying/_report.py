@@ -20,7 +20,7 @@ Status = Literal[
     "failed", "undone", "not_applied",
 ]  # fmt: skip
 #: ``student`` merges, and the account steps after them (:mod:`.account_steps`).
-OutcomeKind = Literal["student", "guardian_merge", "detach", "account_link"]
+OutcomeKind = Literal["student", "guardian_merge", "guardian_fold", "detach", "account_link"]
 
 _STATUS_ORDER: tuple[Status, ...] = (
     "applied", "undone", "swept", "already_applied", "not_applied", "skipped_review", "skipped",
@@ -28,6 +28,7 @@ _STATUS_ORDER: tuple[Status, ...] = (
 )  # fmt: skip
 _KIND_LABEL: Mapping[str, str] = {
     "guardian_merge": "guardian merges",
+    "guardian_fold": "second old accounts folded",
     "detach": "old-guardian detaches",
     "account_link": "multiple-role links",
 }
@@ -56,7 +57,7 @@ class MergeOutcome:
     re-inserted (undo), per table. ``links``: guardian links added or
     removed. ``kept``: (undo) rows written to the synced student after the
     merge, which stay with it. For an account step (``kind`` other than
-    ``student``) ``archived_id`` is the step's key (``guardian:<id>``,
+    ``student``) ``archived_id`` is the step's key (``guardian:<id>``, ``fold:<id>``,
     ``detach:<archived student id>``, ``link:...``) and ``synced_id`` its target.
     """
 

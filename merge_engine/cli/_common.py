@@ -110,6 +110,7 @@ def plan_counts(plan: MergePlan, out: str | Path) -> dict[str, Any]:
         "unmatched_archived": len(plan.unmatched_archived),
         "unmatched_synced": len(plan.unmatched_synced),
         "guardian_merges": len(plan.guardian_merges),
+        "guardian_folds": len(plan.guardian_folds),
         "guardian_actions": len(plan.guardian_actions),
         "multiple_role_users": len(plan.role_links),
         "account_steps_to_review": len(approval_ids(plan)),

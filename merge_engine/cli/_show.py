@@ -81,6 +81,8 @@ def _show_accounts(args: argparse.Namespace, plan: MergePlan, limit: int | None)
         steps: list[dict[str, Any]] = [
             *({"step": "guardian_merge", **g.to_dict()} for g in plan.guardian_merges
               if not args.review or g.decision == "review"),
+            *({"step": "guardian_fold", **f.to_dict()} for f in plan.guardian_folds
+              if not args.review or f.decision == "review"),
             *({"step": "guardian_action", **a.to_dict()} for a in plan.guardian_actions
               if not args.review or a.action == "review"),
             *({"step": "multiple_role_user", **r.to_dict()} for r in plan.role_links

@@ -421,7 +421,9 @@ def _adults(
     archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
 ) -> dict[str, Any]:
     """Guardian merges, old-guardian actions and multiple-role users for the plan."""
-    guardian_merges, actions, synced_accounts = _plan_guardians(archived, synced, merges, settings)
+    guardian_merges, folds, actions, synced_accounts = _plan_guardians(
+        archived, synced, merges, settings
+    )
     role_action: Literal["keep_apart", "link", "merge"] = {
         "separate": "keep_apart",
         "link": "link",
@@ -431,7 +433,12 @@ def _adults(
         attrs.evolve(link, action=role_action if link.verdict == "same_person" else "review")
         for link in _find_roles(synced, synced_accounts)
     ]
-    return {"guardian_merges": guardian_merges, "guardian_actions": actions, "role_links": links}
+    return {
+        "guardian_merges": guardian_merges,
+        "guardian_folds": folds,
+        "guardian_actions": actions,
+        "role_links": links,
+    }
 
 
 def _observed_progression(ea: EncodedSide, eb: EncodedSide, scored: ScoredPairs) -> int | None:

@@ -242,6 +242,14 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
         if f"guardian:{g.synced_guardian_id}" not in ids
         and (not g.students or any(p in kept_pairs for p in g.students))
     ]  # fmt: skip
+    # A fold goes with the guardian merge it joins.
+    joined = {(g.archived_guardian_id, g.synced_guardian_id) for g in guardian_merges}
+    folds = [
+        f for f in plan.guardian_folds
+        if f"fold:{f.archived_guardian_id}" not in ids
+        and (f.into_guardian_id, f.synced_guardian_id) in joined
+        and (not f.students or any(p in kept_pairs for p in f.students))
+    ]  # fmt: skip
     actions = [
         a for a in plan.guardian_actions
         if a.student_id not in gone and f"detach:{a.student_id}:{a.guardian_id}" not in ids
@@ -253,6 +261,7 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
     notes = [_note(f"rejected by a reviewer, not proposed: {a} -> {s}") for a, s in sorted(pairs)]
     found = (
         {f"guardian:{g.synced_guardian_id}" for g in plan.guardian_merges}
+        | {f"fold:{f.archived_guardian_id}" for f in plan.guardian_folds}
         | {f"detach:{a.student_id}:{a.guardian_id}" for a in plan.guardian_actions}
         | {f"role:{r.first_id}:{r.second_id}" for r in plan.role_links}
     )
@@ -274,6 +283,7 @@ def without_rejected(plan: MergePlan, decisions: Sequence[Decisions]) -> MergePl
         warnings=[*plan.warnings, *notes],
         stats=stats,
         guardian_merges=guardian_merges,
+        guardian_folds=folds,
         guardian_actions=actions,
         role_links=roles,
     )

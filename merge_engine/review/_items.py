@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from attrs import field, frozen
 
-from ..applying._account_steps import guardian_key
+from ..applying._account_steps import fold_key, guardian_key
 from ..plan import Competitor, Merge, MergePlan
 
 __all__ = [
@@ -30,13 +30,19 @@ __all__ = [
 ]
 
 ItemKind = Literal[
-    "student", "archived_duplicate", "guardian_merge", "guardian_detach", "multiple_role"
+    "student",
+    "archived_duplicate",
+    "guardian_merge",
+    "guardian_fold",
+    "guardian_detach",
+    "multiple_role",
 ]
 #: Every kind of review item, in the order the sheet lists kinds that share a reason.
 KINDS: tuple[ItemKind, ...] = (
     "student",
     "archived_duplicate",
     "guardian_merge",
+    "guardian_fold",
     "guardian_detach",
     "multiple_role",
 )
@@ -132,6 +138,23 @@ def review_items(plan: MergePlan) -> list[ReviewItem]:
                 gm.reasons,
                 _digest(gm.archived_guardian_id, gm.synced_guardian_id, levels,
                         sorted(gm.students), hashes_of(a for a, _ in gm.students)),
+                differs=[f"{c.replace('_', ' ')} {lv}" for c, lv in levels if lv not in _AGREE],
+            )
+        )  # fmt: skip
+    for fold in plan.guardian_folds:
+        if fold.decision == "auto":
+            continue
+        levels = sorted((e.comparison, e.level) for e in fold.evidence)
+        items.append(
+            ReviewItem(
+                "guardian_fold",
+                fold_key(fold.archived_guardian_id),
+                fold.archived_guardian_id,
+                fold.into_guardian_id,
+                fold.confidence,
+                fold.reasons,
+                _digest(fold.archived_guardian_id, fold.into_guardian_id, fold.synced_guardian_id,
+                        levels, sorted(fold.students), hashes_of(a for a, _ in fold.students)),
                 differs=[f"{c.replace('_', ' ')} {lv}" for c, lv in levels if lv not in _AGREE],
             )
         )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The account part of the contract: guardian merges, detaches and multiple-role links.
+"""The account part of the contract: guardian merges, folds, detaches and multiple-role links.
 
 They need a few more operations than student merges: guardian merge state,
 a guardian's links across students, guardian-owned history and account
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from ..applying._account_apply import run_account_steps
+from ..applying._account_steps import AccountStep
 from ..exceptions import StorageError
 from ..storage import (
     AccountLink,
@@ -248,3 +250,64 @@ class AccountContract(ContractBase):
             }
             assert tx.move_rows_many("guardian_messages", [([(2,)], "g1"), ([(1,)], "g2")]) == 2
             assert [r.key for r in tx.history_rows("guardian_messages", "g1")] == [(2,)]
+
+    # -- A guardian merge and the fold of an adult's second old account, end to end ----------
+
+    _MERGE = AccountStep(
+        "guardian_merge", "guardian:g4", "guardian:g1", guardian_id="g4", into_id="g1"
+    )
+    _FOLD = AccountStep(
+        "guardian_fold", "fold:g3", "guardian:g1", guardian_id="g3", into_id="g1", joins="g4"
+    )
+
+    def test_a_fold_applies_with_its_guardian_merge_and_undo_restores_everything(
+        self, storage: StorageAdapter
+    ) -> None:
+        """g4 (sync-created) into g1 (old), then g3 (a second old account) into g1, in one
+        transaction; undo in one transaction restores every account, link and row."""
+        self.require_accounts(storage)
+        # What the contract reads (an override may add the whole database, bookkeeping too).
+        before = ContractBase.state(self, storage)
+        steps = [self._MERGE, self._FOLD]
+        out = run_account_steps(storage, "plan-1", steps, undo=False, batch_size=2, max_retries=0)
+        assert [(o.kind, o.status) for o in out] == [
+            ("guardian_merge", "applied"),
+            ("guardian_fold", "applied"),
+        ]
+        with storage.transaction() as tx:
+            acc = self.accounts(tx)
+            assert acc.guardians(["g3", "g4"]) == {
+                "g3": StoredGuardian("g3", "g1"),
+                "g4": StoredGuardian("g4", "g1"),
+            }
+            assert acc.links_of_guardian("g3") == acc.links_of_guardian("g4") == []
+            assert sorted(x.student_id for x in acc.links_of_guardian("g1")) == ["a1", "a2", "s1"]
+            bodies = [r.values["body"] for r in tx.history_rows("guardian_messages", "g1")]
+            assert bodies == ["old account", "new account"]
+            entry = tx.journal("plan-1", "fold:g3")
+            assert entry is not None and entry.synced_id == "guardian:g1" and not entry.undone
+            assert [(x.student_id, x.guardian_id) for x in entry.links_removed] == [("a2", "g3")]
+        again = run_account_steps(storage, "plan-1", steps, undo=False, batch_size=2, max_retries=0)
+        assert [o.status for o in again] == ["already_applied", "already_applied"]
+        undone = run_account_steps(
+            storage, "plan-1", steps[::-1], undo=True, batch_size=2, max_retries=0
+        )
+        assert [o.status for o in undone] == ["undone", "undone"]
+        after = ContractBase.state(self, storage)
+        for bookkeeping in ("journal", "audit"):
+            del before[bookkeeping], after[bookkeeping]
+        assert after == before
+
+    def test_a_fold_without_its_guardian_merge_writes_nothing(
+        self, storage: StorageAdapter
+    ) -> None:
+        """The adult's sync-created account was not merged into the old one: no fold."""
+        self.require_accounts(storage)
+        before = self.state(storage)
+        out = run_account_steps(
+            storage, "plan-1", [self._FOLD], undo=False, batch_size=1, max_retries=0
+        )
+        assert [(o.status, o.reason) for o in out] == [
+            ("skipped", "the guardian merge it joins is not applied")
+        ]
+        assert self.state(storage) == before

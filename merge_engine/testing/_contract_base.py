@@ -171,7 +171,7 @@ class ContractBase:
     def state(self, storage: StorageAdapter) -> Any:
         """Everything the contract can read of the district, to compare before and after."""
         ids = list(STUDENT_IDS)
-        keys = [*ids, *(f"guardian:{g}" for g in GUARDIAN_IDS)]
+        keys = [*ids, *(f"{kind}:{g}" for kind in ("guardian", "fold") for g in GUARDIAN_IDS)]
         with storage.transaction() as tx:
             out: dict[str, Any] = {
                 "students": dict(tx.students(ids)),

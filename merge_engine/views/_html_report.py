@@ -279,6 +279,7 @@ def _summary(plan: MergePlan, audit: AuditReport | None) -> str:
         ("children with archived duplicates", dup_count),
         ("guardian merges", len(plan.guardian_merges)),
         ("guardian merges to review", sum(g.decision == "review" for g in plan.guardian_merges)),
+        ("second old accounts folded", len(plan.guardian_folds)),
         ("old-guardian actions", len(plan.guardian_actions)),
         ("multiple-role users", len(plan.role_links)),
         ("input warnings", len(plan.warnings)),
@@ -408,6 +409,18 @@ def _guardian_section(plan: MergePlan, people: _People, limits: ReportLimits) ->
         )
         for g in merges[: limits.rows]
     ]
+    folds = sorted(plan.guardian_folds, key=lambda f: (f.decision != "review", f.confidence))
+    fold_rows = [
+        (
+            _who(f.archived_guardian_id, people.adult(f.archived_guardian_id)),
+            _who(f.into_guardian_id, people.adult(f.into_guardian_id)),
+            _who(f.synced_guardian_id, people.adult(f.synced_guardian_id)),
+            _e(f.decision),
+            f"{f.confidence:.4f}",
+            _e("; ".join(f.reasons)),
+        )
+        for f in folds[: limits.rows]
+    ]
     actions = plan.guardian_actions
     action_rows = [
         (
@@ -432,6 +445,19 @@ def _guardian_section(plan: MergePlan, people: _People, limits: ReportLimits) ->
             rows,
         )
         + _cut_note(len(rows), len(merges), "guardian merges")
+        + f"<h3>{len(folds):,} second old accounts folded into the adult's first</h3>"
+        + _table(
+            [
+                "second old account",
+                "kept old account",
+                "synced guardian",
+                "decision",
+                "confidence",
+                "reasons",
+            ],
+            fold_rows,
+        )
+        + _cut_note(len(fold_rows), len(folds), "folds")
         + f"<h3>{len(actions):,} actions on old guardian links</h3>"
         + _table(["action", "guardian", "student", "reason"], action_rows)
         + _cut_note(len(action_rows), len(actions), "guardian actions")

@@ -65,6 +65,7 @@ def plan_html(plan: MergePlan) -> str:
         ("archived unmatched", len(plan.unmatched_archived)),
         ("synced unmatched", len(plan.unmatched_synced)),
         ("guardian merges", len(plan.guardian_merges)),
+        ("second old accounts folded", len(plan.guardian_folds)),
         ("guardian actions", len(plan.guardian_actions)),
         ("multiple-role users", len(plan.role_links)),
         ("input warnings", len(plan.warnings)),

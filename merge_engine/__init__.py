@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .applying.apply import ApplyReport, MergeOutcome, apply_plan, audit_history
     from .applying.journal import PlanSummary, plan_summaries
     from .applying.undo import undo_plan, undo_plan_id
+    from .plan_file import PlanFile
     from .planning.many import District, DistrictResult, plan_many
     from .planning.planner import build_plan
     from .readers import read_roster, write_roster
@@ -53,6 +54,7 @@ _LAZY = {
     "undo_plan": "applying.undo",
     "undo_plan_id": "applying.undo",
     "build_plan": "planning.planner",
+    "PlanFile": "plan_file",
     "District": "planning.many",
     "DistrictResult": "planning.many",
     "plan_many": "planning.many",
@@ -96,6 +98,7 @@ __all__ = [
     "MergePlan",
     "MissingDependencyError",
     "PlanError",
+    "PlanFile",
     "PlanLockedError",
     "PlanSummary",
     "Roster",

@@ -20,6 +20,7 @@ from attrs import frozen
 from .._log import get_logger
 from ..exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
 from ..plan import Merge, MergePlan
+from ..plan_file import PlanFile
 from ..storage.adapter import Capability, capabilities_of
 from ..storage.base import (
     HistoryRow,
@@ -54,7 +55,7 @@ Progress = Callable[[int, int], None]
 MAX_CONSECUTIVE_FAILURES = 5
 
 
-def plan_fingerprint(plan: MergePlan) -> str:
+def plan_fingerprint(plan: MergePlan | PlanFile) -> str:
     """A short stable id of the plan's inputs, used as the journal and audit key."""
     try:
         parts = (plan.fingerprint["archived"], plan.fingerprint["synced"])

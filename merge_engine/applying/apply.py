@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from .._log import get_logger
 from ..exceptions import PlanError
-from ..plan import SCHEMA_VERSION, Merge, MergePlan
+from ..plan import APPLICABLE_VERSION, Merge, MergePlan
 from ..storage.base import (
     AuditRecord,
     GuardianLink,
@@ -223,7 +223,7 @@ def check_integrity(plan: MergePlan) -> None:
             "digest was removed), so hand edits cannot be ruled out; re-create it with "
             "`merge-engine plan`"
         )
-    if plan.schema_version < SCHEMA_VERSION:
+    if plan.schema_version < APPLICABLE_VERSION:
         raise PlanError(
             f"the plan has schema version {plan.schema_version}; re-create it with "
             "`merge-engine plan` to apply it (undo still reads it)"

@@ -175,10 +175,23 @@ class Decoder:
             raise PlanError(f"malformed plan: {key!r} must be an object; {RECREATE}")
         return dict(value)
 
-    def merges(self, rows: Iterable[Any]) -> Iterator[Merge]:
+    def merges(
+        self, rows: Iterable[Any], where: Callable[[list[Any]], bool] | None = None
+    ) -> Iterator[Merge]:
+        """The merges of ``rows``; with ``where``, only those whose raw row it accepts (the
+        others are parsed as JSON only)."""
         evidence = self.evidence
         parse = _list(lambda *r: Merge.from_row(r, evidence), Merge.COLUMNS)
-        return parse_entries("merges", rows, parse)
+        if where is None:
+            return parse_entries("merges", rows, parse)
+        width = len(Merge.COLUMNS)
+
+        def wanted(row: Any) -> Merge | None:
+            if isinstance(row, list) and len(row) == width and not where(row):
+                return None
+            return parse(row)  # malformed rows are parsed, to be named
+
+        return (m for m in parse_entries("merges", rows, wanted) if m is not None)
 
     def guardian_merges(self, rows: Iterable[Any]) -> Iterator[GuardianMerge]:
         evidence = self.evidence

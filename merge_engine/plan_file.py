@@ -12,7 +12,7 @@ served the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,14 @@ class PlanFile:
             return iter(self._whole.merges)
         return self._decoder.merges(self._rows("merges"))
 
+    def iter_merges_where(self, keep: Callable[[str, str], bool]) -> Iterator[Merge]:
+        """The merges for which ``keep(archived_id, decision)`` is true; the others are not
+        built (a cheap pass over a large plan)."""
+        if self._decoder is None:
+            return (m for m in self._whole.merges if keep(m.archived_id, m.decision))
+        a, d = Merge.COLUMNS.index("archived_id"), Merge.COLUMNS.index("decision")
+        return self._decoder.merges(self._rows("merges"), lambda row: keep(row[a], row[d]))
+
     def iter_merges_backwards(self) -> Iterator[Merge]:
         """Every merge, last first (for undo, which goes newest first)."""
         if self._decoder is None:
@@ -188,10 +196,11 @@ class PlanFile:
         wanted = {a for ids in self.shared_targets().values() for a in ids}
         wanted |= {a for g in guardian_merges if g.decision != "auto" for a, _ in g.students}
         wanted |= {a.student_id for a in actions}
-        kept = [
-            m for m in (self.iter_merges() if merges else ())
-            if m.decision == "review" or m.archived_id in wanted
-        ]  # fmt: skip
+        kept = (
+            list(self.iter_merges_where(lambda a, decision: decision == "review" or a in wanted))
+            if merges
+            else []
+        )
         return MergePlan(
             merges=kept,
             unmatched_archived=(),

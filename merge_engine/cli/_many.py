@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..applying.apply import apply_plan
 from ..exceptions import MergeEngineError, MissingDependencyError, PlanError
 from ..plan import MergePlan
-from ..planning.many import PLAN_FILE, DistrictResult, districts_in, plan_many, process_pool
 from ._common import emit_json, settings_at, storage_at
 from ._progress import Counter, steps
+
+if TYPE_CHECKING:
+    from ..planning.many import DistrictResult
 
 __all__ = ["register"]
 
@@ -42,12 +44,16 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         with client_class(args.scheduler) as client:
             yield client
         return
+    from ..planning.many import process_pool  # noqa: PLC0415
+
     with process_pool(args.workers) as pool:
         yield pool
 
 
 def _existing(results: list[DistrictResult], out: Path, names: list[str]) -> list[str]:
     """Districts whose plan file exists: refused (a plan may be the handle of applied work)."""
+    from ..planning.many import PLAN_FILE, DistrictResult  # noqa: PLC0415
+
     kept = [n for n in names if (out / n / PLAN_FILE).exists()]
     results.extend(
         DistrictResult(
@@ -61,6 +67,9 @@ def _existing(results: list[DistrictResult], out: Path, names: list[str]) -> lis
 
 
 def cmd_plan_many(args: argparse.Namespace) -> int:
+    # The planner (numpy, scipy) loads only for the commands that plan: others start at once.
+    from ..planning.many import districts_in, plan_many  # noqa: PLC0415
+
     settings = settings_at(args.settings)
     out = Path(args.out)
     districts = districts_in(args.districts, out)
@@ -98,6 +107,8 @@ def _print_plans(results: list[DistrictResult]) -> None:
 
 
 def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    from ..planning.many import PLAN_FILE  # noqa: PLC0415
+
     row: dict[str, Any] = {"district": name, "db": args.db_template.format(district=name)}
     plan_path = Path(args.plans) / name / PLAN_FILE
     try:
@@ -123,6 +134,8 @@ def cmd_apply_many(args: argparse.Namespace) -> int:
             "--db-template must contain {district}, so that each district has its own "
             "database (e.g. 'sqlite:///dbs/{district}.db')"
         )
+    from ..planning.many import districts_in  # noqa: PLC0415
+
     names = [d.name for d in districts_in(args.districts)]
     rows = [_apply_one(args, name) for name in names]
     if args.json:

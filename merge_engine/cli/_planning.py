@@ -13,8 +13,6 @@ from ..applying._applying import plan_fingerprint
 from ..applying.journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..plan import MergePlan
-from ..planning.planner import build_plan
-from ..planning.replan import plan_from_storage
 from ..review.decisions import Decisions, rejected_pairs, without_rejected
 from ._common import (
     DB_HELP,
@@ -35,6 +33,10 @@ __all__ = ["register", "register_settings"]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    # The matcher (numpy, scipy) loads only for the commands that plan: `show` starts at once.
+    from ..planning.planner import build_plan  # noqa: PLC0415
+    from ..planning.replan import plan_from_storage  # noqa: PLC0415
+
     settings = settings_at(args.settings)
     decisions = read_decision_files(args.decisions)  # a bad file stops before planning
     if args.db:
@@ -108,6 +110,7 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from ..accounts.contact_audit import audit_contacts  # noqa: PLC0415
+    from ..planning.planner import build_plan  # noqa: PLC0415
 
     archived = plan = stranded = None
     if args.db:

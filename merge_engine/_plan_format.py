@@ -84,14 +84,17 @@ def open_plan_bytes(path: str | Path) -> IO[bytes]:
 class _Sink:
     """Where a writer's bytes go: hashed, and sent to a file in large pieces (or kept)."""
 
-    def __init__(self, out: IO[bytes] | None) -> None:
+    def __init__(self, out: IO[bytes] | None, *, keep: bool = True) -> None:
         self.out = out
+        self.keep = keep
         self.hash = hashlib.sha256()
         self.parts: list[bytes] = []
         self.size = 0
 
     def write(self, data: bytes) -> None:
         self.hash.update(data)
+        if not self.keep:
+            return
         self.parts.append(data)
         self.size += len(data)
         if self.out is not None and self.size > _BUFFER:
@@ -109,11 +112,12 @@ class PlanWriter:
 
     With a ``path`` the document goes to ``<path>.tmp`` (gzip-compressed when the
     name ends in ``.gz``) and is renamed into place by :meth:`close`; without one
-    it is kept in memory and :meth:`close` returns its text. Nothing but the
-    current row is held, so a plan can be written while it is produced.
+    it is kept in memory (or, with ``keep=False``, only hashed) and :meth:`close`
+    returns its text. Nothing but the current rows is held, so a plan can be
+    written while it is produced.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, keep: bool = True) -> None:
         self.path = None if path is None else Path(path)
         self._raw: IO[bytes] | None = None
         self._zip: gzip.GzipFile | None = None
@@ -128,7 +132,7 @@ class PlanWriter:
                 )
                 out = self._zip
         self._out = out
-        self._sink = _Sink(out)
+        self._sink = _Sink(out, keep=keep or out is not None)
         self._sink.write(HEAD)
 
     def member(self, key: str, value: Any) -> None:
@@ -151,9 +155,13 @@ class PlanWriter:
         write(b"],\n")
         return count
 
+    def digest(self) -> str:
+        """The digest of everything written so far."""
+        return "sha256:" + self._sink.hash.hexdigest()
+
     def close(self) -> str:
         """Write the digest line; returns the digest (and, in memory, the whole text)."""
-        digest = "sha256:" + self._sink.hash.hexdigest()
+        digest = self.digest()
         tail = _DIGEST + digest.encode() + b'"}\n'
         if self._out is None:
             return (b"".join(self._sink.parts) + tail).decode("utf-8")
@@ -181,7 +189,7 @@ def canonical_digest(document: Mapping[str, Any], order: Iterable[tuple[str, boo
     section (a list written one row per line) or a member. For a document
     that a JSON tool rewrote: the digest covers the content, not the layout.
     """
-    writer = PlanWriter()
+    writer = PlanWriter(keep=False)
     for key, is_section in order:
         if key not in document:
             continue
@@ -194,7 +202,7 @@ def canonical_digest(document: Mapping[str, Any], order: Iterable[tuple[str, boo
             writer.section(key, rows)
         else:
             writer.member(key, document[key])
-    return "sha256:" + writer._sink.hash.hexdigest()
+    return writer.digest()
 
 
 class _NotCanonical(Exception):

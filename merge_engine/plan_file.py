@@ -46,6 +46,7 @@ class PlanFile:
         self.path = path
         self._text = text
         self._plan = plan
+        self._review: dict[bool, MergePlan] = {}  # for_review, made once
         members: Mapping[str, Any] = text.members if text is not None else {}
         if plan is not None:
             self.schema_version = plan.schema_version
@@ -191,6 +192,8 @@ class PlanFile:
         """
         if self._plan is not None:
             return self._plan
+        if merges in self._review:
+            return self._review[merges]
         guardian_merges = list(self.iter_guardian_merges())
         actions = list(self.iter_guardian_actions())
         wanted = {a for ids in self.shared_targets().values() for a in ids}
@@ -201,7 +204,7 @@ class PlanFile:
             if merges
             else []
         )
-        return MergePlan(
+        self._review[merges] = MergePlan(
             merges=kept,
             unmatched_archived=(),
             unmatched_synced=(),
@@ -217,3 +220,4 @@ class PlanFile:
             verified=self.verified,
             partial=True,
         )
+        return self._review[merges]

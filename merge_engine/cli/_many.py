@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..applying.apply import apply_plan
 from ..exceptions import MergeEngineError, MissingDependencyError, PlanError
-from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ._common import emit_json, settings_at, storage_at
 from ._progress import Counter, steps
 
@@ -112,7 +112,7 @@ def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
     row: dict[str, Any] = {"district": name, "db": args.db_template.format(district=name)}
     plan_path = Path(args.plans) / name / PLAN_FILE
     try:
-        plan = MergePlan.read(plan_path)
+        plan = PlanFile.open(plan_path)  # merges read a batch at a time
         with storage_at(row["db"]) as storage, Counter(args, f"applying {name}") as counter:
             report = apply_plan(
                 plan,
@@ -124,7 +124,10 @@ def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
             )
     except (MergeEngineError, OSError) as exc:
         return {**row, "error": str(exc), "counts": {}, "refused": 0}
-    refused = len(report.by_status("stale", "conflict", "failed"))
+    bad = ("stale", "conflict", "failed")
+    refused = sum(report.counts.get(s, 0) for s in bad) + sum(
+        o.status in bad for o in report.account_outcomes
+    )
     return {**row, "error": None, "counts": report.counts, "refused": refused}
 
 

@@ -13,6 +13,7 @@ from ..applying._applying import plan_fingerprint
 from ..applying.journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..review.decisions import Decisions, rejected_pairs, without_rejected
 from ._common import (
     DB_HELP,
@@ -89,7 +90,7 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
     if not out.exists():
         return
     try:
-        fp = plan_fingerprint(MergePlan.read(out))
+        fp = plan_fingerprint(PlanFile.open(out))
     except (MergeEngineError, OSError, ValueError):
         raise OutputExistsError(
             f"{out} already exists and is not a plan file; write the plan to another file, "
@@ -192,7 +193,11 @@ def register(sub: Any) -> None:
     )
     plan.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
     roster_args(plan, required=False)
-    plan.add_argument("--out", required=True, help="where to write the plan JSON")
+    plan.add_argument(
+        "--out",
+        required=True,
+        help="where to write the plan JSON (a name ending in .gz: gzip-compressed)",
+    )
     plan.add_argument(
         "--overwrite",
         action="store_true",

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .applying._apply import ApplyReport, MergeOutcome, apply_plan, audit_history
     from .applying._journal import PlanSummary, plan_summaries
     from .applying._undo import undo_plan, undo_plan_id
+    from .plan_file import PlanFile
     from .planning._many import District, DistrictResult, plan_many
     from .planning._planner import build_plan
     from .readers import read_roster, write_roster
@@ -53,6 +54,7 @@ _LAZY = {
     "undo_plan": "applying._undo",
     "undo_plan_id": "applying._undo",
     "build_plan": "planning._planner",
+    "PlanFile": "plan_file",
     "District": "planning._many",
     "DistrictResult": "planning._many",
     "plan_many": "planning._many",
@@ -96,6 +98,7 @@ __all__ = [
     "MergePlan",
     "MissingDependencyError",
     "PlanError",
+    "PlanFile",
     "PlanLockedError",
     "PlanSummary",
     "Roster",

@@ -446,6 +446,8 @@ WRITE_METHODS = frozenset({
 #: Batch-level reads and writes of the account steps, offered or not like the others.
 ACCOUNT_BULK_READS = ("links_of_guardians",)
 ACCOUNT_BULK_WRITES = ("set_guardian_merged_into_many",)
+#: Optional reads beyond the batch-level ones, hidden with them ("hide").
+OPTIONAL_READS = ("audit_records_of",)
 #: How a FaultyStorage offers the adapter's optional batch-level methods.
 BULK_MODES = ("use", "fail", "reads", "hide")
 
@@ -485,7 +487,8 @@ class FaultyStorage(StorageProxy):
     batch-level methods: ``"use"`` them (default), make every batch-level write
     ``"fail"`` (uncounted, in ``bulk_failures``: the engine then redoes each batch
     one merge at a time), offer only the bulk ``"reads"``, or ``"hide"`` them all
-    (an adapter written against the required contract only).
+    and the audit read by student (an adapter written against the required contract
+    only: the engine then reads the whole audit log).
     """
 
     def __init__(
@@ -525,16 +528,16 @@ class _FaultyTransaction:
         self._tx = tx
         self._owner = owner
         hidden = {
-            "hide": {Capability.BULK_READS, Capability.BULK_WRITES},
+            "hide": {Capability.BULK_READS, Capability.BULK_WRITES, Capability.AUDIT_LOOKUP},
             "reads": {Capability.BULK_WRITES},
         }.get(owner.bulk, set())
         self.capabilities = capabilities_of(tx) - hidden  # what it offers, it declares
 
     def __getattr__(self, name: str) -> Any:
         owner = self._owner
-        hidden = (BULK_READS + ACCOUNT_BULK_READS if owner.bulk == "hide" else ()) + (
-            BULK_WRITES + ACCOUNT_BULK_WRITES if owner.bulk in ("hide", "reads") else ()
-        )
+        hidden = (
+            BULK_READS + ACCOUNT_BULK_READS + OPTIONAL_READS if owner.bulk == "hide" else ()
+        ) + (BULK_WRITES + ACCOUNT_BULK_WRITES if owner.bulk in ("hide", "reads") else ())
         if name in hidden:
             raise AttributeError(name)
         method = getattr(self._tx, name)

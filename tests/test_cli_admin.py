@@ -409,7 +409,7 @@ def test_an_unexpected_error_is_one_line_without_personal_data(
     def boom(*_: object, **__: object) -> MergePlan:
         raise RuntimeError("Linh Wong")  # a third-party message quoting a roster cell
 
-    monkeypatch.setattr("merge_engine.cli._show.MergePlan.read", boom)
+    monkeypatch.setattr("merge_engine.cli._show.PlanFile.open", boom)
     capsys.readouterr()
 
     code = main(["show", str(plan_path)])
@@ -429,7 +429,7 @@ def test_a_malformed_plan_names_the_merge_and_the_key(
 ) -> None:
     data = json.loads(plan_path.read_text(encoding="utf-8"))
     del data["digest"]
-    del data["merges"][1]["synced_id"]
+    del data["merges"][1][1]  # the synced id
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data), encoding="utf-8")
     capsys.readouterr()
@@ -438,7 +438,7 @@ def test_a_malformed_plan_names_the_merge_and_the_key(
     err = capsys.readouterr().err
 
     assert 2 == code
-    assert "merges[1]" in err and "'synced_id'" in err and "Traceback" not in err
+    assert "merges[1]" in err and "synced_id" in err and "Traceback" not in err
 
 
 def test_exit_codes_of_apply_including_dry_run(

@@ -21,9 +21,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from plan_support import OLD_PLANS, cell, col, read_json, set_cell
 
 import merge_engine as me
 from merge_engine.cli import _parser, main
+from merge_engine.plan import RoleLink
 from merge_engine.testing.synthetic import generate_district
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,18 +150,31 @@ def test_real_plans_validate_against_the_schema(plans: dict[str, dict[str, Any]]
         assert [] == _errors(plan), name
 
 
+def test_a_plan_of_the_previous_version_validates_against_its_schema() -> None:
+    """plan-v2.schema.json describes the plans written before version 3 (still applied)."""
+    old = json.loads((DOCS / "plan-v2.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(old)
+    plan = read_json(OLD_PLANS / "plan-v2.json")
+
+    assert [] == [e.message for e in validator.iter_errors(plan)]
+    assert _errors(plan)  # and it is not a version-3 document
+
+
 def test_the_validated_plans_cover_every_part_of_the_format(
     plans: dict[str, dict[str, Any]],
 ) -> None:
     """Review and auto merges, guardian merges and actions, role links, warnings all occur."""
     every = list(plans.values())
     merges = [m for p in every for m in p["merges"]]
-    actions = {a["action"] for p in every for a in p["guardian_actions"]}
-    roles = {r["action"] for p in every for r in p["multiple_role_users"]}
+    actions = {cell(a, "action", "guardian_actions") for p in every for a in p["guardian_actions"]}
+    roles = {r[RoleLink.COLUMNS.index("action")] for p in every for r in p["multiple_role_users"]}
+    guardian_merges = plans["keep_old"]["guardian_merges"]
 
-    assert {"auto", "review"} == {m["decision"] for m in merges}
-    assert any(m["competitors"] for m in merges) and any(m["duplicates"] for m in merges)
-    assert {"auto", "review"} == {g["decision"] for g in plans["keep_old"]["guardian_merges"]}
+    assert {"auto", "review"} == {cell(m, "decision") for m in merges}
+    assert any(cell(m, "competitors") for m in merges)
+    assert any(cell(m, "duplicates") for m in merges)
+    assert all(p["shared_targets"] and p["evidence"] for p in every)
+    assert {"auto", "review"} == {cell(g, "decision", "guardian_merges") for g in guardian_merges}
     assert {"flag", "detach", "review"} <= actions
     assert {"keep_apart", "link", "merge"} <= roles
     warnings = plans["keep_old"]["warnings"]
@@ -194,12 +209,14 @@ def test_a_plan_made_with_a_reviewers_rejection_validates(rosters: Path, tmp_pat
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda p: p["merges"][0].update(decision="maybe"), "'maybe' is not one of"),
-        (lambda p: p["merges"][0].pop("archived_hash"), "'archived_hash' is a required property"),
-        (lambda p: p["merges"][0].update(confidence=1.5), "1.5 is greater than the maximum"),
-        (lambda p: p.update(schema_version=3), "2 was expected"),
+        (lambda p: set_cell(p["merges"][0], "decision", "maybe"), "'maybe' is not one of"),
+        (lambda p: p["merges"][0].pop(col("archived_hash")), "is too short"),
+        (lambda p: set_cell(p["merges"][0], "confidence", 1.5), "1.5 is greater than the maximum"),
+        (lambda p: set_cell(p["merges"][0], "evidence", [-1]), "-1 is less than the minimum"),
+        (lambda p: p["columns"]["merges"].reverse(), "was expected"),
+        (lambda p: p.update(schema_version=4), "3 was expected"),
         (lambda p: p.update(note="hand edit"), "Additional properties are not allowed"),
-        (lambda p: p["guardian_actions"][0].update(action="delete"), "'delete' is not one of"),
+        (lambda p: p["guardian_actions"][0].__setitem__(0, "delete"), "'delete' is not one of"),
         (lambda p: p.update(digest="sha256:xyz"), "does not match"),
     ],
 )
@@ -216,10 +233,10 @@ def test_an_auto_merge_with_reasons_or_a_review_merge_without_is_refused(
     plans: dict[str, dict[str, Any]],
 ) -> None:
     plan = copy.deepcopy(plans["keep_old"])
-    auto = next(m for m in plan["merges"] if m["decision"] == "auto")
-    review = next(m for m in plan["merges"] if m["decision"] == "review")
-    auto["reasons"] = ["hand-approved"]
-    review["reasons"] = []
+    auto = next(m for m in plan["merges"] if cell(m, "decision") == "auto")
+    review = next(m for m in plan["merges"] if cell(m, "decision") == "review")
+    set_cell(auto, "reasons", ["hand-approved"])
+    set_cell(review, "reasons", [])
 
     assert 2 <= len(_errors(plan))
 

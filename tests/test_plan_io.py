@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from conftest import FAST
+from plan_support import col
 
 from merge_engine import MergePlan, PlanError, build_plan
+from merge_engine._plan_codec import LAYOUT
 from merge_engine.matching._comparisons import COMPARISONS
 from merge_engine.plan import SCHEMA_VERSION, FieldEvidence, Merge
 from merge_engine.testing.synthetic import generate_district
@@ -76,8 +78,10 @@ def test_write_replaces_atomically(plan: MergePlan, tmp_path: Path) -> None:
 
 
 def test_json_document_shape(plan: MergePlan) -> None:
-    """The JSON has the schema version, a summary with counts, and sorted keys."""
-    data = json.loads(plan.to_json())
+    """The JSON has the schema version first, a summary with counts, the digest last, and one
+    member or one row per line."""
+    text = plan.to_json()
+    data = json.loads(text)
     assert data["schema_version"] == SCHEMA_VERSION
     assert {
         "merges": len(plan.merges),
@@ -91,10 +95,31 @@ def test_json_document_shape(plan: MergePlan) -> None:
         "multiple_role_users": len(plan.role_links),
         "guardian_folds": len(plan.guardian_folds),
     } == data["summary"]
-    *content, last = list(data)
-    assert "digest" == last  # the integrity digest covers everything before it
-    assert sorted(content) == content
-    assert plan.to_json().endswith("\n")
+    assert ["schema_version", *(k for k, _ in LAYOUT), "digest"] == list(data)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(LAYOUT) + sum(len(data[k]) + 1 for k, s in LAYOUT if s)
+    assert text.endswith("\n")
+    rows = iter(lines)
+    for line in rows:  # every line is a member, or a section's rows up to its "],"
+        if line.endswith(":["):
+            section = json.loads(line[:-2])
+            got = [json.loads(r.removesuffix(",")) for r in iter(rows.__next__, "],")]
+            assert data[section] == got
+
+
+def test_evidence_is_written_once_and_referred_to_by_index(plan: MergePlan) -> None:
+    """The (comparison, level, bits) that many merges share is one row of the evidence table;
+    a merge's evidence is a list of row numbers."""
+    data = json.loads(plan.to_json())
+    table = [tuple(row) for row in data["evidence"]]
+    used = col("evidence")
+
+    assert len(table) == len(set(table))
+    assert len(table) < len(plan.merges) * len(COMPARISONS) / 4
+    for merge, row in zip(plan.merges, data["merges"], strict=True):
+        assert [(e.comparison, e.level, e.bits) for e in merge.evidence] == [
+            table[i] for i in row[used]
+        ]
 
 
 def test_unknown_schema_version(plan: MergePlan, tmp_path: Path) -> None:
@@ -118,14 +143,12 @@ def test_unknown_schema_version(plan: MergePlan, tmp_path: Path) -> None:
         ("[1, 2]", "not a JSON plan object"),
         (b"\xff\xfe\x00garbage", "not a JSON plan"),
         (json.dumps({"schema_version": SCHEMA_VERSION}), "malformed plan"),
-        (
-            json.dumps({"schema_version": SCHEMA_VERSION, "merges": [{"archived_id": "a"}]}),
-            "malformed",
-        ),
+        (json.dumps({"schema_version": 2}), "malformed plan"),
+        (json.dumps({"schema_version": 2, "merges": [{"archived_id": "a"}]}), "malformed"),
         (
             json.dumps(
                 {
-                    "schema_version": SCHEMA_VERSION,
+                    "schema_version": 2,
                     "merges": [
                         {
                             "archived_id": "a",
@@ -141,7 +164,7 @@ def test_unknown_schema_version(plan: MergePlan, tmp_path: Path) -> None:
         (
             json.dumps(
                 {
-                    "schema_version": SCHEMA_VERSION,
+                    "schema_version": 2,
                     "merges": [
                         {"archived_id": "a", "synced_id": "s", "confidence": 1, "decision": "yes"}
                     ],

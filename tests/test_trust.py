@@ -18,6 +18,7 @@ from apply_support import (
     plan_of,
     tiny_storage,
 )
+from plan_support import cell, col, edit_plan, set_cell
 
 from merge_engine.applying._apply import apply_plan
 from merge_engine.cli import main
@@ -113,30 +114,32 @@ class TestApproveAfterAFirstApply:
         assert "has no record hashes" in report.outcomes[0].reason
 
 
-def _edit(path: Path, change: Any) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+_edit = edit_plan
 
 
 def _flip_review(data: dict[str, Any]) -> None:
-    next(m for m in data["merges"] if m["decision"] == "review")["decision"] = "auto"
+    row = next(m for m in data["merges"] if cell(m, "decision") == "review")
+    set_cell(row, "decision", "auto")
 
 
 def _retarget_without_hash(data: dict[str, Any]) -> None:
-    data["merges"][0]["synced_id"] = data["merges"][1]["synced_id"]
-    data["merges"][0]["synced_hash"] = ""
+    one, two = data["merges"][0], data["merges"][1]
+    set_cell(one, "synced_id", cell(two, "synced_id"))
+    set_cell(one, "synced_hash", "")
 
 
 def _swap_targets(data: dict[str, Any]) -> None:
     one, two = data["merges"][0], data["merges"][1]
     for key in ("synced_id", "synced_hash", "synced_guardians"):
-        one[key], two[key] = two[key], one[key]
+        i = col(key)
+        one[i], two[i] = two[i], one[i]
 
 
 def _add_merge(data: dict[str, Any]) -> None:
-    extra = dict(data["merges"][0], archived_id=data["unmatched_archived"][0])
-    extra.update(archived_hash="", synced_hash="")
+    extra = list(data["merges"][0])
+    set_cell(extra, "archived_id", data["unmatched_archived"][0])
+    set_cell(extra, "archived_hash", "")
+    set_cell(extra, "synced_hash", "")
     data["merges"].append(extra)
 
 
@@ -186,9 +189,10 @@ class TestHandEditedPlans:
     @pytest.mark.parametrize(
         ("entry", "expected"),
         [
-            (None, r"merges\[1\] is null, not an object"),
-            ({"archived_id": "x"}, r"merges\[1\] has no 'synced_id'"),
-            ("x", r"merges\[1\] is str"),
+            (None, r"merges\[1\]: it is null, not a list"),
+            ({"archived_id": "x"}, r"merges\[1\]: it is dict, not a list"),
+            ("x", r"merges\[1\]: it is str"),
+            (["a1", "s1"], r"merges\[1\]: it has 2 values, not the 13 of its columns"),
         ],
     )
     def test_a_broken_entry_is_named_not_a_traceback(
@@ -225,9 +229,14 @@ def test_hand_built_merges_carry_the_synced_guardians() -> None:
     """A Merge read from a version-1 plan has no synced_guardians: apply refuses the plan."""
     storage = tiny_storage()
     plan = hand_plan(storage, [("a1", "s1")])
-    data = json.loads(plan.to_json())
-    data.pop("digest")
-    data["schema_version"] = 1
+    data = {
+        "schema_version": 1,
+        "fingerprint": dict(plan.fingerprint),
+        "stats": dict(plan.stats),
+        "merges": [
+            {k: v for k, v in m.to_dict().items() if k != "synced_guardians"} for m in plan.merges
+        ],
+    }
     old = MergePlan.from_dict(data)
 
     with pytest.raises(PlanError, match="no integrity digest"):

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 from .._log import get_logger
 from ..exceptions import PlanError
-from ..plan import SCHEMA_VERSION, Merge, MergePlan
+from ..plan import APPLICABLE_VERSION, Merge, MergePlan
+from ..plan_file import PlanFile
 from ..storage._base import (
     AuditRecord,
     GuardianLink,
@@ -46,9 +47,11 @@ from ._applying import (
     retrying,
     run_batches,
 )
+from ._audit import OtherPlans
+from ._plans import Outcomes, PlanSource
 from ._report import ApplyReport, MergeOutcome
-from ._safety import check_safety, links_of_merged_siblings, refusal, siblings_by_synced
-from ._sweep import merged_by_plan, sweep_late_rows
+from ._safety import check_safety, links_of_merged_siblings, refusal
+from ._sweep import sweep_late_rows
 
 __all__ = ["ApplyReport", "MergeOutcome", "apply_plan", "audit_history", "plan_fingerprint"]
 
@@ -56,7 +59,7 @@ log = get_logger(__name__)
 
 
 def apply_plan(
-    plan: MergePlan,
+    plan: MergePlan | PlanFile,
     storage: StorageAdapter,
     *,
     approved: Collection[str] | None = None,
@@ -66,6 +69,8 @@ def apply_plan(
     progress: Progress | None = None,
     batch_size: int = 500,
     max_retries: int = 5,
+    on_outcome: Callable[[MergeOutcome], None] | None = None,
+    keep_outcomes: bool | None = None,
 ) -> ApplyReport:
     """Apply the plan's ``auto`` merges and the ``review`` merges listed in ``approved``.
 
@@ -73,7 +78,9 @@ def apply_plan(
     multiple-role links), ``auto`` ones and approved ``review`` ones.
 
     Args:
-        plan: a plan from :func:`~merge_engine.build_plan` (or read from JSON).
+        plan: a plan from :func:`~merge_engine.build_plan` (or read from JSON), or a
+            :class:`~merge_engine.PlanFile`, whose merges are then read from the file a
+            batch at a time (memory does not grow with the number of merges).
         storage: the database to change.
         approved: archived ids of ``review`` merges a reviewer accepted, and
             approval ids of review account steps (see :mod:`merge_engine.applying._account_steps`).
@@ -84,10 +91,16 @@ def apply_plan(
         progress: called with ``(done, total)`` after each batch.
         batch_size: merges per transaction.
         max_retries: reruns of a batch hit by a concurrent change.
+        on_outcome: called with each student merge's outcome, in plan order (the
+            applied ones, then the review merges left out).
+        keep_outcomes: whether the report keeps every student merge's outcome, or only
+            the notable ones (stale, conflict, failed, swept; the others are counted).
+            Default: every one for a :class:`~merge_engine.MergePlan`, the notable ones
+            for a :class:`~merge_engine.PlanFile`.
 
     Returns:
-        An :class:`ApplyReport` with one outcome per merge of the plan and
-        one per account step.
+        An :class:`ApplyReport` with the outcomes of the plan's merges and one
+        per account step.
 
     Raises:
         PlanError: the plan was read without an integrity digest or is of an old schema.
@@ -96,9 +109,11 @@ def apply_plan(
         StorageError: the plan has account steps and the adapter cannot run them.
         PlanLockedError: another apply or undo of this plan is running (not for a dry run).
     """
-    with plan_locked(storage, plan_fingerprint(plan), dry_run=dry_run):
+    source = PlanSource(plan)
+    keep = isinstance(plan, MergePlan) if keep_outcomes is None else keep_outcomes
+    with plan_locked(storage, source.fingerprint, dry_run=dry_run):
         return _apply_plan(
-            plan,
+            source,
             storage,
             approved=approved,
             dry_run=dry_run,
@@ -107,11 +122,12 @@ def apply_plan(
             progress=progress,
             batch_size=batch_size,
             max_retries=max_retries,
+            outcomes=Outcomes(keep_all=keep, on_outcome=on_outcome),
         )
 
 
 def _apply_plan(
-    plan: MergePlan,
+    plan: PlanSource,
     storage: StorageAdapter,
     *,
     approved: Collection[str] | None,
@@ -121,45 +137,46 @@ def _apply_plan(
     progress: Progress | None,
     batch_size: int,
     max_retries: int,
+    outcomes: Outcomes,
 ) -> ApplyReport:
     """:func:`apply_plan` once the plan's lock is held."""
     started = time.perf_counter()
     check_integrity(plan)
-    fp = plan_fingerprint(plan)
+    fp = plan.fingerprint
     approved_ids = frozenset(approved or ())
-    review_ids = {m.archived_id for m in plan.review}
-    known = review_ids | {m.archived_id for m in plan.auto} | approval_ids(plan)
-    unknown = sorted(approved_ids - known)
-    if unknown:
-        raise PlanError(
-            f"{len(unknown)} approved ids are not archived ids of this plan's merges nor ids of "
-            f"its review steps (first: {', '.join(unknown[:5])}); check the approval file"
-        )
-    chosen = [m for m in plan.merges if m.decision == "auto" or m.archived_id in approved_ids]
+    review = plan.review_part
+    _check_approved(plan, review, approved_ids)
+    chosen_review = sum(m.archived_id in approved_ids for m in review.review)
     skipped = [
         outcome_of(m, "skipped_review", "needs review; not approved")
-        for m in plan.merges
-        if m.decision == "review" and m.archived_id not in approved_ids
+        for m in review.review
+        if m.archived_id not in approved_ids
     ]
-    steps, skipped_steps = account_steps(plan, approved_ids) if accounts else ([], [])
+    steps, skipped_steps = account_steps(review, approved_ids) if accounts else ([], [])
     if steps:
         retrying(lambda: check_account_support(storage), max_retries)
+
+    def chosen() -> Iterator[Merge]:
+        return plan.merges_where(lambda a, decision: decision == "auto" or a in approved_ids)
+
+    n_chosen = plan.count("auto") + chosen_review
+    siblings = plan.shared
     warnings = check_safety(
-        plan, storage, fp, chosen, force=force, raise_on_trip=not dry_run, max_retries=max_retries
-    )
-    log.info("apply_started", plan=fp, merges=len(chosen), steps=len(steps), dry_run=dry_run)
-    siblings = siblings_by_synced(chosen)
+        plan, storage, fp, chosen(), force=force, raise_on_trip=not dry_run,
+        max_retries=max_retries,
+    )  # fmt: skip
+    log.info("apply_started", plan=fp, merges=n_chosen, steps=len(steps), dry_run=dry_run)
     # Merges of other plans, whose journal entries a sweep of late history extends.
-    records = retrying(lambda: list(storage.audit_records()), max_retries)
-    merged_by = {a: v for a, v in merged_by_plan(records).items() if v[0] != fp}
-    total = len(chosen) + len(steps)
-
-    def one(tx: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:
-        return _apply_one(tx, cache, fp, merge, siblings.get(merge.synced_id, ()), merged_by)
-
+    others = OtherPlans(storage, fp, max_retries)
+    total = n_chosen + len(steps)
     account_out: list[MergeOutcome] = []
 
     def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun[Merge]:
+        merged_by = others.of(tx, batch)
+
+        def one(view: Transaction, cache: StudentCache, merge: Merge) -> MergeOutcome:
+            return _apply_one(view, cache, fp, merge, siblings.get(merge.synced_id, ()), merged_by)
+
         run = batch_run(tx, fp, batch, one_by_one, one)
         if not dry_run or not steps:
             return run
@@ -176,18 +193,21 @@ def _apply_plan(
 
     def step_progress(done: int, _: int) -> None:
         if progress:
-            progress(len(chosen) + done, total)
+            progress(n_chosen + done, total)
 
-    outcomes = run_batches(
+    run_batches(
         storage,
-        chosen,
+        chosen(),
         work,
-        batch_size=len(chosen) or 1 if dry_run else batch_size,
+        batch_size=n_chosen or 1 if dry_run else batch_size,
         max_retries=max_retries,
         commit=not dry_run,
         progress=student_progress,
+        total=n_chosen,
+        sink=outcomes.add,
     )
-    if steps and (not dry_run or not chosen):
+    outcomes.add(skipped)
+    if steps and (not dry_run or not n_chosen):
         account_out = run_account_steps(
             storage,
             fp,
@@ -198,15 +218,12 @@ def _apply_plan(
             commit=not dry_run,
             progress=step_progress,
         )
-    order = {m.archived_id: i for i, m in enumerate(plan.merges)}
-    outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
-    report = ApplyReport(
+    report = outcomes.report(
         "apply",
         fp,
-        [*outcomes, *skipped],
-        dry_run,
-        warnings,
-        time.perf_counter() - started,
+        dry_run=dry_run,
+        warnings=warnings,
+        seconds=time.perf_counter() - started,
         account_outcomes=[*account_out, *skipped_steps],
     )
     log.info(
@@ -215,7 +232,20 @@ def _apply_plan(
     return report
 
 
-def check_integrity(plan: MergePlan) -> None:
+def _check_approved(plan: PlanSource, review: MergePlan, approved: frozenset[str]) -> None:
+    """Refuse approvals of ids that are neither merges of the plan nor its review steps."""
+    unknown = approved - {m.archived_id for m in review.merges} - approval_ids(review)
+    if unknown and not plan.in_memory:  # approved auto merges: looked for in the file
+        unknown -= {m.archived_id for m in plan.merges_where(lambda a, _: a in unknown)}
+    if unknown:
+        first = sorted(unknown)
+        raise PlanError(
+            f"{len(first)} approved ids are not archived ids of this plan's merges nor ids of "
+            f"its review steps (first: {', '.join(first[:5])}); check the approval file"
+        )
+
+
+def check_integrity(plan: MergePlan | PlanFile | PlanSource) -> None:
     """Refuse a plan that apply cannot trust, before anything is read or written."""
     if not plan.verified:
         raise PlanError(
@@ -223,7 +253,7 @@ def check_integrity(plan: MergePlan) -> None:
             "digest was removed), so hand edits cannot be ruled out; re-create it with "
             "`merge-engine plan`"
         )
-    if plan.schema_version < SCHEMA_VERSION:
+    if plan.schema_version < APPLICABLE_VERSION:
         raise PlanError(
             f"the plan has schema version {plan.schema_version}; re-create it with "
             "`merge-engine plan` to apply it (undo still reads it)"

@@ -12,7 +12,8 @@ import datetime as dt
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from attrs import frozen
@@ -20,6 +21,7 @@ from attrs import frozen
 from .._log import get_logger
 from ..exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
 from ..plan import Merge, MergePlan
+from ..plan_file import PlanFile
 from ..storage._base import (
     HistoryRow,
     HistoryTable,
@@ -54,7 +56,7 @@ Progress = Callable[[int, int], None]
 MAX_CONSECUTIVE_FAILURES = 5
 
 
-def plan_fingerprint(plan: MergePlan) -> str:
+def plan_fingerprint(plan: MergePlan | PlanFile) -> str:
     """A short stable id of the plan's inputs, used as the journal and audit key."""
     try:
         parts = (plan.fingerprint["archived"], plan.fingerprint["synced"])
@@ -149,13 +151,15 @@ class _Rollback(Exception):
 
 def run_batches(
     storage: StorageAdapter,
-    merges: Sequence[U],
+    merges: Iterable[U],
     work: Work[U],
     *,
     batch_size: int,
     max_retries: int,
     commit: bool = True,
     progress: Progress | None = None,
+    total: int | None = None,
+    sink: Callable[[list[MergeOutcome]], None] | None = None,
 ) -> list[MergeOutcome]:
     """Run ``work`` on each merge, ``batch_size`` merges per transaction.
 
@@ -167,16 +171,25 @@ def run_batches(
     no single merge: the batch is rolled back and redone one merge at a time,
     which finds the merge at fault. With ``commit=False`` every batch is
     rolled back (a dry run).
+
+    ``merges`` is read one batch at a time (``total``, when it is not a
+    sequence, is what progress counts to). With ``sink`` each batch's
+    outcomes, in the order of its merges, go to it and none is returned:
+    memory then stays that of one batch, however many merges there are.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     out: list[MergeOutcome] = []
-    total = len(merges)
+    if total is None:
+        total = len(merges) if isinstance(merges, Sequence) else 0
     consecutive = 0
+    done_units = 0
     if progress:
         progress(0, total)
-    for start in range(0, total, batch_size):
-        pending = list(merges[start : start + batch_size])
+    units = iter(merges)
+    while batch := list(islice(units, batch_size)):
+        pending = list(batch)
+        batch_out: list[MergeOutcome] = []
         attempt = 0
         one_by_one = False
         while pending:
@@ -204,7 +217,7 @@ def run_batches(
                 attempt += 1
                 if attempt > max_retries:
                     reason = f"concurrent changes; gave up after {max_retries} retries"
-                    out += [outcome_of(m, "conflict", reason) for m in pending]
+                    batch_out += [outcome_of(m, "conflict", reason) for m in pending]
                     log.warning("batch_conflict", merges=len(pending), retries=max_retries)
                     break
                 backoff(attempt)
@@ -213,7 +226,7 @@ def run_batches(
                 if current is None:  # beginning or committing the transaction failed
                     raise _storage_error(exc) from exc
                 consecutive = 0 if done else consecutive + 1
-                out.append(outcome_of(current, "failed", describe_error(exc)))
+                batch_out.append(outcome_of(current, "failed", describe_error(exc)))
                 log.warning("merge_failed", archived=current.archived_id, error=type(exc).__name__)
                 if consecutive >= MAX_CONSECUTIVE_FAILURES:
                     raise StorageError(
@@ -224,11 +237,22 @@ def run_batches(
                 pending.remove(current)
                 continue
             consecutive = 0
-            out += done
+            batch_out += done
             break
+        done_units += len(batch)
+        if sink is None:
+            out += batch_out
+        else:
+            sink(_in_order(batch, batch_out))
         if progress:
-            progress(min(start + batch_size, total), total)
+            progress(min(done_units, max(total, done_units)), max(total, done_units))
     return out
+
+
+def _in_order(batch: Sequence[Unit], outcomes: list[MergeOutcome]) -> list[MergeOutcome]:
+    """A batch's outcomes in the order of its units (a failed one is reported first)."""
+    order = {u.archived_id: i for i, u in enumerate(batch)}
+    return sorted(outcomes, key=lambda o: order.get(o.archived_id, -1))
 
 
 def outcome_of(unit: Unit, status: Status, reason: str = "") -> MergeOutcome:

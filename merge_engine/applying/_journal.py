@@ -110,24 +110,30 @@ def journaled_plan(storage: StorageAdapter, plan_id: str) -> tuple[list[Merge], 
     for r in storage.audit_records():
         if r.plan_fingerprint == plan_id and r.action == "apply":
             keys.setdefault(r.archived_id, None)
+    students = [k for k in keys if not is_account_key(k)]
     with storage.transaction() as tx:
-        entries = _entries(tx, plan_id, list(keys))
+        synced_of: dict[str, str] = {}
+        for start in range(0, len(students), _CHUNK):  # a chunk of entries in memory at a time
+            found = _entries(tx, plan_id, students[start : start + _CHUNK])
+            synced_of.update((a, e.synced_id) for a, e in found.items())
         merges = [
             Merge(
                 archived_id=a,
-                synced_id=e.synced_id,
+                synced_id=synced_of[a],
                 confidence=1.0,
                 decision="auto",
                 match_weight=0.0,
                 margin_bits=None,
                 evidence=(),
             )
-            for a in keys
-            if not is_account_key(a) and (e := entries.get(a)) is not None
+            for a in students
+            if a in synced_of
         ]
+        del synced_of
         into: dict[str, list[str]] = {}
         for m in merges:
             into.setdefault(m.synced_id, []).append(m.archived_id)
+        entries = _entries(tx, plan_id, [k for k in keys if is_account_key(k)])
         account_keys = [k for k in keys if is_account_key(k) and k in entries]
         rests = {
             k: [(a, s) for s in _linked(entries[k]) for a in into.get(s, ())]

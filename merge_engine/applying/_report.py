@@ -8,12 +8,12 @@ date, only ids, statuses, reasons written by the engine, and counts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from attrs import field, frozen
 
-__all__ = ["ApplyReport", "MergeOutcome", "OutcomeKind", "Status"]
+__all__ = ["ApplyReport", "MergeOutcome", "OutcomeKind", "Status", "Tally", "Totals"]
 
 Status = Literal[
     "applied", "swept", "already_applied", "stale", "skipped_review", "skipped", "conflict",
@@ -85,11 +85,54 @@ class MergeOutcome:
         }
 
 
-def _sum(outcomes: Sequence[MergeOutcome], attr: str) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for o in outcomes:
-        total.update(getattr(o, attr))
-    return dict(sorted(total.items()))
+@frozen
+class Totals:
+    """What a report's student outcomes add up to: merges per status, rows per table, links."""
+
+    statuses: Mapping[str, int] = field(factory=dict, converter=_counts)
+    rows: Mapping[str, int] = field(factory=dict, converter=_counts)
+    set_aside: Mapping[str, int] = field(factory=dict, converter=_counts)
+    kept: Mapping[str, int] = field(factory=dict, converter=_counts)
+    links: int = 0
+    #: Rows moved and set aside by the ``swept`` outcomes alone (late history).
+    swept_rows: Mapping[str, int] = field(factory=dict, converter=_counts)
+    swept_set_aside: Mapping[str, int] = field(factory=dict, converter=_counts)
+
+    @classmethod
+    def of(cls, outcomes: Iterable[MergeOutcome]) -> Totals:
+        tally = Tally()
+        for o in outcomes:
+            tally.add(o)
+        return tally.totals()
+
+
+class Tally:
+    """Adds outcomes up one at a time (an apply of millions of merges keeps only this)."""
+
+    def __init__(self) -> None:
+        self.statuses: Counter[str] = Counter()
+        self.rows: Counter[str] = Counter()
+        self.set_aside: Counter[str] = Counter()
+        self.kept: Counter[str] = Counter()
+        self.links = 0
+        self.swept_rows: Counter[str] = Counter()
+        self.swept_set_aside: Counter[str] = Counter()
+
+    def add(self, o: MergeOutcome) -> None:
+        self.statuses[o.status] += 1
+        self.rows.update(o.rows)
+        self.set_aside.update(o.set_aside)
+        self.kept.update(o.kept)
+        self.links += o.links
+        if o.status == "swept":
+            self.swept_rows.update(o.rows)
+            self.swept_set_aside.update(o.set_aside)
+
+    def totals(self) -> Totals:
+        return Totals(
+            self.statuses, self.rows, self.set_aside, self.kept, self.links,
+            self.swept_rows, self.swept_set_aside,
+        )  # fmt: skip
 
 
 @frozen
@@ -108,31 +151,40 @@ class ApplyReport:
     warnings: tuple[str, ...] = field(default=(), converter=_strings)
     seconds: float = 0.0
     account_outcomes: tuple[MergeOutcome, ...] = field(default=(), converter=_outcomes)
+    #: The sums over every student outcome, when ``outcomes`` does not hold them all.
+    totals: Totals | None = None
+    #: Student outcomes counted in ``totals`` but not kept in ``outcomes`` (applied,
+    #: already applied, skipped...: an apply of a plan file keeps the notable ones).
+    omitted: int = 0
+
+    @property
+    def _totals(self) -> Totals:
+        return self.totals if self.totals is not None else Totals.of(self.outcomes)
 
     @property
     def counts(self) -> dict[str, int]:
         """Merges per status."""
-        c = Counter(o.status for o in self.outcomes)
-        return {s: c[s] for s in _STATUS_ORDER if c[s]}
+        c = self._totals.statuses
+        return {s: c[s] for s in _STATUS_ORDER if c.get(s)}
 
     @property
     def rows(self) -> dict[str, int]:
         """History rows moved (apply) or moved back (undo), per table."""
-        return _sum(self.outcomes, "rows")
+        return dict(self._totals.rows)
 
     @property
     def set_aside(self) -> dict[str, int]:
         """Rows set aside on a collision (apply) or re-inserted (undo), per table."""
-        return _sum(self.outcomes, "set_aside")
+        return dict(self._totals.set_aside)
 
     @property
     def kept(self) -> dict[str, int]:
         """(undo) Rows written to synced students after their merge, left with them."""
-        return _sum(self.outcomes, "kept")
+        return dict(self._totals.kept)
 
     @property
     def links(self) -> int:
-        return sum(o.links for o in self.outcomes)
+        return self._totals.links
 
     @property
     def account_counts(self) -> dict[str, dict[str, int]]:
@@ -177,12 +229,12 @@ class ApplyReport:
         if self.links:
             lines.append(f"  guardian links {'removed' if self.action == 'undo' else 'added'}: "
                          f"{self.links}")  # fmt: skip
-        swept = self.by_status("swept")
+        swept = self.counts.get("swept", 0)
         if swept:
-            late = {**_sum(swept, "rows")}
-            aside = _sum(swept, "set_aside")
+            late = dict(self._totals.swept_rows)
+            aside = dict(self._totals.swept_set_aside)
             lines.append(
-                f"  late history moved from {len(swept)} merged archived students (journaled, "
+                f"  late history moved from {swept} merged archived students (journaled, "
                 f"undone with their merge): {_fmt(late) or 'none'}"
                 + (f"; set aside on collisions: {_fmt(aside)}" if aside else "")
             )
@@ -195,11 +247,17 @@ class ApplyReport:
                 + ", ".join(f"{n} {s}" for s, n in counts.items())
             )
         lines += [f"  warning: {w}" for w in self.warnings]
-        notable = self.by_status("stale", "conflict", "failed")
+        refused: tuple[Status, ...] = ("stale", "conflict", "failed")
+        notable = self.by_status(*refused)
+        total = (
+            len(notable)
+            + sum(self.counts.get(status, 0) for status in refused)
+            - sum(1 for o in self.outcomes if o.status in refused)
+        )
         for o in notable[:limit]:
             lines.append(f"  {o.status}: {o.archived_id} -> {o.synced_id}: {o.reason}")
-        if len(notable) > limit:
-            lines.append(f"  ... {len(notable) - limit} more (see the report's outcomes)")
+        if total > limit:
+            lines.append(f"  ... {total - limit} more (see the report's outcomes)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,7 +275,7 @@ class ApplyReport:
             "outcomes": [o.to_dict() for o in self.outcomes],
             "account_counts": self.account_counts,
             "account_outcomes": [o.to_dict() for o in self.account_outcomes],
-        }
+        } | ({"outcomes_omitted": self.omitted} if self.omitted else {})
 
 
 def _fmt(counts: Mapping[str, int]) -> str:

@@ -15,17 +15,28 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import cast
 
+import attrs
+
 from .._log import get_logger
+from .._record_hash import student_hash
 from ..exceptions import SafetyValveError, TransientConflict
-from ..plan import Merge, MergePlan
-from ..planning._planner import student_hash
-from ..storage._base import AccountTransaction, StorageAdapter, StoredStudent, Transaction
+from ..plan import Merge
+from ..storage._base import (
+    AccountTransaction,
+    Side,
+    StorageAdapter,
+    StoredStudent,
+    StudentCounts,
+    Transaction,
+)
 from ..storage.adapter import Capability, capabilities_of
 from ._account_apply import final_account
 from ._applying import retrying
+from ._plans import PlanSource
 
 __all__ = [
     "MAX_COVERAGE",
@@ -149,19 +160,11 @@ def links_of_merged_siblings(
     return frozenset(link.guardian_id for i in merged for link in tx.guardian_links(i))
 
 
-def siblings_by_synced(merges: Sequence[Merge]) -> dict[str, tuple[str, ...]]:
-    """Archived ids per synced id, for synced students that more than one merge targets."""
-    groups: dict[str, list[str]] = {}
-    for m in merges:
-        groups.setdefault(m.synced_id, []).append(m.archived_id)
-    return {s: tuple(ids) for s, ids in groups.items() if len(ids) > 1}
-
-
 def check_safety(
-    plan: MergePlan,
+    plan: PlanSource,
     storage: StorageAdapter,
     fingerprint: str,
-    merges: Sequence[Merge],
+    merges: Iterable[Merge],
     *,
     force: bool,
     raise_on_trip: bool = True,
@@ -169,18 +172,14 @@ def check_safety(
 ) -> tuple[str, ...]:
     """Check the database as a whole before anything is written.
 
+    ``merges`` (the merges to apply) is read once, a chunk at a time.
     Returns the tripped checks as messages (empty when all is well). Raises
     :class:`SafetyValveError` if any tripped, unless ``force`` is set or
     ``raise_on_trip`` is false (a dry run reports instead of refusing).
     """
     # A busy database or a deadlock with a concurrent applier is retried, as in batches.
-    synced_now = len(retrying(lambda: storage.read_roster("synced"), max_retries))
-    archived_planned = int(plan.stats.get("archived_students", 0)) or len(
-        {m.archived_id for m in plan.merges} | set(plan.unmatched_archived)
-    )
-    synced_planned = int(plan.stats.get("synced_students", 0)) or len(
-        {m.synced_id for m in plan.merges} | set(plan.unmatched_synced)
-    )
+    synced_now = retrying(lambda: _roster_size(storage, "synced"), max_retries)
+    archived_planned, synced_planned = plan.planned()
     trips: list[str] = []
     if synced_now == 0:
         trips.append("the stored synced roster is empty; was the sync loaded?")
@@ -195,16 +194,15 @@ def check_safety(
             f"{lost} of the {synced_planned} synced students present at planning are gone "
             f"(more than {MAX_SYNCED_LOSS:.0%})"
         )
-    targets = len({m.synced_id for m in merges})
-    if synced_now >= MIN_COVERAGE_POPULATION and targets > MAX_COVERAGE * synced_now:
+    count = _count_stale(storage, merges, plan.shared, max_retries)
+    if synced_now >= MIN_COVERAGE_POPULATION and count.targets > MAX_COVERAGE * synced_now:
         trips.append(
-            f"the plan would merge into {targets} of the {synced_now} synced students "
+            f"the plan would merge into {count.targets} of the {synced_now} synced students "
             f"(more than {MAX_COVERAGE:.0%}); is the sync a copy of the archive?"
         )
-    stale = _count_stale(storage, merges, max_retries)
-    if stale >= MIN_STALE and stale > MAX_STALE_SHARE * len(merges):
+    if count.stale >= MIN_STALE and count.stale > MAX_STALE_SHARE * count.merges:
         trips.append(
-            f"{stale} of the {len(merges)} merges to apply are stale (more than "
+            f"{count.stale} of the {count.merges} merges to apply are stale (more than "
             f"{MAX_STALE_SHARE:.0%}): the data changed since planning; re-plan"
         )
     if trips:
@@ -217,26 +215,58 @@ def check_safety(
     return tuple(trips)
 
 
-def _count_stale(storage: StorageAdapter, merges: Sequence[Merge], max_retries: int) -> int:
+def _roster_size(storage: StorageAdapter, side: Side) -> int:
+    """How many students ``read_roster(side)`` would give, counted by the database when the
+    adapter can (``Capability.STUDENT_COUNTS``)."""
+    if Capability.STUDENT_COUNTS in capabilities_of(storage):
+        return cast(StudentCounts, storage).count_students(side)
+    return len(storage.read_roster(side))
+
+
+@attrs.define
+class _Count:
+    """What one pass over the merges to apply finds: how many, into how many synced
+    students, and how many are stale."""
+
+    merges: int = 0
+    targets: int = 0
+    stale: int = 0
+
+
+def _count_stale(
+    storage: StorageAdapter,
+    merges: Iterable[Merge],
+    siblings: Mapping[str, tuple[str, ...]],
+    max_retries: int,
+) -> _Count:
     """How many merges would be refused as stale (already applied ones are not stale).
 
     Reading locks rows on some databases, so a concurrent applier can make a
     chunk fail with :class:`TransientConflict`; the chunk is then read again.
+    Synced students that several merges target are the ``siblings`` groups:
+    only those are remembered to count distinct targets.
     """
-    siblings = siblings_by_synced(merges)
-    stale = 0
-    for start in range(0, len(merges), _CHUNK):
-        chunk = merges[start : start + _CHUNK]
+    count = _Count()
+    shared_seen: set[str] = set()
+    it = iter(merges)
+    while chunk := list(islice(it, _CHUNK)):
+        count.merges += len(chunk)
+        for m in chunk:
+            if m.synced_id not in siblings:
+                count.targets += 1
+            elif m.synced_id not in shared_seen:
+                shared_seen.add(m.synced_id)
+                count.targets += 1
         ids = sorted({m.archived_id for m in chunk} | {m.synced_id for m in chunk})
         for attempt in range(max_retries + 1):
             try:
-                stale += _stale_in(storage, chunk, ids, siblings)
+                count.stale += _stale_in(storage, chunk, ids, siblings)
                 break
             except TransientConflict:
                 if attempt == max_retries:
                     raise
                 time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
-    return stale
+    return count
 
 
 def _stale_in(

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import attrs
 
 from .._log import get_logger
 from ..exceptions import PlanError
 from ..plan import Merge, MergePlan
+from ..plan_file import PlanFile, shared_targets
 from ..storage._base import (
     AuditRecord,
     GuardianLink,
@@ -41,8 +42,6 @@ from ._applying import (
     audit_note,
     batch_run,
     now_iso,
-    parse_audit_note,
-    plan_fingerprint,
     plan_locked,
     retrying,
     run_batches,
@@ -50,26 +49,18 @@ from ._applying import (
 )
 from ._applying import expect_count as _expect
 from ._applying import outcome_of as _outcome
+from ._audit import Applied, AppliedRecords
 from ._journal import journaled_plan
+from ._plans import Outcomes, PlanSource
 from ._report import ApplyReport, MergeOutcome
-from ._safety import siblings_by_synced
-from ._sweep import is_sweep
 
 __all__ = ["undo_plan", "undo_plan_id"]
 
 log = get_logger(__name__)
 
 
-@attrs.frozen
-class _Applied:
-    """When (audit order) a merge was last applied, and the synced student's rows before it."""
-
-    order: int
-    synced_rows: Mapping[str, int]
-
-
 def undo_plan(
-    plan: MergePlan,
+    plan: MergePlan | PlanFile,
     storage: StorageAdapter,
     *,
     archived_ids: Collection[str] | None = None,
@@ -77,6 +68,8 @@ def undo_plan(
     progress: Progress | None = None,
     batch_size: int = 500,
     max_retries: int = 5,
+    on_outcome: Callable[[MergeOutcome], None] | None = None,
+    keep_outcomes: bool | None = None,
 ) -> ApplyReport:
     """Undo the merges this plan applied (all, or those of ``archived_ids``), newest first.
 
@@ -89,35 +82,45 @@ def undo_plan(
     The plan's account steps resting on the merges undone (guardian merges,
     detaches; with the whole plan, multiple-role links too) are undone first,
     under the same rules: a student merge is never undone under a guardian
-    merge that rests on it.
+    merge that rests on it. A :class:`~merge_engine.PlanFile` is read from
+    its file a batch at a time (last merge first); ``on_outcome`` and
+    ``keep_outcomes`` are as for :func:`~merge_engine.apply_plan`.
 
     Raises:
         PlanError: ``archived_ids`` names ids that are not merges of the plan.
         PlanLockedError: another apply or undo of this plan is running (not for a dry run).
     """
-    fp = plan_fingerprint(plan)
+    source = PlanSource(plan)
+    fp = source.fingerprint
     wanted = None if archived_ids is None else frozenset(archived_ids)
+    total = source.count("merges")
     if wanted is not None:
-        unknown = sorted(wanted - {m.archived_id for m in plan.merges})
+        known = {m.archived_id for m in source.merges_where(lambda a, _: a in wanted)}
+        unknown = sorted(wanted - known)
         if unknown:
             raise PlanError(
                 f"{len(unknown)} ids are not archived ids of this plan's merges "
                 f"(first: {', '.join(unknown[:5])})"
             )
+        total = len(known)
+    keep = isinstance(plan, MergePlan) if keep_outcomes is None else keep_outcomes
     with plan_locked(storage, fp, dry_run=dry_run):
         # An adapter without account methods cannot have applied account steps.
         has_accounts = retrying(lambda: supports_accounts(storage), max_retries)
-        steps = _steps_to_undo(plan, wanted) if has_accounts else []
+        steps = _steps_to_undo(source.review_part, wanted) if has_accounts else []
+        newest_first = (
+            m for m in source.merges_backwards() if wanted is None or m.archived_id in wanted
+        )
         return _undo(
             storage,
             fp,
-            plan.merges,
+            _Merges(newest_first, total, source.shared),
             steps,
-            wanted,
             dry_run=dry_run,
             progress=progress,
             batch_size=batch_size,
             max_retries=max_retries,
+            outcomes=Outcomes(keep_all=keep, on_outcome=on_outcome),
         )
 
 
@@ -130,6 +133,8 @@ def undo_plan_id(
     progress: Progress | None = None,
     batch_size: int = 500,
     max_retries: int = 5,
+    on_outcome: Callable[[MergeOutcome], None] | None = None,
+    keep_outcomes: bool = True,
 ) -> ApplyReport:
     """:func:`undo_plan` without the plan file: the plan is rebuilt from the journal.
 
@@ -158,37 +163,46 @@ def undo_plan_id(
                     f"{len(unknown)} ids are not archived ids of merges plan {plan_id} applied "
                     f"(first: {', '.join(unknown[:5])})"
                 )
+        chosen = [m for m in reversed(merges) if wanted is None or m.archived_id in wanted]
         return _undo(
             storage,
             plan_id,
-            merges,
+            _Merges(chosen, len(chosen), shared_targets(merges)),
             _only_resting_on(steps, wanted)[::-1],
-            wanted,
             dry_run=dry_run,
             progress=progress,
             batch_size=batch_size,
             max_retries=max_retries,
+            outcomes=Outcomes(keep_all=keep_outcomes, on_outcome=on_outcome),
         )
+
+
+@attrs.frozen
+class _Merges:
+    """The student merges to undo, newest first, how many, and the plan's siblings."""
+
+    newest_first: Iterable[Merge]
+    total: int
+    siblings: Mapping[str, tuple[str, ...]]
 
 
 def _undo(
     storage: StorageAdapter,
     fp: str,
-    plan_merges: Sequence[Merge],
+    merges: _Merges,
     steps: Sequence[AccountStep],
-    wanted: frozenset[str] | None,
     *,
     dry_run: bool,
     progress: Progress | None,
     batch_size: int,
     max_retries: int,
+    outcomes: Outcomes,
 ) -> ApplyReport:
-    """Undo ``steps`` (in the order given), then the merges of ``plan_merges`` (newest first)."""
+    """Undo ``steps`` (in the order given), then the student ``merges``."""
     started = time.perf_counter()
-    merges = [m for m in reversed(plan_merges) if wanted is None or m.archived_id in wanted]
-    siblings = siblings_by_synced(plan_merges)
-    applied = retrying(lambda: _applied_records(storage, fp), max_retries)
-    log.info("undo_started", plan=fp, merges=len(merges), steps=len(steps), dry_run=dry_run)
+    siblings = merges.siblings
+    applied = AppliedRecords(storage, fp, siblings, max_retries)
+    log.info("undo_started", plan=fp, merges=merges.total, steps=len(steps), dry_run=dry_run)
     # Account steps rest on student merges: they are undone first.
     account_out = run_account_steps(
         storage,
@@ -206,38 +220,35 @@ def _undo(
     held = {
         a: step.archived_id for step in steps if step.archived_id in still for a, _ in step.students
     }
-    blocked = [
-        _outcome(m, "stale", f"{held[m.archived_id]} rests on it and is still applied")
-        for m in merges
-        if m.archived_id in held
-    ]
-    merges = [m for m in merges if m.archived_id not in held]
-
-    def one(tx: Transaction, cache: StudentCache, m: Merge) -> MergeOutcome:
-        return _undo_one(tx, cache, fp, m, siblings.get(m.synced_id, ()), applied)
 
     def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun[Merge]:
+        records = applied.of(tx, batch)
+
+        def one(view: Transaction, cache: StudentCache, m: Merge) -> MergeOutcome:
+            if m.archived_id in held:
+                why = f"{held[m.archived_id]} rests on it and is still applied"
+                return _outcome(m, "stale", why)
+            return _undo_one(view, cache, fp, m, siblings.get(m.synced_id, ()), records)
+
         return batch_run(tx, fp, batch, one_by_one, one)
 
-    outcomes = run_batches(
+    run_batches(
         storage,
-        merges,
+        merges.newest_first,
         work,
-        batch_size=(len(merges) or 1) if dry_run else batch_size,
+        batch_size=(merges.total or 1) if dry_run else batch_size,
         max_retries=max_retries,
         commit=not dry_run,
         progress=progress,
+        total=merges.total,
+        sink=outcomes.add,
     )
-    outcomes += blocked
-    order = {m.archived_id: i for i, m in enumerate(reversed(plan_merges))}
-    outcomes.sort(key=lambda o: order.get(o.archived_id, -1))
-    report = ApplyReport(
+    report = outcomes.report(
         "undo",
         fp,
-        outcomes,
-        dry_run,
-        (),
-        time.perf_counter() - started,
+        dry_run=dry_run,
+        warnings=(),
+        seconds=time.perf_counter() - started,
         account_outcomes=account_out,
     )
     log.info(
@@ -265,21 +276,13 @@ def _only_resting_on(steps: list[AccountStep], wanted: frozenset[str] | None) ->
     ]
 
 
-def _applied_records(storage: StorageAdapter, fp: str) -> dict[str, _Applied]:
-    latest: dict[str, _Applied] = {}
-    for i, record in enumerate(storage.audit_records()):
-        if record.action == "apply" and record.plan_fingerprint == fp and not is_sweep(record):
-            latest[record.archived_id] = _Applied(i, parse_audit_note(record.note, "synced_rows"))
-    return latest
-
-
 def _undo_one(
     tx: Transaction,
     cache: StudentCache,
     fp: str,
     merge: Merge,
     siblings: Sequence[str],
-    applied: Mapping[str, _Applied],
+    applied: Mapping[str, Applied],
 ) -> MergeOutcome:
     """Undo one merge inside ``tx``; every refusal is decided before the first write."""
     a = merge.archived_id

@@ -16,15 +16,18 @@ from ..applying._journal import PlanSummary, plan_summaries
 from ..applying._undo import undo_plan, undo_plan_id
 from ..exceptions import PlanError
 from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..review._decisions import approvals_for, check_one_child_per_record
 from ._common import DB_HELP, storage_at
 from ._progress import Counter
 from ._review import add_decisions_arg, read_decision_files
+from ._spool import OutcomeSpool
 
 __all__ = ["EXIT_CODES", "register"]
 
 
 def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
+    """The ids approved by the options (``plan``: the review part of the plan suffices)."""
     approved: set[str] = set()
     if args.approve_all_review:
         approved = {m.archived_id for m in plan.review} | set(approval_ids(plan))
@@ -49,9 +52,12 @@ def _approved(args: argparse.Namespace, plan: MergePlan) -> set[str]:
 EXIT_DONE, EXIT_REFUSED, EXIT_INPUT = 0, 1, 2
 
 
-def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
+def _finish(report: ApplyReport, args: argparse.Namespace, spool: OutcomeSpool | None) -> int:
     if args.json:
-        print(json.dumps(report.to_dict(), indent=1, sort_keys=True))
+        if spool is None:
+            print(json.dumps(report.to_dict(), indent=1, sort_keys=True))
+        else:
+            spool.print_report(report)
     else:
         print(report.summary(limit=args.limit))
     code = EXIT_DONE
@@ -79,10 +85,10 @@ def _finish(report: ApplyReport, args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
-    approved = _approved(args, plan)
+    plan = PlanFile.open(args.plan)  # merges are read a batch at a time
+    approved = _approved(args, plan.for_review())
     counter = Counter(args, "dry run" if args.dry_run else "applying")
-    with storage_at(args.db) as storage, counter:
+    with storage_at(args.db) as storage, counter, OutcomeSpool.when(args.json) as spool:
         report = apply_plan(
             plan,
             storage,
@@ -92,8 +98,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             accounts=not args.students_only,
             progress=counter,
             batch_size=args.batch_size,
+            on_outcome=spool.add if spool else None,
+            keep_outcomes=False,
         )
-    code = _finish(report, args)
+        code = _finish(report, args, spool)
     if args.dry_run and not args.force and report.warnings:
         # An apply report's warnings are the safety valve's trips: the dry run went on to
         # show what would change, but the real apply would be refused, so exit as it would.
@@ -118,7 +126,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
             "lists the plans applied), not both"
         )
     counter = Counter(args, "undoing")
-    with storage_at(args.db) as storage, counter:
+    with storage_at(args.db) as storage, counter, OutcomeSpool.when(args.json) as spool:
+        on_outcome = spool.add if spool else None
         if args.plan_id is not None:
             report = undo_plan_id(
                 args.plan_id,
@@ -127,17 +136,21 @@ def cmd_undo(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 progress=counter,
                 batch_size=args.batch_size,
+                on_outcome=on_outcome,
+                keep_outcomes=False,
             )
         else:
             report = undo_plan(
-                MergePlan.read(args.plan),
+                PlanFile.open(args.plan),
                 storage,
                 archived_ids=args.only,
                 dry_run=args.dry_run,
                 progress=counter,
                 batch_size=args.batch_size,
+                on_outcome=on_outcome,
+                keep_outcomes=False,
             )
-    return _finish(report, args)
+        return _finish(report, args, spool)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

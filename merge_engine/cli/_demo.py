@@ -13,7 +13,6 @@ from typing import Any
 from ..applying._apply import apply_plan
 from ..exceptions import OutputExistsError
 from ..model import Roster
-from ..planning._planner import build_plan
 from ..settings import Settings
 from ._common import emit_json, json_arg, plan_counts, print_summary, storage_at
 from ._progress import PLAN_STAGES, steps
@@ -99,6 +98,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 storage, _demo_history(district.archived, district.synced, args.seed)
             )
             bar.done()
+            from ..planning._planner import build_plan  # noqa: PLC0415 (a light start-up)
+
             plan = build_plan(
                 storage.read_roster("archived"),
                 storage.read_roster("synced"),

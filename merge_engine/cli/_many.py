@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..applying._apply import apply_plan
 from ..exceptions import MergeEngineError, MissingDependencyError, PlanError
-from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..planning._many import PLAN_FILE, DistrictResult, districts_in, plan_many, process_pool
 from ._common import emit_json, settings_at, storage_at
 from ._progress import Counter, steps
+
+if TYPE_CHECKING:
+    from ..planning._many import DistrictResult
 
 __all__ = ["register"]
 
@@ -42,12 +45,15 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         with client_class(args.scheduler) as client:
             yield client
         return
+
     with process_pool(args.workers) as pool:
         yield pool
 
 
 def _existing(results: list[DistrictResult], out: Path, names: list[str]) -> list[str]:
     """Districts whose plan file exists: refused (a plan may be the handle of applied work)."""
+    from ..planning._many import DistrictResult  # noqa: PLC0415
+
     kept = [n for n in names if (out / n / PLAN_FILE).exists()]
     results.extend(
         DistrictResult(
@@ -61,6 +67,8 @@ def _existing(results: list[DistrictResult], out: Path, names: list[str]) -> lis
 
 
 def cmd_plan_many(args: argparse.Namespace) -> int:
+    # The planner (numpy, scipy) loads only for the commands that plan: others start at once.
+
     settings = settings_at(args.settings)
     out = Path(args.out)
     districts = districts_in(args.districts, out)
@@ -98,10 +106,11 @@ def _print_plans(results: list[DistrictResult]) -> None:
 
 
 def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
+
     row: dict[str, Any] = {"district": name, "db": args.db_template.format(district=name)}
     plan_path = Path(args.plans) / name / PLAN_FILE
     try:
-        plan = MergePlan.read(plan_path)
+        plan = PlanFile.open(plan_path)  # merges read a batch at a time
         with storage_at(row["db"]) as storage, Counter(args, f"applying {name}") as counter:
             report = apply_plan(
                 plan,
@@ -113,7 +122,10 @@ def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
             )
     except (MergeEngineError, OSError) as exc:
         return {**row, "error": str(exc), "counts": {}, "refused": 0}
-    refused = len(report.by_status("stale", "conflict", "failed"))
+    bad = ("stale", "conflict", "failed")
+    refused = sum(report.counts.get(s, 0) for s in bad) + sum(
+        o.status in bad for o in report.account_outcomes
+    )
     return {**row, "error": None, "counts": report.counts, "refused": refused}
 
 
@@ -123,6 +135,7 @@ def cmd_apply_many(args: argparse.Namespace) -> int:
             "--db-template must contain {district}, so that each district has its own "
             "database (e.g. 'sqlite:///dbs/{district}.db')"
         )
+
     names = [d.name for d in districts_in(args.districts)]
     rows = [_apply_one(args, name) for name in names]
     if args.json:

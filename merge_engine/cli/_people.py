@@ -13,6 +13,7 @@ import attrs
 
 from ..exceptions import PlanError
 from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..readers import read_roster
 from ..review._export import EMPTY, Directory
 from ..review._items import review_items
@@ -51,7 +52,9 @@ def people_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def people(args: argparse.Namespace, *, required: bool, plan: MergePlan | None = None) -> Directory:
+def people(
+    args: argparse.Namespace, *, required: bool, plan: MergePlan | PlanFile | None = None
+) -> Directory:
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
@@ -83,11 +86,13 @@ def people(args: argparse.Namespace, *, required: bool, plan: MergePlan | None =
     return Directory.of(*rosters)
 
 
-def _with_accounts(people: Directory, storage: Any, plan: MergePlan | None) -> Directory:
+def _with_accounts(people: Directory, storage: Any, plan: MergePlan | PlanFile | None) -> Directory:
     """``people`` with the plan's guardian accounts that no student links any more (a
     sync-created account merged away by an earlier apply), read by id."""
     if plan is None:
         return people
+    if isinstance(plan, PlanFile):
+        plan = plan.for_review()
     ids = {i for item in review_items(plan) for i in (item.left_id, item.right_id)}
     missing = sorted(i for i in ids if not people.name(i))
     if not missing:

@@ -13,6 +13,7 @@ from ..applying._applying import plan_fingerprint
 from ..applying._journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
 from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..planning._planner import build_plan
 from ..planning._replan import plan_from_storage
 from ..review._decisions import Decisions, rejected_pairs, without_rejected
@@ -35,6 +36,8 @@ __all__ = ["register", "register_settings"]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    # The matcher (numpy, scipy) loads only for the commands that plan: `show` starts at once.
+
     settings = settings_at(args.settings)
     decisions = read_decision_files(args.decisions)  # a bad file stops before planning
     if args.db:
@@ -87,7 +90,7 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
     if not out.exists():
         return
     try:
-        fp = plan_fingerprint(MergePlan.read(out))
+        fp = plan_fingerprint(PlanFile.open(out))
     except (MergeEngineError, OSError, ValueError):
         raise OutputExistsError(
             f"{out} already exists and is not a plan file; write the plan to another file, "
@@ -108,6 +111,7 @@ def _keep_applied_plan(out: Path, storage: Any, db: str) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from ..accounts._contact_audit import audit_contacts  # noqa: PLC0415
+    from ..planning._planner import build_plan  # noqa: PLC0415
 
     archived = plan = stranded = None
     if args.db:
@@ -189,7 +193,11 @@ def register(sub: Any) -> None:
     )
     plan.add_argument("--db", metavar="URL", help=DB_HELP + " (instead of the folders)")
     roster_args(plan, required=False)
-    plan.add_argument("--out", required=True, help="where to write the plan JSON")
+    plan.add_argument(
+        "--out",
+        required=True,
+        help="where to write the plan JSON (a name ending in .gz: gzip-compressed)",
+    )
     plan.add_argument(
         "--overwrite",
         action="store_true",

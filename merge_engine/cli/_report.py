@@ -54,6 +54,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+
     plan = MergePlan.read(args.plan)
     out = Path(args.out)
     if out.exists() and not _is_report(out):

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..exceptions import OutputExistsError
 from ..plan import MergePlan
+from ..plan_file import PlanFile
 from ..review._decisions import Decisions
 from ..review._export import Directory, review_rows, write_review_sheet
 from ..review._importing import read_decisions
@@ -34,8 +35,14 @@ def _fresh(path: str, overwrite: bool, what: str) -> None:
         )
 
 
+def _for_review(path: str) -> MergePlan:
+    """The plan's review items and what they rest on, streamed from the file (a plan of
+    a million merges holds a few thousand of those)."""
+    return PlanFile.open(path).for_review()
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
+    plan = _for_review(args.plan)
     fmt = args.format or ("xlsx" if args.out.lower().endswith(".xlsx") else "csv")
     _fresh(args.out, args.overwrite, "a reviewer's decisions")
     rows = review_rows(plan, _people(args, required=True, plan=plan))
@@ -57,7 +64,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
+    plan = _for_review(args.plan)
     _fresh(args.out, args.overwrite, "earlier decisions")
     decisions = read_decisions(plan, args.sheet)
     decisions.write(args.out)
@@ -86,7 +93,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_rule(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
+    plan = _for_review(args.plan)
     decisions = approve_by_rule(plan, args.reason, args.min_confidence, source="rule")
     people = _people(args, required=False, plan=plan)
     by_id = {i.approval_id: i for i in review_items(plan)}

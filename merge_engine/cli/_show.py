@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from ..applying._account_steps import explain_account_steps
 from ..applying._applying import plan_fingerprint
-from ..plan import Merge, MergePlan
+from ..plan import Merge
+from ..plan_file import PlanFile
 from ..review._export import EMPTY, Directory, competitor_text, differs, grade_name
-from ..review._items import ReviewItem, review_items
+from ..review._items import ReviewItem, student_item
 from ._common import emit_json, json_arg
 from ._people import people as _people
 from ._people import people_args as _people_args
@@ -18,31 +21,48 @@ __all__ = ["level_label", "register"]
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    plan = MergePlan.read(args.plan)
+    plan = PlanFile.open(args.plan)  # streamed: the first merges print at once
     limit = args.limit or None
     if args.warnings:
         return _show_warnings(args, plan, limit)
     if args.accounts:
         return _show_accounts(args, plan, limit)
     people = _people(args, required=False, plan=plan)
-    merges = plan.review if args.review else plan.merges
-    if args.id:
-        merges = tuple(m for m in merges if args.id in (m.archived_id, m.synced_id))
-    items = {i.approval_id: i for i in review_items(plan)}
     progression = int(plan.settings.get("grade_progression", 1))
+    merges = _selected(args, plan)
+    counts = plan.summary()
+    total = None if args.id else counts["review" if args.review else "merges"]
     if args.json:
-        shown = [_merge_json(m, items.get(m.archived_id), people, progression) for m in merges]
-        return _emit(plan, "review" if args.review else "merges", len(merges), shown[:limit])
+        shown = [_merge_json(m, _item(m), people, progression) for m in islice(merges, limit)]
+        total = len(shown) + sum(1 for _ in merges) if total is None else total
+        return _emit(plan, "review" if args.review else "merges", total, shown)
     print(repr(plan))
     if people is EMPTY:
         print("(ids only: add --archived DIR --synced DIR, or --db URL, to see names)")
-    for merge in merges[:limit]:
-        print(_explain(merge, items.get(merge.archived_id), people, progression))
-    _more(len(merges), limit)
+    printed = 0
+    for merge in islice(merges, limit):
+        print(_explain(merge, _item(merge), people, progression), flush=printed == 0)
+        printed += 1
+    _more(printed + sum(1 for _ in merges) if total is None else total, limit)
     return 0
 
 
-def _emit(plan: MergePlan, view: str, total: int, items: list[dict[str, Any]]) -> int:
+def _selected(args: argparse.Namespace, plan: PlanFile) -> Iterator[Merge]:
+    """The merges to show, one at a time: review ones with ``--review``, those of ``--id``."""
+    for m in plan.iter_merges():
+        if args.review and m.decision != "review":
+            continue
+        if args.id and args.id not in (m.archived_id, m.synced_id):
+            continue
+        yield m
+
+
+def _item(merge: Merge) -> ReviewItem | None:
+    """The review item of a merge marked review (what differs, its competitors named)."""
+    return student_item(merge) if merge.decision == "review" else None
+
+
+def _emit(plan: PlanFile, view: str, total: int, items: list[dict[str, Any]]) -> int:
     """The one shape of ``show --json``: which view, how many in all, the items shown."""
     emit_json(
         {
@@ -61,22 +81,24 @@ def _more(total: int, limit: int | None) -> None:
         print(f"... {total - limit} more (use --limit, or --limit 0 for all)")
 
 
-def _show_warnings(args: argparse.Namespace, plan: MergePlan, limit: int | None) -> int:
-    warnings = plan.warnings[:limit]
+def _show_warnings(args: argparse.Namespace, plan: PlanFile, limit: int | None) -> int:
+    every = plan.warnings()
+    warnings = every[:limit]
     if args.json:
-        return _emit(plan, "warnings", len(plan.warnings), [dict(w) for w in warnings])
+        return _emit(plan, "warnings", len(every), [dict(w) for w in warnings])
     print(repr(plan))
-    if not plan.warnings:
+    if not every:
         print("no input warnings")
     for w in warnings:
         where = ":".join(str(x) for x in (w.get("path"), w.get("line")) if x is not None)
         column = f" column {w['column']!r}" if w.get("column") else ""
         print(f"{where or '(plan)'}{column}: {w.get('message', '')}")
-    _more(len(plan.warnings), limit)
+    _more(len(every), limit)
     return 0
 
 
-def _show_accounts(args: argparse.Namespace, plan: MergePlan, limit: int | None) -> int:
+def _show_accounts(args: argparse.Namespace, file: PlanFile, limit: int | None) -> int:
+    plan = file.for_review(merges=False)
     if args.json:
         steps: list[dict[str, Any]] = [
             *({"step": "guardian_merge", **g.to_dict()} for g in plan.guardian_merges
@@ -90,8 +112,8 @@ def _show_accounts(args: argparse.Namespace, plan: MergePlan, limit: int | None)
         ]  # fmt: skip
         if args.id:
             steps = [s for s in steps if args.id in s.values()]
-        return _emit(plan, "accounts", len(steps), steps[:limit])
-    print(repr(plan))
+        return _emit(file, "accounts", len(steps), steps[:limit])
+    print(repr(file))
     lines = explain_account_steps(plan, review_only=args.review)
     if args.id:
         lines = [line for line in lines if args.id in line]

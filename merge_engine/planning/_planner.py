@@ -10,7 +10,6 @@ evidence. Planning never writes anything.
 from __future__ import annotations
 
 import hashlib
-import operator
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
@@ -21,6 +20,7 @@ import numpy.typing as npt
 
 from .._gc import gc_paused
 from .._log import get_logger
+from .._record_hash import guardian_ids, record_hashes, student_hash
 from ..accounts._guardians import _plan_guardians
 from ..accounts._roles import _find_roles
 from ..matching._assignment import assign
@@ -58,41 +58,6 @@ __all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
 
 log = get_logger(__name__)
 I64 = npt.NDArray[np.int64]
-
-_FIELDS = (
-    "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id", "sis_id",
-    "state_id", "student_number", "email", "street", "city", "state", "zip",
-)  # fmt: skip
-_field_values = operator.attrgetter(*_FIELDS)
-
-
-def student_hash(student: Student, *, contacts: bool = True) -> str:
-    """A short content hash of a student record, to detect changes after planning.
-
-    It covers the record's own fields and, unless ``contacts`` is false, the
-    ids of its guardian accounts (in id order: a database may not keep the
-    export's order). Guardian contact details are not part of it: they
-    belong to the account, and a changed phone does not make another child.
-    """
-    parts = [str(value) if value else "" for value in _field_values(student)]
-    if contacts:
-        parts += sorted(c.guardian_id for c in student.contacts)
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
-
-
-def guardian_ids(student: Student) -> tuple[str, ...]:
-    """The student's guardian account ids, sorted (what a merge records of its synced student)."""
-    return tuple(sorted({c.guardian_id for c in student.contacts}))
-
-
-def record_hashes(archived: Student, synced: Student) -> dict[str, Any]:
-    """The ``archived_hash``, ``synced_hash`` and ``synced_guardians`` a merge of the two records
-    carries (for building a :class:`~merge_engine.plan.Merge` by hand)."""
-    return {
-        "archived_hash": student_hash(archived),
-        "synced_hash": student_hash(synced, contacts=False),
-        "synced_guardians": guardian_ids(synced),
-    }
 
 
 def _roster_fingerprint(

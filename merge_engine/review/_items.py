@@ -27,6 +27,7 @@ __all__ = [
     "ReviewItem",
     "reason_key",
     "review_items",
+    "student_item",
 ]
 
 ItemKind = Literal[
@@ -118,7 +119,7 @@ def _digest(*parts: object) -> str:
 
 def review_items(plan: MergePlan) -> list[ReviewItem]:
     """Every review decision of ``plan``, sorted so that similar cases sit together."""
-    items = [_student_item(m) for m in plan.review]
+    items = [student_item(m) for m in plan.review]
     by_archived = {m.archived_id: m for m in plan.merges}
 
     def hashes_of(ids: Iterable[str]) -> list[str]:
@@ -192,7 +193,8 @@ def review_items(plan: MergePlan) -> list[ReviewItem]:
     return sorted(items, key=ReviewItem.sort_key)
 
 
-def _student_item(merge: Merge) -> ReviewItem:
+def student_item(merge: Merge) -> ReviewItem:
+    """The review item of a student merge marked ``review``."""
     return ReviewItem(
         "archived_duplicate" if merge.duplicates else "student",
         merge.archived_id,

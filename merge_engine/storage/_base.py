@@ -26,6 +26,7 @@ __all__ = [
     "BULK_WRITES",
     "AccountLink",
     "AccountTransaction",
+    "AuditLookup",
     "AuditRecord",
     "BulkAccountTransaction",
     "BulkTransaction",
@@ -40,6 +41,7 @@ __all__ = [
     "StorageAdapter",
     "StoredGuardian",
     "StoredStudent",
+    "StudentCounts",
     "Transaction",
 ]
 
@@ -403,6 +405,30 @@ class StorageAdapter(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class AuditLookup(Protocol):
+    """The OPTIONAL audit read by student (all built-in adapters; ``Capability.AUDIT_LOOKUP``).
+
+    Apply and undo read the audit records of each batch's students with it,
+    instead of the whole audit log once, so their memory does not grow with
+    the log. Without it they read the whole log (``audit_records``).
+    """
+
+    def audit_records_of(self, archived_ids: Sequence[str]) -> Sequence[AuditRecord]:
+        """Every audit record whose ``archived_id`` is one of ``archived_ids``, oldest first
+        (in the order of ``audit_records``)."""
+        ...
+
+
+@runtime_checkable
+class StudentCounts(Protocol):
+    """The OPTIONAL roster count (all built-in adapters; ``Capability.STUDENT_COUNTS``)."""
+
+    def count_students(self, side: Side) -> int:
+        """``len(read_roster(side))``, without reading the roster."""
         ...
 
 

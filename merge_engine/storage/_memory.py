@@ -106,7 +106,7 @@ class InMemoryStorage(BaseStorage):
     (student or guardian history tables).
     """
 
-    capabilities = frozenset({Capability.PLAN_LOCK})
+    capabilities = frozenset({Capability.PLAN_LOCK, Capability.STUDENT_COUNTS})
 
     def __init__(
         self,
@@ -175,6 +175,16 @@ class InMemoryStorage(BaseStorage):
             source="memory:",
             format="memory",
             has_dob_column=any(s.dob is not None for s in students),
+        )
+
+    def count_students(self, side: Side) -> int:
+        if side not in ("archived", "synced"):
+            raise ValueError(f"side must be 'archived' or 'synced', not {side!r}")
+        archived = side == "archived"
+        return sum(
+            1
+            for s in self._state.students.values()
+            if s.archived == archived and (not archived or s.merged_into is None)
         )
 
     @contextlib.contextmanager
@@ -489,6 +499,10 @@ class _MemoryTransaction(BaseTransaction):
             self._require_student(synced_id)
         stored = state.students[archived_id]
         self._undo.put(state.students, archived_id, attrs.evolve(stored, merged_into=synced_id))
+
+    def audit_records_of(self, archived_ids: Sequence[str]) -> Sequence[AuditRecord]:
+        wanted = set(archived_ids)
+        return [r for r in self._check().audit if r.archived_id in wanted]
 
     def journal(self, plan_fingerprint: str, archived_id: str) -> JournalEntry | None:
         text = self._check().journal.get((plan_fingerprint, archived_id))

@@ -219,6 +219,7 @@ CREATE TABLE IF NOT EXISTS {quote(audit)} (
     rows TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS {quote(audit + "_archived_id")} ON {quote(audit)} (archived_id);
 """
 
 

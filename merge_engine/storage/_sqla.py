@@ -30,7 +30,7 @@ from ._sqla_schema import bookkeeping_tables, create_reference_schema, reference
 from ._sqla_stmts import Statements, converter, stamp_for
 from ._sqla_tx import SQLAlchemyTransaction, contacts_by_student
 from .adapter import BaseStorage, Capability
-from .codec import decode_audit_rows
+from .codec import audit_record
 
 __all__ = [
     "SQLAlchemyStorage",
@@ -41,6 +41,8 @@ __all__ = [
 
 log = get_logger(__name__)
 
+#: Audit records read per query by ``audit_records``.
+AUDIT_PAGE = 10_000
 _RETRYABLE = {"40001": "serialization failure", "40P01": "deadlock"}
 
 
@@ -102,7 +104,7 @@ class SQLAlchemyStorage(BaseStorage):
     PostgreSQL, where the row locks of ``students()`` serialize merges).
     """
 
-    capabilities = frozenset({Capability.PLAN_LOCK})
+    capabilities = frozenset({Capability.PLAN_LOCK, Capability.STUDENT_COUNTS})
 
     def __init__(
         self,
@@ -135,8 +137,10 @@ class SQLAlchemyStorage(BaseStorage):
             if create and self.mapping.is_reference:
                 create_reference_schema(self.engine, schema=self.mapping.schema)
             md = sa.MetaData(schema=self.mapping.schema)
-            bookkeeping_tables(md, self.mapping.journal_table, self.mapping.audit_table)
+            _, audit = bookkeeping_tables(md, self.mapping.journal_table, self.mapping.audit_table)
             md.create_all(self.engine, checkfirst=True)
+            for index in audit.indexes:  # a table made by an earlier release lacks it
+                index.create(self.engine, checkfirst=True)
             tables, gaps = reflect(self.engine, self.mapping)
             self.stmts = Statements(
                 self.mapping, tables, postgres=self.engine.dialect.name == "postgresql"
@@ -249,15 +253,32 @@ class SQLAlchemyStorage(BaseStorage):
             conn.close()
 
     def audit_records(self) -> Iterator[AuditRecord]:
+        """Every audit record, oldest first, read a page at a time (a log of millions of
+        records is never held whole)."""
+        last = 0
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    params = {"last": last, "n": AUDIT_PAGE}
+                    rows = conn.execute(self.stmts.audit_page, params).all()
+            except sa.exc.DBAPIError as exc:
+                raise translate(exc) from None  # the driver error may quote row values
+            for row in rows:
+                yield audit_record(tuple(row[1:]))
+            if len(rows) < AUDIT_PAGE:
+                return
+            last = int(rows[-1][0])
+
+    def count_students(self, side: Side) -> int:
+        if side not in ("archived", "synced"):
+            raise ValueError(f"side must be 'archived' or 'synced', not {side!r}")
+        archived = side == "archived"
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(self.stmts.audit_select).all()
+                params = {"flag": self.stmts.flag(archived)}
+                return int(conn.execute(self.stmts.count_students[archived], params).scalar_one())
         except sa.exc.DBAPIError as exc:
-            raise translate(exc) from None  # the driver error may quote row values
-        for action, fingerprint, archived_id, synced_id, at, counts, note in rows:
-            yield AuditRecord(
-                action, fingerprint, archived_id, synced_id, at, decode_audit_rows(counts), note
-            )
+            raise translate(exc) from None
 
     def close(self) -> None:
         if self._own_engine and hasattr(self, "engine"):

@@ -219,6 +219,7 @@ def bookkeeping_tables(
         sa.Column("rows", sa.Text, nullable=False),
         sa.Column("note", sa.Text, nullable=False, server_default=""),
     )
+    sa.Index(f"{audit}_archived_id", audit_table.c.archived_id)
     return journal_table, audit_table
 
 

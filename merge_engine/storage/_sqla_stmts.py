@@ -285,15 +285,26 @@ class Statements:
         )
         self._build_bulk(link_match, next_order)
         a = self.audit
-        self.audit_select = sa.select(
-            a.c.action,
-            a.c.plan_fingerprint,
-            a.c.archived_id,
-            a.c.synced_id,
-            a.c.at,
-            a.c.rows,
-            a.c.note,
-        ).order_by(a.c.id)
+        audit_columns = (a.c.id, a.c.action, a.c.plan_fingerprint, a.c.archived_id,
+                         a.c.synced_id, a.c.at, a.c.rows, a.c.note)  # fmt: skip
+        #: One page of the audit log: the records after id ``last``, ``n`` of them.
+        self.audit_page = (
+            sa.select(*audit_columns)
+            .where(a.c.id > sa.bindparam("last"))
+            .order_by(a.c.id)
+            .limit(sa.bindparam("n"))
+        )
+        self.audit_of = (
+            sa.select(*audit_columns)
+            .where(any_of(a.c.archived_id, "ids", self.postgres))
+            .order_by(a.c.id)
+        )
+        self.count_students = {
+            True: sa.select(sa.func.count()).where(
+                self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None)
+            ),
+            False: sa.select(sa.func.count()).where(self.s_archived == sa.bindparam("flag")),
+        }
         if self.staff is not None:
             self.roster_staff = (
                 sa.select(self.staff_id, *(c for _, c in self.staff_cols))

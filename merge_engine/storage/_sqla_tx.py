@@ -27,7 +27,7 @@ from ._rows import build_contact, build_student, link_order
 from ._sqla_accounts import AccountMethods, AccountStatements
 from ._sqla_stmts import HistoryStatements, Statements, stamp_for
 from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
-from .codec import decode_entry, encode_audit_rows, encode_entry
+from .codec import audit_record, decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLAlchemyTransaction", "contacts_by_student"]
 
@@ -261,6 +261,14 @@ class SQLAlchemyTransaction(AccountMethods, BaseTransaction):
                 "undone": params["u"],
             },
         )
+
+    def audit_records_of(self, archived_ids: Sequence[str]) -> list[AuditRecord]:
+        found: list[tuple[int, AuditRecord]] = []
+        for chunk, _ in self._id_chunks(archived_ids, str):
+            for row in self._run(self._stmts.audit_of, {"ids": chunk}).all():
+                found.append((int(row[0]), audit_record(tuple(row[1:]))))
+        found.sort(key=lambda pair: pair[0])
+        return [r for _, r in found]
 
     def write_audit(self, record: AuditRecord) -> None:
         self._run(sa.insert(self._stmts.audit), _audit_row(record))

@@ -31,9 +31,12 @@ from ._sqlite_accounts import AccountSQL, upgrade_reference_schema
 from ._sqlite_sql import SQLiteSQL
 from ._sqlite_tx import SQLiteTransaction, contacts_by_student
 from .adapter import BaseStorage, Capability
-from .codec import decode_audit_rows
+from .codec import audit_record
 
-__all__ = ["SQLiteStorage", "translate"]
+__all__ = ["AUDIT_PAGE", "SQLiteStorage", "translate"]
+
+#: Audit records read per query by ``audit_records``.
+AUDIT_PAGE = 10_000
 
 log = get_logger(__name__)
 
@@ -58,7 +61,7 @@ class SQLiteStorage(BaseStorage):
     wait for another writer.
     """
 
-    capabilities = frozenset({Capability.PLAN_LOCK})
+    capabilities = frozenset({Capability.PLAN_LOCK, Capability.STUDENT_COUNTS})
 
     def __init__(
         self,
@@ -185,14 +188,28 @@ class SQLiteStorage(BaseStorage):
             log.debug("transaction_rolled_back", adapter="sqlite")
 
     def audit_records(self) -> Iterator[AuditRecord]:
+        """Every audit record, oldest first, read a page at a time (a log of millions of
+        records is never held whole)."""
+        last = 0
+        while True:
+            try:
+                rows = self._conn.execute(self.sql.audit_page, (last, AUDIT_PAGE)).fetchall()
+            except sqlite3.Error as exc:
+                raise translate(exc) from exc
+            for row in rows:
+                yield audit_record(row[1:])
+            if len(rows) < AUDIT_PAGE:
+                return
+            last = rows[-1][0]
+
+    def count_students(self, side: Side) -> int:
+        archived = _is_archived(side)
+        statement = self.sql.count_students[archived]
         try:
-            rows = self._conn.execute(self.sql.audit_select).fetchall()
+            row = self._conn.execute(statement, (self.sql.flag(archived),)).fetchone()
         except sqlite3.Error as exc:
             raise translate(exc) from exc
-        for action, fingerprint, archived_id, synced_id, at, counts, note in rows:
-            yield AuditRecord(
-                action, fingerprint, archived_id, synced_id, at, decode_audit_rows(counts), note
-            )
+        return int(row[0])
 
     def close(self) -> None:
         self._conn.close()

@@ -164,6 +164,10 @@ class SQLiteSQL:
             f"ORDER BY {sid}",
             False: f"SELECT {sid}{fields} FROM {t} WHERE {arch} = ? ORDER BY {sid}",
         }
+        self.count_students = {
+            True: f"SELECT COUNT(*) FROM {t} WHERE {arch} = ? AND {merged} IS NULL",
+            False: f"SELECT COUNT(*) FROM {t} WHERE {arch} = ?",
+        }
         self._students_in = f"SELECT {sid}, {arch}, {merged}{fields} FROM {t} WHERE {sid} IN "
         stamp = f", {quote(s.updated_at)} = ?" if s.updated_at else ""
         exists = f"EXISTS (SELECT 1 FROM {t} WHERE {sid} = ?)"
@@ -263,10 +267,10 @@ class SQLiteSQL:
             f"INSERT INTO {a} (action, plan_fingerprint, archived_id, synced_id, at, rows, note) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        self.audit_select = (
-            "SELECT action, plan_fingerprint, archived_id, synced_id, at, rows, note "
-            f"FROM {a} ORDER BY id"
-        )
+        audit_columns = "id, action, plan_fingerprint, archived_id, synced_id, at, rows, note"
+        #: One page of the audit log (keyset: the id after the last one read, and a count).
+        self.audit_page = f"SELECT {audit_columns} FROM {a} WHERE id > ? ORDER BY id LIMIT ?"
+        self._audit_of = f"SELECT {audit_columns} FROM {a} WHERE archived_id IN "
 
     # -- Statements with a variable part -------------------------------------------------
 
@@ -289,6 +293,9 @@ class SQLiteSQL:
 
     def journals_in(self, n: int) -> str:
         return f"{self._journals_in}({', '.join('?' * n)})"
+
+    def audit_of(self, n: int) -> str:
+        return f"{self._audit_of}({', '.join('?' * n)})"
 
     def contacts_in(self, n: int) -> str:
         head, tail = self._contacts_in

@@ -24,7 +24,7 @@ from ._rows import build_contact, build_student, link_order, now_iso
 from ._sqlite_accounts import AccountSQL
 from ._sqlite_sql import HistorySQL, SQLiteSQL
 from .adapter import ALL_TRANSACTION_CAPABILITIES, BaseTransaction
-from .codec import decode_entry, encode_audit_rows, encode_entry
+from .codec import audit_record, decode_entry, encode_audit_rows, encode_entry
 
 __all__ = ["SQLiteTransaction", "contacts_by_student"]
 
@@ -249,6 +249,14 @@ class SQLiteTransaction(BaseTransaction):
             int(entry.undone),
         )
         self._run(self._sql.journal_put, params)
+
+    def audit_records_of(self, archived_ids: Sequence[str]) -> list[AuditRecord]:
+        found: list[tuple[int, AuditRecord]] = []
+        for chunk in self._chunks(archived_ids):
+            for row in self._run(self._sql.audit_of(len(chunk)), chunk).fetchall():
+                found.append((row[0], audit_record(row[1:])))
+        found.sort(key=lambda pair: pair[0])
+        return [r for _, r in found]
 
     def write_audit(self, record: AuditRecord) -> None:
         params = (

@@ -66,6 +66,12 @@ class Capability(enum.StrEnum):
     GUARDIAN_CONTACTS = "guardian_contacts"
     #: ``plan_lock(fingerprint)`` keeps two applies of one plan apart (the storage).
     PLAN_LOCK = "plan_lock"
+    #: ``audit_records_of(archived_ids)`` reads the audit records of some students (a
+    #: transaction): apply and undo then read the audit log a batch at a time, not whole.
+    AUDIT_LOOKUP = "audit_lookup"
+    #: ``count_students(side)`` counts a roster without reading it (the storage): the
+    #: safety valve then holds no roster in memory.
+    STUDENT_COUNTS = "student_counts"
 
 
 #: Every capability a transaction can declare (the built-in adapters declare them all).
@@ -75,6 +81,7 @@ ALL_TRANSACTION_CAPABILITIES: frozenset[str] = frozenset(
         Capability.BULK_WRITES,
         Capability.ACCOUNTS,
         Capability.GUARDIAN_CONTACTS,
+        Capability.AUDIT_LOOKUP,
     }
 )
 
@@ -258,6 +265,13 @@ class BaseTransaction(abc.ABC):
         """Guardian accounts' details (Capability.GUARDIAN_CONTACTS); default: none known."""
         return {}
 
+    def audit_records_of(self, archived_ids: Sequence[str]) -> Sequence[AuditRecord]:
+        """The audit records of ``archived_ids``, oldest first (Capability.AUDIT_LOOKUP)."""
+        raise UnsupportedOperation(
+            "this storage adapter cannot read the audit records of given students (it does "
+            "not declare Capability.AUDIT_LOOKUP)"
+        )
+
 
 class BaseStorage(abc.ABC):
     """A database the engine reads rosters from and applies plans to.
@@ -280,6 +294,11 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def audit_records(self) -> Iterator[AuditRecord]:
         """Every audit record, oldest first."""
+
+    def count_students(self, side: Side) -> int:
+        """How many students ``read_roster(side)`` holds (Capability.STUDENT_COUNTS; the
+        default reads the roster)."""
+        return len(self.read_roster(side))
 
     def close(self) -> None:
         """Release connections (default: nothing to release)."""

@@ -14,13 +14,14 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..exceptions import StorageError
 from ._base import AccountLink, AuditRecord, GuardianLink, HistoryRow, JournalEntry
 
 __all__ = [
+    "audit_record",
     "decode_audit_rows",
     "decode_entry",
     "decode_value",
@@ -174,3 +175,11 @@ def encode_audit_rows(record: AuditRecord) -> str:
 
 def decode_audit_rows(text: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in json.loads(text).items()}
+
+
+def audit_record(row: Sequence[Any]) -> AuditRecord:
+    """An audit record from its stored columns: action, plan, archived, synced, at, rows, note."""
+    action, fingerprint, archived_id, synced_id, at, counts, note = row
+    return AuditRecord(
+        action, fingerprint, archived_id, synced_id, at, decode_audit_rows(counts), note or ""
+    )

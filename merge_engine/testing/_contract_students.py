@@ -7,7 +7,7 @@ transaction is all or nothing (see :mod:`.contract`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -25,7 +25,7 @@ from ..storage import (
     Transaction,
     capabilities_of,
 )
-from ..storage._base import BULK_READS, BULK_WRITES
+from ..storage._base import BULK_READS, BULK_WRITES, AuditLookup, Side, StudentCounts
 from ._contract_base import A1, ARCHIVED, FATHER, S1, SYNCED, ContractBase, text
 
 __all__ = ["StudentContract"]
@@ -246,6 +246,49 @@ class StudentContract(ContractBase):
         with storage.transaction() as tx:
             tx.write_audit(records[1])
         assert list(storage.audit_records()) == records
+
+    def test_audit_records_of_some_students_come_in_log_order(
+        self, storage: StorageAdapter
+    ) -> None:
+        """``Capability.AUDIT_LOOKUP``: the records of the given students, oldest first."""
+        records = [
+            AuditRecord("apply", "plan-1", "a1", "s1", "2024-09-01T10:00:00Z", {"messages": 2}),
+            AuditRecord("apply", "plan-1", "a2", "s2", "2024-09-01T10:00:01Z", {}),
+            AuditRecord("undo", "plan-1", "a1", "s1", "2024-09-02T10:00:00Z", {}, note="n"),
+            AuditRecord("apply", "plan-2", "a1", "s2", "2024-09-03T10:00:00Z", {"notes": 1}),
+        ]
+        with storage.transaction() as tx:
+            if Capability.AUDIT_LOOKUP not in capabilities_of(tx):
+                pytest.skip("the adapter does not declare Capability.AUDIT_LOOKUP")
+            for record in records[:2]:
+                tx.write_audit(record)
+        with storage.transaction() as tx:
+            for record in records[2:]:
+                tx.write_audit(record)
+        with storage.transaction() as tx:
+            lookup = cast(AuditLookup, tx)
+            of_a1 = list(lookup.audit_records_of(["a1", "nobody"]))
+            of_both = list(lookup.audit_records_of(["a2", "a1", "a2"]))
+            of_none = list(lookup.audit_records_of([]))
+        assert [records[0], records[2], records[3]] == of_a1
+        assert records == of_both == list(storage.audit_records())
+        assert of_none == []
+
+    def test_count_students_counts_what_read_roster_reads(self, storage: StorageAdapter) -> None:
+        """``Capability.STUDENT_COUNTS``: a roster's size without reading it."""
+        if Capability.STUDENT_COUNTS not in capabilities_of(storage):
+            pytest.skip("the adapter does not declare Capability.STUDENT_COUNTS")
+        counts = cast(StudentCounts, storage)
+        sides: tuple[Side, Side] = ("archived", "synced")
+        before = [counts.count_students(side) for side in sides]
+        with storage.transaction() as tx:
+            tx.set_merged_into("a1", "s1")
+        after = [counts.count_students(side) for side in sides]
+
+        assert before == [3, 2]
+        assert after == [len(storage.read_roster(side)) for side in sides] == [2, 2]
+        with pytest.raises(ValueError, match="side"):
+            counts.count_students("both")  # type: ignore[arg-type]
 
     def test_a_clean_exit_commits_everything(self, storage: StorageAdapter) -> None:
         with storage.transaction() as tx:

@@ -18,17 +18,21 @@ from html import escape
 from importlib.resources import files
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from attrs import frozen
 
+from .._record_hash import student_hash
 from ..accounts._contact_audit import DB_ISSUES, ISSUES, AuditReport
 from ..applying._applying import plan_fingerprint
 from ..exceptions import PlanError
 from ..model import Contact, Roster, Student
 from ..plan import Merge, MergePlan
-from ..planning._planner import student_hash
 from ..readers._values import format_grade
 from ._svg import logit2, waterfall, weight_histogram
+
+if TYPE_CHECKING:  # the audit (and the guardian matcher it loads) only when a page is made
+    from ..accounts._contact_audit import AuditReport
 
 __all__ = ["ReportLimits", "render_report", "write_report"]
 
@@ -499,6 +503,7 @@ def _audit_section(
     if audit is None:
         parts.append('<p class="note">Give the rosters to see the contact audit.</p>')
         return "".join(parts)
+
     counts = [
         (_e(ISSUES.get(k) or DB_ISSUES.get(k, k)), f"{n:,}") for k, n in audit.counts().items()
     ]

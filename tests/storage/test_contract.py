@@ -14,6 +14,7 @@ import pytest
 
 from merge_engine.exceptions import MappingError, StorageError
 from merge_engine.storage import (
+    AuditRecord,
     HistoryTable,
     InMemoryStorage,
     StorageAdapter,
@@ -119,3 +120,25 @@ def test_nested_transactions_are_refused(storage: StorageAdapter) -> None:
         storage.transaction(),
     ):
         pass
+
+
+# -- The audit log is read a page at a time (the built-in adapters) ----------------------------
+
+
+def test_the_audit_log_is_read_in_pages_in_order(
+    storage: StorageAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log longer than a page comes back whole and in order."""
+    from merge_engine.storage import sqla, sqlite  # noqa: PLC0415
+
+    monkeypatch.setattr(sqlite, "AUDIT_PAGE", 3)
+    monkeypatch.setattr(sqla, "AUDIT_PAGE", 3)
+    records = [
+        AuditRecord("apply", "plan-1", f"a{i}", "s1", f"2024-09-01T10:00:0{i}Z", {"notes": i})
+        for i in range(7)
+    ]
+    with storage.transaction() as tx:
+        for record in records:
+            tx.write_audit(record)
+
+    assert records == list(storage.audit_records())

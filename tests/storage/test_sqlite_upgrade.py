@@ -320,3 +320,26 @@ def test_replace_empties_account_tables_and_guardian_merges(tmp_path: Path) -> N
     assert [] == state["account_links"]
     assert [None] * 4 == [g["merged_into"] for g in state["guardians"]]
     assert tuple(as_stored(s) for s in ARCHIVED.students) == archived.students
+
+
+def test_an_audit_table_of_an_earlier_release_gains_its_index_on_archived_ids(
+    tmp_path: Path,
+) -> None:
+    """Apply and undo read the audit by student (a batch at a time): the index is added."""
+    earlier_audit = """
+    CREATE TABLE merge_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        action TEXT NOT NULL CHECK (action IN ('apply', 'undo')),
+        plan_fingerprint TEXT NOT NULL, archived_id TEXT NOT NULL, synced_id TEXT NOT NULL,
+        at TEXT NOT NULL, rows TEXT NOT NULL, note TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO merge_audit (action, plan_fingerprint, archived_id, synced_id, at, rows)
+        VALUES ('apply', 'p1', 'a1', 's1', '2024-09-01T10:00:00Z', '{}');
+    """
+    path = old_file(tmp_path / "old.db", earlier_audit)
+
+    with opened(path) as storage, storage.transaction() as tx:
+        found = tx.audit_records_of(["a1", "a2"])
+
+    assert ("index", "merge_audit_archived_id") in layout(path)["objects"]
+    assert [("p1", "a1")] == [(r.plan_fingerprint, r.archived_id) for r in found]

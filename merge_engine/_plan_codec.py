@@ -1,0 +1,305 @@
+"""Writing and decoding plan files: what each member, section and row of the layout means.
+
+:mod:`._plan_format` holds the bytes (lines, digest, gzip); this module the
+plan's parts. Version 3 (written) keeps each section as rows of its
+``columns`` and the evidence as one table; versions 1 and 2 (read only)
+are single documents with every merge an object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._evidence import FieldEvidence
+from ._gc import gc_paused
+from ._plan_accounts import GuardianAction, GuardianFold, GuardianMerge, RoleLink
+from ._plan_format import PlanWriter, kind, open_plan_bytes, parse_entries
+from ._plan_merge import Merge
+from .exceptions import PlanError
+
+__all__ = [
+    "CHANGED",
+    "COLUMNS",
+    "LAYOUT",
+    "RECREATE",
+    "SCHEMA_VERSION",
+    "Decoder",
+    "decode_fields",
+    "legacy_fields",
+    "read_document",
+    "write_plan",
+]
+
+#: Version 3: one row per line, evidence as a table (version 2 added the digest).
+SCHEMA_VERSION = 3
+_T = TypeVar("_T")
+_EVIDENCE = ("comparison", "level", "bits")
+
+#: The message for a plan whose digest does not match.
+CHANGED = (
+    "the plan was changed after it was written (its integrity digest does not match): approve "
+    "review merges with an approval file (apply --approve) instead of editing the plan, or "
+    "re-create it with `merge-engine plan`"
+)
+RECREATE = "re-create it with `merge-engine plan`"
+_SECTIONS = (
+    "merges", "guardian_merges", "guardian_actions", "multiple_role_users", "guardian_folds",
+    "unmatched_archived", "unmatched_synced", "warnings", "shared_targets", "evidence",
+)  # fmt: skip
+#: The keys of a version-3 plan file in writing order, each with whether it is a section.
+LAYOUT: tuple[tuple[str, bool], ...] = (
+    *((k, False) for k in ("fingerprint", "settings", "model", "stats", "columns")),
+    *((k, True) for k in _SECTIONS),
+    ("summary", False),
+)
+#: The row columns of each section of rows (the file's ``columns`` member).
+COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "merges": Merge.COLUMNS,
+    "guardian_merges": GuardianMerge.COLUMNS,
+    "guardian_actions": GuardianAction.COLUMNS,
+    "multiple_role_users": RoleLink.COLUMNS,
+    "guardian_folds": GuardianFold.COLUMNS,
+}
+
+
+def write_plan(
+    path: str | Path | None,
+    *,
+    fingerprint: Mapping[str, str],
+    settings: Mapping[str, Any],
+    model: Mapping[str, Any],
+    stats: Mapping[str, Any],
+    merges: Iterable[Merge],
+    guardian_merges: Iterable[GuardianMerge] = (),
+    guardian_actions: Iterable[GuardianAction] = (),
+    role_links: Iterable[RoleLink] = (),
+    guardian_folds: Iterable[GuardianFold] = (),
+    unmatched_archived: Iterable[str] = (),
+    unmatched_synced: Iterable[str] = (),
+    warnings: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    """Write a plan file from its parts, each list encoded as it is taken from its iterable.
+
+    ``merges`` must come sorted by archived id (as :func:`~merge_engine.build_plan` makes
+    them). Returns the digest; with ``path=None`` the text instead.
+    """
+    writer = PlanWriter(path)
+    try:
+        for key, value in (("fingerprint", fingerprint), ("settings", settings),
+                           ("model", model), ("stats", stats)):  # fmt: skip
+            writer.member(key, dict(value))
+        writer.member("columns", {k: list(v) for k, v in COLUMNS.items()})
+        table: dict[FieldEvidence, int] = {}
+
+        def index(e: FieldEvidence) -> int:
+            i = table.get(e)
+            if i is None:
+                i = table[e] = len(table)
+            return i
+
+        summary = dict.fromkeys(("auto", "review", "guardian_merges_auto"), 0)
+        targets: dict[str, list[str]] = {}
+
+        def merge_rows() -> Iterator[list[Any]]:
+            for m in merges:
+                summary[m.decision] += 1
+                targets.setdefault(m.synced_id, []).append(m.archived_id)
+                yield m.to_row(index)
+
+        def guardian_rows() -> Iterator[list[Any]]:
+            for g in guardian_merges:
+                summary["guardian_merges_auto"] += g.decision == "auto"
+                yield g.to_row(index)
+
+        with gc_paused():
+            summary["merges"] = writer.section("merges", merge_rows())
+            summary["guardian_merges"] = writer.section("guardian_merges", guardian_rows())
+        summary["guardian_actions"] = writer.section(
+            "guardian_actions", (a.to_row() for a in guardian_actions)
+        )
+        summary["multiple_role_users"] = writer.section(
+            "multiple_role_users", (r.to_row() for r in role_links)
+        )
+        summary["guardian_folds"] = writer.section(
+            "guardian_folds", (f.to_row(index) for f in guardian_folds)
+        )
+        summary["unmatched_archived"] = writer.section("unmatched_archived", unmatched_archived)
+        summary["unmatched_synced"] = writer.section("unmatched_synced", unmatched_synced)
+        writer.section("warnings", (dict(w) for w in warnings))
+        shared = ([s, ids] for s, ids in sorted(targets.items()) if len(ids) > 1)
+        writer.section("shared_targets", shared)
+        writer.section("evidence", ([e.comparison, e.level, e.bits] for e in table))
+        writer.member("summary", dict(sorted(summary.items())))
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def decode_fields(
+    members: Mapping[str, Any], rows: Callable[[str], Iterable[Any]]
+) -> dict[str, Any]:
+    """A version-3 plan's :class:`~merge_engine.plan.MergePlan` fields, from its members and
+    a reader of its sections' rows."""
+    decode = Decoder(members, rows)
+    return dict(
+        merges=decode.merges(rows("merges")),
+        unmatched_archived=decode.ids("unmatched_archived", rows("unmatched_archived")),
+        unmatched_synced=decode.ids("unmatched_synced", rows("unmatched_synced")),
+        warnings=decode.warnings(rows("warnings")),
+        settings=decode.mapping("settings"),
+        model=decode.mapping("model"),
+        stats=decode.mapping("stats"),
+        fingerprint={str(k): str(v) for k, v in decode.mapping("fingerprint").items()},
+        schema_version=SCHEMA_VERSION,
+        guardian_merges=decode.guardian_merges(rows("guardian_merges")),
+        guardian_actions=decode.guardian_actions(rows("guardian_actions")),
+        role_links=decode.role_links(rows("multiple_role_users")),
+        guardian_folds=decode.guardian_folds(rows("guardian_folds")),
+    )
+
+
+class Decoder:
+    """Turns a version-3 plan's rows into values, naming the row that is malformed."""
+
+    def __init__(self, members: Mapping[str, Any], rows: Callable[[str], Iterable[Any]]) -> None:
+        self.members = members
+        columns = members.get("columns")
+        if not isinstance(columns, Mapping) or any(
+            list(columns.get(k, ())) != list(v) for k, v in COLUMNS.items()
+        ):
+            raise PlanError(f"malformed plan: unknown row columns; {RECREATE}")
+        table = parse_entries("evidence", rows("evidence"), _list(FieldEvidence, _EVIDENCE))
+        self.evidence: tuple[FieldEvidence, ...] = tuple(table)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.members.get(key, {})
+        if not isinstance(value, Mapping):
+            raise PlanError(f"malformed plan: {key!r} must be an object; {RECREATE}")
+        return dict(value)
+
+    def merges(
+        self, rows: Iterable[Any], where: Callable[[list[Any]], bool] | None = None
+    ) -> Iterator[Merge]:
+        """The merges of ``rows``; with ``where``, only those whose raw row it accepts (the
+        others are parsed as JSON only)."""
+        evidence = self.evidence
+        parse = _list(lambda *r: Merge.from_row(r, evidence), Merge.COLUMNS)
+        if where is None:
+            return parse_entries("merges", rows, parse)
+        width = len(Merge.COLUMNS)
+
+        def wanted(row: Any) -> Merge | None:
+            if isinstance(row, list) and len(row) == width and not where(row):
+                return None
+            return parse(row)  # malformed rows are parsed, to be named
+
+        return (m for m in parse_entries("merges", rows, wanted) if m is not None)
+
+    def guardian_merges(self, rows: Iterable[Any]) -> Iterator[GuardianMerge]:
+        evidence = self.evidence
+        parse = _list(lambda *r: GuardianMerge.from_row(r, evidence), GuardianMerge.COLUMNS)
+        return parse_entries("guardian_merges", rows, parse)
+
+    def guardian_actions(self, rows: Iterable[Any]) -> Iterator[GuardianAction]:
+        parse = _list(lambda *r: GuardianAction.from_row(r), GuardianAction.COLUMNS)
+        return parse_entries("guardian_actions", rows, parse)
+
+    def role_links(self, rows: Iterable[Any]) -> Iterator[RoleLink]:
+        parse = _list(lambda *r: RoleLink.from_row(r), RoleLink.COLUMNS)
+        return parse_entries("multiple_role_users", rows, parse)
+
+    def guardian_folds(self, rows: Iterable[Any]) -> Iterator[GuardianFold]:
+        evidence = self.evidence
+        parse = _list(lambda *r: GuardianFold.from_row(r, evidence), GuardianFold.COLUMNS)
+        return parse_entries("guardian_folds", rows, parse)
+
+    def ids(self, key: str, rows: Iterable[Any]) -> Iterator[str]:
+        return parse_entries(key, rows, _string)
+
+    def warnings(self, rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        return parse_entries("warnings", rows, _object(dict))
+
+    def shared_targets(self, rows: Iterable[Any]) -> Iterator[tuple[str, tuple[str, ...]]]:
+        def parse(synced: Any, archived: Any) -> tuple[str, tuple[str, ...]]:
+            return str(synced), tuple(str(a) for a in archived)
+
+        return parse_entries("shared_targets", rows, _list(parse, ("synced_id", "archived_ids")))
+
+
+def _list(parse: Callable[..., _T], columns: tuple[str, ...]) -> Callable[[Any], _T]:
+    """A row parser: a list of exactly ``columns``, given to ``parse`` as arguments."""
+
+    def one(row: Any) -> _T:
+        if not isinstance(row, list):
+            raise PlanError(f"it is {kind(row)}, not a list")
+        if len(row) != len(columns):
+            raise PlanError(
+                f"it has {len(row)} values, not the {len(columns)} of its columns "
+                f"({', '.join(columns)})"
+            )
+        return parse(*row)
+
+    return one
+
+
+def _object(parse: Callable[[Mapping[str, Any]], _T]) -> Callable[[Any], _T]:
+    def one(item: Any) -> _T:
+        if not isinstance(item, Mapping):
+            raise PlanError(f"it is {kind(item)}, not an object")
+        return parse(item)
+
+    return one
+
+
+def _string(item: Any) -> str:
+    if not isinstance(item, str):
+        raise PlanError(f"it is {kind(item)}, not a string")
+    return item
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """A plan file parsed as one JSON document (an older version, or a rewritten one)."""
+    try:
+        with open_plan_bytes(path) as f, gc_paused():
+            data = json.load(f)
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read plan ({exc.strerror or exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError) as exc:
+        raise PlanError(f"{path}: not a JSON plan ({exc})") from exc
+    if not isinstance(data, dict):
+        raise PlanError(f"{path}: not a JSON plan object")
+    return data
+
+
+def legacy_fields(data: Mapping[str, Any], version: int) -> dict[str, Any]:
+    """The plan fields of schema version 1 or 2 (merges as objects, the digest over sorted
+    keys)."""
+
+    def entries(key: str, parse: Callable[[Mapping[str, Any]], _T]) -> list[_T]:
+        items = data.get(key, [] if key != "merges" else None)
+        if not isinstance(items, list):
+            raise PlanError(f"malformed plan: {key!r} must be a list; {RECREATE}")
+        return list(parse_entries(key, items, _object(parse)))
+
+    try:
+        return dict(
+            merges=entries("merges", Merge.from_dict),
+            unmatched_archived=[str(x) for x in data.get("unmatched_archived", [])],
+            unmatched_synced=[str(x) for x in data.get("unmatched_synced", [])],
+            warnings=list(data.get("warnings", [])),
+            settings=dict(data.get("settings", {})),
+            model=dict(data.get("model", {})),
+            stats=dict(data.get("stats", {})),
+            fingerprint={str(k): str(v) for k, v in data.get("fingerprint", {}).items()},
+            schema_version=version,
+            guardian_merges=entries("guardian_merges", GuardianMerge.from_dict),
+            guardian_actions=entries("guardian_actions", GuardianAction.from_dict),
+            role_links=entries("multiple_role_users", RoleLink.from_dict),
+            guardian_folds=entries("guardian_folds", GuardianFold.from_dict),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanError(f"malformed plan: {exc!r}; {RECREATE}") from exc

@@ -19,7 +19,7 @@ from typing import Any
 from ._plan_codec import CHANGED, Decoder, read_document
 from ._plan_format import ScannedPlan
 from .exceptions import PlanError
-from .plan import GuardianAction, GuardianMerge, Merge, MergePlan, RoleLink
+from .plan import GuardianAction, GuardianFold, GuardianMerge, Merge, MergePlan, RoleLink
 
 __all__ = ["PlanFile", "shared_targets"]
 
@@ -148,6 +148,11 @@ class PlanFile:
             return iter(self._whole.role_links)
         return self._decoder.role_links(self._rows("multiple_role_users"))
 
+    def iter_guardian_folds(self) -> Iterator[GuardianFold]:
+        if self._decoder is None:
+            return iter(self._whole.guardian_folds)
+        return self._decoder.guardian_folds(self._rows("guardian_folds"))
+
     def iter_unmatched(self, side: str) -> Iterator[str]:
         """The ``archived`` or ``synced`` ids that take part in no merge."""
         if self._decoder is None:
@@ -196,8 +201,10 @@ class PlanFile:
             return self._review[merges]
         guardian_merges = list(self.iter_guardian_merges())
         actions = list(self.iter_guardian_actions())
+        folds = list(self.iter_guardian_folds())
         wanted = {a for ids in self.shared_targets().values() for a in ids}
         wanted |= {a for g in guardian_merges if g.decision != "auto" for a, _ in g.students}
+        wanted |= {a for f in folds if f.decision != "auto" for a, _ in f.students}
         wanted |= {a.student_id for a in actions}
         kept = (
             list(self.iter_merges_where(lambda a, decision: decision == "review" or a in wanted))
@@ -217,6 +224,7 @@ class PlanFile:
             guardian_merges=guardian_merges,
             guardian_actions=actions,
             role_links=list(self.iter_role_links()),
+            guardian_folds=folds,
             verified=self.verified,
             partial=True,
         )

@@ -129,7 +129,8 @@ def test_the_audit_log_is_read_in_pages_in_order(
     storage: StorageAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A log longer than a page comes back whole and in order."""
-    from merge_engine.storage import sqla, sqlite  # noqa: PLC0415
+    from merge_engine.storage import _sqla as sqla  # noqa: PLC0415
+    from merge_engine.storage import _sqlite as sqlite  # noqa: PLC0415
 
     monkeypatch.setattr(sqlite, "AUDIT_PAGE", 3)
     monkeypatch.setattr(sqla, "AUDIT_PAGE", 3)

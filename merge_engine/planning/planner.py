@@ -29,7 +29,7 @@ from ..matching.blocking import (
     BlockingStats,
     generate_candidates,
 )
-from ..matching.duplicates import archived_groups
+from ..matching.duplicates import archived_groups, rival_pairs
 from ..matching.features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
 from ..matching.fellegi_sunter import estimate_model
 from ..matching.households import (
@@ -248,7 +248,12 @@ def _build_plan(
             scored = _concat(scored, score(ea, eb, fa, fb, family_levels, model, freqs))
     timer.lap("households")
 
-    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab, model, freqs, settings)
+    rivals = rival_pairs(
+        scored.archived, scored.synced, scored.scores.probability >= settings.review_threshold
+    )
+    groups, possible_duplicates, dedupe_pairs = archived_groups(
+        ea, vocab, model, freqs, settings, rivals
+    )
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 

@@ -289,3 +289,23 @@ def test_a_namesake_of_another_family_who_left_is_never_merged(background):
     plan = plan_with(background, archived, synced)
     assert [s for s, _ in targets(plan, "ad-a1")] == ["ad-s1"]
     assert all(d != "auto" for _, d in targets(plan, "ad-a2"))
+
+
+def test_twins_named_alike_are_never_merged_as_one_child_typed_twice(background):
+    """Braden and Brayden, twins of one gender: Brayden's archived record was typed
+    "Braden" (a spelling of the name), so the archive holds two Bradens on one account.
+    The second is not Braden typed twice for sure: nothing of the child's own (a middle
+    name, an identifier) tells the twins apart, so neither record is merged automatically."""
+    contacts = [contact("ga-1", PHONE, EMAIL)]
+    archived = [
+        child("bb-a1", " Braden", contacts, last="Gates", dob=BORN, gender="M"),
+        child("bb-a2", "Braden", contacts, last="Ayala-Gates", dob=BORN, gender="M"),
+    ]
+    family = [contact("gs-1", PHONE, EMAIL)]
+    synced = [
+        child("bb-s1", "Braden", family, last="Ayala-Gates", dob=BORN, gender="M", synced=True),
+        child("bb-s2", "Brayden", family, last="Ayala-Gates", dob=BORN, gender="M", synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert all(d != "auto" for a in ("bb-a1", "bb-a2") for _, d in targets(plan, a))
+    assert targets(plan, "bb-a1") and targets(plan, "bb-a2")

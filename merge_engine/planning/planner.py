@@ -289,6 +289,7 @@ def _build_plan(
         possible_duplicates,
         open_a,
         own,
+        families.alike_synced if families is not None else None,
         a_students,
         b_students,
         settings,

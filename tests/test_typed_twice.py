@@ -208,3 +208,104 @@ def test_a_brother_on_the_same_account_is_not_a_second_record(background):
     plan = plan_with(background, archived, synced)
     assert all(d != "auto" for _, d in targets(plan, "gr-a2"))
     assert [s for s, _ in targets(plan, "gr-a1")] == ["gr-s1"]
+
+
+def test_a_surname_typed_as_its_initial_on_the_same_account_is_a_second_record(background):
+    """Abigail typed twice: once as "Abigail H." without a birth date, once in full with
+    it, both on the parent's account; a classmate Abigail Sandoval shares her birthday.
+    The assignment gives Abigail to the "H." record and the full record to the classmate
+    (a review pair). A surname initial alone makes no look-alike, but with the account it
+    does: the full record goes with Abigail's student, and the "H." record too."""
+    archived = [
+        child("ab-a1", "Abigail", [contact("ga-1", PHONE, EMAIL)], last="H."),
+        child(
+            "ab-a2",
+            "Abigail",
+            [contact("ga-1", PHONE, EMAIL), contact("ga-2", None, "kelvin.h@example.net")],
+            last="Hernandez",
+            dob=BORN,
+        ),
+    ]
+    synced = [
+        child(
+            "ab-s1",
+            "Abigail",
+            [contact("gs-1", None, EMAIL), contact("gs-2", None, "kelvin.h@example.net")],
+            last="Hernandez",
+            dob=BORN,
+            synced=True,
+        ),
+        child("ab-s2", "Abigail", [], last="Sandoval", dob=BORN, synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "ab-a2")] == ["ab-s1"]
+    assert [s for s, _ in targets(plan, "ab-a1")] == ["ab-s1"]
+    assert "ab-s2" in plan.unmatched_synced
+
+
+def aditya(second_email: str) -> tuple[list[Student], list[Student]]:
+    """Aditya typed twice in one class: the first record with a slip in the surname, the
+    second with the parent's email typed wrong (which made the parent a second account),
+    and neither with a birth date; they share no blocking key, only their synced student."""
+    archived = [
+        child("ad-a1", "Aditya", [contact("ga-1", None, EMAIL)], last="Joshii", gender="M"),
+        child("ad-a2", "Aditya", [contact("ga-9", None, second_email)], last="Joshi", gender="M"),
+    ]
+    synced = [
+        child(
+            "ad-s1",
+            "Aditya",
+            [contact("gs-1", PHONE, EMAIL)],
+            last="Joshi",
+            middle_name="Arjun",
+            gender="M",
+            synced=True,
+        )
+    ]
+    return archived, synced
+
+
+def test_two_records_competing_for_one_student_are_compared(background):
+    """The two Aditya records compete for one synced student: compared with each other,
+    they are look-alikes (same given name and class), and the second goes with the first
+    record's student rather than nowhere."""
+    archived, synced = aditya("anjali.vashtan@example.org")
+    plan = plan_with(background, archived, synced)
+    assert sorted(a for a in ("ad-a1", "ad-a2") for s, _ in targets(plan, a) if s == "ad-s1") == [
+        "ad-a1",
+        "ad-a2",
+    ]
+
+
+def test_a_namesake_of_another_family_who_left_is_never_merged(background):
+    """Another Aditya Joshi of the same class, with other parents, left the district: he
+    competes for the one synced Aditya too, and is at most proposed for review."""
+    archived, synced = aditya("rohan.joshi@example.com")
+    archived[1] = child(
+        "ad-a2", "Aditya", [contact("ga-9", "718-555-0133", "rohan.joshi@example.com")],
+        last="Joshi", gender="M",
+    )  # fmt: skip
+    archived[0] = child("ad-a1", "Aditya", [contact("ga-1", PHONE, EMAIL)], last="Joshi")
+    plan = plan_with(background, archived, synced)
+    assert [s for s, _ in targets(plan, "ad-a1")] == ["ad-s1"]
+    assert all(d != "auto" for _, d in targets(plan, "ad-a2"))
+
+
+def test_twins_named_alike_are_never_merged_as_one_child_typed_twice(background):
+    """Braden and Brayden, twins of one gender: Brayden's archived record was typed
+    "Braden" (a spelling of the name), so the archive holds two Bradens on one account.
+    The second is not Braden typed twice for sure: nothing of the child's own (a middle
+    name, an identifier) tells the twins apart, so neither record is merged automatically."""
+    contacts = [contact("ga-1", PHONE, EMAIL)]
+    archived = [
+        child("bb-a1", " Braden", contacts, last="Gates", dob=BORN, gender="M"),
+        child("bb-a2", "Braden", contacts, last="Ayala-Gates", dob=BORN, gender="M"),
+    ]
+    family = [contact("gs-1", PHONE, EMAIL)]
+    synced = [
+        child("bb-s1", "Braden", family, last="Ayala-Gates", dob=BORN, gender="M", synced=True),
+        child("bb-s2", "Brayden", family, last="Ayala-Gates", dob=BORN, gender="M", synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert all(d != "auto" for a in ("bb-a1", "bb-a2") for _, d in targets(plan, a))
+    assert targets(plan, "bb-a1") and targets(plan, "bb-a2")

@@ -24,7 +24,10 @@ from ._features import EncodedSide, Vocabularies
 from ._fellegi_sunter import MatchModel
 from ._scoring import compare, score
 
-__all__ = ["archived_groups"]
+__all__ = ["archived_groups", "rival_pairs"]
+
+#: A synced student with more candidates than this is a common name, not a duplicate hint.
+_MAX_RIVALS = 4
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -36,13 +39,16 @@ def archived_groups(
     model: MatchModel,
     frequencies: dict[str, F64],
     settings: Settings,
+    rivals: tuple[I64, I64] | None = None,
 ) -> tuple[I64, set[tuple[int, int]], int]:
     """Group labels per archived record, possible duplicates, and pairs compared.
 
     Possible duplicates are pairs that look like one child typed twice but
     not surely (a typo in the given name, twins look the same way): they are
     not grouped, but a record that loses its synced twin to one of them is
-    proposed for review instead of being dropped.
+    proposed for review instead of being dropped. ``rivals`` are more pairs to
+    compare (records that are candidates of one synced student, see
+    :func:`rival_pairs`), besides those the duplicate blocking rules find.
     """
     n = len(side)
     candidates = generate_candidates(
@@ -52,8 +58,14 @@ def archived_groups(
         rules=[r for r in settings.blocking_rules if r in DUPLICATE_RULES],
         max_block_pairs=settings.max_block_pairs,
     )
-    upper = candidates.archived < candidates.synced
-    ia, ib = candidates.archived[upper], candidates.synced[upper]
+    ia, ib = candidates.archived, candidates.synced
+    blocked = ia * np.int64(n) + ib
+    if rivals is not None and len(rivals[0]):
+        codes = np.unique(np.concatenate([blocked, rivals[0] * np.int64(n) + rivals[1]]))
+        ia, ib = codes // n, codes % n
+    upper = ia < ib
+    ia, ib = ia[upper], ib[upper]
+    rival_only = ~np.isin(ia * np.int64(n) + ib, blocked)
     levels = compare(side, side, ia, ib, vocab, settings, grade_progression=0)
     scored = score(side, side, ia, ib, levels, model, frequencies)
     lv = levels.levels
@@ -90,10 +102,15 @@ def archived_groups(
     # A loosely similar given name in another class of one household is a brother or
     # sister (Mason and Grayson), not a slip: it needs the class or the birth date.
     loose = at("first_name", "similar") & ~(at("grade", "missing", "expected") | at("dob", "exact"))
+    # Records that only compete for one synced student (no key of their own in common)
+    # are a child typed twice only with the given name and the class agreeing.
+    rival = at("first_name", "exact", "nickname") & at("grade", "missing", "expected")
     possible = (
         at("first_name", "exact", "nickname", "middle", "close", "similar")
         & ~loose
-        & at("last_name", "exact", "compound", "close")
+        & (~rival_only | rival)
+        # A surname typed as its initial (Abigail H.) only inside the household.
+        & (at("last_name", "exact", "compound", "close") | (at("last_name", "initial") & household))
         & at("dob", "missing", "exact", "day_month_swap", "one_digit")
         & at("grade", "missing", "expected", "adjacent")
         & (at("dob", "exact") | household | at("school", "same"))
@@ -103,3 +120,29 @@ def archived_groups(
         (int(x), int(y)) for x, y in zip(ia[possible].tolist(), ib[possible].tolist(), strict=True)
     }
     return labels.astype(np.int64), pairs | {(y, x) for x, y in pairs}, len(ia)
+
+
+def rival_pairs(archived: I64, synced: I64, likely: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+    """Pairs of archived records that are both ``likely`` candidates of one synced student.
+
+    A child typed twice whose records share no blocking key (a surname slip in one, the
+    parent's email typed differently in the other) still has both records competing for
+    its synced student. A student with more than a few such candidates has a common
+    name, and its candidates are left to the blocking rules.
+    """
+    a, s = archived[likely], synced[likely]
+    order = np.lexsort((a, s))
+    a, s = a[order], s[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(s)])
+    left: list[int] = []
+    right: list[int] = []
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        if size < 2 or size > _MAX_RIVALS:
+            continue
+        block = a[start : start + size].tolist()
+        for x in range(size):
+            for y in range(x + 1, size):
+                left.append(block[x])
+                right.append(block[y])
+    return np.asarray(left, np.int64), np.asarray(right, np.int64)

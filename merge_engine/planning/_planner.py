@@ -34,6 +34,10 @@ from ..matching._duplicates import archived_groups
 from ..matching._features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
 from ..matching._fellegi_sunter import estimate_model
 from ..matching._households import (
+from ..matching._duplicates import archived_groups, rival_pairs
+from ..matching._features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
+from ..matching._fellegi_sunter import estimate_model
+from ..matching._households import (
     Families,
     alike_twins,
     alone_in_class,
@@ -221,7 +225,12 @@ def _build_plan(
             scored = _concat(scored, score(ea, eb, fa, fb, family_levels, model, freqs))
     timer.lap("households")
 
-    groups, possible_duplicates, dedupe_pairs = archived_groups(ea, vocab, model, freqs, settings)
+    rivals = rival_pairs(
+        scored.archived, scored.synced, scored.scores.probability >= settings.review_threshold
+    )
+    groups, possible_duplicates, dedupe_pairs = archived_groups(
+        ea, vocab, model, freqs, settings, rivals
+    )
     scored = _with_group_pairs(scored, groups, ea, eb, vocab, model, freqs, settings)
     timer.lap("duplicates")
 
@@ -257,6 +266,7 @@ def _build_plan(
         possible_duplicates,
         open_a,
         own,
+        families.alike_synced if families is not None else None,
         a_students,
         b_students,
         settings,

@@ -35,6 +35,7 @@ def _contested_duplicates(
     possible: set[tuple[int, int]],
     open_a: npt.NDArray[np.bool_],
     own: dict[int, tuple[float, bool]],
+    alike_synced: npt.NDArray[np.bool_] | None,
     a_students: Sequence[Student],
     b_students: Sequence[Student],
     settings: Settings,
@@ -54,7 +55,9 @@ def _contested_duplicates(
     fit: a second, weaker child, often a brother or sister of that student. Its pair with
     its possible duplicate's student replaces that merge when it is stronger and either
     its given names agree where the merge's do not (Antonio with Antonio rather than
-    Antonia) or it is ``margin_bits`` stronger; a near tie keeps the assignment's choice.
+    Antonia; not when the student has a twin named alike, Braden and Brayden, whom a
+    spelling cannot tell apart) or it is ``margin_bits`` stronger; a near tie keeps the
+    assignment's choice. ``alike_synced`` marks those students (None without families).
     """
     prob = scored.scores.probability
     bits = scored.scores.log_odds
@@ -87,9 +90,10 @@ def _contested_duplicates(
         )
         if a in own:
             own_bits, own_name = own[a]
-            better = bits[k] >= own_bits + settings.margin_bits or (
-                bits[k] > own_bits and not own_name and lv[k, first_j] in same_name
-            )
+            named = not own_name and lv[k, first_j] in same_name
+            if alike_synced is not None and alike_synced[s]:
+                named = False  # a twin named alike: a spelling tells nothing
+            better = bits[k] >= own_bits + settings.margin_bits or (bits[k] > own_bits and named)
             if not partner or not better:
                 continue
         elif not partner and prob[k] < settings.review_threshold:
@@ -185,8 +189,9 @@ def _typed_twice(
     auto_threshold: float,
 ) -> list[Merge]:
     """Second records proposed with their first record's synced student become ``auto``
-    when they are in that student's family and their own evidence is sure (confident, and
-    every field of :data:`_SECOND_RECORD` agreeing)."""
+    when they are in that student's family and their own evidence is sure (confident,
+    every field of :data:`_SECOND_RECORD` agreeing, and, when that student has a twin
+    named alike, a middle name or an identifier agreeing too)."""
     if families is None:
         return proposals
     a_index = {s.id: i for i, s in enumerate(a_students)}
@@ -195,11 +200,19 @@ def _typed_twice(
     for m in proposals:
         levels = {e.comparison: e.level for e in m.evidence}
         a, s = a_index[m.archived_id], b_index[m.synced_id]
+        # Twins named alike (Braden and Brayden) break "no family names two children
+        # alike": then only what belongs to the child alone makes the record sure.
+        alike = families.alike_synced is not None and bool(families.alike_synced[s])
+        own = levels.get("middle_name") in ("exact", "initial") or levels.get("identifier") in (
+            "exact",
+            "one_edit",
+        )
         sure = (
             bool(m.duplicates)
             and m.confidence >= auto_threshold
             and bool(families.same(np.array([a]), np.array([s]))[0])
             and all(levels.get(c) in ok for c, ok in _SECOND_RECORD)
+            and (own or not alike)
         )
         out.append(attrs.evolve(m, decision="auto", reasons=()) if sure else m)
     return out

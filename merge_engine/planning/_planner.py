@@ -30,10 +30,6 @@ from ..matching._blocking import (
     BlockingStats,
     generate_candidates,
 )
-from ..matching._duplicates import archived_groups
-from ..matching._features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
-from ..matching._fellegi_sunter import estimate_model
-from ..matching._households import (
 from ..matching._duplicates import archived_groups, rival_pairs
 from ..matching._features import GRADE_MISSING, EncodedSide, Vocabularies, encode_students
 from ..matching._fellegi_sunter import estimate_model

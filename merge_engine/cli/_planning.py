@@ -71,6 +71,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 progress=bar.stage,
                 rejected=rejected_pairs(decisions),
             )
+            del archived, synced  # the plan holds ids only: writing it reuses their memory
             plan = _write(plan, decisions, args.out)
     if args.json:
         emit_json(plan_counts(plan, args.out))

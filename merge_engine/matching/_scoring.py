@@ -46,18 +46,26 @@ def compare(
 ) -> LevelMatrix:
     """Levels of the pairs, with the comparisons the settings leave out forced to ``missing``."""
     progression = settings.grade_progression if grade_progression is None else grade_progression
-    matrix = compare_pairs(
-        a,
-        b,
-        ia,
-        ib,
-        vocab.names,
-        grade_progression=progression,
-        level_change_grades=settings.level_change_grades,
-        similar_threshold=settings.similar_threshold,
-        close_threshold=settings.close_threshold,
-        identifiers=vocab.identifiers,
-        places=vocab.places,
+    parts = [
+        compare_pairs(
+            a,
+            b,
+            ia[chunk],
+            ib[chunk],
+            vocab.names,
+            grade_progression=progression,
+            level_change_grades=settings.level_change_grades,
+            similar_threshold=settings.similar_threshold,
+            close_threshold=settings.close_threshold,
+            identifiers=vocab.identifiers,
+            places=vocab.places,
+        )
+        for chunk in _chunks(len(ia))
+    ]
+    matrix = (
+        parts[0]
+        if len(parts) == 1
+        else LevelMatrix(np.concatenate([p.levels for p in parts]), parts[0].comparisons)
     )
     for j, comp in enumerate(matrix.comparisons):
         if comp.name not in settings.comparisons:
@@ -86,9 +94,28 @@ def score(
     frequencies: dict[str, F64],
 ) -> ScoredPairs:
     """Score pairs, weighting exact name agreement by the name's frequency."""
-    per_pair = {
-        "first_name": frequencies["first_name"][np.maximum(a.first[ia], 0)],
-        "last_name": frequencies["last_name"][np.maximum(a.last_key[ia], 0)],
-    }
-    tf = term_frequency_bits(levels, model, per_pair)
-    return ScoredPairs(ia, ib, levels, score_pairs(levels, model, tf))
+    parts = []
+    for chunk in _chunks(len(ia)):
+        part = LevelMatrix(levels.levels[chunk], levels.comparisons)
+        per_pair = {
+            "first_name": frequencies["first_name"][np.maximum(a.first[ia[chunk]], 0)],
+            "last_name": frequencies["last_name"][np.maximum(a.last_key[ia[chunk]], 0)],
+        }
+        parts.append(score_pairs(part, model, term_frequency_bits(part, model, per_pair)))
+    scores = parts[0] if len(parts) == 1 else PairScores(
+        np.concatenate([p.contributions for p in parts]),
+        np.concatenate([p.adjustment for p in parts]),
+        np.concatenate([p.log_odds for p in parts]),
+        np.concatenate([p.probability for p in parts]),
+    )  # fmt: skip
+    return ScoredPairs(ia, ib, levels, scores)
+
+
+#: Pairs compared or scored at once: the per-pair temporaries (a few hundred bytes
+#: a pair) stay under about 100 MB however many pairs a district has.
+CHUNK_PAIRS = 1 << 18
+
+
+def _chunks(n: int) -> list[slice]:
+    """Slices of ``range(n)`` of :data:`CHUNK_PAIRS` each (at least one, maybe empty)."""
+    return [slice(start, start + CHUNK_PAIRS) for start in range(0, max(n, 1), CHUNK_PAIRS)]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from merge_engine.exceptions import InputError
 from merge_engine.model import InputWarning
@@ -150,6 +151,29 @@ class Warnings(list[InputWarning]):
             self.add(path, line, column, "unrecognised gender; value dropped (expected F, M or X)")
             return None
 
+    def column(
+        self, kind: str, path: str, column: str, texts: Sequence[str], lines: Sequence[int]
+    ) -> tuple[list[Any], list[tuple[int, InputWarning]]]:
+        """A whole column parsed by method ``kind`` (``"date"``, ``"grade"``, ``"gender"`` or
+        ``"name"``), each distinct text once: the values, and the warnings with their row
+        index, for the caller to add in row order. Empty cells are ``None`` (names: kept)."""
+        outcomes: dict[str, tuple[Any, str | None]] = {}
+        for text in dict.fromkeys(texts):
+            if not text and kind != "name":
+                outcomes[text] = (None, None)
+                continue
+            scratch = Warnings(self.today)
+            value = getattr(scratch, kind)(path, 0, column, text)
+            outcomes[text] = (value, scratch[0].message if scratch else None)
+        values_of = {text: value for text, (value, _) in outcomes.items()}
+        messages = {text: message for text, (_, message) in outcomes.items() if message}
+        problems = [
+            (row, InputWarning(path=path, line=lines[row], column=column, message=messages[text]))
+            for row, text in enumerate(texts)
+            if text in messages
+        ] if messages else []  # fmt: skip
+        return list(map(values_of.__getitem__, texts)), problems
+
 
 class Folder:
     """A roster folder and the one decoding policy and warning list for all its files."""
@@ -166,9 +190,14 @@ class Folder:
         self.encoding = encoding
         self.fallback_encoding = fallback_encoding
         self.warnings = Warnings(today or dt.date.today())
+        self.pool: dict[str, str] = {}  # one copy of each repeated value (see read_table)
 
-    def optional(self, name: str) -> Table | None:
-        """The table in file ``name``, or ``None`` if the folder lacks it."""
+    def optional(self, name: str, *, pool_except: Collection[str] | None = None) -> Table | None:
+        """The table in file ``name``, or ``None`` if the folder lacks it.
+
+        With ``pool_except``, the cells of every other column go through the
+        folder's ``pool`` (names, places and contacts repeat; identifiers do not).
+        """
         path = self.path / name
         if not path.is_file():
             return None
@@ -177,11 +206,14 @@ class Folder:
             encoding=self.encoding,
             fallback_encoding=self.fallback_encoding,
             warnings=self.warnings,
+            pool=None if pool_except is None else (self.pool, pool_except),
         )
 
-    def required(self, name: str, expected: str) -> Table:
+    def required(
+        self, name: str, expected: str, *, pool_except: Collection[str] | None = None
+    ) -> Table:
         """The table in file ``name``; an :class:`InputError` says what was ``expected``."""
-        table = self.optional(name)
+        table = self.optional(name, pool_except=pool_except)
         if table is None:
             raise InputError(
                 f"missing required file {name} ({expected})", path=str(self.path / name)
@@ -197,10 +229,18 @@ def header_key(name: str) -> str:
 class Table:
     """One CSV file: its header and data rows, with case-insensitive column lookup."""
 
-    def __init__(self, path: str, header: list[str], rows: list[Row], header_line: int = 1) -> None:
+    def __init__(
+        self,
+        path: str,
+        header: list[str],
+        columns: list[list[str]],
+        lines: list[int],
+        header_line: int = 1,
+    ) -> None:
         self.path = path
         self.header = header
-        self.rows = rows
+        self.columns = columns
+        self.lines = lines  # the physical line where each row starts
         self.header_line = header_line
         self._index: dict[str, int] = {}
         self._twice: dict[str, str] = {}  # repeated names: an error only if the reader uses them
@@ -261,6 +301,19 @@ class Table:
 
     def column_name(self, position: int) -> str:
         return self.header[position]
+
+    @functools.cached_property
+    def rows(self) -> list[Row]:
+        """The rows, for readers that go row by row (made on first use)."""
+        rows = zip(*self.columns, strict=True) if self.columns else iter(())
+        return [Row(line, list(cells)) for line, cells in zip(self.lines, rows, strict=True)]
+
+    def column(self, position: int | None) -> Sequence[str]:
+        """Every row's cell at ``position`` (empty strings when the file lacks the column).
+        The table's own list: read it, do not change it."""
+        if position is None:
+            return [""] * len(self.lines)
+        return self.columns[position]
 
 
 def decode(
@@ -334,11 +387,15 @@ def read_table(
     encoding: str = "utf-8",
     fallback_encoding: str | None = None,
     warnings: Warnings,
+    pool: tuple[dict[str, str], Collection[str]] | None = None,
 ) -> Table:
     """Read a whole CSV file strictly into a :class:`Table` of stripped cells.
 
     Rows whose cells are all empty are skipped; every other row must have
-    exactly as many cells as the header.
+    exactly as many cells as the header. With ``pool`` (a dict and the header
+    keys to leave out), each cell of the other columns is replaced by the
+    dict's copy of its value as the rows are read, so a value repeated on
+    many rows is held once and the repeats are freed at once.
     """
     name = str(path)
     try:
@@ -360,7 +417,11 @@ def read_table(
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
-    rows: list[Row] = []
+    # Rows are gathered a chunk at a time and stored as columns: no list per row stays.
+    columns: list[list[str]] = []
+    chunk: list[list[str]] = []
+    lines: list[int] = []
+    pooled: tuple[dict[str, str], list[bool]] | None = None
     width = header_line = 0
     end = 0  # physical line where the previous record ended
     while True:
@@ -376,6 +437,9 @@ def read_table(
         if header is None:
             if any(cells):
                 header, width, header_line = cells, len(cells), start
+                columns = [[] for _ in header]
+                if pool is not None:
+                    pooled = (pool[0], [header_key(n) not in pool[1] for n in header])
             continue
         if not any(cells):
             continue
@@ -386,10 +450,30 @@ def read_table(
                 path=name,
                 line=start,
             )
-        rows.append(Row(start, cells))
+        chunk.append(cells)
+        lines.append(start)
+        if len(chunk) == _CHUNK_ROWS:
+            _to_columns(chunk, columns, pooled)
     if header is None:
         raise InputError("file is empty; expected a header row and data rows", path=name, line=1)
-    return Table(name, header, rows, header_line)
+    _to_columns(chunk, columns, pooled)
+    return Table(name, header, columns, lines, header_line)
+
+
+_CHUNK_ROWS = 4096
+
+
+def _to_columns(
+    chunk: list[list[str]],
+    columns: list[list[str]],
+    pool: tuple[dict[str, str], list[bool]] | None,
+) -> None:
+    """Move a chunk of rows onto the end of the columns (pooling the cells of pooled ones)."""
+    if chunk:
+        keep, pooled = pool if pool is not None else ({}, [False] * len(columns))
+        for column, cells, shared in zip(columns, zip(*chunk, strict=True), pooled, strict=True):
+            column.extend(map(keep.setdefault, cells, cells) if shared else cells)
+    chunk.clear()
 
 
 def _unreadable(error: OSError) -> str:

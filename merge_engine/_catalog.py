@@ -55,6 +55,7 @@ GUARDIAN_COMPARISONS: Mapping[str, tuple[str, ...]] = {
     "phone": ("missing", "exact", "different"),
     "sis_id": ("missing", "exact", "different"),
     "relationship": ("missing", "same_role", "same", "compatible", "conflicting"),
+    "singled_out": ("no", "phone"),
 }
 """Levels of each guardian comparison, best first (``missing`` when either side lacks it).
 
@@ -62,7 +63,11 @@ GUARDIAN_COMPARISONS: Mapping[str, tuple[str, ...]] = {
 email address spells the sync account's (``paula5278@...`` for Paula, ``gjackson@``
 for Gregory Jackson); ``relationship`` is ``same_role`` when both name the
 same gendered relationship (both "mother") and ``same`` when they share only
-an ungendered one (both "parent").
+an ungendered one (both "parent"). ``singled_out`` is ``phone`` when the old
+account is known by its phone alone (no name, no email) and that phone singles
+out the adult: no other account of the district holds it, and every other adult
+the old account met on its children has a phone, a different one; it looks at
+the whole district, so a comparison of two accounts alone says ``no``.
 """
 
 # Bits per level: about log2(m/u), from how often the same adult (m) and two
@@ -83,4 +88,5 @@ DEFAULT_GUARDIAN_BITS: Mapping[str, Mapping[str, float]] = {
     "relationship": {
         "missing": 0.0, "same_role": 3.5, "same": 1.0, "compatible": 0.0, "conflicting": -4.0,
     },
+    "singled_out": {"no": 0.0, "phone": 4.0},
 }  # fmt: skip

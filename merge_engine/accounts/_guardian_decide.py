@@ -21,10 +21,10 @@ from ._guardian_levels import (
     LEVEL_INDEX,
     NAMES,
     RADIX,
-    Pairs,
     combination,
     facts,
 )
+from ._guardian_pairs import Pairs
 from ._guardian_rules import Decision, GuardianRules
 
 I64 = npt.NDArray[np.int64]

@@ -29,7 +29,8 @@ import numpy.typing as npt
 from ..plan import GuardianFold, GuardianMerge
 from ._guardian_columns import _Columns
 from ._guardian_decide import decide_kinds
-from ._guardian_levels import LEVEL_INDEX, Pairs, _first_level, _relationship_level, _typo
+from ._guardian_levels import LEVEL_INDEX, _first_level, _relationship_level, _typo
+from ._guardian_pairs import Pairs
 from ._guardian_rules import BELOW_THRESHOLD, GuardianRules
 
 I64 = npt.NDArray[np.int64]

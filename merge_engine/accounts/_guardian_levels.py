@@ -20,9 +20,11 @@ import numpy.typing as npt
 
 from .._catalog import GUARDIAN_COMPARISONS
 from ..matching._normalize import nickname_index
-from ._guardian_columns import GuardianAccount, _Coded, _Columns, _email_level, _phone_key
+from ._guardian_columns import GuardianAccount, _Columns, _email_level, _phone_key
+from ._guardian_pairs import Pairs, _holders, _per_pair
+from ._guardian_single import singled_out
 
-__all__ = ["GUARDIAN_COMPARISONS", "compare_guardians"]
+__all__ = ["GUARDIAN_COMPARISONS", "LEVEL_INDEX", "Pairs", "compare_guardians", "levels_of"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -144,6 +146,7 @@ def compare_guardians(
         "phone": _equal_level(_phone_key(a.phone), _phone_key(b.phone)),
         "sis_id": _equal_level(a.sis_id, b.sis_id),
         "relationship": _relationship_level(a.relationships, b.relationships),
+        "singled_out": "no",  # needs the district: see _guardian_single
     }
 
 
@@ -200,58 +203,6 @@ def _typo(a: str, b: str) -> bool:
     return longer[i + 1 :] == shorter[i:] and len(shorter) - i >= 2
 
 
-class Pairs:
-    """Pairs of accounts, as indices into the sides' columns (each side's distinct accounts)."""
-
-    __slots__ = ("new_ix", "new_of", "old_ix", "old_of")
-
-    def __init__(self, old_account: I64, new_account: I64) -> None:
-        self.old_ix, old_of = np.unique(old_account, return_inverse=True)
-        self.new_ix, new_of = np.unique(new_account, return_inverse=True)
-        self.old_of = old_of.reshape(-1).astype(np.int64)
-        self.new_of = new_of.reshape(-1).astype(np.int64)
-
-    def codes(
-        self, old: _Coded, new: _Coded, empty: Any, at: I64 | None = None
-    ) -> tuple[I64, I64, list[Any], int]:
-        """Both sides' codes of one column for every pair (or the pairs ``at``), in one space.
-
-        The space is ``values``; also the code of ``empty`` (``-1`` when no account has it).
-        """
-        old_of, new_of = (
-            (self.old_of, self.new_of) if at is None else (self.old_of[at], self.new_of[at])
-        )
-        in_old = _unify(old, new)
-        co = old.codes[self.old_ix][old_of]
-        cn = in_old[new.codes[self.new_ix]][new_of]
-        empty_code = old.code_of(empty)
-        if empty_code < 0 and new.code_of(empty) >= 0:
-            empty_code = int(in_old[new.code_of(empty)])
-        return co, cn, old.values + new.values, empty_code
-
-
-def _unify(old: _Coded, new: _Coded) -> I64:
-    """The code of each new value in the code space ``old.values + new.values``."""
-    in_old = old.codes_of(new.values)
-    unified: I64 = np.where(in_old >= 0, in_old, len(old.values) + np.arange(len(new.values)))
-    return unified
-
-
-def _holders(old: _Coded, new: _Coded) -> I64:
-    """How many accounts of both sides hold each value, in the pairs' code space."""
-    every = np.concatenate([old.codes, _unify(old, new)[new.codes]])
-    return np.bincount(every, minlength=len(old.values) + len(new.values))
-
-
-def _per_pair(co: I64, cn: I64, values: list[Any], function: Callable[[Any, Any], int]) -> I64:
-    """``function(old value, new value)`` for every pair, called once per distinct pair."""
-    width = len(values)
-    distinct, inverse = np.unique(co * width + cn, return_inverse=True)
-    table = [function(*map(values.__getitem__, divmod(k, width))) for k in distinct.tolist()]
-    result: I64 = np.array(table, np.int64)[inverse.reshape(-1)]
-    return result
-
-
 def _email_levels(pairs: Pairs, old: _Columns, new: _Columns) -> I64:
     """:func:`_email_level` for every pair: by code, and one by one for hand-typing slips."""
     index = LEVEL_INDEX["email"]
@@ -285,7 +236,7 @@ def levels_of(
     pairs: Pairs, old: _Columns, new: _Columns, close: float = DEFAULT_CLOSE
 ) -> dict[str, I64]:
     """The level index of every comparison for every pair (``close``: the typo threshold)."""
-    levels = {}
+    levels: dict[str, I64] = {}
     for name, column, level_of in _COMPARE:
         index = LEVEL_INDEX[name]
         if name == "email":
@@ -306,7 +257,8 @@ def levels_of(
             )
             levels[name] = _per_pair(co, cn, values, functools.partial(_level, compare, index))
     _name_in_email(pairs, old, new, levels["first_name"])
-    return levels
+    levels["singled_out"] = singled_out(pairs, old, new, levels)
+    return {name: levels[name] for name in GUARDIAN_COMPARISONS}
 
 
 def _name_in_email(pairs: Pairs, old: _Columns, new: _Columns, first: I64) -> None:

@@ -160,10 +160,15 @@ def reasons(
     # spouses may share a family email or home phone, not a role ("mother" and
     # "father" conflict) nor a given name. With neither, or when another account
     # shares one of its contacts too (a household's), it stays in review.
+    # A phone-only account (no name, no email) is the adult its phone singles
+    # out, on children whose merge is sure: nobody else in the district holds
+    # the number, and each other adult of its children has another (see
+    # _guardian_single).
+    singled = levels["singled_out"] == "phone" and auto_child
     unnamed_ok = (
         anchored
         and not contested
-        and (first == "in_email" or (first == "missing" and old_unnamed and same_role))
+        and (first == "in_email" or (first == "missing" and old_unnamed and (same_role or singled)))
     )
     if first not in ("exact", "nickname") and not (typo_ok or unnamed_ok):
         found.append(f"given names are {first}")

@@ -44,11 +44,10 @@ from ._guardian_folds import adult_groups, guardian_folds
 from ._guardian_levels import (
     GUARDIAN_COMPARISONS,
     LEVEL_INDEX,
-    Pairs,
-    _unify,
     compare_guardians,
     levels_of,
 )
+from ._guardian_pairs import Pairs, _unify
 from ._guardian_rules import Decision, GuardianRules, logit
 
 if TYPE_CHECKING:

@@ -130,21 +130,27 @@ from merge_engine.storage import open_storage
 
 action, plan_path, url, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 started = time.perf_counter()
-marks = [0]
+marks = {"checked": 0, action: 0}
 
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-def progress(done, total):
-    if total and (done * 10 // total > marks[0] or done == total):
-        marks[0] = done * 10 // total
-        print(f"    progress {done:>9,}/{total:,}  {time.perf_counter() - started:7.1f}s  "
-              f"rss {rss():6.0f} MB", flush=True)
+def reporter(label):
+    def progress(done, total):
+        if total and (done * 10 // total > marks[label] or done == total):
+            marks[label] = done * 10 // total
+            print(f"    {label} {done:>9,}/{total:,}  {time.perf_counter() - started:7.1f}s  "
+                  f"rss {rss():6.0f} MB", flush=True)
+    return progress
 
 storage = open_storage(url)
-run = apply_plan if action == "apply" else undo_plan
-report = run(PlanFile.open(plan_path), storage, progress=progress, batch_size=batch)
+plan = PlanFile.open(plan_path)
+if action == "apply":
+    report = apply_plan(plan, storage, progress=reporter(action), batch_size=batch,
+                        check_progress=reporter("checked"))
+else:
+    report = undo_plan(plan, storage, progress=reporter(action), batch_size=batch)
 storage.close()
 print("    " + report.summary(limit=3).replace("\\n", "\\n    "), flush=True)
 """

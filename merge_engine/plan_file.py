@@ -46,7 +46,7 @@ class PlanFile:
         self.path = path
         self._text = text
         self._plan = plan
-        self._review: dict[bool, MergePlan] = {}  # for_review, made once
+        self._review: MergePlan | None = None  # for_review, made once
         members: Mapping[str, Any] = text.members if text is not None else {}
         if plan is not None:
             self.schema_version = plan.schema_version
@@ -185,20 +185,20 @@ class PlanFile:
         assert self._text is not None
         return MergePlan.read(self.path)
 
-    def for_review(self, *, merges: bool = True) -> MergePlan:
+    def for_review(self) -> MergePlan:
         """The plan without the auto merges that no review decision rests on (``partial``).
 
         It holds the review merges, the merges into a synced student that
         another merge targets too, the merges whose students a review account
         step or an old-guardian action names, and every account step: all that
         review items, approvals and account steps read, in memory for a few
-        thousand merges where the whole plan holds millions. ``merges=False``
-        leaves out every merge (for the account steps alone).
+        thousand merges where the whole plan holds millions (the account steps
+        are held whole: about one guardian merge per merged student).
         """
         if self._plan is not None:
             return self._plan
-        if merges in self._review:
-            return self._review[merges]
+        if self._review is not None:
+            return self._review
         guardian_merges = list(self.iter_guardian_merges())
         actions = list(self.iter_guardian_actions())
         folds = list(self.iter_guardian_folds())
@@ -206,12 +206,8 @@ class PlanFile:
         wanted |= {a for g in guardian_merges if g.decision != "auto" for a, _ in g.students}
         wanted |= {a for f in folds if f.decision != "auto" for a, _ in f.students}
         wanted |= {a.student_id for a in actions}
-        kept = (
-            list(self.iter_merges_where(lambda a, decision: decision == "review" or a in wanted))
-            if merges
-            else []
-        )
-        self._review[merges] = MergePlan(
+        kept = self.iter_merges_where(lambda a, decision: decision == "review" or a in wanted)
+        self._review = MergePlan(
             merges=kept,
             unmatched_archived=(),
             unmatched_synced=(),
@@ -228,4 +224,4 @@ class PlanFile:
             verified=self.verified,
             partial=True,
         )
-        return self._review[merges]
+        return self._review

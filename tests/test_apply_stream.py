@@ -193,3 +193,27 @@ def test_apply_json_lists_every_outcome_as_the_whole_report_would(
     }
     storage.close()
     twin.close()
+
+
+def test_the_safety_check_reports_its_progress_before_the_first_batch(
+    plan: MergePlan, tmp_path: Path
+) -> None:
+    """The check reads every merge's students before anything is written: it says how far."""
+    path = tmp_path / "plan.json"
+    plan.write(path)
+    storage = memory_storage(district(N, SEED))
+    calls: list[tuple[str, int, int]] = []
+
+    apply_plan(
+        PlanFile.open(path),
+        storage,
+        batch_size=50,
+        progress=lambda done, total: calls.append(("apply", done, total)),
+        check_progress=lambda done, total: calls.append(("check", done, total)),
+    )
+
+    kinds = [kind for kind, _, _ in calls]
+    n = len(plan.auto)
+    assert ("check", n, n) == calls[kinds.index("apply") - 1]
+    assert "check" not in kinds[kinds.index("apply") :]
+    assert calls[-1][0] == "apply" and calls[-1][1] == calls[-1][2]

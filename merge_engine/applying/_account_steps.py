@@ -22,17 +22,18 @@ archived student ids: ``guardian:<synced guardian id>``, ``fold:<old guardian id
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
 from attrs import field, frozen
 
-from ..plan import MergePlan
+from ..plan import GuardianAction, GuardianFold, GuardianMerge, MergePlan, RoleLink
 from ..storage._base import AccountLink
 from ._report import MergeOutcome
 
 __all__ = [
     "AccountStep",
+    "account_step_lines",
     "account_steps",
     "approval_ids",
     "explain_account_steps",
@@ -218,31 +219,51 @@ def explain_account_steps(plan: MergePlan, *, review_only: bool = False) -> list
 
     Ids, levels and numbers only, like the plan itself: no names or contact details.
     """
-    lines: list[str] = []
-    for gm in plan.guardian_merges:
+    steps = account_step_lines(
+        plan.guardian_merges,
+        plan.guardian_actions,
+        plan.role_links,
+        guardian_folds=plan.guardian_folds,
+        review_only=review_only,
+    )
+    return [line for step in steps for line in step]
+
+
+def account_step_lines(
+    guardian_merges: Iterable[GuardianMerge],
+    guardian_actions: Iterable[GuardianAction],
+    role_links: Iterable[RoleLink],
+    *,
+    guardian_folds: Iterable[GuardianFold] = (),
+    review_only: bool = False,
+) -> Iterator[list[str]]:
+    """The lines of :func:`explain_account_steps`, one list per step, as the steps are read."""
+    for gm in guardian_merges:
         if review_only and gm.decision == "auto":
             continue
         approval = "" if gm.decision == "auto" else f"  [approve: guardian:{gm.synced_guardian_id}]"
-        lines.append(
+        lines = [
             f"guardian merge {gm.synced_guardian_id} -> {gm.archived_guardian_id}: {gm.decision} "
             f"(confidence {gm.confidence:.4f}){approval}"
-        )
+        ]
         lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in gm.evidence]
         lines += [f"  review: {r}" for r in gm.reasons]
-    for fold in plan.guardian_folds:
+        yield lines
+    for fold in guardian_folds:
         if review_only and fold.decision == "auto":
             continue
         approval = (
             "" if fold.decision == "auto" else f"  [approve: fold:{fold.archived_guardian_id}]"
         )
-        lines.append(
+        lines = [
             f"guardian fold {fold.archived_guardian_id} -> {fold.into_guardian_id} "
             f"(both {fold.synced_guardian_id}): {fold.decision} "
             f"(confidence {fold.confidence:.4f}){approval}"
-        )
+        ]
         lines += [f"  {e.comparison:<12} {e.level:<16} {e.bits:+6.2f}" for e in fold.evidence]
         lines += [f"  review: {r}" for r in fold.reasons]
-    for action in plan.guardian_actions:
+        yield lines
+    for action in guardian_actions:
         if action.action in ("keep",) or (review_only and action.action != "review"):
             continue
         approval = (
@@ -250,19 +271,18 @@ def explain_account_steps(plan: MergePlan, *, review_only: bool = False) -> list
             if action.action == "review"
             else ""
         )
-        lines.append(
+        yield [
             f"old guardian {action.guardian_id} of {action.student_id}: {action.action} "
             f"({action.reason}){approval}"
-        )
-    for role in plan.role_links:
+        ]
+    for role in role_links:
         if review_only and role.action != "review":
             continue
         approval = (
             f"  [approve: role:{role.first_id}:{role.second_id}]" if role.action == "review" else ""
         )
         differs = ", ".join(role.differs) or "nothing"
-        lines.append(
+        yield [
             f"{role.kind.replace('_', '-')} {role.first_id} ~ {role.second_id}: {role.verdict}, "
             f"{role.action}; differs: {differs}{approval}"
-        )
-    return lines
+        ]

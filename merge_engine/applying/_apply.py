@@ -71,6 +71,7 @@ def apply_plan(
     max_retries: int = 5,
     on_outcome: Callable[[MergeOutcome], None] | None = None,
     keep_outcomes: bool | None = None,
+    check_progress: Progress | None = None,
 ) -> ApplyReport:
     """Apply the plan's ``auto`` merges and the ``review`` merges listed in ``approved``.
 
@@ -89,6 +90,9 @@ def apply_plan(
         accounts: also run the account steps (needs an adapter with
             :class:`~merge_engine.storage.AccountTransaction`).
         progress: called with ``(done, total)`` after each batch.
+        check_progress: called with ``(checked, total)`` while the safety valve reads the
+            merges to apply and their students, before the first batch (on a
+            million merges, minutes).
         batch_size: merges per transaction.
         max_retries: reruns of a batch hit by a concurrent change.
         on_outcome: called with each student merge's outcome, in plan order (the
@@ -123,6 +127,7 @@ def apply_plan(
             batch_size=batch_size,
             max_retries=max_retries,
             outcomes=Outcomes(keep_all=keep, on_outcome=on_outcome),
+            check_progress=check_progress,
         )
 
 
@@ -138,6 +143,7 @@ def _apply_plan(
     batch_size: int,
     max_retries: int,
     outcomes: Outcomes,
+    check_progress: Progress | None = None,
 ) -> ApplyReport:
     """:func:`apply_plan` once the plan's lock is held."""
     started = time.perf_counter()
@@ -161,9 +167,14 @@ def _apply_plan(
 
     n_chosen = plan.count("auto") + chosen_review
     siblings = plan.shared
+
+    def checked(done: int) -> None:
+        if check_progress:
+            check_progress(done, n_chosen)
+
     warnings = check_safety(
         plan, storage, fp, chosen(), force=force, raise_on_trip=not dry_run,
-        max_retries=max_retries,
+        max_retries=max_retries, checked=checked,
     )  # fmt: skip
     log.info("apply_started", plan=fp, merges=n_chosen, steps=len(steps), dry_run=dry_run)
     # Merges of other plans, whose journal entries a sweep of late history extends.

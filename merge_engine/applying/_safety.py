@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import cast
 
@@ -169,10 +169,12 @@ def check_safety(
     force: bool,
     raise_on_trip: bool = True,
     max_retries: int = 5,
+    checked: Callable[[int], None] | None = None,
 ) -> tuple[str, ...]:
     """Check the database as a whole before anything is written.
 
-    ``merges`` (the merges to apply) is read once, a chunk at a time.
+    ``merges`` (the merges to apply) is read once, a chunk at a time;
+    ``checked`` is called with how many were checked so far after each chunk.
     Returns the tripped checks as messages (empty when all is well). Raises
     :class:`SafetyValveError` if any tripped, unless ``force`` is set or
     ``raise_on_trip`` is false (a dry run reports instead of refusing).
@@ -194,7 +196,7 @@ def check_safety(
             f"{lost} of the {synced_planned} synced students present at planning are gone "
             f"(more than {MAX_SYNCED_LOSS:.0%})"
         )
-    count = _count_stale(storage, merges, plan.shared, max_retries)
+    count = _count_stale(storage, merges, plan.shared, max_retries, checked)
     if synced_now >= MIN_COVERAGE_POPULATION and count.targets > MAX_COVERAGE * synced_now:
         trips.append(
             f"the plan would merge into {count.targets} of the {synced_now} synced students "
@@ -238,6 +240,7 @@ def _count_stale(
     merges: Iterable[Merge],
     siblings: Mapping[str, tuple[str, ...]],
     max_retries: int,
+    checked: Callable[[int], None] | None = None,
 ) -> _Count:
     """How many merges would be refused as stale (already applied ones are not stale).
 
@@ -266,6 +269,8 @@ def _count_stale(
                 if attempt == max_retries:
                     raise
                 time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+        if checked:
+            checked(count.merges)
     return count
 
 

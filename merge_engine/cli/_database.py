@@ -88,7 +88,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
     plan = PlanFile.open(args.plan)  # merges are read a batch at a time
     approved = _approved(args, plan.for_review())
     counter = Counter(args, "dry run" if args.dry_run else "applying")
-    with storage_at(args.db) as storage, counter, OutcomeSpool.when(args.json) as spool:
+    checking = Counter(args, "checking")  # the safety valve reads every merge's students first
+    with (
+        storage_at(args.db) as storage,
+        checking,
+        counter,
+        OutcomeSpool.when(args.json) as spool,
+    ):
         report = apply_plan(
             plan,
             storage,
@@ -100,6 +106,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             on_outcome=spool.add if spool else None,
             keep_outcomes=False,
+            check_progress=checking,
         )
         code = _finish(report, args, spool)
     if args.dry_run and not args.force and report.warnings:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
-from ..applying._account_steps import explain_account_steps
+from ..applying._account_steps import account_step_lines
 from ..applying._applying import plan_fingerprint
 from ..plan import Merge
 from ..plan_file import PlanFile
@@ -97,31 +97,42 @@ def _show_warnings(args: argparse.Namespace, plan: PlanFile, limit: int | None) 
     return 0
 
 
-def _show_accounts(args: argparse.Namespace, file: PlanFile, limit: int | None) -> int:
-    plan = file.for_review(merges=False)
+def _show_accounts(args: argparse.Namespace, plan: PlanFile, limit: int | None) -> int:
+    """The account steps, read from the file one at a time (a district has as many guardian
+    merges as students)."""
+    review = args.review
     if args.json:
-        steps: list[dict[str, Any]] = [
-            *({"step": "guardian_merge", **g.to_dict()} for g in plan.guardian_merges
-              if not args.review or g.decision == "review"),
-            *({"step": "guardian_fold", **f.to_dict()} for f in plan.guardian_folds
-              if not args.review or f.decision == "review"),
-            *({"step": "guardian_action", **a.to_dict()} for a in plan.guardian_actions
-              if not args.review or a.action == "review"),
-            *({"step": "multiple_role_user", **r.to_dict()} for r in plan.role_links
-              if not args.review or r.action == "review"),
-        ]  # fmt: skip
+        steps: Iterator[dict[str, Any]] = chain(
+            ({"step": "guardian_merge", **g.to_dict()} for g in plan.iter_guardian_merges()
+             if not review or g.decision == "review"),
+            ({"step": "guardian_fold", **f.to_dict()} for f in plan.iter_guardian_folds()
+             if not review or f.decision == "review"),
+            ({"step": "guardian_action", **a.to_dict()} for a in plan.iter_guardian_actions()
+             if not review or a.action == "review"),
+            ({"step": "multiple_role_user", **r.to_dict()} for r in plan.iter_role_links()
+             if not review or r.action == "review"),
+        )  # fmt: skip
         if args.id:
-            steps = [s for s in steps if args.id in s.values()]
-        return _emit(file, "accounts", len(steps), steps[:limit])
-    print(repr(file))
-    lines = explain_account_steps(plan, review_only=args.review)
+            steps = (s for s in steps if args.id in s.values())
+        shown = list(islice(steps, limit))
+        return _emit(plan, "accounts", len(shown) + sum(1 for _ in steps), shown)
+    print(repr(plan))
+    each = account_step_lines(
+        plan.iter_guardian_merges(),
+        plan.iter_guardian_actions(),
+        plan.iter_role_links(),
+        guardian_folds=plan.iter_guardian_folds(),
+        review_only=review,
+    )
+    lines = (line for step in each for line in step)
     if args.id:
-        lines = [line for line in lines if args.id in line]
-    heads = [i for i, line in enumerate(lines) if not line.startswith("  ")]
-    cut = heads[limit] if limit is not None and len(heads) > limit else len(lines)
-    for line in lines[:cut]:
-        print(line)
-    _more(len(heads), limit)
+        lines = (line for line in lines if args.id in line)
+    heads = 0
+    for line in lines:
+        heads += not line.startswith("  ")
+        if limit is None or heads <= limit:
+            print(line)
+    _more(heads, limit)
     return 0
 
 

@@ -6,6 +6,9 @@ It is an admin-facing view and shows names, birth dates and guardians
 (that is its purpose); every value is escaped. Big plans stay usable: the
 review queue is shown in full (up to ``limits.review``), the other lists
 are cut at ``limits.rows`` with a note saying how many were left out.
+
+It is one module of over 500 lines on purpose: the page is one document, and its
+sections, inline CSS and script name the same element ids, so they are kept side by side.
 """
 
 from __future__ import annotations

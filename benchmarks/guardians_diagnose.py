@@ -170,6 +170,12 @@ def main() -> None:
         if result == "auto":
             continue
         levels = compare_guardians(old[a], new[s])
+        decided_pair = f or g
+        if decided_pair is not None and result == "review":
+            # The levels the plan used (some need the whole district: singled_out).
+            levels.update(
+                (e.comparison, e.level) for e in decided_pair.evidence if e.comparison in levels
+            )
         profile = (
             result,
             f"merge={reach}",

@@ -50,12 +50,12 @@ BLOCKING_RULE_NAMES: tuple[str, ...] = (
 
 GUARDIAN_COMPARISONS: Mapping[str, tuple[str, ...]] = {
     "first_name": ("missing", "exact", "nickname", "close", "in_email", "initial", "different"),
-    "last_name": ("missing", "exact", "compound", "close", "different"),
+    "last_name": ("missing", "exact", "compound", "close", "in_email", "different"),
     "email": ("missing", "exact", "different"),
     "phone": ("missing", "exact", "different"),
     "sis_id": ("missing", "exact", "different"),
     "relationship": ("missing", "same_role", "same", "compatible", "conflicting"),
-    "singled_out": ("no", "phone"),
+    "singled_out": ("no", "phone", "email_name"),
 }
 """Levels of each guardian comparison, best first (``missing`` when either side lacks it).
 
@@ -63,11 +63,17 @@ GUARDIAN_COMPARISONS: Mapping[str, tuple[str, ...]] = {
 email address spells the sync account's (``paula5278@...`` for Paula, ``gjackson@``
 for Gregory Jackson); ``relationship`` is ``same_role`` when both name the
 same gendered relationship (both "mother") and ``same`` when they share only
-an ungendered one (both "parent"). ``singled_out`` is ``phone`` when the old
-account is known by its phone alone (no name, no email) and that phone singles
-out the adult: no other account of the district holds it, and every other adult
-the old account met on its children has a phone, a different one; it looks at
-the whole district, so a comparison of two accounts alone says ``no``.
+an ungendered one (both "parent"). ``last_name`` is ``in_email`` when the
+given names are the same, the surnames differ, and the old account's own email
+spells the sync account's full name (``vmarquez@`` on "Veronica Concepcion",
+the sync's Veronica Marquez). ``singled_out`` is ``phone`` when the old account
+is known by its phone alone (no name, no email) and that phone singles out the
+adult: no other account of the district holds it, and every other adult the old
+account met on its children has a phone, a different one; ``email_name`` when
+the old account has no name and its email spells the sync account's full name
+and no other adult's of its children. Both look at the whole district, so a
+comparison of two accounts alone says ``no`` (see
+:mod:`merge_engine.accounts._guardian_single`).
 """
 
 # Bits per level: about log2(m/u), from how often the same adult (m) and two
@@ -81,12 +87,15 @@ DEFAULT_GUARDIAN_BITS: Mapping[str, Mapping[str, float]] = {
         "missing": 0.0, "exact": 7.0, "nickname": 5.0, "close": 2.0, "in_email": 4.0,
         "initial": -1.0, "different": -8.0,
     },
-    "last_name": {"missing": 0.0, "exact": 2.5, "compound": 1.5, "close": 0.5, "different": -3.0},
+    "last_name": {
+        "missing": 0.0, "exact": 2.5, "compound": 1.5, "close": 0.5,
+        "in_email": 1.5, "different": -3.0,
+    },
     "email": {"missing": 0.0, "exact": 6.0, "different": -0.5},
     "phone": {"missing": 0.0, "exact": 4.0, "different": -0.5},
     "sis_id": {"missing": 0.0, "exact": 8.0, "different": -6.0},
     "relationship": {
         "missing": 0.0, "same_role": 3.5, "same": 1.0, "compatible": 0.0, "conflicting": -4.0,
     },
-    "singled_out": {"no": 0.0, "phone": 4.0},
+    "singled_out": {"no": 0.0, "phone": 4.0, "email_name": 4.0},
 }  # fmt: skip

@@ -78,9 +78,15 @@ class TestFolded:
         first = guardian("ga1", "Maria", email="mq1980@example.net", rel="mother")
         second = guardian("ga2", None, None, email=MARIA["email"])
         merges, folds = decide([first], [second])
-        assert merges == {"ga1": ("gs1", "auto")}
-        assert [fold_of(f) for f in folds] == [("ga2", "ga1", "gs1", "auto")]
-        assert {e.comparison: e.level for e in folds[0].evidence}["first_name"] == "in_email"
+        # Her current address matches best: that account is kept, the named one joins it.
+        assert merges == {"ga2": ("gs1", "auto")}
+        assert [fold_of(f) for f in folds] == [("ga1", "ga2", "gs1", "auto")]
+        kept = match_guardians_with_folds(
+            Roster(family([first], [second])[0]),
+            Roster(family([first], [second])[1]),
+            [merge("a1", "s1"), merge("a2", "s2")],
+        )[0][0]
+        assert {e.comparison: e.level for e in kept.evidence}["first_name"] == "in_email"
 
     def test_three_old_accounts_of_one_adult_are_two_folds(self) -> None:
         archived, synced = family(

@@ -1,10 +1,12 @@
-"""Old accounts known by one contact detail: merged only when it singles out one adult.
+"""Old accounts known by one detail: merged only when it names or singles out one adult.
 
 Hand-written families: child a1 merged into s1, whose sync lists the mother
-(gs1) and the father (gs2), each with a phone of their own. The old account
-ga1 was typed by a teacher with a phone number only (no name, no email, no
-role). It is the mother's when her number is nobody else's in the district
-and the father has another; in every other case it stays in review.
+(gs1, Maria Quix) and the father (gs2), each with a phone and an email of
+their own. The old account ga1 was typed by a teacher with a phone number
+only, or an email only, or the child's surname. It is the mother's when her
+number is nobody else's in the district and the father has another, when
+its email spells her full name and no other adult's, or when its own
+address spells her full name; in every other case it stays in review.
 """
 
 from __future__ import annotations
@@ -95,3 +97,81 @@ def test_on_a_child_whose_own_merge_is_in_review() -> None:
     g = decide([PHONE_ONLY], student_merge=unsure)
     assert g is not None and g.decision == "review"
     assert levels(g)["singled_out"] == "phone"  # the level holds; the rule wants a sure child
+
+
+# --- an unnamed account whose email spells one adult's full name -------------------------
+
+OLD_ADDRESS = "maria.quix@old.example"  # her address in the old system, since changed
+
+
+def test_an_unnamed_account_whose_email_spells_her_full_name() -> None:
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS)])
+    assert g is not None
+    assert (g.synced_guardian_id, g.decision) == ("gs1", "auto")
+    assert (levels(g)["first_name"], levels(g)["singled_out"]) == ("in_email", "email_name")
+    assert levels(g)["email"] == "different"
+
+
+def test_an_email_with_her_given_name_alone_is_not_enough() -> None:
+    """maria1980@ may be another Maria's (a grandmother's, a friend's)."""
+    g = decide([guardian("ga1", None, None, email="maria1980@old.example")])
+    assert g is not None and g.decision == "review"
+    assert levels(g)["singled_out"] == "no"
+
+
+def test_an_email_that_could_name_two_adults_of_the_child() -> None:
+    """mquix@ spells Maria Quix and Manuel Quix alike."""
+    manuel = guardian("gs2", "Manuel", email="manuel.q@example.org", phone=CELL, rel="father")
+    g = decide([guardian("ga1", None, None, email="mquix@old.example")], synced=(MOTHER, manuel))
+    assert g is not None and g.decision == "review"
+    assert levels(g)["singled_out"] == "no"
+
+
+def test_an_unnamed_account_beside_another_holding_her_number() -> None:
+    """The father's old account lists her phone: the family's details are in play, and an
+    unnamed account stays in review (as with a shared contact)."""
+    father = guardian("ga2", "Jose", email=FATHER.email, phone=HOME, rel="father")
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS), father])
+    assert g is not None and g.decision == "review"
+    assert levels(g)["singled_out"] == "email_name"
+
+
+def test_a_household_sharing_her_address_may_have_typed_it_for_either() -> None:
+    father = guardian("gs2", "Jose", email=MOTHER.email, phone=CELL, rel="father")
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS)], synced=(MOTHER, father))
+    assert g is None or g.decision == "review"
+
+
+def test_an_unnamed_account_with_another_phone() -> None:
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS, phone="(917) 555-0110")])
+    assert g is not None and g.decision == "review"
+    assert levels(g)["singled_out"] == "no"
+
+
+def test_an_unnamed_account_sharing_the_fathers_phone() -> None:
+    """Her name in the address, his number: whose account is it? (another account's contact)"""
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS, phone=CELL)])
+    assert g is None or g.decision == "review"
+
+
+def test_an_email_naming_her_on_a_child_whose_merge_is_in_review() -> None:
+    unsure = Merge("a1", "s1", 0.9, "review", 3.0, None, [])
+    g = decide([guardian("ga1", None, None, email=OLD_ADDRESS)], student_merge=unsure)
+    assert g is not None and g.decision == "review"
+
+
+# --- a surname the old account's own email spells ----------------------------------------
+
+
+def test_a_teacher_typed_the_childs_surname_and_her_own_address_says_hers() -> None:
+    """ "Maria Lopez" (the child's surname) with her old address maria.quix@: Maria Quix."""
+    g = decide([guardian("ga1", "Maria", "Lopez", email=OLD_ADDRESS, rel="mother")])
+    assert g is not None
+    assert (g.synced_guardian_id, g.decision) == ("gs1", "auto")
+    assert levels(g)["last_name"] == "in_email"
+
+
+def test_an_address_spelling_another_surname_is_no_explanation() -> None:
+    g = decide([guardian("ga1", "Maria", "Lopez", email="maria.lopez@old.example", rel="mother")])
+    assert g is not None and g.decision == "review"
+    assert levels(g)["last_name"] == "different"

@@ -57,10 +57,17 @@ def prior_and_cap(
 
     Returns the bits and, per pair, what the cap took off (0 where none).
     """
-    width = np.int64(int(new_of.max()) + 1 if len(new_of) else 1)
-    edges = np.unique(group_of * width + new_of)
-    per_group = np.bincount(edges // width)
-    per_new = np.bincount(edges % width, minlength=int(width))
+    per_group = np.bincount(group_of)
+    per_new = np.bincount(new_of)
+    # Pairs are distinct (old, new): only a group of several old accounts repeats an edge.
+    big = np.flatnonzero(per_group[group_of] > 1)
+    if len(big):
+        width = np.int64(len(per_new))
+        _, first = np.unique(group_of[big] * width + new_of[big], return_index=True)
+        extra = np.ones(len(big), np.bool_)
+        extra[first] = False
+        per_group = per_group - np.bincount(group_of[big[extra]], minlength=len(per_group))
+        per_new = per_new - np.bincount(new_of[big[extra]], minlength=len(per_new))
     candidates = np.maximum(per_group[group_of], per_new[new_of])
     bits = rules.prior_bits(candidates) + base
     # Two adults of one household share contacts; a different given name wins.

@@ -60,19 +60,34 @@ def same_adult_groups(pairs: Pairs, old: _Columns, identified: npt.NDArray[np.bo
     at = at[order]
     new_of = pairs.new_of[at]
     bounds = np.flatnonzero(np.diff(new_of)) + 1
+    children = _children_of(old, pairs.old_ix[pairs.old_of[at]])
     for members in np.split(pairs.old_of[at], bounds):
         accounts = pairs.old_ix[members].tolist()
-        if all(_may_be_one(old, a, b) for k, a in enumerate(accounts) for b in accounts[k + 1 :]):
+        if all(
+            not children[a] & children[b] and _may_be_one(old, a, b)
+            for k, a in enumerate(accounts)
+            for b in accounts[k + 1 :]
+        ):
             group[members] = members[0]
     _, renumbered = np.unique(group, return_inverse=True)
     result: I64 = renumbered.reshape(-1).astype(np.int64)
     return result
 
 
+def _children_of(old: _Columns, accounts: I64) -> dict[int, set[int]]:
+    """The student codes each of ``accounts`` is linked to (only theirs: a district has many)."""
+    rows = np.flatnonzero(np.isin(old.row_account, accounts))
+    children: dict[int, set[int]] = {int(a): set() for a in accounts.tolist()}
+    for a, student in zip(
+        old.row_account[rows].tolist(), old.row_student[rows].tolist(), strict=True
+    ):
+        children[a].add(student)
+    return children
+
+
 def _may_be_one(old: _Columns, a: int, b: int) -> bool:
-    """Whether two old accounts may be one adult: nothing between them says two people."""
-    if set(old.students[a]) & set(old.students[b]):
-        return False
+    """Whether two old accounts (listed on no common child) may be one adult: nothing
+    between them says two people."""
     first = _first_level(old.first[a], old.first[b])
     if first not in ("exact", "nickname", "missing") and not (
         first == "close" and _typo(old.first[a], old.first[b])
@@ -100,9 +115,10 @@ def adult_groups(
     name agrees or is spelled by the old account's email: a shared contact
     with a role alone is a household's, not an identified adult.
     """
-    shared = np.bincount(pairs.new_of)[pairs.new_of] >= 2
     named = np.isin(levels["first_name"], _NAMED)
-    at = np.flatnonzero(shared & named)
+    # Only a sync account met by two old accounts with agreeing names can group them.
+    shared = np.bincount(pairs.new_of, weights=named, minlength=len(pairs.new_ix)) >= 2
+    at = np.flatnonzero(shared[pairs.new_of] & named)
     identified = np.zeros(len(pairs.old_of), np.bool_)
     if len(at):
         decided, kind_of = decide_kinds(
@@ -151,7 +167,8 @@ def guardian_folds(
         members_of.setdefault(int(group[member]), []).append(member)
     at: list[int] = []
     joins: list[int] = []
-    for k, c in enumerate(chosen.tolist()):
+    grouped = np.flatnonzero(size[group[pairs.old_of[chosen]]] > 1)
+    for k, c in zip(grouped.tolist(), chosen[grouped].tolist(), strict=True):
         first = int(pairs.old_of[c])
         for member in members_of.get(int(group[first]), ()):
             if member == first:

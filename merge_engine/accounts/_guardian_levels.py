@@ -22,7 +22,7 @@ from .._catalog import GUARDIAN_COMPARISONS
 from ..matching._normalize import nickname_index
 from ._guardian_columns import GuardianAccount, _Columns, _email_level, _phone_key
 from ._guardian_pairs import Pairs, _holders, _per_pair
-from ._guardian_single import singled_out
+from ._guardian_single import full_name_in, singled_out, surname_in_email
 
 __all__ = ["GUARDIAN_COMPARISONS", "LEVEL_INDEX", "Pairs", "compare_guardians", "levels_of"]
 
@@ -131,7 +131,12 @@ def _email_names(email: str, first: str, last: str) -> tuple[bool, str]:
 def compare_guardians(
     a: GuardianAccount, b: GuardianAccount, close: float = DEFAULT_CLOSE
 ) -> dict[str, str]:
-    """The level of every guardian comparison for one pair of accounts."""
+    """The level of every guardian comparison for one pair of accounts (``a`` the old one).
+
+    The levels that need the whole district (how many accounts hold an
+    address, the other adults of the children) are those of the pair alone:
+    ``singled_out`` is ``no``.
+    """
     first = _first_level(a.first_name, b.first_name, close)
     if (
         first == "missing"
@@ -139,10 +144,19 @@ def compare_guardians(
         and _email_names(a.email, b.first_name, b.last_name)[0]
     ):
         first = "in_email"
+    last = _last_level(a.last_name, b.last_name, close)
+    email = _email_level(a.email, b.email)
+    if (
+        first == "exact"
+        and last == "different"
+        and email != "exact"
+        and full_name_in(a.email, b.first_name, b.last_name)
+    ):
+        last = "in_email"  # the old account's own (other) address spells the full name
     return {
         "first_name": first,
-        "last_name": _last_level(a.last_name, b.last_name, close),
-        "email": _email_level(a.email, b.email),
+        "last_name": last,
+        "email": email,
         "phone": _equal_level(_phone_key(a.phone), _phone_key(b.phone)),
         "sis_id": _equal_level(a.sis_id, b.sis_id),
         "relationship": _relationship_level(a.relationships, b.relationships),
@@ -257,6 +271,7 @@ def levels_of(
             )
             levels[name] = _per_pair(co, cn, values, functools.partial(_level, compare, index))
     _name_in_email(pairs, old, new, levels["first_name"])
+    surname_in_email(pairs, old, new, levels)
     levels["singled_out"] = singled_out(pairs, old, new, levels)
     return {name: levels[name] for name in GUARDIAN_COMPARISONS}
 

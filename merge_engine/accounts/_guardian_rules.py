@@ -160,22 +160,26 @@ def reasons(
     # spouses may share a family email or home phone, not a role ("mother" and
     # "father" conflict) nor a given name. With neither, or when another account
     # shares one of its contacts too (a household's), it stays in review.
-    # A phone-only account (no name, no email) is the adult its phone singles
-    # out, on children whose merge is sure: nobody else in the district holds
-    # the number, and each other adult of its children has another (see
-    # _guardian_single).
+    # On children whose merge is sure, and with nothing another account shares:
+    # a phone-only account (no name, no email) is the adult its phone singles
+    # out (nobody else in the district holds the number, and each other adult
+    # of its children has another), and an unnamed account is the adult whose
+    # full name its email spells, even without a shared contact, when it spells
+    # no other adult of its children (see _guardian_single).
     singled = levels["singled_out"] == "phone" and auto_child
+    email_named = levels["singled_out"] == "email_name" and auto_child and not contested
     unnamed_ok = (
         anchored
         and not contested
         and (first == "in_email" or (first == "missing" and old_unnamed and (same_role or singled)))
-    )
+    ) or email_named
     if first not in ("exact", "nickname") and not (typo_ok or unnamed_ok):
         found.append(f"given names are {first}")
     # A different surname is explained by a slip (Knight, Knught) with a shared
     # contact; by a change (marriage, divorce) with the same email, phone and
     # role; or by a teacher who typed the child's surname for a parent whose own
-    # is another ("Mrs. Lam" for Ms. Tran), with a shared contact.
+    # is another ("Mrs. Lam" for Ms. Tran), with a shared contact. (A surname the
+    # old account's own email spells is level in_email, not different.)
     identified = first == "exact" or unnamed_ok
     if last == "different" and not (
         identified
@@ -200,7 +204,7 @@ def reasons(
         and rel != "conflicting"
         and (
             (
-                last == "exact"
+                last in ("exact", "in_email")
                 and (
                     (first == "exact" and (same_role or one_sex or not contradicted))
                     or (first == "nickname" and (same_role or one_sex) and not contradicted)
@@ -209,7 +213,7 @@ def reasons(
             or (first == "in_email" and last == "missing" and same_role and not contradicted)
         )
     )
-    if not anchored and not named:
+    if not anchored and not named and not email_named:
         found.append("no shared email, phone or SIS id")
     if rel == "conflicting":
         found.append("relationships conflict (for example mother and father)")

@@ -14,6 +14,7 @@ only module that imports rapidfuzz.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from ._arrays import isin
+from ._arrays import unique as unique_codes
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -145,67 +147,140 @@ _GUARDIAN = _level_codes("guardian")
 _ADDRESS = _level_codes("address")
 
 
+class _PairTable:
+    """The distinct (left, right) code pairs of some record pairs, scored once each.
+
+    Scorers see each distinct value once (its length, first letters, nickname forms) and
+    only the pairs those facts cannot settle string by string: a district has far fewer
+    distinct names than candidate pairs, and the random pairs that teach the model are
+    nearly all distinct.
+    """
+
+    def __init__(
+        self, left: npt.NDArray[np.int32], right: npt.NDArray[np.int32], values: Sequence[str]
+    ) -> None:
+        self.size = len(left)
+        self.valid = (left != MISSING) & (right != MISSING)
+        keys = (left[self.valid].astype(np.int64) << 32) | right[self.valid].astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        first = np.ones(len(ordered), np.bool_)
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        self.inverse = np.empty(len(keys), np.int64)
+        self.inverse[order] = np.cumsum(first) - 1
+        unique = ordered[first]
+        codes = unique_codes(np.concatenate([unique >> 32, unique & 0xFFFFFFFF]))
+        self.strings: list[str] = [values[c] for c in codes.tolist()]
+        self.left = np.searchsorted(codes, unique >> 32)
+        self.right = np.searchsorted(codes, unique & 0xFFFFFFFF)
+        self._objects: npt.NDArray[np.object_] | None = None
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def lhs(self) -> list[str]:
+        return self._as_objects()[self.left].tolist()  # type: ignore[no-any-return]
+
+    def rhs(self) -> list[str]:
+        return self._as_objects()[self.right].tolist()  # type: ignore[no-any-return]
+
+    def per_value(self, fact: Callable[[str], int]) -> npt.NDArray[np.int64]:
+        return np.fromiter(map(fact, self.strings), np.int64, count=len(self.strings))
+
+    def where(
+        self, pick: npt.NDArray[np.bool_], test: Callable[[str, str], bool]
+    ) -> npt.NDArray[np.bool_]:
+        """``test`` on the picked pairs' strings, False elsewhere."""
+        out = np.zeros(len(self), np.bool_)
+        at = np.flatnonzero(pick)
+        strings = self.strings
+        out[at] = [
+            test(strings[i], strings[j])
+            for i, j in zip(self.left[at].tolist(), self.right[at].tolist(), strict=True)
+        ]
+        return out
+
+    def scores(self, score: Callable[[_PairTable], npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        out = np.zeros(self.size, np.float32)
+        if len(self):
+            out[self.valid] = np.asarray(score(self), np.float32)[self.inverse]
+        return out
+
+    def _as_objects(self) -> npt.NDArray[np.object_]:
+        if self._objects is None:
+            self._objects = np.empty(len(self.strings), object)
+            self._objects[:] = self.strings
+        return self._objects
+
+
 def _unique_pair_scores(
     left: npt.NDArray[np.int32],
     right: npt.NDArray[np.int32],
     values: Sequence[str],
-    score: Callable[[Sequence[str], Sequence[str]], npt.NDArray[np.float32]],
+    score: Callable[[_PairTable], npt.NDArray[Any]],
 ) -> npt.NDArray[np.float32]:
     """Score each distinct (left, right) code pair once; missing codes score 0."""
-    out = np.zeros(len(left), np.float32)
-    valid = (left != MISSING) & (right != MISSING)
-    if not valid.any():
-        return out
-    keys = (left[valid].astype(np.int64) << 32) | right[valid].astype(np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    lhs = [values[int(k >> 32)] for k in unique]
-    rhs = [values[int(k & 0xFFFFFFFF)] for k in unique]
-    out[valid] = score(lhs, rhs)[inverse]
-    return out
+    return _PairTable(left, right, values).scores(score)
 
 
-def _jaro_winkler(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+def _jaro_winkler(pairs: _PairTable) -> npt.NDArray[np.float32]:
     return np.asarray(
-        process.cpdist(lhs, rhs, scorer=JaroWinkler.normalized_similarity, workers=-1),
+        process.cpdist(
+            pairs.lhs(), pairs.rhs(), scorer=JaroWinkler.normalized_similarity, workers=-1
+        ),
         np.float32,
     )
 
 
-def _edits(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+def _edits(pairs: _PairTable) -> npt.NDArray[np.float32]:
     return np.asarray(
-        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1), np.float32
+        process.cpdist(pairs.lhs(), pairs.rhs(), scorer=DamerauLevenshtein.distance, workers=-1),
+        np.float32,
     )
 
 
-def _nickname(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
+def _nickname(pairs: _PairTable) -> npt.NDArray[np.bool_]:
+    """Equal, or one is a listed canonical form of the other (see ``NicknameIndex``)."""
     index = nickname_index()
-    return np.fromiter(
-        (index.equivalent(a, b) for a, b in zip(lhs, rhs, strict=True)), np.float32, count=len(lhs)
+    position = {name: i for i, name in enumerate(pairs.strings)}
+    links = np.fromiter(
+        (
+            (i << 32) | position[form]
+            for i, name in enumerate(pairs.strings)
+            for form in index.canonicals(name)
+            if form != name and form in position
+        ),
+        np.int64,
     )
+    forward = (pairs.left << 32) | pairs.right
+    backward = (pairs.right << 32) | pairs.left
+    found: npt.NDArray[np.bool_] = (
+        (pairs.left == pairs.right) | isin(forward, links) | isin(backward, links)
+    )
+    return found
 
 
-def _is_initial(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
-    return np.fromiter(
-        ((len(a) == 1 or len(b) == 1) and a[:1] == b[:1] for a, b in zip(lhs, rhs, strict=True)),
-        np.float32,
-        count=len(lhs),
+def _is_initial(pairs: _PairTable) -> npt.NDArray[np.bool_]:
+    length = pairs.per_value(len)
+    letter = pairs.per_value(lambda s: ord(s[0]))
+    one = (length[pairs.left] == 1) | (length[pairs.right] == 1)
+    found: npt.NDArray[np.bool_] = one & (letter[pairs.left] == letter[pairs.right])
+    return found
+
+
+def _shared_start(pairs: _PairTable) -> npt.NDArray[np.bool_]:
+    """One name starts with the other (``kay`` and ``kayla``), three letters at least."""
+    length = pairs.per_value(len)
+    starts: dict[str, int] = {}
+    start = pairs.per_value(lambda s: starts.setdefault(s[:3], len(starts)))
+    maybe = (np.minimum(length[pairs.left], length[pairs.right]) >= 3) & (
+        start[pairs.left] == start[pairs.right]
     )
+    return pairs.where(maybe, lambda a, b: a.startswith(b) or b.startswith(a))
 
 
 SIMILAR_THRESHOLD = 0.75
 """Jaro-Winkler similarity from which differing given names count as loosely similar."""
-
-
-def _shared_start(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
-    """One name starts with the other (``kay`` and ``kayla``), three letters at least."""
-    return np.fromiter(
-        (
-            min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a))
-            for a, b in zip(lhs, rhs, strict=True)
-        ),
-        np.float32,
-        count=len(lhs),
-    )
 
 
 def _close(
@@ -249,10 +324,11 @@ def _names(
     by_middle = undecided & goes_by_middle & ~variant
     rest = undecided & ~variant & ~by_middle
     masked = np.where(rest, first_a, MISSING).astype(np.int32)
-    jw = _unique_pair_scores(masked, first_b, names, _jaro_winkler)
-    edits = _unique_pair_scores(masked, first_b, names, _edits)
-    initial = _unique_pair_scores(masked, first_b, names, _is_initial) > 0
-    prefix = _unique_pair_scores(masked, first_b, names, _shared_start) > 0
+    table = _PairTable(masked, first_b, names)
+    jw = table.scores(_jaro_winkler)
+    edits = table.scores(_edits)
+    initial = table.scores(_is_initial) > 0
+    prefix = table.scores(_shared_start) > 0
     first[rest & ~initial & ((jw >= similar_threshold) | prefix)] = _FIRST["similar"]
     first[rest & initial] = _FIRST["initial"]
     first[rest & ~initial & _close(jw, edits, threshold)] = _FIRST["close"]
@@ -281,11 +357,10 @@ def _names(
     l_rest = l_present & (key_a != key_b)
     shared = _shared_surname_word(a.last_tokens[ia], b.last_tokens[ib], l_rest, names, threshold)
     masked_last = np.where(l_rest, key_a, MISSING).astype(np.int32)
-    l_jw = _unique_pair_scores(masked_last, key_b, names, _jaro_winkler)
-    l_edits = _unique_pair_scores(masked_last, key_b, names, _edits)
-    last[l_rest & (_unique_pair_scores(masked_last, key_b, names, _is_initial) > 0)] = _LAST[
-        "initial"
-    ]
+    last_table = _PairTable(masked_last, key_b, names)
+    l_jw = last_table.scores(_jaro_winkler)
+    l_edits = last_table.scores(_edits)
+    last[l_rest & (last_table.scores(_is_initial) > 0)] = _LAST["initial"]
     last[l_rest & _close(l_jw, l_edits, threshold)] = _LAST["close"]
     last[l_rest & swapped] = _LAST["swapped"]
     last[l_rest & shared] = _LAST["compound"]
@@ -316,26 +391,22 @@ def _shared_surname_word(
                 continue
             masked = np.where(todo, toks_a[:, i], MISSING).astype(np.int32)
             tb = toks_b[:, j]
-            jw = _unique_pair_scores(masked, tb, names, _jaro_winkler)
-            edits = _unique_pair_scores(masked, tb, names, _edits)
-            long = _unique_pair_scores(masked, tb, names, _long_words) > 0
+            table = _PairTable(masked, tb, names)
+            jw = table.scores(_jaro_winkler)
+            edits = table.scores(_edits)
+            long = table.scores(_long_words) > 0
             shared |= todo & long & _close(jw, edits, threshold)
     return shared
 
 
-def _long_words(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
-    return np.fromiter(
-        (min(len(a), len(b)) >= 4 for a, b in zip(lhs, rhs, strict=True)),
-        np.float32,
-        count=len(lhs),
-    )
+def _long_words(pairs: _PairTable) -> npt.NDArray[np.bool_]:
+    length = pairs.per_value(len)
+    found: npt.NDArray[np.bool_] = np.minimum(length[pairs.left], length[pairs.right]) >= 4
+    return found
 
 
-def _one_edit(lhs: Sequence[str], rhs: Sequence[str]) -> npt.NDArray[np.float32]:
-    return np.asarray(
-        process.cpdist(lhs, rhs, scorer=DamerauLevenshtein.distance, workers=-1) <= 1,
-        np.float32,
-    )
+def _one_edit(pairs: _PairTable) -> npt.NDArray[np.bool_]:
+    return _edits(pairs) <= 1
 
 
 def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .accounts._contact_audit import AuditReport, audit_contacts
     from .applying._apply import ApplyReport, MergeOutcome, apply_plan, audit_history
     from .applying._journal import PlanSummary, plan_summaries
+    from .applying._many import DistrictApplied, DistrictApply, apply_many
     from .applying._undo import undo_plan, undo_plan_id
     from .plan_file import PlanFile
     from .planning._many import District, DistrictResult, plan_many
@@ -49,6 +50,9 @@ _LAZY = {
     "MergeOutcome": "applying._apply",
     "apply_plan": "applying._apply",
     "audit_history": "applying._apply",
+    "DistrictApply": "applying._many",
+    "DistrictApplied": "applying._many",
+    "apply_many": "applying._many",
     "PlanSummary": "applying._journal",
     "plan_summaries": "applying._journal",
     "undo_plan": "applying._undo",
@@ -87,6 +91,8 @@ __all__ = [
     "AuditReport",
     "Contact",
     "District",
+    "DistrictApplied",
+    "DistrictApply",
     "DistrictResult",
     "FieldEvidence",
     "InputError",
@@ -110,6 +116,7 @@ __all__ = [
     "Student",
     "TransientConflict",
     "__version__",
+    "apply_many",
     "apply_plan",
     "audit_contacts",
     "audit_history",

@@ -13,15 +13,18 @@ from conftest import FAST
 
 from merge_engine import (
     District,
+    DistrictApply,
     DistrictResult,
     InputError,
     MergePlan,
     Roster,
+    apply_many,
     build_plan,
     plan_many,
     read_roster,
     write_roster,
 )
+from merge_engine.applying._many import plans_in
 from merge_engine.cli import main
 from merge_engine.planning import _many as many
 from merge_engine.planning._many import districts_in, process_pool
@@ -243,13 +246,14 @@ def test_apply_many_applies_each_plan_to_its_own_database(
     template = f"sqlite:///{dbs}/{{district}}.db"
     apply_many = ["apply-many", "--districts", str(districts), "--plans", str(plans)]
 
-    code = main([*apply_many, "--db-template", template, "--json"])
+    code = main([*apply_many, "--db-template", template, "--json", "--workers", "2"])
     first = {r["district"]: r for r in json.loads(capsys.readouterr().out)}
-    again = main([*apply_many, "--db-template", template, "--json"])
+    again = main([*apply_many, "--db-template", template, "--json", "--workers", "1"])
     second = {r["district"]: r for r in json.loads(capsys.readouterr().out)}
     structlog.reset_defaults()
 
     assert 0 == code == again
+    assert {"district", "db", "error", "counts", "refused", "seconds"} == set(first["east"])
     for name in ("east", "west"):
         auto = len(MergePlan.read(plans / name / "plan.json").auto)
         assert first[name]["error"] is None and first[name]["db"] == template.format(district=name)
@@ -278,3 +282,64 @@ def test_apply_many_reports_a_district_without_a_plan_and_needs_the_placeholder(
     assert "0 of 3 districts applied in full" in table
     assert table.count("cannot read plan") == 3
     assert not list(tmp_path.glob("*.db"))  # no database is created for a missing plan
+
+
+def _loaded(root: Path, names: tuple[str, ...], fast: Path) -> tuple[Path, Path]:
+    """Districts planned by plan-many, each loaded into its own SQLite database."""
+    districts, plans, dbs = root / "districts", root / "plans", root / "dbs"
+    for seed, name in enumerate(names):
+        _write_district(districts, name, seed=seed + 7, size=50)
+    assert 0 == _plan_many(districts, plans, fast, "--workers", "1")
+    dbs.mkdir()
+    for name in names:
+        rosters = ["--archived", str(districts / name / "archived")]
+        rosters += ["--synced", str(districts / name / "synced")]
+        assert 0 == main(["load", "--db", str(dbs / f"{name}.db"), *rosters, "-q"])
+    structlog.reset_defaults()
+    return plans, dbs
+
+
+def test_apply_many_on_an_executor_applies_each_district_and_reports_a_missing_one(
+    tmp_path: Path, fast: Path
+) -> None:
+    plans, dbs = _loaded(tmp_path, ("oak", "pine"), fast)
+    todo = plans_in(["oak", "pine", "gone"], plans, f"sqlite:///{dbs}/{{district}}.db")
+    seen: list[str] = []
+    with cf.ThreadPoolExecutor(2) as pool:
+        results = apply_many(todo, pool, on_result=lambda r: seen.append(r.name))
+
+    assert ["oak", "pine", "gone"] == [r.name for r in results] and sorted(seen) == sorted(
+        ["oak", "pine", "gone"]
+    )
+    oak, pine, gone = results
+    for result in (oak, pine):
+        auto = len(MergePlan.read(plans / result.name / "plan.json").auto)
+        assert result.ok and result.counts["applied"] == auto > 0
+    assert not gone.ok and gone.error is not None and "cannot read plan" in gone.error
+    assert not (dbs / "gone.db").exists()
+
+
+class _LostWorkers(cf.Executor):
+    """An executor whose every task is lost, as when its worker process is killed."""
+
+    def submit(self, fn: object, /, *args: object, **kwargs: object) -> cf.Future[object]:
+        future: cf.Future[object] = cf.Future()
+        future.set_exception(cf.process.BrokenProcessPool("a worker died"))
+        return future
+
+
+def test_apply_many_reports_a_lost_worker_and_refuses_shared_names_or_databases(
+    tmp_path: Path,
+) -> None:
+    (result,) = apply_many(
+        [DistrictApply("oak", tmp_path / "plan.json", "sqlite:///oak.db")], _LostWorkers()
+    )
+    assert not result.ok and result.error is not None
+    assert "worker process died" in result.error and "already applied" in result.error
+
+    with pytest.raises(InputError, match="two districts are named 'a'"):
+        apply_many([DistrictApply("a", tmp_path, "x"), DistrictApply("a", tmp_path, "y")])
+    with pytest.raises(InputError, match="the same database"):
+        apply_many([DistrictApply("a", tmp_path, "x"), DistrictApply("b", tmp_path, "x")])
+    with pytest.raises(InputError, match=r"must contain \{district\}"):
+        plans_in(["a"], tmp_path, "sqlite:///one.db")

@@ -18,7 +18,14 @@ import pytest
 import structlog
 from conftest import FAST
 
-from merge_engine import MergePlan, build_plan, plan_many, read_roster, write_roster
+from merge_engine import (
+    MergePlan,
+    build_plan,
+    load_rosters,
+    plan_many,
+    read_roster,
+    write_roster,
+)
 from merge_engine.cli import main
 from merge_engine.planning._many import districts_in
 from merge_engine.testing.synthetic import generate_district
@@ -161,3 +168,62 @@ def _fast_toml(folder: Path) -> Path:
     path = folder / "fast.toml"
     path.write_text("random_pairs = 30000\n", encoding="utf-8")
     return path
+
+
+def _kill_once_applying(marker: str) -> Callable[[], None]:
+    """For ``client.run``: the worker applying ``cedar`` dies once two batches of its
+    merges are committed, once across the cluster (the marker file says it happened)."""
+
+    def patch() -> None:
+        from merge_engine.applying import _many as many  # noqa: PLC0415
+
+        real_apply = many.apply_district
+
+        def dying_apply(district: Any, **kwargs: Any) -> Any:
+            def progress(done: int, _: int) -> None:
+                if done >= 10 and district.name == "cedar":
+                    try:
+                        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                    except FileExistsError:
+                        return
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            return real_apply(district, progress=progress, **kwargs)
+
+        many.apply_district = dying_apply
+
+    return patch
+
+
+def test_apply_many_on_the_cluster_survives_a_worker_killed_mid_apply(
+    client: Any, districts: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plans, dbs, marker = tmp_path / "plans", tmp_path / "dbs", tmp_path / "killed"
+    assert all(r.ok for r in plan_many(districts_in(districts, plans), client, FAST))
+    dbs.mkdir()
+    for name in NAMES:
+        archived = read_roster(districts / name / "archived")
+        load_rosters(
+            f"sqlite:///{dbs}/{name}.db", archived, read_roster(districts / name / "synced")
+        )
+    client.wait_for_workers(2)
+    assert 2 == len(client.run(_kill_once_applying(str(marker))))
+    try:
+        args = ["--districts", str(districts), "--plans", str(plans), "--batch-size", "5"]
+        template = f"sqlite:///{dbs}/{{district}}.db"
+        code = main(["apply-many", *args, "--db-template", template, "--scheduler",
+                     client.scheduler.address, "--json"])  # fmt: skip
+        structlog.reset_defaults()
+        rows = {r["district"]: r for r in json.loads(capsys.readouterr().out)}
+    finally:
+        client.restart(wait_for_workers=False)
+
+    assert marker.exists()  # the worker applying cedar did die
+    assert 0 == code
+    for name in NAMES:
+        auto = len(MergePlan.read(plans / name / "plan.json").auto)
+        counts = rows[name]["counts"]
+        assert rows[name]["error"] is None and rows[name]["refused"] == 0
+        # The rerun recognises what the killed worker committed and applies the rest.
+        assert counts.get("applied", 0) + counts.get("already_applied", 0) == auto > 0
+    assert rows["cedar"]["counts"].get("already_applied", 0) >= 10

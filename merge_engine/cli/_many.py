@@ -9,14 +9,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..applying._apply import apply_plan
-from ..exceptions import MergeEngineError, MissingDependencyError, PlanError
-from ..plan_file import PlanFile
+from ..exceptions import MissingDependencyError
 from ..planning._many import PLAN_FILE, DistrictResult, districts_in, plan_many, process_pool
-from ._common import emit_json, settings_at, storage_at
+from ._common import emit_json, settings_at
 from ._progress import Counter, steps
 
 if TYPE_CHECKING:
+    from ..applying._many import DistrictApplied
     from ..planning._many import DistrictResult
 
 __all__ = ["register"]
@@ -105,56 +104,40 @@ def _print_plans(results: list[DistrictResult]) -> None:
     print(f"{len(results) - failed} of {len(results)} districts planned")
 
 
-def _apply_one(args: argparse.Namespace, name: str) -> dict[str, Any]:
-
-    row: dict[str, Any] = {"district": name, "db": args.db_template.format(district=name)}
-    plan_path = Path(args.plans) / name / PLAN_FILE
-    try:
-        plan = PlanFile.open(plan_path)  # merges read a batch at a time
-        with storage_at(row["db"]) as storage, Counter(args, f"applying {name}") as counter:
-            report = apply_plan(
-                plan,
-                storage,
-                dry_run=args.dry_run,
-                force=args.force,
-                progress=counter,
-                batch_size=args.batch_size,
-            )
-    except (MergeEngineError, OSError) as exc:
-        return {**row, "error": str(exc), "counts": {}, "refused": 0}
-    bad = ("stale", "conflict", "failed")
-    refused = sum(report.counts.get(s, 0) for s in bad) + sum(
-        o.status in bad for o in report.account_outcomes
-    )
-    return {**row, "error": None, "counts": report.counts, "refused": refused}
-
-
 def cmd_apply_many(args: argparse.Namespace) -> int:
-    if "{district}" not in args.db_template:
-        raise PlanError(
-            "--db-template must contain {district}, so that each district has its own "
-            "database (e.g. 'sqlite:///dbs/{district}.db')"
-        )
+    from ..applying._many import apply_district, apply_many, plans_in  # noqa: PLC0415
 
     names = [d.name for d in districts_in(args.districts)]
-    rows = [_apply_one(args, name) for name in names]
-    if args.json:
-        emit_json(rows)
+    todo = plans_in(names, args.plans, args.db_template)
+    options = {"dry_run": args.dry_run, "force": args.force, "batch_size": args.batch_size}
+    if args.workers == 1 and not args.scheduler:  # in this process, a bar per district's merges
+        results = []
+        for district in todo:
+            with Counter(args, f"applying {district.name}") as counter:
+                results.append(apply_district(district, progress=counter, **options))
     else:
-        width = max([8, *(len(n) for n in names)])
-        print(f"{'district':<{width}} {'applied':>8} {'refused':>8}  result")
-        for row in rows:
-            if row["error"] is None:
-                counts = ", ".join(f"{n} {s}" for s, n in row["counts"].items()) or "nothing to do"
-                applied = row["counts"].get("applied", 0)
-                print(f"{row['district']:<{width}} {applied:>8} {row['refused']:>8}  {counts}")
-            else:
-                print(f"{row['district']:<{width}} {'-':>8} {'-':>8}  error: {row['error']}")
-        bad = sum(1 for r in rows if r["error"] is not None or r["refused"])
-        dry = " (dry run)" if args.dry_run else ""
-        print(f"{len(rows) - bad} of {len(rows)} districts applied in full{dry}")
-    ok = all(r["error"] is None and not r["refused"] for r in rows)
-    return EXIT_DONE if ok else EXIT_SOME_FAILED
+        with steps(args, "applying districts", names) as bar, _executor(args) as executor:
+            results = apply_many(todo, executor, on_result=lambda r: bar.done(r.name), **options)
+    if args.json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        _print_applied(results, dry_run=args.dry_run)
+    return EXIT_DONE if all(r.ok for r in results) else EXIT_SOME_FAILED
+
+
+def _print_applied(results: list[DistrictApplied], *, dry_run: bool) -> None:
+    width = max([8, *(len(r.name) for r in results)])
+    print(f"{'district':<{width}} {'applied':>8} {'refused':>8} {'seconds':>8}  result")
+    for r in results:
+        if r.error is None:
+            counts = ", ".join(f"{n} {s}" for s, n in r.counts.items()) or "nothing to do"
+            applied = r.counts.get("applied", 0)
+            print(f"{r.name:<{width}} {applied:>8} {r.refused:>8} {r.seconds:>8.1f}  {counts}")
+        else:
+            print(f"{r.name:<{width}} {'-':>8} {'-':>8} {r.seconds:>8.1f}  error: {r.error}")
+    bad = sum(not r.ok for r in results)
+    dry = " (dry run)" if dry_run else ""
+    print(f"{len(results) - bad} of {len(results)} districts applied in full{dry}")
 
 
 def _positive(text: str) -> int:
@@ -162,6 +145,27 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _where(parser: argparse.ArgumentParser, verb: str, needs: str) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        metavar="N",
+        type=_positive,
+        help="worker processes on this machine (default: one per core"
+        + (
+            "; 1 applies in this process, with a bar per district's merges)"
+            if verb == "apply"
+            else ")"
+        ),
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"{verb} on this Dask cluster (tcp://host:8786) instead; needs the extra "
+        f"`dask`, and every worker must {needs}",
+    )
 
 
 def register(sub: Any) -> None:
@@ -182,19 +186,7 @@ def register(sub: Any) -> None:
     plan.add_argument(
         "--out", metavar="DIR", required=True, help="where to write OUT/<district>/plan.json"
     )
-    where = plan.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        metavar="N",
-        type=_positive,
-        help="worker processes on this machine (default: one per core)",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="plan on this Dask cluster (tcp://host:8786) instead; needs the extra "
-        "`dask`, and every worker must see the folders",
-    )
+    _where(plan, "plan", "see the folders")
     plan.add_argument("--settings", help="settings file for every district (.toml or .json)")
     plan.add_argument(
         "--overwrite",
@@ -214,8 +206,10 @@ def register(sub: Any) -> None:
         "apply-many",
         help="apply each district's plan to its own database",
         description="Apply OUT/<district>/plan.json (from plan-many) to each district's "
-        "database, one district after the other, each in its own transactions: the auto "
-        "merges and account steps, as `merge-engine apply` without approvals does.",
+        "database, districts in parallel (process pool or Dask cluster), each in its own "
+        "transactions: the auto merges and account steps, as `merge-engine apply` without "
+        "approvals does. A district that fails is reported and the others go on; run it "
+        "again: merges already applied are recognised.",
         epilog="Example: merge-engine apply-many --districts districts/ --plans plans/ "
         "--db-template 'sqlite:///dbs/{district}.db'\n"
         "         merge-engine apply-many --districts districts/ --plans plans/ "
@@ -232,6 +226,7 @@ def register(sub: Any) -> None:
         required=True,
         help="each district's database, with {district} for its name",
     )
+    _where(apply, "apply", "reach every database and see the plan files")
     apply.add_argument(
         "--dry-run", action="store_true", help="show what would change, then roll back"
     )

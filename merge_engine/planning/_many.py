@@ -37,9 +37,11 @@ __all__ = [
     "District",
     "DistrictResult",
     "districts_in",
+    "failure_reason",
     "plan_district",
     "plan_many",
     "process_pool",
+    "resolve_executor",
 ]
 
 log = get_logger(__name__)
@@ -164,7 +166,7 @@ def _publish(plan: MergePlan, target: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     """A one-line reason without PII: our errors' messages, or where an unexpected one arose."""
     if isinstance(exc, MergeEngineError | OSError):
         return str(exc)
@@ -189,7 +191,7 @@ def plan_district(district: District, settings: Settings | None = None) -> Distr
     except Exception as exc:
         log.warning("district_failed", district=district.name, error=type(exc).__name__)
         return DistrictResult(
-            district.name, error=_reason(exc), seconds=time.perf_counter() - started
+            district.name, error=failure_reason(exc), seconds=time.perf_counter() - started
         )
     seconds = time.perf_counter() - started
     log.info("district_planned", district=district.name, merges=len(plan.merges))
@@ -216,7 +218,7 @@ def process_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def _executor(executor: Any) -> tuple[cf.Executor, bool]:
+def resolve_executor(executor: Any) -> tuple[cf.Executor, bool]:
     """The executor to submit to, and whether it is ours to shut down.
 
     A ``dask.distributed.Client`` is used through its own
@@ -269,7 +271,7 @@ def plan_many(
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(f"two districts are named {twice[0]!r}; give each district its own name")
-    pool, owned = _executor(executor)
+    pool, owned = resolve_executor(executor)
     results: dict[str, DistrictResult] = {}
     try:
         futures = {pool.submit(plan_district, d, settings): d.name for d in todo}

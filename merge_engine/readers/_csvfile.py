@@ -476,11 +476,16 @@ def _read_unquoted(
     time and in C. ``None`` for any other file, or one without a header."""
     if '"' in text:
         return None
+    end = "\n"
     if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
-    lines_text = text.split("\n")
+        crlf = text.count("\r\n")
+        if crlf != text.count("\r"):
+            return None  # a carriage return that does not end a line
+        if crlf == text.count("\n"):
+            end = "\r\n"  # every line ends in CRLF (what the csv module writes)
+        else:
+            text = text.replace("\r\n", "\n")
+    lines_text = text.split(end)
     if lines_text[-1] == "":
         lines_text.pop()  # the end of the last line, not a line
     if max(map(len, lines_text), default=0) > FIELD_SIZE_LIMIT:

@@ -75,7 +75,7 @@ def _compact_encoder() -> Callable[[Any], str]:
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
     encode = make(
-        None,  # no markers: as json.dumps, which does not check for cycles in one shot
+        None,  # no cycle check: rows and members are fresh lists and dicts, never cyclic
         json.JSONEncoder().default,  # raises TypeError for what JSON cannot hold
         json.encoder.encode_basestring,  # ensure_ascii=False
         None,  # no indent

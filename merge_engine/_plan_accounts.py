@@ -64,11 +64,12 @@ class GuardianMerge:
         "reasons", "students",
     )  # fmt: skip
 
-    def to_row(self, index: Callable[[FieldEvidence], int]) -> list[Any]:
-        """The plan-file row (``COLUMNS``); ``index`` numbers evidence in the plan's table."""
+    def to_row(self, index: Callable[[Sequence[FieldEvidence]], list[int]]) -> list[Any]:
+        """The plan-file row (``COLUMNS``); ``index`` numbers the evidence in the plan's
+        table."""
         return [
             self.archived_guardian_id, self.synced_guardian_id, self.decision, self.confidence,
-            [index(e) for e in self.evidence], list(self.reasons),
+            index(self.evidence), list(self.reasons),
             [list(pair) for pair in self.students],
         ]  # fmt: skip
 
@@ -235,11 +236,12 @@ class GuardianFold:
             "students": [list(pair) for pair in self.students],
         }
 
-    def to_row(self, index: Callable[[FieldEvidence], int]) -> list[Any]:
-        """The plan-file row (``COLUMNS``); ``index`` numbers evidence in the plan's table."""
+    def to_row(self, index: Callable[[Sequence[FieldEvidence]], list[int]]) -> list[Any]:
+        """The plan-file row (``COLUMNS``); ``index`` numbers the evidence in the plan's
+        table."""
         return [
             self.archived_guardian_id, self.into_guardian_id, self.synced_guardian_id,
-            self.decision, self.confidence, [index(e) for e in self.evidence],
+            self.decision, self.confidence, index(self.evidence),
             list(self.reasons), [list(pair) for pair in self.students],
         ]  # fmt: skip
 

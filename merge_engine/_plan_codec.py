@@ -9,7 +9,8 @@ are single documents with every merge an object.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -92,13 +93,11 @@ def write_plan(
                            ("model", model), ("stats", stats)):  # fmt: skip
             writer.member(key, dict(value))
         writer.member("columns", {k: list(v) for k, v in COLUMNS.items()})
-        table: dict[FieldEvidence, int] = {}
+        table = _EvidenceTable()
 
-        def index(e: FieldEvidence) -> int:
-            i = table.get(e)
-            if i is None:
-                i = table[e] = len(table)
-            return i
+        def index(evidence: Sequence[FieldEvidence]) -> list[int]:
+            # In C but for a first sight: a 150k plan numbers 2,000,000 pieces of evidence.
+            return list(map(table.__getitem__, map(_evidence_key, evidence)))
 
         summary = dict.fromkeys(("auto", "review", "guardian_merges_auto"), 0)
         targets: dict[str, list[str]] = {}
@@ -131,12 +130,26 @@ def write_plan(
         writer.section("warnings", (dict(w) for w in warnings))
         shared = ([s, ids] for s, ids in sorted(targets.items()) if len(ids) > 1)
         writer.section("shared_targets", shared)
-        writer.section("evidence", ([e.comparison, e.level, e.bits] for e in table))
+        writer.section("evidence", (list(e) for e in table))
         writer.member("summary", dict(sorted(summary.items())))
         return writer.close()
     except BaseException:
         writer.abort()
         raise
+
+
+#: A piece of evidence as a tuple: hashed and compared in C (an attrs class's ``__hash__`` is a
+#: Python call).
+_evidence_key = operator.attrgetter(*_EVIDENCE)
+
+
+class _EvidenceTable(dict[tuple[str, str, float], int]):
+    """The plan's evidence table: each distinct (comparison, level, bits) numbered as first
+    seen."""
+
+    def __missing__(self, key: tuple[str, str, float]) -> int:
+        number = self[key] = len(self)
+        return number
 
 
 def decode_fields(

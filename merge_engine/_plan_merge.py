@@ -82,11 +82,12 @@ class Merge:
         "synced_guardians",
     )  # fmt: skip
 
-    def to_row(self, index: Callable[[FieldEvidence], int]) -> list[Any]:
-        """The plan-file row (``COLUMNS``); ``index`` numbers evidence in the plan's table."""
+    def to_row(self, index: Callable[[Sequence[FieldEvidence]], list[int]]) -> list[Any]:
+        """The plan-file row (``COLUMNS``); ``index`` numbers the evidence in the plan's
+        table."""
         return [
             self.archived_id, self.synced_id, self.decision, self.confidence, self.match_weight,
-            self.margin_bits, [index(e) for e in self.evidence], list(self.reasons),
+            self.margin_bits, index(self.evidence), list(self.reasons),
             [[c.archived_id, c.synced_id, c.confidence] for c in self.competitors],
             list(self.duplicates), self.archived_hash, self.synced_hash,
             list(self.synced_guardians),

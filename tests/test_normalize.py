@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import string
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from merge_engine.matching._normalize import (
     NicknameIndex,
@@ -59,6 +64,28 @@ from merge_engine.matching._normalize import (
 def test_normalize_name(raw: str | None, expected: str) -> None:
     """Names become lower-case ASCII words; accents, punctuation and suffixes go."""
     assert expected == normalize_name(raw)
+
+
+def _name_by_regex(value: str) -> str:
+    """normalize_name's general path (regular expressions), the reference for ASCII text."""
+    text = value.lower().replace("'", "")
+    text = re.sub(r"[^\w ]+|_", "", re.sub(r"[-_/.,&]+", " ", text))
+    tokens = re.split(r"\s+", text.strip())
+    while len(tokens) > 1 and tokens[-1] in {"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd"}:
+        tokens.pop()
+    return " ".join(t for t in tokens if t)
+
+
+@given(
+    st.lists(
+        st.sampled_from([*string.printable, "\x00", "\x1f", "\x7f", " jr", " III", " v"]),
+        max_size=16,
+    ).map("".join)
+)
+def test_ascii_names_take_a_one_pass_path_equal_to_the_regular_expressions(text: str) -> None:
+    """The translate-table path for ASCII text gives what the general path gives."""
+
+    assert _name_by_regex(text) == normalize_name(text)
 
 
 def test_a_suffix_alone_is_kept() -> None:

@@ -12,6 +12,8 @@ from typing import Any
 import attrs
 import pytest
 from apply_support import plan_of
+from hypothesis import given
+from hypothesis import strategies as st
 from plan_support import OLD_PLANS, edit_plan
 
 from merge_engine import _plan_format
@@ -242,3 +244,19 @@ def test_show_streams_a_version_3_plan(
     assert 0 == main(["show", str(path), "--id", review[2].archived_id, "--json"])
     shown = json.loads(capsys.readouterr().out)
     assert 1 == shown["total"] and review[2].archived_id == shown["items"][0]["archived_id"]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON_VALUES)
+def test_plan_text_is_what_json_dumps_writes(value: Any) -> None:
+    """The writer's encoder, made once, writes what json.dumps writes with the same options
+    (floats, NaN, escapes, key order), so a plan's bytes do not depend on which is used."""
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    assert expected == _plan_format.dumps(value)

@@ -17,6 +17,7 @@ from merge_engine.exceptions import InputError
 from merge_engine.model import Contact, Roster, StaffMember, Student
 from merge_engine.readers import detect_format, read_roster, write_roster
 from merge_engine.readers._clever import derive_guardian_id
+from merge_engine.readers._csvfile import Warnings, read_table
 from merge_engine.readers._values import (
     format_grade,
     parse_date,
@@ -834,3 +835,37 @@ def test_large_roster_reads_in_seconds(tmp_path: Path) -> None:
     assert sum(len(s.contacts) for s in roster.students) == 300_000
     assert roster.warnings == ()
     assert elapsed < 30, f"reading took {elapsed:.1f}s"
+
+
+class TestUnquotedFiles:
+    """Files without a quote are split at commas line by line; quoted ones go through the csv
+    module record by record. Both read the same."""
+
+    ROWS = ("id, name ,grade", "", "1,Ann ,3", " , ,", "2, Bo,", "   ", "3,Cy,4")
+
+    @staticmethod
+    def _read(tmp_path: Path, text: str) -> tuple[list[str], list[list[str]], list[int]]:
+        path = tmp_path / "t.csv"
+        path.write_bytes(text.encode())
+        table = read_table(path, warnings=Warnings(dt.date(2026, 1, 1)))
+        return table.header, table.columns, table.lines
+
+    @pytest.mark.parametrize("end", ["\n", "\r\n"])
+    def test_unquoted_and_quoted_files_give_the_same_table(self, tmp_path: Path, end: str) -> None:
+        """Blank rows are skipped, cells stripped and each row keeps its physical line."""
+        quoted = end.join(",".join(f'"{c}"' for c in r.split(",")) if r.strip() else r
+                          for r in self.ROWS)  # fmt: skip
+
+        expected = (["id", "name", "grade"], [["1", "2", "3"], ["Ann", "Bo", "Cy"],
+                    ["3", "", "4"]], [3, 5, 7])  # fmt: skip
+        assert expected == self._read(tmp_path, end.join(self.ROWS) + end)
+        assert expected == self._read(tmp_path, quoted + end)
+
+    @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+    def test_a_ragged_row_is_named_by_its_line(self, tmp_path: Path, end: str) -> None:
+        """Whichever way the file is read, the error names the row's physical line."""
+        with pytest.raises(InputError) as caught:
+            self._read(tmp_path, end.join(["id,name", "", "1,Ann", "2,Bo,extra", "3,Cy"]))
+
+        assert 4 == caught.value.line
+        assert "row has 3 fields but the header has 2" in str(caught.value)

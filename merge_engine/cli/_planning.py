@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from .._gc import gc_paused
 from ..applying._applying import plan_fingerprint
 from ..applying._journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
@@ -62,7 +63,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         if not (args.archived and args.synced):
             raise PlanError("give both --archived and --synced folders (or --db URL)")
-        with steps(args, "planning", ["archived", "synced", *PLAN_STAGES, "write"]) as bar:
+        # The cyclic garbage collector is paused from reading to writing: each step already
+        # pauses it while it builds (nothing here makes reference cycles), and in between it
+        # would traverse the rosters and the plan again and again.
+        with (
+            gc_paused(),
+            steps(args, "planning", ["archived", "synced", *PLAN_STAGES, "write"]) as bar,
+        ):
             archived, synced = read_both(args, bar)
             plan = build_plan(
                 archived,

@@ -18,6 +18,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
+from ._arrays import isin, unique
 from ._blocking import DUPLICATE_RULES, generate_candidates
 from ._comparisons import COMPARISONS, shared_values
 from ._features import EncodedSide, Vocabularies
@@ -61,11 +62,11 @@ def archived_groups(
     ia, ib = candidates.archived, candidates.synced
     blocked = ia * np.int64(n) + ib
     if rivals is not None and len(rivals[0]):
-        codes = np.unique(np.concatenate([blocked, rivals[0] * np.int64(n) + rivals[1]]))
+        codes = unique(np.concatenate([blocked, rivals[0] * np.int64(n) + rivals[1]]))
         ia, ib = codes // n, codes % n
     upper = ia < ib
     ia, ib = ia[upper], ib[upper]
-    rival_only = ~np.isin(ia * np.int64(n) + ib, blocked)
+    rival_only = ~isin(ia * np.int64(n) + ib, blocked)
     levels = compare(side, side, ia, ib, vocab, settings, grade_progression=0)
     scored = score(side, side, ia, ib, levels, model, frequencies)
     lv = levels.levels

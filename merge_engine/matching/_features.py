@@ -142,22 +142,21 @@ def _codes(
     This is the hot loop of encoding (a district has hundreds of thousands
     of distinct identifiers and phones), so the vocabulary is updated inline.
     """
-    table: dict[str | None, int] = {None: MISSING, "": MISSING}
+    # The distinct raw values, in order of first occurrence, each given its code in place.
+    table: dict[str | None, int] = dict.fromkeys(raw, MISSING)
+    table.pop(None, None)
+    table.pop("", None)
     index = vocab._index
     values = vocab.values
-    for value in dict.fromkeys(raw):
-        if value in table:
-            continue
+    for value in table:
         normal = normalise(value)  # type: ignore[arg-type]
-        if not normal:
-            table[value] = MISSING
-            continue
-        code = index.get(normal)
-        if code is None:
-            code = len(values)
-            index[normal] = code
-            values.append(normal)
-        table[value] = code
+        if normal:
+            code = index.get(normal)
+            if code is None:
+                code = index[normal] = len(values)
+                values.append(normal)
+            table[value] = code  # an existing key: the dict does not change size
+    table[None] = table[""] = MISSING
     return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
 
 

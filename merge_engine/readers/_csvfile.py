@@ -415,6 +415,10 @@ def read_table(
             path=name,
             line=text.count("\n", 0, nul) + 1,
         )
+    table = _read_unquoted(text, name, pool)
+    if table is not None:
+        return table
+    # Quoted values (one may span lines): row by row, following the lines.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
     # Rows are gathered a chunk at a time and stored as columns: no list per row stays.
@@ -461,6 +465,77 @@ def read_table(
 
 
 _CHUNK_ROWS = 4096
+
+
+def _read_unquoted(
+    text: str, name: str, pool: tuple[dict[str, str], Collection[str]] | None
+) -> Table | None:
+    """:func:`read_table` for a file without a quote character, nor a carriage return but
+    in CRLF line ends, nor a field over the size limit (most exports): then every record is
+    one line split at its commas, as the csv module would read it, a chunk of lines at a
+    time and in C. ``None`` for any other file, or one without a header."""
+    if '"' in text:
+        return None
+    end = "\n"
+    if "\r" in text:
+        crlf = text.count("\r\n")
+        if crlf != text.count("\r"):
+            return None  # a carriage return that does not end a line
+        if crlf == text.count("\n"):
+            end = "\r\n"  # every line ends in CRLF (what the csv module writes)
+        else:
+            text = text.replace("\r\n", "\n")
+    lines_text = text.split(end)
+    if lines_text[-1] == "":
+        lines_text.pop()  # the end of the last line, not a line
+    if max(map(len, lines_text), default=0) > FIELD_SIZE_LIMIT:
+        return None
+    header: list[str] | None = None
+    columns: list[list[str]] = []
+    lines: list[int] = []
+    pooled: list[bool] = []
+    keep: dict[str, str] = pool[0] if pool is not None else {}
+    width = header_line = start = 0
+    while header is None:
+        if start == len(lines_text):
+            return None
+        cells = list(map(str.strip, lines_text[start].split(",")))
+        start += 1
+        if any(cells):
+            header, width, header_line = cells, len(cells), start
+            columns = [[] for _ in header]
+            pooled = [pool is not None and header_key(n) not in pool[1] for n in header]
+    for first in range(start, len(lines_text), _CHUNK_ROWS):
+        chunk = [line.split(",") for line in lines_text[first : first + _CHUNK_ROWS]]
+        _add_rows(chunk, first + 1, width, name, lines)
+        for column, raw, shared in zip(columns, zip(*chunk, strict=True), pooled, strict=False):
+            stripped = list(map(str.strip, raw))
+            column.extend(map(keep.setdefault, stripped, stripped) if shared else stripped)
+    return Table(name, header, columns, lines, header_line)
+
+
+def _add_rows(chunk: list[list[str]], first: int, width: int, name: str, lines: list[int]) -> None:
+    """Drop the blank records of ``chunk`` (in place), check the others' width, and add their
+    lines to ``lines``; record ``i`` is on line ``first + i``."""
+    blank = list(map(str.strip, map("".join, chunk)))  # "" when every cell is blank
+    lengths = list(map(len, chunk))
+    if "" not in blank and lengths.count(width) == len(chunk):
+        lines.extend(range(first, first + len(chunk)))
+        return
+    rows = []
+    for i, (record, length, content) in enumerate(zip(chunk, lengths, blank, strict=True)):
+        if not content:
+            continue
+        if length != width:
+            raise InputError(
+                f"row has {length} fields but the header has {width}; check for a "
+                "missing or extra comma, or an unquoted comma inside a value",
+                path=name,
+                line=first + i,
+            )
+        rows.append(record)
+        lines.append(first + i)
+    chunk[:] = rows
 
 
 def _to_columns(

@@ -111,7 +111,11 @@ def _student_ids(table: Table) -> Sequence[str]:
 
 def _values(table: Table, position: int | None) -> list[str | None]:
     """A column of optional cells: ``None`` when empty."""
-    return [value or None for value in table.column(position)]
+    column = table.column(position)
+    return list(map(_NONE_FOR_EMPTY.get, column, column))  # value or None, in C
+
+
+_NONE_FOR_EMPTY: dict[str, str | None] = {"": None}
 
 
 def _build_students(

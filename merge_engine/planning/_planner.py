@@ -85,10 +85,14 @@ def _families(
         settings.household_max_children,
         settings.household_max_family_size,
     )
+    alike_archived, mixed_archived = alike_twins(families.archived, ea, vocab, settings)
+    alike_synced, mixed_synced = alike_twins(families.synced, eb, vocab, settings)
     return attrs.evolve(
         families,
-        alike_archived=alike_twins(families.archived, ea, vocab, settings),
-        alike_synced=alike_twins(families.synced, eb, vocab, settings),
+        alike_archived=alike_archived,
+        alike_synced=alike_synced,
+        mixed_archived=mixed_archived,
+        mixed_synced=mixed_synced,
         alone_archived=alone_in_class(families.archived, ea),
         alone_synced=alone_in_class(families.synced, eb),
     )

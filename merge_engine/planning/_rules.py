@@ -17,7 +17,7 @@ from ..matching._features import GRADE_MISSING, EncodedSide
 from ..matching._households import (
     Families,
 )
-from ..matching._scoring import ScoredPairs
+from ..matching._scoring import ScoredPairs, name_genders
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
@@ -222,6 +222,17 @@ def _merges(
     renamed = np.ones(len(lv), np.bool_)
     for j, good in _RENAMED_IN_HOUSEHOLD:
         renamed &= np.isin(lv[:, j], good)
+    # A given name that names one gender in this district stands in for a gender left blank:
+    # Antonia and Antonio, one typo apart, are a girl and a boy (twins named alike).
+    jsex, (sex_missing,) = _level_index("gender", "missing")
+    # (one more entry, 0, for a blank given name: code -1)
+    name_sex = np.r_[name_genders((ea, eb), len(freqs["first_name"])), np.int8(0)]
+    sex_a = np.where(ea.gender[archived] != 0, ea.gender[archived], name_sex[ea.first[archived]])
+    sex_b = np.where(eb.gender[target] != 0, eb.gender[target], name_sex[eb.first[target]])
+    named_apart = (
+        (lv[:, jsex] == sex_missing) & np.isin(sex_a, (1, 2)) & np.isin(sex_b, (1, 2))
+        & (sex_a != sex_b)
+    )  # fmt: skip
     only_child = np.zeros(len(lv), np.bool_)
     if families is not None and families.alone_archived is not None:
         assert families.alone_synced is not None
@@ -232,6 +243,7 @@ def _merges(
         )
         for j, good in _ONLY_CHILD_OF_CLASS:
             only_child &= np.isin(lv[:, j], good)
+        only_child &= ~named_apart
     lifted = {_SURNAMES_DIFFER: renamed, _LOOSELY_SIMILAR: only_child}
     for (j, bad), text in _GATES if settings.household_rules else ():
         hit = np.isin(lv[:, j], bad)
@@ -253,6 +265,11 @@ def _merges(
             typo & disagrees,
             "given names differ by a typo and the child's own gender, middle name or "
             "identifier disagrees: a twin, not a typo",
+        )
+        flag(
+            typo & named_apart & ~disagrees,
+            "given names differ by a typo and name a girl and a boy (as this district uses "
+            "them): a twin or a sibling, not a typo",
         )
         if settings.typo_needs_child_evidence:
             flag(
@@ -294,6 +311,18 @@ def _merges(
                 alike & ~own,
                 "the family has twins of one gender with similar given names, and no middle "
                 "name or identifier tells which one this is",
+            )
+        if families is not None and families.mixed_archived is not None:
+            assert families.mixed_synced is not None
+            mixed = families.mixed_archived[archived] | families.mixed_synced[target]
+            own_or_sex = lv[:, jsex] == _level_index("gender", "same")[1][0]
+            for j, good in _OWN_EVIDENCE:
+                own_or_sex |= np.isin(lv[:, j], good)
+            flag(
+                mixed & ~own_or_sex,
+                "the family has twins of both genders with similar given names (Jordan and "
+                "Jordyn), and no recorded gender, middle name or identifier tells which one "
+                "this is",
             )
         anchored |= family
         namesakes = expected_namesakes(

@@ -77,7 +77,9 @@ _ANCHORS = (
 #: and another Arjun Chopra of the same class born 12 December, with other parents).
 _TYPO_DATE_ANCHOR = (
     _level_index("dob", "day_month_swap", "one_digit"),
-    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index(
+        "guardian", "missing", "phone_and_email", "phone_or_email", "name_only", "given_name"
+    ),
     _level_index("address", "missing", "exact", "close", "zip_only"),
 )
 _GRADE_CONFLICT = (
@@ -121,7 +123,9 @@ _RARE_NAME_PAIR = (
     _level_index("last_name", "exact"),
     _level_index("grade", "missing", "expected", "adjacent"),
     _level_index("school", "missing", "same", "level_change"),
-    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index(
+        "guardian", "missing", "phone_and_email", "phone_or_email", "name_only", "given_name"
+    ),
     _level_index("address", "missing", "exact", "close", "zip_only"),
 )
 #: Grades either side of a child's own within which another child could carry its name.

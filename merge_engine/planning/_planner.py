@@ -253,7 +253,18 @@ def _build_plan(
         [guardian_ids(s) for s in b_students],
     )
     merges = _merges(
-        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs, families
+        scored,
+        groups,
+        result,
+        ea,
+        eb,
+        a_students,
+        b_students,
+        settings,
+        hashes,
+        freqs,
+        families,
+        possible_duplicates,
     )
     open_a, own = _open_records(merges, groups, a_students)
     scored = _with_partner_pairs(

@@ -338,3 +338,27 @@ def test_a_second_record_whose_own_pair_was_not_proposed_still_goes_with_its_fir
     plan = plan_with(background, [first, second], [mine, namesake], config=strict)
     assert targets(plan, "s-a1") == [("s-s1", "review")]
     assert targets(plan, "s-a2") == [("s-s1", "review")]
+
+
+def test_a_parent_typed_under_the_childs_surname_carries_a_names_only_pair(background):
+    """No birth dates, and the parent's contacts changed: the archive knows her as "Pat
+    Quixby" (her child's surname), the SIS as Pat Vance. Her given name is household
+    evidence, not evidence against, so a pair of rare, exact names is merged by rarity;
+    a guardian of another given name (Dana Vance) leaves it to a person."""
+
+    def pair(synced_guardian: str) -> str:
+        archived = [
+            child("gn-a", "Zephyrine", [contact("g1", None, "zq@old.example",
+                                                 first_name="Pat", last_name="Quixby")])
+        ]  # fmt: skip
+        synced = [
+            child("gn-s", "Zephyrine", [contact("g2", "(646) 555-0199", "pv@new.example",
+                                                 first_name=synced_guardian, last_name="Vance")],
+                  synced=True)
+        ]  # fmt: skip
+        [(target, decision)] = targets(plan_with(background, archived, synced), "gn-a")
+        assert target == "gn-s"
+        return decision
+
+    assert pair("Pat") == "auto"
+    assert pair("Dana") == "review"

@@ -240,17 +240,15 @@ def _merges(
     renamed = np.ones(len(lv), np.bool_)
     for j, good in _RENAMED_IN_HOUSEHOLD:
         renamed &= np.isin(lv[:, j], good)
-    # A given name that names one gender in this district stands in for a gender left blank:
-    # Antonia and Antonio, one typo apart, are a girl and a boy (twins named alike).
+    # Two given names that this district gives to one gender each, a girl's and a boy's
+    # (Antonia and Antonio), stand in for a gender left blank: one typo between them is a
+    # twin or a sibling. A unisex name on either side (Jordan, Peyton) says nothing, so a
+    # spelling of one's own (Jordyn for a boy Jordan) keeps the typo reading.
     jsex, (sex_missing,) = _level_index("gender", "missing")
     # (one more entry, 0, for a blank given name: code -1)
     name_sex = np.r_[name_genders((ea, eb), len(freqs["first_name"])), np.int8(0)]
-    sex_a = np.where(ea.gender[archived] != 0, ea.gender[archived], name_sex[ea.first[archived]])
-    sex_b = np.where(eb.gender[target] != 0, eb.gender[target], name_sex[eb.first[target]])
-    named_apart = (
-        (lv[:, jsex] == sex_missing) & np.isin(sex_a, (1, 2)) & np.isin(sex_b, (1, 2))
-        & (sex_a != sex_b)
-    )  # fmt: skip
+    sex_a, sex_b = name_sex[ea.first[archived]], name_sex[eb.first[target]]
+    named_apart = (lv[:, jsex] == sex_missing) & (sex_a != 0) & (sex_b != 0) & (sex_a != sex_b)
     only_child = np.zeros(len(lv), np.bool_)
     if families is not None and families.alone_archived is not None:
         assert families.alone_synced is not None

@@ -141,6 +141,12 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"contacts": [contact("g1", "(212) 555-0123", first_name="Rosa", last_name="Diaz")]},
         {"contacts": [contact("g9", "(212) 555-0199", first_name="Rosa", last_name="Diaz")]},
     ),
+    (
+        "guardian",
+        "given_name",
+        {"contacts": [contact("g1", "(212) 555-0123", first_name="Rosa", last_name="Diaz")]},
+        {"contacts": [contact("g9", "(212) 555-0199", first_name="Rosa", last_name="Vega")]},
+    ),
     ("guardian", "missing", {"contacts": [contact("g1", "(212) 555-0123")]}, {}),
     (
         "guardian",
@@ -333,6 +339,28 @@ class TestGuardianNames:
     def test_a_guardian_without_a_given_name_is_not_compared_by_name(self) -> None:
         old = contact("g1", "(212) 555-0101", None, last_name="Lopez")
         new = contact("g2", "(646) 555-0199", None, last_name="Lopez")
+
+        assert "none_shared" == self._pair(old, new)
+
+    def test_a_parent_typed_under_the_childs_surname_is_known_by_given_name(self) -> None:
+        """Ms. Vega typed as "Rosa Lopez" (her child's surname) by a teacher, her email
+        changed since: her given name is all that is left, and says "same household"."""
+        old = contact("g1", None, "rosa@old.example", first_name="Rosa", last_name="Lopez")
+        new = contact("g2", "(646) 555-0199", "rvega@new.example", first_name="Rosa",
+                      last_name="Vega")  # fmt: skip
+
+        assert "given_name" == self._pair(old, new)
+
+    def test_an_unnamed_guardian_is_known_by_the_name_her_email_starts_with(self) -> None:
+        old = contact("g1", None, "rosa.vega@old.example")
+        new = contact("g2", "(646) 555-0199", "rv@new.example", first_name="Rosa",
+                      last_name="Vega")  # fmt: skip
+
+        assert "given_name" == self._pair(old, new)
+
+    def test_an_email_that_starts_with_the_childs_surname_names_no_guardian(self) -> None:
+        old = contact("g1", None, "lopez.family@old.example")
+        new = contact("g2", "(646) 555-0199", "lopez1@new.example")
 
         assert "none_shared" == self._pair(old, new)
 

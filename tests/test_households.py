@@ -127,6 +127,63 @@ def test_twins_of_different_gender_are_told_apart_by_gender(background):
     assert targets(plan_with(background, archived, synced), "tg-a") == [("tg-s1", "auto")]
 
 
+def test_twins_of_different_gender_need_a_recorded_gender(background):
+    """Jordan and Jordyn, a boy and a girl: a record typed "Jordan" with no gender may be
+    Jordyn's with a spelling slip (issue 10's 150k district merged such a record into the
+    brother). Without a gender, a middle name or an identifier, a person decides."""
+    contacts = [contact("g-t", PHONE, NEW_EMAIL)]
+    born = dt.date(2015, 3, 2)
+    archived = [kid("tj-a", "Jordan", dob=born, gender=None, contacts=contacts)]
+    synced = [
+        kid("tj-s1", "Jordan", dob=born, gender="M", contacts=contacts, synced=True),
+        kid("tj-s2", "Jordyn", dob=born, gender="F", contacts=contacts, synced=True),
+    ]
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "tj-a") == [("tj-s1", "review")]
+    reasons = next(m.reasons for m in plan.merges if m.archived_id == "tj-a")
+    assert any("twins of both genders" in r for r in reasons)
+    archived = [attrs.evolve(archived[0], gender="M")]
+    assert targets(plan_with(background, archived, synced), "tj-a") == [("tj-s1", "auto")]
+
+
+def _named(prefix: str, first: str, gender: str, n: int) -> tuple[list[Student], list[Student]]:
+    """``n`` children of other families named ``first`` (so the district uses the name for
+    one gender), each with its own synced record."""
+    archived, synced = [], []
+    for i in range(n):
+        fields = {
+            "last": f"Zorvath{prefix}{i}",
+            "gender": gender,
+            "contacts": [contact(f"g-{prefix}{i}", f"212-555-01{i:02d}")],
+        }
+        archived.append(child(f"{prefix}a{i}", first, **fields))  # type: ignore[arg-type]
+        synced.append(child(f"{prefix}s{i}", first, synced=True, **fields))  # type: ignore[arg-type]
+    return archived, synced
+
+
+def test_a_twin_who_left_with_a_name_of_the_other_gender_is_not_merged(background):
+    """Antonia left; her twin brother Antonio stayed, and his class was not on the old
+    platform. Antonia's record has no gender; the district names girls Antonia and boys
+    Antonio, so one typo between the names is a sister, not a slip (issue 10: "Cornelio
+    and Cornelia"). A recorded gender that agrees keeps the typo reading."""
+    extra_a, extra_s = [], []
+    for prefix, first, gender in (("na", "Antonia", "F"), ("no", "Antonio", "M")):
+        more_a, more_s = _named(prefix, first, gender, 3)
+        extra_a += more_a
+        extra_s += more_s
+    contacts = [contact("g-t", PHONE, NEW_EMAIL)]
+    born = dt.date(2015, 3, 2)
+    archived = [kid("ta-a", "Antonia", dob=born, gender=None, contacts=contacts)]
+    synced = [kid("ta-s", "Antonio", dob=born, gender="M", contacts=contacts, synced=True)]
+    plan = plan_with(background, archived + extra_a, synced + extra_s)
+    assert targets(plan, "ta-a") == [("ta-s", "review")]
+    reasons = next(m.reasons for m in plan.merges if m.archived_id == "ta-a")
+    assert any("name a girl and a boy" in r for r in reasons)
+    typed = [attrs.evolve(archived[0], gender="M")]  # Antonio, mistyped, gender kept
+    plan = plan_with(background, typed + extra_a, synced + extra_s)
+    assert targets(plan, "ta-a") == [("ta-s", "auto")]
+
+
 def test_a_birth_date_a_digit_off_does_not_anchor_another_familys_namesake(background):
     """Two Quixby children of one class, born 12 October and 12 December, with other
     parents: the typo-shaped birth date is no anchor when the household says otherwise."""
@@ -281,3 +338,27 @@ def test_a_second_record_whose_own_pair_was_not_proposed_still_goes_with_its_fir
     plan = plan_with(background, [first, second], [mine, namesake], config=strict)
     assert targets(plan, "s-a1") == [("s-s1", "review")]
     assert targets(plan, "s-a2") == [("s-s1", "review")]
+
+
+def test_a_parent_typed_under_the_childs_surname_carries_a_names_only_pair(background):
+    """No birth dates, and the parent's contacts changed: the archive knows her as "Pat
+    Quixby" (her child's surname), the SIS as Pat Vance. Her given name is household
+    evidence, not evidence against, so a pair of rare, exact names is merged by rarity;
+    a guardian of another given name (Dana Vance) leaves it to a person."""
+
+    def pair(synced_guardian: str) -> str:
+        archived = [
+            child("gn-a", "Zephyrine", [contact("g1", None, "zq@old.example",
+                                                 first_name="Pat", last_name="Quixby")])
+        ]  # fmt: skip
+        synced = [
+            child("gn-s", "Zephyrine", [contact("g2", "(646) 555-0199", "pv@new.example",
+                                                 first_name=synced_guardian, last_name="Vance")],
+                  synced=True)
+        ]  # fmt: skip
+        [(target, decision)] = targets(plan_with(background, archived, synced), "gn-a")
+        assert target == "gn-s"
+        return decision
+
+    assert pair("Pat") == "auto"
+    assert pair("Dana") == "review"

@@ -309,3 +309,43 @@ def test_twins_named_alike_are_never_merged_as_one_child_typed_twice(background)
     plan = plan_with(background, archived, synced)
     assert all(d != "auto" for a in ("bb-a1", "bb-a2") for _, d in targets(plan, a))
     assert targets(plan, "bb-a1") and targets(plan, "bb-a2")
+
+
+def test_a_child_typed_in_with_each_parent_is_no_competitor_of_itself(background):
+    """Two teachers typed Priya in, one with her mother's email, one with her father's
+    phone; the sync lists both parents. The two records compete for one student, but they
+    share her given name and class and each is tied to her household: one child typed
+    twice, not two children. Both go to her, automatically (they went to review before)."""
+    mother = {"first_name": "Anjali", "last_name": "Vashtani"}
+    father = {"first_name": "Dev", "last_name": "Vashtani"}
+    archived = [
+        child("t2-a1", "Priya", [contact("g-m", None, EMAIL, **mother)]),
+        child("t2-a2", "Priya", [contact("g-f", PHONE, None, **father)]),
+    ]
+    synced = [
+        child(
+            "t2-s",
+            "Priya",
+            [contact("gs-m", None, EMAIL, **mother), contact("gs-f", "212.555.0163", **father)],
+            synced=True,
+        )
+    ]
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "t2-a1") == [("t2-s", "auto")]
+    assert targets(plan, "t2-a2") == [("t2-s", "auto")]
+
+
+def test_a_namesake_of_another_household_still_competes(background):
+    """The second Priya Vashtani of the class has parents the synced Priya does not have:
+    a namesake who left, not a second record; the competition goes to a person."""
+    mother = {"first_name": "Anjali", "last_name": "Vashtani"}
+    archived = [
+        child("t3-a1", "Priya", [contact("g-m", None, EMAIL, **mother)]),
+        child("t3-a2", "Priya", [contact("g-o", "(646) 555-0177", "kv@elsewhere.example")]),
+    ]
+    synced = [child("t3-s", "Priya", [contact("gs-m", None, EMAIL, **mother)], synced=True)]
+    plan = plan_with(background, archived, synced)
+    assert targets(plan, "t3-a1") == [("t3-s", "review")]
+    assert targets(plan, "t3-a2") == [("t3-s", "review")]
+    reasons = next(m.reasons for m in plan.merges if m.archived_id == "t3-a1")
+    assert any("competing candidate" in r for r in reasons)

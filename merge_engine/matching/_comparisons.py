@@ -101,10 +101,12 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison(
         "guardian",
-        ("missing", "phone_and_email", "phone_or_email", "name_only", "none_shared"),
+        ("missing", "phone_and_email", "phone_or_email", "name_only", "given_name", "none_shared"),
         family=True,
         description="guardians shared between the two records: by phone and email, by "
-        "phone or email, by given name and surname only (contacts changed), none",
+        "phone or email, by given name and surname only (contacts changed), by given name "
+        "only (typed under the child's surname, or known only by an email that starts with "
+        "it), none",
     ),
     Comparison(
         "address",
@@ -521,6 +523,9 @@ def _guardian(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
     out = np.full(len(ia), _GUARDIAN["none_shared"], np.int8)
     out[~(a.has_contacts[ia] & b.has_contacts[ib])] = _GUARDIAN["missing"]
     rest = np.flatnonzero(~(phone | email))  # names matter only where no contact is shared
+    out[rest[shared_values(a.guardian_given, b.guardian_given, ia[rest], ib[rest])]] = _GUARDIAN[
+        "given_name"
+    ]
     out[rest[shared_values(a.guardian_names, b.guardian_names, ia[rest], ib[rest])]] = _GUARDIAN[
         "name_only"
     ]

@@ -8,6 +8,7 @@ thousand distinct strings behind them), not on Python objects per pair.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -120,6 +121,9 @@ class EncodedSide:
     guardian_phones: Ragged
     guardian_emails: Ragged
     guardian_names: Ragged  # each guardian's given name and surname, both present
+    #: Each guardian's given name alone (for an unnamed guardian, the name an email starts
+    #: with: edna.chen@... is Edna), unless it is the child's own surname.
+    guardian_given: Ragged
     #: Guardian account ids, coded per side (never compared across sides): one account
     #: linked to two records of one side is one household (or one child typed twice).
     guardian_accounts: Ragged
@@ -183,6 +187,23 @@ def _guardian_name(value: str) -> str:
     first, _, last = value.partition("\x1f")
     first, last = normalize_name(first), normalize_name(last).replace(" ", "")
     return f"name:{first} {last}" if first and last else ""
+
+
+_EMAIL_WORD = re.compile(r"[a-z]{3,}")
+
+
+def _guardian_given(value: str) -> str:
+    """A guardian's given name (``given:...``) from ``first\x1femail\x1fchild surname``: the
+    first word of the given name or, for a guardian typed without one, the letters an email
+    starts with; ``""`` when there is none or it is the child's own surname."""
+    first, email, child_last = value.split("\x1f")
+    given = _first_word(first) if first else ""
+    if not given and email:
+        word = _EMAIL_WORD.match(email.strip().lower())
+        given = word.group() if word else ""
+    if len(given) < 2 or given == _joined(child_last):
+        return ""
+    return f"given:{given}"
 
 
 def _first_word(value: str) -> str:
@@ -258,6 +279,18 @@ def encode_students(
             _guardian_name,
         ),
     )
+    guardian_given = _ragged(
+        n,
+        owners,
+        _codes(
+            [
+                f"{c.first_name or ''}\x1f{c.email or ''}\x1f{lasts[i] or ''}"
+                for i, c in zip(owners.tolist(), contacts, strict=True)
+            ],
+            vocab.contacts,
+            _guardian_given,
+        ),
+    )
     guardian_accounts = _ragged(
         n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)
     )
@@ -286,6 +319,7 @@ def encode_students(
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,
         guardian_names=guardian_names,
+        guardian_given=guardian_given,
         guardian_accounts=guardian_accounts,
         has_contacts=has_contacts,
         has_dob_column=has_dob_column,

@@ -54,6 +54,9 @@ class Families:
     #: Records with a similarly named twin in their family (see :func:`alike_twins`).
     alike_archived: npt.NDArray[np.bool_] | None = None
     alike_synced: npt.NDArray[np.bool_] | None = None
+    #: Records with a similarly named twin of the other gender (Jordan and Jordyn).
+    mixed_archived: npt.NDArray[np.bool_] | None = None
+    mixed_synced: npt.NDArray[np.bool_] | None = None
     #: Records alone of their grade in their family (see :func:`alone_in_class`).
     alone_archived: npt.NDArray[np.bool_] | None = None
     alone_synced: npt.NDArray[np.bool_] | None = None
@@ -170,14 +173,17 @@ def _distinct(records: I64, values: I64) -> tuple[I64, I64]:
 
 def alike_twins(
     family: I64, side: EncodedSide, vocab: Vocabularies, settings: Settings
-) -> npt.NDArray[np.bool_]:
-    """Records with a brother or sister of the same grade and gender in their family whose
-    given name is one typo or a nickname away (Braden and Brayden): a record naming either
-    may be the other, and only a middle name or an identifier tells them apart."""
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Records with a brother or sister of the same grade in their family whose given name
+    is one typo or a nickname away: of the same gender (Braden and Brayden; a record naming
+    either may be the other, and only a middle name or an identifier tells them apart), and
+    of the other gender (Jordan and Jordyn, Antonio and Antonia; the record's own gender
+    tells them apart too, when it is known)."""
     members = np.flatnonzero((family >= 0) & (side.grade != GRADE_MISSING))
     out = np.zeros(len(side), np.bool_)
+    mixed = np.zeros(len(side), np.bool_)
     if len(members) < 2:
-        return out
+        return out, mixed
     key = family[members] * 64 + side.grade[members].astype(np.int64) + 16
     order = np.argsort(key, kind="stable")
     members, key = members[order], key[order]
@@ -192,16 +198,18 @@ def alike_twins(
                 left.append(group[x])
                 right.append(group[y])
     if not left:
-        return out
+        return out, mixed
     ia = np.asarray(left, np.int64)
     ib = np.asarray(right, np.int64)
     first, gender = given_name_levels(side, side, ia, ib, vocab.names, settings.close_threshold)
-    alike = np.isin(first, [_FIRST_LEVELS.index("close"), _FIRST_LEVELS.index("nickname")]) & (
-        gender != _GENDER_LEVELS.index("different")
-    )
+    named_alike = np.isin(first, [_FIRST_LEVELS.index("close"), _FIRST_LEVELS.index("nickname")])
+    other_gender = gender == _GENDER_LEVELS.index("different")
+    alike = named_alike & ~other_gender
     out[ia[alike]] = True
     out[ib[alike]] = True
-    return out
+    mixed[ia[named_alike & other_gender]] = True
+    mixed[ib[named_alike & other_gender]] = True
+    return out, mixed
 
 
 def leftover_pairs(

@@ -15,7 +15,7 @@ from ._comparisons import LevelMatrix, compare_pairs
 from ._features import MISSING, EncodedSide, Vocabularies
 from ._fellegi_sunter import MatchModel, PairScores, score_pairs, term_frequency_bits
 
-__all__ = ["ScoredPairs", "compare", "name_frequencies", "score"]
+__all__ = ["ScoredPairs", "compare", "name_frequencies", "name_genders", "score"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -81,6 +81,28 @@ def name_frequencies(sides: tuple[EncodedSide, ...], n_codes: int) -> dict[str, 
         valid = codes[codes != MISSING]
         counts = np.bincount(valid, minlength=n_codes).astype(np.float64)
         out[field] = counts / max(len(valid), 1)
+    return out
+
+
+#: Records with a gender that a given name needs before it is said to name one gender, and
+#: the share of them that must agree (gender is mistyped now and then; unisex names fail).
+NAME_GENDER_MIN_RECORDS = 5
+NAME_GENDER_MIN_SHARE = 0.95
+
+
+def name_genders(sides: tuple[EncodedSide, ...], n_codes: int) -> npt.NDArray[np.int8]:
+    """The gender each given name names in this district (gender codes: 1 F, 2 M; 0 when
+    the name is rare, unisex or never seen with a gender), from the records that carry both:
+    Antonia and Antonio, Cornelia and Cornelio name a girl and a boy."""
+    counts = np.zeros((n_codes, 3), np.int64)
+    for side in sides:
+        known = (side.first != MISSING) & np.isin(side.gender, (1, 2))
+        np.add.at(counts, (side.first[known], side.gender[known].astype(np.int64)), 1)
+    total = counts[:, 1] + counts[:, 2]
+    out = np.zeros(n_codes, np.int8)
+    enough = total >= NAME_GENDER_MIN_RECORDS
+    for code in (1, 2):
+        out[enough & (counts[:, code] >= NAME_GENDER_MIN_SHARE * total)] = code
     return out
 
 

@@ -85,10 +85,14 @@ def _families(
         settings.household_max_children,
         settings.household_max_family_size,
     )
+    alike_archived, mixed_archived = alike_twins(families.archived, ea, vocab, settings)
+    alike_synced, mixed_synced = alike_twins(families.synced, eb, vocab, settings)
     return attrs.evolve(
         families,
-        alike_archived=alike_twins(families.archived, ea, vocab, settings),
-        alike_synced=alike_twins(families.synced, eb, vocab, settings),
+        alike_archived=alike_archived,
+        alike_synced=alike_synced,
+        mixed_archived=mixed_archived,
+        mixed_synced=mixed_synced,
         alone_archived=alone_in_class(families.archived, ea),
         alone_synced=alone_in_class(families.synced, eb),
     )
@@ -249,7 +253,18 @@ def _build_plan(
         [guardian_ids(s) for s in b_students],
     )
     merges = _merges(
-        scored, groups, result, ea, eb, a_students, b_students, settings, hashes, freqs, families
+        scored,
+        groups,
+        result,
+        ea,
+        eb,
+        a_students,
+        b_students,
+        settings,
+        hashes,
+        freqs,
+        families,
+        possible_duplicates,
     )
     open_a, own = _open_records(merges, groups, a_students)
     scored = _with_partner_pairs(

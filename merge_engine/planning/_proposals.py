@@ -181,6 +181,9 @@ _SECOND_RECORD = (
 )
 
 
+_HOUSEHOLD_GUARDIAN = ("phone_and_email", "phone_or_email", "name_only")
+
+
 def _typed_twice(
     proposals: list[Merge],
     families: Families | None,
@@ -189,7 +192,7 @@ def _typed_twice(
     auto_threshold: float,
 ) -> list[Merge]:
     """Second records proposed with their first record's synced student become ``auto``
-    when they are in that student's family and their own evidence is sure (confident,
+    when they are in that student's household and their own evidence is sure (confident,
     every field of :data:`_SECOND_RECORD` agreeing, and, when that student has a twin
     named alike, a middle name or an identifier agreeing too)."""
     if families is None:
@@ -207,10 +210,15 @@ def _typed_twice(
             "exact",
             "one_edit",
         )
+        # The student's household: its family, or a guardian of its own by phone, email or
+        # full name (a child typed in twice, each time with the other parent).
+        household = levels.get("guardian") in _HOUSEHOLD_GUARDIAN or bool(
+            families.same(np.array([a]), np.array([s]))[0]
+        )
         sure = (
             bool(m.duplicates)
             and m.confidence >= auto_threshold
-            and bool(families.same(np.array([a]), np.array([s]))[0])
+            and household
             and all(levels.get(c) in ok for c, ok in _SECOND_RECORD)
             and (own or not alike)
         )

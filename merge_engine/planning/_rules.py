@@ -13,11 +13,11 @@ import numpy.typing as npt
 
 from ..matching._assignment import NONE, Assignment
 from ..matching._comparisons import COMPARISONS, Comparison
-from ..matching._features import GRADE_MISSING, EncodedSide
+from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
 from ..matching._households import (
     Families,
 )
-from ..matching._scoring import ScoredPairs
+from ..matching._scoring import ScoredPairs, name_genders
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
@@ -77,6 +77,8 @@ _ANCHORS = (
 #: and another Arjun Chopra of the same class born 12 December, with other parents).
 _TYPO_DATE_ANCHOR = (
     _level_index("dob", "day_month_swap", "one_digit"),
+    # Not a guardian's given name alone: mothers named Kavita or Huong are many in one
+    # district, and with a date a digit off that made two false merges at 150,000.
     _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
     _level_index("address", "missing", "exact", "close", "zip_only"),
 )
@@ -121,7 +123,9 @@ _RARE_NAME_PAIR = (
     _level_index("last_name", "exact"),
     _level_index("grade", "missing", "expected", "adjacent"),
     _level_index("school", "missing", "same", "level_change"),
-    _level_index("guardian", "missing", "phone_and_email", "phone_or_email", "name_only"),
+    _level_index(
+        "guardian", "missing", "phone_and_email", "phone_or_email", "name_only", "given_name"
+    ),
     _level_index("address", "missing", "exact", "close", "zip_only"),
 )
 #: Grades either side of a child's own within which another child could carry its name.
@@ -182,8 +186,12 @@ def _merges(
     hashes: _Hashes,
     freqs: dict[str, npt.NDArray[np.float64]],
     families: Families | None,
+    possible: set[tuple[int, int]],
 ) -> list[Merge]:
-    """One merge per archived record whose group was assigned a synced student."""
+    """One merge per archived record whose group was assigned a synced student.
+
+    ``possible`` are the pairs of archived records that may be one child typed twice
+    (see :func:`merge_engine.matching._duplicates.archived_groups`)."""
     nb = np.int64(max(len(eb), 1))
     codes = scored.archived * nb + scored.synced
     order = np.argsort(codes, kind="stable")
@@ -217,11 +225,30 @@ def _merges(
         (p >= settings.review_threshold) & (p < settings.auto_threshold),
         "confidence below the auto-merge threshold",
     )
-    for i in np.flatnonzero(margin < settings.margin_bits).tolist():
+    rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))
+    rival_k2 = result.best_pair(result.rival_group[g_of], target, len(eb))
+    typed_twice = (
+        _typed_twice_rival(
+            scored, groups, possible, archived, target, k_all, rival_k1, rival_k2, ea, eb,
+            families, settings,
+        )
+        if settings.household_rules
+        else np.zeros(len(archived), np.bool_)
+    )  # fmt: skip
+    for i in np.flatnonzero((margin < settings.margin_bits) & ~typed_twice).tolist():
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
     renamed = np.ones(len(lv), np.bool_)
     for j, good in _RENAMED_IN_HOUSEHOLD:
         renamed &= np.isin(lv[:, j], good)
+    # Two given names that this district gives to one gender each, a girl's and a boy's
+    # (Antonia and Antonio), stand in for a gender left blank: one typo between them is a
+    # twin or a sibling. A unisex name on either side (Jordan, Peyton) says nothing, so a
+    # spelling of one's own (Jordyn for a boy Jordan) keeps the typo reading.
+    jsex, (sex_missing,) = _level_index("gender", "missing")
+    # (one more entry, 0, for a blank given name: code -1)
+    name_sex = np.r_[name_genders((ea, eb), len(freqs["first_name"])), np.int8(0)]
+    sex_a, sex_b = name_sex[ea.first[archived]], name_sex[eb.first[target]]
+    named_apart = (lv[:, jsex] == sex_missing) & (sex_a != 0) & (sex_b != 0) & (sex_a != sex_b)
     only_child = np.zeros(len(lv), np.bool_)
     if families is not None and families.alone_archived is not None:
         assert families.alone_synced is not None
@@ -232,6 +259,7 @@ def _merges(
         )
         for j, good in _ONLY_CHILD_OF_CLASS:
             only_child &= np.isin(lv[:, j], good)
+        only_child &= ~named_apart
     lifted = {_SURNAMES_DIFFER: renamed, _LOOSELY_SIMILAR: only_child}
     for (j, bad), text in _GATES if settings.household_rules else ():
         hit = np.isin(lv[:, j], bad)
@@ -253,6 +281,11 @@ def _merges(
             typo & disagrees,
             "given names differ by a typo and the child's own gender, middle name or "
             "identifier disagrees: a twin, not a typo",
+        )
+        flag(
+            typo & named_apart & ~disagrees,
+            "given names differ by a typo and name a girl and a boy (as this district uses "
+            "them): a twin or a sibling, not a typo",
         )
         if settings.typo_needs_child_evidence:
             flag(
@@ -295,6 +328,18 @@ def _merges(
                 "the family has twins of one gender with similar given names, and no middle "
                 "name or identifier tells which one this is",
             )
+        if families is not None and families.mixed_archived is not None:
+            assert families.mixed_synced is not None
+            mixed = families.mixed_archived[archived] | families.mixed_synced[target]
+            own_or_sex = lv[:, jsex] == _level_index("gender", "same")[1][0]
+            for j, good in _OWN_EVIDENCE:
+                own_or_sex |= np.isin(lv[:, j], good)
+            flag(
+                mixed & ~own_or_sex,
+                "the family has twins of both genders with similar given names (Jordan and "
+                "Jordyn), and no recorded gender, middle name or identifier tells which one "
+                "this is",
+            )
         anchored |= family
         namesakes = expected_namesakes(
             ea, eb, archived, target, freqs, settings.namesake_grade_band
@@ -314,8 +359,6 @@ def _merges(
     else:
         weak = np.zeros(len(lv), np.bool_)
 
-    rival_k1 = result.best_pair(g_of, result.rival_synced[g_of], len(eb))
-    rival_k2 = result.best_pair(result.rival_group[g_of], target, len(eb))
     members: dict[int, list[int]] = {}
     for idx, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(idx)
@@ -371,6 +414,76 @@ def _merges(
             )
         )
     return merges
+
+
+#: Surname levels of a record of the child itself (a slip, one word of a compound).
+_SURNAME_OF_THE_CHILD = _level_index("last_name", "exact", "compound", "close")
+#: Guardian levels that tie a record to a synced student's household by itself.
+_HOUSEHOLD_TIE = _level_index("guardian", "phone_and_email", "phone_or_email", "name_only")
+
+
+def _typed_twice_rival(
+    scored: ScoredPairs,
+    groups: I64,
+    possible: set[tuple[int, int]],
+    archived: I64,
+    target: I64,
+    k_all: I64,
+    rival_k1: I64,
+    rival_k2: I64,
+    ea: EncodedSide,
+    eb: EncodedSide,
+    families: Families | None,
+    settings: Settings,
+) -> npt.NDArray[np.bool_]:
+    """Assigned pairs whose only competitor for their synced student is another record of
+    the same child: a child typed in by two teachers, each record with the other guardian.
+
+    The rival record has the same given name (normalised, exactly: twins and siblings never
+    share a given name), both surnames agree with the student's (exactly, as a word of a
+    compound or but for a slip), the same grade, nothing that disagrees (gender,
+    birth date, middle name), and the duplicate search found the two alike; both records
+    are tied to the synced student's household (a guardian's phone, email or full name,
+    or the family); no third child competes for the student, and the winner's own other
+    candidates are ``margin_bits`` weaker. The competition then says "typed twice", not
+    "another child": it is no reason for review. The second record is proposed with the
+    same student as a possible duplicate (``_contested_duplicates``)."""
+    out = np.zeros(len(archived), np.bool_)
+    has = rival_k2 != NONE
+    if not has.any() or not possible:
+        return out
+    at = np.flatnonzero(has)
+    a, s, k, rk = archived[at], target[at], k_all[at], rival_k2[at]
+    r = scored.archived[rk]
+    same = (ea.first[a] == ea.first[r]) & (ea.first[a] != MISSING)
+    same &= (ea.grade[a] == ea.grade[r]) & (ea.grade[a] != GRADE_MISSING)
+    for values, blank in ((ea.gender, 0), (ea.dob, MISSING), (ea.middle, MISSING)):
+        same &= (values[a] == values[r]) | (values[a] == blank) | (values[r] == blank)
+    same &= np.fromiter(
+        ((x, y) in possible for x, y in zip(a.tolist(), r.tolist(), strict=True)),
+        np.bool_,
+        count=len(a),
+    )
+    lv = scored.levels.levels
+    j, tie = _HOUSEHOLD_TIE
+    jl, surname = _SURNAME_OF_THE_CHILD
+    for rec, pair in ((a, k), (r, rk)):
+        same &= np.isin(lv[pair, jl], surname)
+        household = np.isin(lv[pair, j], tie)
+        if families is not None:
+            household |= families.same(rec, s)
+        same &= household
+    bits = scored.scores.log_odds
+    own_rival = np.where(rival_k1[at] != NONE, bits[np.maximum(rival_k1[at], 0)], -np.inf)
+    same &= bits[k] - own_rival >= settings.margin_bits
+    floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
+    eligible = bits > floor
+    nb = np.int64(max(len(eb), 1))
+    keys = np.unique(groups[scored.archived[eligible]] * nb + scored.synced[eligible])
+    competing = np.bincount(keys % nb, minlength=len(eb))
+    same &= competing[s] == 2
+    out[at[same]] = True
+    return out
 
 
 def _competitors(

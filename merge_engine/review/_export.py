@@ -161,6 +161,7 @@ _LEVEL_WORDS: Mapping[tuple[str, str], str] = {
     ("identifier", "one_edit"): "student ids differ by one character",
     ("identifier", "different"): "student ids differ",
     ("guardian", "name_only"): "guardians agree by name only",
+    ("guardian", "given_name"): "a guardian's given name agrees, nothing else",
     ("guardian", "none_shared"): "no guardian in common",
     ("address", "close"): "addresses nearly the same",
     ("address", "zip_only"): "only the zip code agrees",

@@ -48,14 +48,15 @@ def _with_group_pairs(
     for idx in np.flatnonzero(sizes[groups] > 1).tolist():
         members.setdefault(int(groups[idx]), []).append(idx)
     nb = np.int64(max(len(eb), 1))
-    existing = set((scored.archived * nb + scored.synced).tolist())
-    extra: set[int] = set()
+    wanted: set[int] = set()
     for a, b in zip(scored.archived[multi].tolist(), scored.synced[multi].tolist(), strict=True):
         for member in members[int(groups[a])]:
-            code = member * int(nb) + b
-            if code not in existing:
-                extra.add(code)
-    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
+            wanted.add(member * int(nb) + b)
+    # Those not scored yet, by a sorted search: a set of every scored pair's code would
+    # take gigabytes at a million students.
+    codes = np.fromiter(wanted, np.int64, count=len(wanted))
+    codes = codes[~isin(codes, scored.archived * nb + scored.synced)]
+    return _with_pairs(scored, set(codes.tolist()), ea, eb, vocab, model, freqs, settings)
 
 
 def _with_partner_pairs(

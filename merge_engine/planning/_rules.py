@@ -322,9 +322,7 @@ def _merges(
     a_ids = [s.id for s in a_students]
     b_ids = [s.id for s in b_students]
     rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
-    evidence_rows = _evidence_rows(
-        scored.levels.comparisons, lv, scored.contributions(k_all)
-    )
+    evidence_rows = _evidence_rows(scored.levels.comparisons, lv, scored.contributions(k_all))
     adjustment = scored.scores.adjustment[k_all].tolist()
     weights = scored.scores.log_odds[k_all].tolist()
     household_rules = settings.household_rules

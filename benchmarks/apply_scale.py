@@ -158,20 +158,24 @@ print("    " + report.summary(limit=3).replace("\\n", "\\n    "), flush=True)
 
 def timed(command: list[str]) -> dict[str, str]:
     """Run ``command`` under ``/usr/bin/time -v``, echoing its output; the measures."""
-    done = subprocess.run(
-        ["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=False
-    )
-    sys.stdout.write(done.stdout)
-    if done.returncode not in (0, 1):
-        sys.stdout.write(done.stderr[-3000:])
-        raise SystemExit(f"{command[0]} failed with exit code {done.returncode}")
+    # The child's progress is echoed as it comes: a run of an hour shows how far it got.
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        child = subprocess.Popen(
+            ["/usr/bin/time", "-v", *command], stdout=sys.stdout, stderr=errors, text=True
+        )
+        returncode = child.wait()
+        errors.seek(0)
+        stderr = errors.read()
+    if returncode not in (0, 1):
+        sys.stdout.write(stderr[-3000:])
+        raise SystemExit(f"{command[0]} failed with exit code {returncode}")
     wanted = {
         "wall": r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)",
         "user": r"User time \(seconds\): (\S+)",
         "sys": r"System time \(seconds\): (\S+)",
         "rss_kb": r"Maximum resident set size \(kbytes\): (\d+)",
     }
-    return {k: m.group(1) for k, p in wanted.items() if (m := re.search(p, done.stderr))}
+    return {k: m.group(1) for k, p in wanted.items() if (m := re.search(p, stderr))}
 
 
 def seconds(wall: str) -> float:

@@ -87,15 +87,36 @@ def child(argv: list[str], laps_path: str) -> int:
     return code
 
 
-def _generate(n: int, seed: int, folder: Path) -> Path:
-    if (folder / "synced" / "students.csv").is_file():
-        return folder
-    from merge_engine import write_roster  # noqa: PLC0415
-    from merge_engine.testing.synthetic import generate_district  # noqa: PLC0415
+_GENERATE = """
+import sys
+from pathlib import Path
+from merge_engine import write_roster
+from merge_engine.testing.synthetic import generate_district
 
-    district = generate_district(n, seed=seed)
-    write_roster(district.archived, folder / "archived")
-    write_roster(district.synced, folder / "synced")
+district = generate_district(int(sys.argv[1]), seed=int(sys.argv[2]))
+write_roster(district.archived, Path(sys.argv[3]) / "archived")
+write_roster(district.synced, Path(sys.argv[3]) / "synced")
+"""
+
+
+def _generate(n: int, seed: int, folder: Path) -> Path:
+    """Generate and write the district once, in a child process (at 1,000,000 students the
+    generator holds 3 GB, which this process would keep), into a temporary folder renamed
+    into place: a run stopped half way leaves no half-written district to be reused."""
+    if folder.is_dir():
+        return folder
+    partial = folder.with_name(folder.name + ".partial")
+    command = [_TIME, "-v", sys.executable, "-c", _GENERATE, str(n), str(seed), str(partial)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"generating the district failed:\n{done.stderr[-5000:]}")
+    measured = _time_v(done.stderr)
+    print(
+        f"generated {folder.name}: wall {measured['wall']:.1f} s  "
+        f"user+sys {measured['user'] + measured['sys']:.1f} s  "
+        f"peak {measured['peak_mib']:,.0f} MiB"
+    )
+    partial.rename(folder)
     return folder
 
 
@@ -155,6 +176,23 @@ def run(folder: Path, out: Path) -> None:
         )
     print("   wall/cpu seconds and resident MiB after each stage (peak+: the peak grew by):")
     print("   " + "; ".join(cells))
+    _work(out)
+
+
+def _work(out: Path) -> None:
+    """The pairs each blocking rule made and the plan's counts: how the work grows."""
+    from merge_engine.plan_file import PlanFile  # noqa: PLC0415
+
+    plan = PlanFile.open(out)
+    stats, counts = plan.stats, plan.summary()
+    print(
+        f"   pairs compared {stats['pairs_compared']:,} "
+        f"({stats['pairs_compared'] / max(stats['archived_students'], 1):.1f} per archived "
+        f"record); largest component {stats['largest_component']}; merges {counts['merges']:,} "
+        f"({counts['auto']:,} auto, {counts['review']:,} review)"
+    )
+    rules = stats["blocking"]
+    print("   blocking pairs: " + ", ".join(f"{r} {v['pairs']:,}" for r, v in rules.items()))
 
 
 def main() -> None:

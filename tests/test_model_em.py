@@ -198,7 +198,7 @@ def test_scoring_gives_rare_surname_more_bits(fitted: Fitted) -> None:
     raw = attrs.evolve(fitted.model, household_rules=False)  # no family scaling
     scored = score(ea, eb, ia, ib, levels, raw, freqs)
     j = _col("last_name")
-    common_bits, rare_bits = scored.scores.contributions[:, j]
+    common_bits, rare_bits = scored.contributions(np.arange(2))[:, j]
     assert rare_bits > common_bits
 
 

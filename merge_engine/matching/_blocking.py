@@ -91,12 +91,24 @@ def _combine(left: KeyColumn, right: KeyColumn, n: int) -> KeyColumn:
     return KeyColumn(left.owners[rep_left], keys)
 
 
-def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int) -> tuple[I64, I64, int]:
-    """All (a, b) owner pairs sharing a key; keys with too many pairs are skipped."""
+#: Candidate pairs a join makes at once: its per-pair temporaries (about 50 bytes a
+#: pair) stay near 200 MB however large the blocks of a million-student district grow.
+JOIN_CHUNK_PAIRS = 1 << 22
+
+
+def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int, nb: np.int64) -> tuple[I64, int, int]:
+    """The distinct pair codes (``a owner * nb + b owner``, sorted) of the (a, b) owner
+    pairs sharing a key, how many pairs the blocks held (with repeats), and how many keys
+    were skipped for having too many pairs.
+
+    Blocks are expanded a few million pairs at a time and each chunk reduced to its
+    distinct codes, so memory follows the distinct pairs, not the blocks' sizes.
+    """
     a_order = np.argsort(a.keys, kind="stable")
     b_order = np.argsort(b.keys, kind="stable")
     a_keys, a_owner = a.keys[a_order], a.owners[a_order]
     b_keys, b_owner = b.keys[b_order], b.owners[b_order]
+    del a_order, b_order
     ua, a_start, a_count = np.unique(a_keys, return_index=True, return_counts=True)
     ub, b_start, b_count = np.unique(b_keys, return_index=True, return_counts=True)
     common, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
@@ -107,12 +119,26 @@ def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int) -> tuple[I64, I64, i
     ca, cb, sizes = ca[keep], cb[keep], sizes[keep]
     sa, sb = a_start[ia][keep], b_start[ib][keep]
     total = int(sizes.sum())
-    block = np.repeat(np.arange(len(sizes)), sizes)
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    cb_rep = cb[block]
-    a_pos = sa[block] + within // cb_rep
-    b_pos = sb[block] + within % cb_rep
-    return a_owner[a_pos], b_owner[b_pos], skipped
+    ends = np.cumsum(sizes)
+    parts: list[I64] = []
+    first = 0
+    while first < len(sizes):
+        # The blocks from ``first`` up to about JOIN_CHUNK_PAIRS pairs (one block at least).
+        done = int(ends[first - 1]) if first else 0
+        last = max(int(np.searchsorted(ends, done + JOIN_CHUNK_PAIRS, side="right")), first + 1)
+        chunk = sizes[first:last]
+        count = int(chunk.sum())
+        block = np.repeat(np.arange(first, last), chunk)
+        within = np.arange(count, dtype=np.int64) - np.repeat(np.cumsum(chunk) - chunk, chunk)
+        cb_rep = cb[block]
+        codes = a_owner[sa[block] + within // cb_rep] * nb + b_owner[sb[block] + within % cb_rep]
+        del block, within, cb_rep
+        parts.append(unique(codes))
+        first = last
+    if not parts:
+        return np.empty(0, np.int64), total, skipped
+    merged = parts[0] if len(parts) == 1 else unique(np.concatenate(parts))
+    return merged, total, skipped
 
 
 def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
@@ -240,7 +266,7 @@ def generate_candidates(
     """
     builders = _rules(names)
     nb = np.int64(max(len(synced), 1))
-    codes: list[I64] = []
+    merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
     for rule in rules:
         left, right = builders[rule]
@@ -255,10 +281,21 @@ def generate_candidates(
         if archived_subset is not None:
             keep = archived_subset[a_key.owners]
             a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
-        a_idx, b_idx, skipped = _join(a_key, key(synced), max_block_pairs)
-        codes.append(a_idx * nb + b_idx)
-        stats.append(BlockingStats(rule=rule, pairs=len(a_idx), skipped_keys=skipped))
-    merged = unique(np.concatenate(codes)) if codes else np.empty(0, np.int64)
+        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb)
+        del a_key
+        # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
+        merged = _union(merged, codes)
+        del codes
+        stats.append(BlockingStats(rule=rule, pairs=pairs, skipped_keys=skipped))
     if exclude is not None and len(exclude):
         merged = merged[~isin(merged, exclude)]
     return Candidates(merged // nb, merged % nb, tuple(stats))
+
+
+def _union(left: I64, right: I64) -> I64:
+    """The sorted distinct values of two sorted distinct arrays."""
+    if not len(left):
+        return right
+    if not len(right):
+        return left
+    return unique(np.concatenate([left, right]))

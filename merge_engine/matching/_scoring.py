@@ -15,10 +15,53 @@ from ._comparisons import LevelMatrix, compare_pairs
 from ._features import MISSING, EncodedSide, Vocabularies
 from ._fellegi_sunter import MatchModel, PairScores, score_pairs, term_frequency_bits
 
-__all__ = ["ScoredPairs", "compare", "name_frequencies", "name_genders", "score"]
+__all__ = [
+    "PairWeights",
+    "ScoredPairs",
+    "Weighing",
+    "compare",
+    "name_frequencies",
+    "name_genders",
+    "score",
+]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+
+
+@frozen
+class PairWeights:
+    """Per scored pair: the bits removed by the name-conflict cap, the log-odds and the
+    probability. The bits of each comparison are not kept (half the memory of a pair, gigabytes
+    at a million students): :meth:`ScoredPairs.contributions` recomputes them for the pairs
+    that become merges."""
+
+    adjustment: F32
+    log_odds: F64
+    probability: F64
+
+
+@frozen
+class Weighing:
+    """What scoring weighed each pair with: the model and, per archived record, the share
+    of all records carrying its given name and its surname (term frequencies)."""
+
+    model: MatchModel
+    first_name: F64
+    last_name: F64
+
+    @classmethod
+    def of(cls, a: EncodedSide, model: MatchModel, frequencies: dict[str, F64]) -> Weighing:
+        return cls(
+            model,
+            frequencies["first_name"][np.maximum(a.first, 0)],
+            frequencies["last_name"][np.maximum(a.last_key, 0)],
+        )
+
+    def scores(self, levels: LevelMatrix, archived: I64) -> PairScores:
+        per_pair = {"first_name": self.first_name[archived], "last_name": self.last_name[archived]}
+        return score_pairs(levels, self.model, term_frequency_bits(levels, self.model, per_pair))
 
 
 @frozen
@@ -28,10 +71,16 @@ class ScoredPairs:
     archived: I64
     synced: I64
     levels: LevelMatrix
-    scores: PairScores
+    scores: PairWeights
+    weighing: Weighing
 
     def __len__(self) -> int:
         return len(self.archived)
+
+    def contributions(self, pairs: npt.NDArray[np.integer]) -> F32:
+        """The bits each comparison contributed to ``pairs`` (indices), as scored."""
+        part = LevelMatrix(self.levels.levels[pairs], self.levels.comparisons)
+        return self.weighing.scores(part, self.archived[pairs]).contributions
 
 
 def compare(
@@ -116,21 +165,18 @@ def score(
     frequencies: dict[str, F64],
 ) -> ScoredPairs:
     """Score pairs, weighting exact name agreement by the name's frequency."""
+    weighing = Weighing.of(a, model, frequencies)
     parts = []
     for chunk in _chunks(len(ia)):
         part = LevelMatrix(levels.levels[chunk], levels.comparisons)
-        per_pair = {
-            "first_name": frequencies["first_name"][np.maximum(a.first[ia[chunk]], 0)],
-            "last_name": frequencies["last_name"][np.maximum(a.last_key[ia[chunk]], 0)],
-        }
-        parts.append(score_pairs(part, model, term_frequency_bits(part, model, per_pair)))
-    scores = parts[0] if len(parts) == 1 else PairScores(
-        np.concatenate([p.contributions for p in parts]),
+        scored = weighing.scores(part, ia[chunk])
+        parts.append(PairWeights(scored.adjustment, scored.log_odds, scored.probability))
+    weights = parts[0] if len(parts) == 1 else PairWeights(
         np.concatenate([p.adjustment for p in parts]),
         np.concatenate([p.log_odds for p in parts]),
         np.concatenate([p.probability for p in parts]),
     )  # fmt: skip
-    return ScoredPairs(ia, ib, levels, scores)
+    return ScoredPairs(ia, ib, levels, weights, weighing)
 
 
 #: Pairs compared or scored at once: the per-pair temporaries (a few hundred bytes

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from ..matching._arrays import isin
 from ..matching._assignment import NONE, Assignment
 from ..matching._features import EncodedSide, Vocabularies
-from ..matching._scoring import ScoredPairs, compare, score
+from ..matching._scoring import PairWeights, ScoredPairs, compare, score
 from ..model import Student
 from ..settings import Settings
 
@@ -48,14 +48,15 @@ def _with_group_pairs(
     for idx in np.flatnonzero(sizes[groups] > 1).tolist():
         members.setdefault(int(groups[idx]), []).append(idx)
     nb = np.int64(max(len(eb), 1))
-    existing = set((scored.archived * nb + scored.synced).tolist())
-    extra: set[int] = set()
+    wanted: set[int] = set()
     for a, b in zip(scored.archived[multi].tolist(), scored.synced[multi].tolist(), strict=True):
         for member in members[int(groups[a])]:
-            code = member * int(nb) + b
-            if code not in existing:
-                extra.add(code)
-    return _with_pairs(scored, extra, ea, eb, vocab, model, freqs, settings)
+            wanted.add(member * int(nb) + b)
+    # Those not scored yet, by a sorted search: a set of every scored pair's code would
+    # take gigabytes at a million students.
+    codes = np.fromiter(wanted, np.int64, count=len(wanted))
+    codes = codes[~isin(codes, scored.archived * nb + scored.synced)]
+    return _with_pairs(scored, set(codes.tolist()), ea, eb, vocab, model, freqs, settings)
 
 
 def _with_partner_pairs(
@@ -150,33 +151,31 @@ def _without_pairs(scored: ScoredPairs, codes: I64, n_synced: int) -> ScoredPair
 
 def _take(x: ScoredPairs, index: npt.NDArray[Any]) -> ScoredPairs:
     from ..matching._comparisons import LevelMatrix  # noqa: PLC0415
-    from ..matching._fellegi_sunter import PairScores  # noqa: PLC0415
 
     return ScoredPairs(
         x.archived[index],
         x.synced[index],
         LevelMatrix(x.levels.levels[index], x.levels.comparisons),
-        PairScores(
-            x.scores.contributions[index],
-            x.scores.adjustment[index],
-            x.scores.log_odds[index],
-            x.scores.probability[index],
+        PairWeights(
+            x.scores.adjustment[index], x.scores.log_odds[index], x.scores.probability[index]
         ),
+        x.weighing,
     )
 
 
 def _concat(x: ScoredPairs, y: ScoredPairs) -> ScoredPairs:
     from ..matching._comparisons import LevelMatrix  # noqa: PLC0415
-    from ..matching._fellegi_sunter import PairScores  # noqa: PLC0415
 
+    if x.weighing.model is not y.weighing.model:  # pragma: no cover - a planner bug
+        raise ValueError("pairs scored with different models cannot be joined")
     return ScoredPairs(
         np.concatenate([x.archived, y.archived]),
         np.concatenate([x.synced, y.synced]),
         LevelMatrix(np.concatenate([x.levels.levels, y.levels.levels]), x.levels.comparisons),
-        PairScores(
-            np.concatenate([x.scores.contributions, y.scores.contributions]),
+        PairWeights(
             np.concatenate([x.scores.adjustment, y.scores.adjustment]),
             np.concatenate([x.scores.log_odds, y.scores.log_odds]),
             np.concatenate([x.scores.probability, y.scores.probability]),
         ),
+        x.weighing,
     )

@@ -190,9 +190,12 @@ def _build_plan(
     timer.lap("model")
     freqs = name_frequencies((ea, eb), len(vocab.names))
     scored = score(ea, eb, cands.archived, cands.synced, levels, model, freqs)
+    rule_stats = list(cands.stats)
+    # ``scored`` holds these arrays now; each join below makes new ones, so names kept
+    # here would hold a second copy of every pair (gigabytes at a million students).
+    del cands, levels, random_levels
     timer.lap("score")
 
-    rule_stats = list(cands.stats)
     fallback = [r for r in settings.blocking_rules if r in FALLBACK_RULES]
     if fallback:
         best = np.zeros(len(ea))
@@ -209,9 +212,10 @@ def _build_plan(
         )
         rule_stats += more.stats
         more_levels = compare(ea, eb, more.archived, more.synced, vocab, settings)
-        scored = _concat(
-            scored, score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
-        )
+        added = score(ea, eb, more.archived, more.synced, more_levels, model, freqs)
+        del more, more_levels, best
+        scored = _concat(scored, added)
+        del added
     timer.lap("fallback")
     families = _families(ea, eb, vocab, settings)
     if families is not None:
@@ -222,7 +226,10 @@ def _build_plan(
         rule_stats.append(BlockingStats(rule="household", pairs=len(fa), skipped_keys=0))
         if len(fa):
             family_levels = compare(ea, eb, fa, fb, vocab, settings)
-            scored = _concat(scored, score(ea, eb, fa, fb, family_levels, model, freqs))
+            added = score(ea, eb, fa, fb, family_levels, model, freqs)
+            del fa, fb, family_levels
+            scored = _concat(scored, added)
+            del added
     timer.lap("households")
 
     rivals = rival_pairs(

@@ -147,6 +147,7 @@ def _review_merge(
     """A review merge for scored pair ``k``, proposed outside the assignment."""
     a, s = int(scored.archived[k]), int(scored.synced[k])
     lv = scored.levels.levels
+    bits = scored.contributions(np.array([k]))[0].tolist()
     return Merge(
         archived_id=a_students[a].id,
         synced_id=b_students[s].id,
@@ -155,7 +156,7 @@ def _review_merge(
         match_weight=float(scored.scores.log_odds[k]),
         margin_bits=None,
         evidence=[
-            FieldEvidence(c.name, c.levels[lv[k, j]], float(scored.scores.contributions[k, j]))
+            FieldEvidence(c.name, c.levels[lv[k, j]], bits[j])
             for j, c in enumerate(scored.levels.comparisons)
         ],
         reasons=reasons,

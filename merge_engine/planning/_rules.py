@@ -365,9 +365,7 @@ def _merges(
     a_ids = [s.id for s in a_students]
     b_ids = [s.id for s in b_students]
     rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
-    evidence_rows = _evidence_rows(
-        scored.levels.comparisons, lv, scored.scores.contributions[k_all]
-    )
+    evidence_rows = _evidence_rows(scored.levels.comparisons, lv, scored.contributions(k_all))
     adjustment = scored.scores.adjustment[k_all].tolist()
     weights = scored.scores.log_odds[k_all].tolist()
     household_rules = settings.household_rules
@@ -510,7 +508,7 @@ def _competitors(
 
 
 def _evidence_rows(
-    comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float64]
+    comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float32]
 ) -> list[list[FieldEvidence]]:
     """Each pair's evidence, one per comparison. Evidence values are immutable and repeat a
     lot, so each distinct (comparison, level, bits) is made once and shared."""

@@ -310,7 +310,15 @@ def _given_names(*sides: _Columns) -> frozenset[str]:
     )
 
 
-FACTS = ("typo", "surname_slip", "child_surname", "one_sex", "contested", "old_unnamed")
+FACTS = (
+    "typo",
+    "surname_slip",
+    "child_surname",
+    "one_sex",
+    "contested",
+    "old_unnamed",
+    "unique_name",
+)
 """What the decision rules need beyond the levels (see ``_guardian_rules.reasons``)."""
 
 
@@ -328,7 +336,9 @@ def facts(
     ``contested``: another account of the other side shares an exact email,
     phone or SIS id with one of the pair's (a household's shared details);
     ``old_unnamed``: the old account has no given name (typed by a teacher
-    from a parent's email or phone), the sync account has one.
+    from a parent's email or phone), the sync account has one;
+    ``unique_name``: the given names and the surnames are the same, and no
+    other account of either side carries that full name.
     """
     found = {}
     rules: tuple[tuple[str, str, str, str, Callable[[Any, Any], bool]], ...] = (
@@ -363,7 +373,47 @@ def facts(
         per_new[pairs.new_of[at]] - anchored[at] > 0
     )
     found["one_sex"] = _one_sex_facts(pairs, old, new, levels, at)
+    found["unique_name"] = _unique_name_facts(pairs, old, new, levels, at)
     return found
+
+
+def _unique_name_facts(
+    pairs: Pairs, old: _Columns, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair ``at`` has the same full name, rare and held by no other account.
+
+    A full name a district gives one adult on each side (the old system and
+    the sync) is that adult's, when the name is rare too: on each side, the
+    accounts one would expect to carry it by chance (those with the given
+    name, times the share of named accounts with the surname) are at most
+    :data:`UNIQUE_NAME_EXPECTED`. In a small roster every name is unique and
+    none is rare: uniqueness there says nothing.
+    """
+    flag = np.zeros(len(at), np.bool_)
+    where = np.flatnonzero(
+        (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"])
+        & (levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"])
+    )
+    if not len(where):
+        return flag
+    flag[where] = True
+    for side, ix, of in ((old, pairs.old_ix, pairs.old_of), (new, pairs.new_ix, pairs.new_of)):
+        account = ix[of[at[where]]]
+        full = side.coded("full_name")
+        held = np.bincount(full.codes)
+        named = len(full.codes) - (held[full.code_of("")] if full.code_of("") >= 0 else 0)
+        first, last = side.coded("first"), side.coded("last")
+        expected = (
+            np.bincount(first.codes)[first.codes[account]]
+            * np.bincount(last.codes)[last.codes[account]]
+            / max(named, 1)
+        )
+        flag[where] &= (held[full.codes[account]] == 1) & (expected <= UNIQUE_NAME_EXPECTED)
+    return flag
+
+
+UNIQUE_NAME_EXPECTED = 0.5
+"""The most accounts of one side expected to carry a full name by chance for it to be rare."""
 
 
 def _child_surname_facts(

@@ -132,6 +132,7 @@ def reasons(
     one_sex: bool = False,
     contested: bool = False,
     old_unnamed: bool = False,
+    unique_name: bool = False,
     auto_child: bool = True,
 ) -> list[str]:
     """Why a pair cannot be merged automatically, beyond confidence and margin (none: it can).
@@ -199,8 +200,11 @@ def reasons(
     contradicted = email == "different" and phone == "different"
     # An unnamed account whose email spells the adult's name is named too, when
     # both accounts name the same gendered role.
+    # On children whose merge is in review (names and school alone), a full name
+    # that no other account of either side carries names the adult all the same.
+    sure_child = auto_child or (unique_name and first == "exact" and last == "exact")
     named = (
-        auto_child
+        sure_child
         and rel != "conflicting"
         and (
             (

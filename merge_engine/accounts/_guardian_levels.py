@@ -318,6 +318,7 @@ FACTS = (
     "contested",
     "old_unnamed",
     "unique_name",
+    "email_spells",
 )
 """What the decision rules need beyond the levels (see ``_guardian_rules.reasons``)."""
 
@@ -337,8 +338,11 @@ def facts(
     phone or SIS id with one of the pair's (a household's shared details);
     ``old_unnamed``: the old account has no given name (typed by a teacher
     from a parent's email or phone), the sync account has one;
-    ``unique_name``: the given names and the surnames are the same, and no
-    other account of either side carries that full name.
+    ``unique_name``: the full name is the same (or spelled by the unnamed
+    old account's email) and rare, and no other account carries it
+    (:func:`_unique_name_facts`); ``email_spells``: the surnames differ and
+    the email both accounts hold spells the sync account's full name (her
+    own address: she changed surname, or the old account has her maiden one).
     """
     found = {}
     rules: tuple[tuple[str, str, str, str, Callable[[Any, Any], bool]], ...] = (
@@ -374,7 +378,23 @@ def facts(
     )
     found["one_sex"] = _one_sex_facts(pairs, old, new, levels, at)
     found["unique_name"] = _unique_name_facts(pairs, old, new, levels, at)
+    found["email_spells"] = _email_spells_facts(pairs, new, levels, at)
     return found
+
+
+def _email_spells_facts(
+    pairs: Pairs, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """Whether the shared email of each pair ``at`` (whose surnames differ) spells the sync
+    account's full name (see :func:`full_name_in`)."""
+    flag = np.zeros(len(at), np.bool_)
+    where = np.flatnonzero(
+        (levels["last_name"][at] == LEVEL_INDEX["last_name"]["different"])
+        & (levels["email"][at] == LEVEL_INDEX["email"]["exact"])
+    )
+    for k, j in zip(where.tolist(), pairs.new_ix[pairs.new_of[at[where]]].tolist(), strict=True):
+        flag[k] = full_name_in(new.email[j], new.first[j], new.last[j])
+    return flag
 
 
 def _unique_name_facts(
@@ -390,26 +410,40 @@ def _unique_name_facts(
     none is rare: uniqueness there says nothing.
     """
     flag = np.zeros(len(at), np.bool_)
-    where = np.flatnonzero(
-        (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"])
-        & (levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"])
+    same = (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]) & (
+        levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"]
     )
+    spelled = levels["singled_out"][at] == LEVEL_INDEX["singled_out"]["email_name"]
+    where = np.flatnonzero(same | spelled)
     if not len(where):
         return flag
     flag[where] = True
-    for side, ix, of in ((old, pairs.old_ix, pairs.old_of), (new, pairs.new_ix, pairs.new_of)):
-        account = ix[of[at[where]]]
-        full = side.coded("full_name")
-        held = np.bincount(full.codes)
-        named = len(full.codes) - (held[full.code_of("")] if full.code_of("") >= 0 else 0)
-        first, last = side.coded("first"), side.coded("last")
-        expected = (
-            np.bincount(first.codes)[first.codes[account]]
-            * np.bincount(last.codes)[last.codes[account]]
-            / max(named, 1)
-        )
-        flag[where] &= (held[full.codes[account]] == 1) & (expected <= UNIQUE_NAME_EXPECTED)
+    j = pairs.new_ix[pairs.new_of[at[where]]]
+    flag[where] &= _rare_and_unique(new, j)
+    # An unnamed old account is the adult whose name it spells when no old account has the name.
+    i = pairs.old_ix[pairs.old_of[at[where]]]
+    old_code = old.coded("full_name").codes_of([new.full_name[x] for x in j.tolist()])
+    flag[where] &= np.where(same[where], _rare_and_unique(old, i), old_code < 0)
     return flag
+
+
+def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
+    """Whether the full name of each of the accounts ``account`` of ``side`` is rare there
+    (see :data:`UNIQUE_NAME_EXPECTED`) and no other account of the side carries it."""
+    full = side.coded("full_name")
+    held = np.bincount(full.codes)
+    empty = full.code_of("")
+    named = len(full.codes) - (int(held[empty]) if empty >= 0 else 0)
+    first, last = side.coded("first"), side.coded("last")
+    expected = (
+        np.bincount(first.codes)[first.codes[account]]
+        * np.bincount(last.codes)[last.codes[account]]
+        / max(named, 1)
+    )
+    rare: npt.NDArray[np.bool_] = (held[full.codes[account]] == 1) & (
+        expected <= UNIQUE_NAME_EXPECTED
+    )
+    return rare
 
 
 UNIQUE_NAME_EXPECTED = 0.5

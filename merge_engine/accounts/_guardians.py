@@ -282,9 +282,11 @@ def _household_pass(
     decided, kind_of = first
     auto = np.array([decided[k][1] == "auto" for k in kind_of], np.bool_)
     starts, ends, which, n_merges = met
-    confirmed = household_confirmed(
-        pairs, levels, chosen, auto, (starts, ends, which), n_merges
-    )[chosen] & ~met_auto[chosen] & ~auto
+    confirmed = (
+        household_confirmed(pairs, levels, chosen, auto, (starts, ends, which), n_merges)[chosen]
+        & ~met_auto[chosen]
+        & ~auto
+    )
     if not confirmed.any():
         return decided, kind_of
     old, new = sides

@@ -168,3 +168,19 @@ class TestHouseholdConfirmed:
         )
         found = decided([mother_old, father_old], [mother_new, father_new], more=marias)
         assert found[("ga1", "gs1")] == "review"
+
+
+class TestOwnEmailSpellsTheNewSurname:
+    """Melanie Michael on the old account, her address melanie_head@; Melanie Head on the sync."""
+
+    def test_a_rare_unique_name_spelled_by_her_own_address_is_auto(self) -> None:
+        old = adult("ga1", "Melanie", "Michael", email="melanie_quix@gmail.com", rel="mother")
+        new = adult("gs1", "Melanie", "Quix", email="mquix50@yahoo.com", phone=CELL, rel="Mother")
+        assert decided([old], [new]) == {("ga1", "gs1"): "auto"}
+        assert decided([old], [new], district=False) == {("ga1", "gs1"): "review"}
+
+    def test_an_old_account_with_the_new_name_keeps_it_in_review(self) -> None:
+        old = adult("ga1", "Melanie", "Michael", email="melanie_quix@gmail.com", rel="mother")
+        new = adult("gs1", "Melanie", "Quix", email="mquix50@yahoo.com", phone=CELL, rel="Mother")
+        named = kid("a9", adult("ga9", "Melanie", "Quix", phone=OTHER_CELL, rel="mother"))
+        assert decided([old], [new], more=([named], []))[("ga1", "gs1")] == "review"

@@ -338,8 +338,8 @@ def facts(
     phone or SIS id with one of the pair's (a household's shared details);
     ``old_unnamed``: the old account has no given name (typed by a teacher
     from a parent's email or phone), the sync account has one;
-    ``unique_name``: the full name is the same (or spelled by the unnamed
-    old account's email) and rare, and no other account carries it
+    ``unique_name``: the full name is the same (or spelled by the old
+    account's email) and rare, and no other account carries it
     (:func:`_unique_name_facts`); ``email_spells``: the surnames differ and
     the email both accounts hold spells the sync account's full name (her
     own address: she changed surname, or the old account has her maiden one).
@@ -407,20 +407,27 @@ def _unique_name_facts(
     accounts one would expect to carry it by chance (those with the given
     name, times the share of named accounts with the surname) are at most
     :data:`UNIQUE_NAME_EXPECTED`. In a small roster every name is unique and
-    none is rare: uniqueness there says nothing.
+    none is rare: uniqueness there says nothing. Where the old account's
+    email spells the sync account's name (no given name on the old account,
+    or another surname), no old account may carry that name at all.
     """
     flag = np.zeros(len(at), np.bool_)
     same = (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]) & (
         levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"]
     )
-    spelled = levels["singled_out"][at] == LEVEL_INDEX["singled_out"]["email_name"]
+    # The old account's email spells the sync account's name: its given name is missing
+    # (singled_out=email_name) or the same with another surname (last_name=in_email).
+    spelled = (levels["singled_out"][at] == LEVEL_INDEX["singled_out"]["email_name"]) | (
+        (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"])
+        & (levels["last_name"][at] == LEVEL_INDEX["last_name"]["in_email"])
+    )
     where = np.flatnonzero(same | spelled)
     if not len(where):
         return flag
     flag[where] = True
     j = pairs.new_ix[pairs.new_of[at[where]]]
     flag[where] &= _rare_and_unique(new, j)
-    # An unnamed old account is the adult whose name it spells when no old account has the name.
+    # An old account is the adult whose name its email spells when no old account has the name.
     i = pairs.old_ix[pairs.old_of[at[where]]]
     old_code = old.coded("full_name").codes_of([new.full_name[x] for x in j.tolist()])
     flag[where] &= np.where(same[where], _rare_and_unique(old, i), old_code < 0)

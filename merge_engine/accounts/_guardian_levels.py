@@ -429,7 +429,8 @@ def _unique_name_facts(
     flag[where] &= _rare_and_unique(new, j)
     # An old account is the adult whose name its email spells when no old account has the name.
     i = pairs.old_ix[pairs.old_of[at[where]]]
-    old_code = old.coded("full_name").codes_of([new.full_name[x] for x in j.tolist()])
+    names = new.coded("full_name")
+    old_code = old.coded("full_name").codes_of([names.values[c] for c in names.codes[j].tolist()])
     flag[where] &= np.where(same[where], _rare_and_unique(old, i), old_code < 0)
     return flag
 

@@ -152,9 +152,21 @@ class TestChildsSurname:
         assert on_one_child([old], [new], child="Lam") == {("ga1", "gs1"): "auto"}
 
     def test_another_surname_than_the_childs_is_review(self) -> None:
+        old = adult("ga1", "Lan", "Moss", email="lt1980@gmail.com")
+        new = adult("gs1", "Lan", "Tran", email="lt1980@gmail.com", rel="Mother")
+        assert on_one_child([old], [new], child="Lam") == {("ga1", "gs1"): "review"}
+
+    def test_another_surname_with_a_shared_email_that_spells_the_new_name_is_auto(self) -> None:
+        """Lan Moss on the old account, Lan Tran on the sync, both at lan.tran@: her address."""
         old = adult("ga1", "Lan", "Moss", email="lan.tran@gmail.com")
         new = adult("gs1", "Lan", "Tran", email="lan.tran@gmail.com", rel="Mother")
-        assert on_one_child([old], [new], child="Lam") == {("ga1", "gs1"): "review"}
+        assert on_one_child([old], [new], child="Lam") == {("ga1", "gs1"): "auto"}
+        # The address is hers only with her given name: Kim at lan.tran@ is another adult.
+        other = adult("ga1", "Kim", "Moss", email="lan.tran@gmail.com")
+        assert on_one_child([other], [new], child="Lam") != {("ga1", "gs1"): "auto"}
+        # Nor with a role that says another adult.
+        aunt = adult("ga1", "Lan", "Moss", email="lan.tran@gmail.com", rel="grandmother")
+        assert on_one_child([aunt], [new], child="Lam") == {("ga1", "gs1"): "review"}
 
 
 class TestHouseholdSafety:

@@ -726,13 +726,20 @@ class TestRecallRules:
         assert "auto" == decision_with(old, new)
 
     def test_changed_surname_with_less_is_review(self) -> None:
-        """A surname that is not the child's, changed, with only the email or without the
-        role: review."""
+        """A surname that is not the child's, changed, with only the email (that does not
+        spell her name) or with roles that conflict: review."""
         assert "review" == decision_with(
             guardian("ga1", "Pat", "Moss", email="pat@example.org", rel="mother"),
             guardian("gs1", "Pat", "Lee", email="pat@example.org", rel="mother"),
         )
         assert "review" == decision_with(
+            guardian("ga1", "Pat", "Moss", email="pat@example.org", phone=HOME, rel="grandmother"),
+            guardian("gs1", "Pat", "Lee", email="pat@example.org", phone=HOME, rel="mother"),
+        )
+
+    def test_changed_surname_with_email_and_phone_and_no_role_is_auto(self) -> None:
+        """Pat Moss (no role) and Pat Lee, one email and one phone: one adult, a new surname."""
+        assert "auto" == decision_with(
             guardian("ga1", "Pat", "Moss", email="pat@example.org", phone=HOME),
             guardian("gs1", "Pat", "Lee", email="pat@example.org", phone=HOME, rel="mother"),
         )

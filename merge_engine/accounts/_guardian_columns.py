@@ -292,6 +292,14 @@ class _Columns:
             found = self._coded[column] = _Coded(values)
         return found
 
+    @property
+    def full_name(self) -> list[str]:
+        """Each account's given name and surname as one value (``""`` when either is empty)."""
+        return [
+            f"{first}\x1f{last}" if first and last else ""
+            for first, last in zip(self.first, self.last, strict=True)
+        ]
+
     def _phone_keys(self) -> list[str]:
         keys = list(self.phone)
         for i in itertools.compress(itertools.count(), map(_NO_NUMBER.fullmatch, keys)):

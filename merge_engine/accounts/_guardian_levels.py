@@ -310,7 +310,16 @@ def _given_names(*sides: _Columns) -> frozenset[str]:
     )
 
 
-FACTS = ("typo", "surname_slip", "child_surname", "one_sex", "contested", "old_unnamed")
+FACTS = (
+    "typo",
+    "surname_slip",
+    "child_surname",
+    "one_sex",
+    "contested",
+    "old_unnamed",
+    "unique_name",
+    "email_spells",
+)
 """What the decision rules need beyond the levels (see ``_guardian_rules.reasons``)."""
 
 
@@ -328,7 +337,12 @@ def facts(
     ``contested``: another account of the other side shares an exact email,
     phone or SIS id with one of the pair's (a household's shared details);
     ``old_unnamed``: the old account has no given name (typed by a teacher
-    from a parent's email or phone), the sync account has one.
+    from a parent's email or phone), the sync account has one;
+    ``unique_name``: the full name is the same (or spelled by the old
+    account's email) and rare, and no other account carries it
+    (:func:`_unique_name_facts`); ``email_spells``: the surnames differ and
+    the email both accounts hold spells the sync account's full name (her
+    own address: she changed surname, or the old account has her maiden one).
     """
     found = {}
     rules: tuple[tuple[str, str, str, str, Callable[[Any, Any], bool]], ...] = (
@@ -363,7 +377,85 @@ def facts(
         per_new[pairs.new_of[at]] - anchored[at] > 0
     )
     found["one_sex"] = _one_sex_facts(pairs, old, new, levels, at)
+    found["unique_name"] = _unique_name_facts(pairs, old, new, levels, at)
+    found["email_spells"] = _email_spells_facts(pairs, new, levels, at)
     return found
+
+
+def _email_spells_facts(
+    pairs: Pairs, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """Whether the shared email of each pair ``at`` (whose surnames differ) spells the sync
+    account's full name (see :func:`full_name_in`)."""
+    flag = np.zeros(len(at), np.bool_)
+    where = np.flatnonzero(
+        (levels["last_name"][at] == LEVEL_INDEX["last_name"]["different"])
+        & (levels["email"][at] == LEVEL_INDEX["email"]["exact"])
+    )
+    for k, j in zip(where.tolist(), pairs.new_ix[pairs.new_of[at[where]]].tolist(), strict=True):
+        flag[k] = full_name_in(new.email[j], new.first[j], new.last[j])
+    return flag
+
+
+def _unique_name_facts(
+    pairs: Pairs, old: _Columns, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair ``at`` has the same full name, rare and held by no other account.
+
+    A full name a district gives one adult on each side (the old system and
+    the sync) is that adult's, when the name is rare too: on each side, the
+    accounts one would expect to carry it by chance (those with the given
+    name, times the share of named accounts with the surname) are at most
+    :data:`UNIQUE_NAME_EXPECTED`. In a small roster every name is unique and
+    none is rare: uniqueness there says nothing. Where the old account's
+    email spells the sync account's name (no given name on the old account,
+    or another surname), no old account may carry that name at all.
+    """
+    flag = np.zeros(len(at), np.bool_)
+    same = (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]) & (
+        levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"]
+    )
+    # The old account's email spells the sync account's name: its given name is missing
+    # (singled_out=email_name) or the same with another surname (last_name=in_email).
+    spelled = (levels["singled_out"][at] == LEVEL_INDEX["singled_out"]["email_name"]) | (
+        (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"])
+        & (levels["last_name"][at] == LEVEL_INDEX["last_name"]["in_email"])
+    )
+    where = np.flatnonzero(same | spelled)
+    if not len(where):
+        return flag
+    flag[where] = True
+    j = pairs.new_ix[pairs.new_of[at[where]]]
+    flag[where] &= _rare_and_unique(new, j)
+    # An old account is the adult whose name its email spells when no old account has the name.
+    i = pairs.old_ix[pairs.old_of[at[where]]]
+    names = new.coded("full_name")
+    old_code = old.coded("full_name").codes_of([names.values[c] for c in names.codes[j].tolist()])
+    flag[where] &= np.where(same[where], _rare_and_unique(old, i), old_code < 0)
+    return flag
+
+
+def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
+    """Whether the full name of each of the accounts ``account`` of ``side`` is rare there
+    (see :data:`UNIQUE_NAME_EXPECTED`) and no other account of the side carries it."""
+    full = side.coded("full_name")
+    held = np.bincount(full.codes)
+    empty = full.code_of("")
+    named = len(full.codes) - (int(held[empty]) if empty >= 0 else 0)
+    first, last = side.coded("first"), side.coded("last")
+    expected = (
+        np.bincount(first.codes)[first.codes[account]]
+        * np.bincount(last.codes)[last.codes[account]]
+        / max(named, 1)
+    )
+    rare: npt.NDArray[np.bool_] = (held[full.codes[account]] == 1) & (
+        expected <= UNIQUE_NAME_EXPECTED
+    )
+    return rare
+
+
+UNIQUE_NAME_EXPECTED = 0.5
+"""The most accounts of one side expected to carry a full name by chance for it to be rare."""
 
 
 def _child_surname_facts(

@@ -132,6 +132,8 @@ def reasons(
     one_sex: bool = False,
     contested: bool = False,
     old_unnamed: bool = False,
+    unique_name: bool = False,
+    email_spells: bool = False,
     auto_child: bool = True,
 ) -> list[str]:
     """Why a pair cannot be merged automatically, beyond confidence and margin (none: it can).
@@ -167,7 +169,10 @@ def reasons(
     # full name its email spells, even without a shared contact, when it spells
     # no other adult of its children (see _guardian_single).
     singled = levels["singled_out"] == "phone" and auto_child
-    email_named = levels["singled_out"] == "email_name" and auto_child and not contested
+    # A full name (or the name an unnamed account's email spells) that is rare and
+    # no other account's names the adult on a child whose merge is in review too.
+    sure_child = auto_child or unique_name
+    email_named = levels["singled_out"] == "email_name" and sure_child and not contested
     unnamed_ok = (
         anchored
         and not contested
@@ -186,7 +191,8 @@ def reasons(
         and (
             (surname_slip and anchored)
             or (child_surname and anchored)
-            or (email == "exact" and phone == "exact" and rel in ("same", "same_role"))
+            or (email == "exact" and phone == "exact" and rel != "conflicting")
+            or (email_spells and rel != "conflicting")
         )
     ):
         found.append("surnames differ")
@@ -200,13 +206,13 @@ def reasons(
     # An unnamed account whose email spells the adult's name is named too, when
     # both accounts name the same gendered role.
     named = (
-        auto_child
+        sure_child
         and rel != "conflicting"
         and (
             (
                 last in ("exact", "in_email")
                 and (
-                    (first == "exact" and (same_role or one_sex or not contradicted))
+                    (first == "exact" and (same_role or one_sex or unique_name or not contradicted))
                     or (first == "nickname" and (same_role or one_sex) and not contradicted)
                 )
             )

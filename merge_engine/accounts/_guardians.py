@@ -39,8 +39,9 @@ from ..model import Roster
 from ..plan import GuardianFold, GuardianMerge
 from ._guardian_actions import GuardianAction, _column_actions, guardian_actions
 from ._guardian_columns import GuardianAccount, _Coded, _Columns
-from ._guardian_decide import decide_kinds, prior_and_cap, score
+from ._guardian_decide import Decided, decide_kinds, prior_and_cap, score
 from ._guardian_folds import adult_groups, guardian_folds
+from ._guardian_household import household_confirmed
 from ._guardian_levels import (
     GUARDIAN_COMPARISONS,
     LEVEL_INDEX,
@@ -227,6 +228,18 @@ def _match_on_children(
         rules,
         met_auto[chosen],
     )
+    decided, kind_of = _household_pass(
+        pairs,
+        (old, new),
+        levels,
+        chosen,
+        (combo, bits, capped),
+        result.margin[groups],
+        rules,
+        met_auto,
+        (decided, kind_of),
+        (starts, ends, which, len(merges)),
+    )
     # The merged student pairs each guardian pair met on (most met on one).
     merged = list(zip(archived_ids, synced_ids, strict=True))
     met = functools.partial(_met_students, starts=starts, ends=ends, which=which, merged=merged)
@@ -244,6 +257,58 @@ def _match_on_children(
         pairs, old, new, levels, (group, chosen, found), (combo, bits, capped), met_auto, rules, met
     )
     return found, folds, old_chosen, new_chosen
+
+
+_HOUSEHOLD = FieldEvidence("children", "household_confirmed", 0.0)
+
+
+def _household_pass(
+    pairs: Pairs,
+    sides: tuple[_Columns, _Columns],
+    levels: Mapping[str, I64],
+    chosen: I64,
+    scores: tuple[I64, npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    margin: npt.NDArray[np.float64],
+    rules: GuardianRules,
+    met_auto: npt.NDArray[np.bool_],
+    first: tuple[list[Decided], list[int]],
+    met: tuple[I64, I64, I64, int],
+) -> tuple[list[Decided], list[int]]:
+    """The decisions again, where a co-guardian confirms the household of a review child.
+
+    See :mod:`merge_engine.accounts._guardian_household`. A pair that becomes
+    ``auto`` only so carries the evidence ``children=household_confirmed``.
+    """
+    decided, kind_of = first
+    auto = np.array([decided[k][1] == "auto" for k in kind_of], np.bool_)
+    starts, ends, which, n_merges = met
+    confirmed = (
+        household_confirmed(pairs, levels, chosen, auto, (starts, ends, which), n_merges)[chosen]
+        & ~met_auto[chosen]
+        & ~auto
+    )
+    if not confirmed.any():
+        return decided, kind_of
+    old, new = sides
+    again, again_of = decide_kinds(
+        pairs, old, new, levels, chosen, scores, margin, rules, met_auto[chosen] | confirmed
+    )
+    now = np.array([again[k][1] == "auto" for k in again_of], np.bool_)
+    upgraded = confirmed & now
+    if not upgraded.any():
+        return decided, kind_of
+    # Upgraded pairs get their own decisions (with the evidence); the others keep theirs.
+    merged = list(decided)
+    extra: dict[int, int] = {}
+    kinds = list(kind_of)
+    for p in np.flatnonzero(upgraded).tolist():
+        k = again_of[p]
+        if k not in extra:
+            confidence, decision, evidence, reasons = again[k]
+            extra[k] = len(merged)
+            merged.append((confidence, decision, (*evidence, _HOUSEHOLD), reasons))
+        kinds[p] = extra[k]
+    return merged, kinds
 
 
 def _met_students(

@@ -1,0 +1,186 @@
+"""Guardian pairs met only on student merges in review, and the evidence that still names the adult.
+
+A student merge in review (names and school alone) may pair two different
+children, so a guardian pair met on it is identified by a shared contact,
+not by a full name, unless something else says who the adult is: a full name
+rare in the district and carried by no other account of either side, or a
+co-guardian of the same children identified by a shared contact and full
+name (the children are one household's). Each test is a hand-written roster
+with its decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from conftest import make_student
+
+from merge_engine import Roster
+from merge_engine.accounts._guardians import match_guardians
+from merge_engine.model import Contact, Student
+from merge_engine.plan import Merge
+
+CELL = "(646) 555-0100"
+OTHER_CELL = "(917) 555-0199"
+
+
+def adult(
+    gid: str,
+    first: str | None,
+    last: str | None = "Quix",
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    rel: str | None = None,
+) -> Contact:
+    return Contact(gid, first, last, email, phone, rel, None)
+
+
+def kid(student_id: str, *contacts: Contact, last: str = "Quix") -> Student:
+    return make_student(student_id, "Kid", last, school_id="sch1", contacts=contacts)
+
+
+def merge(archived_id: str, synced_id: str, decision: str = "review") -> Merge:
+    return Merge(archived_id, synced_id, 0.9, decision, 3.0, None, [])  # type: ignore[arg-type]
+
+
+# Other families of the district, each with its own adult on both sides (names all different).
+_NEIGHBOURS = [
+    ("Ana", "Lopez"),
+    ("Ben", "Okafor"),
+    ("Carla", "Ng"),
+    ("Dev", "Patel"),
+    ("Eve", "Stone"),
+    ("Farid", "Haddad"),
+    ("Gina", "Rossi"),
+    ("Hugo", "Berg"),
+]
+
+
+def neighbours(side: str) -> list[Student]:
+    return [
+        kid(
+            f"{side}{k}", adult(f"n{side}{k}", first, last, phone=f"(212) 555-01{k:02d}"), last=last
+        )
+        for k, (first, last) in enumerate(_NEIGHBOURS, start=10)
+    ]
+
+
+def decided(
+    old: Sequence[Contact],
+    new: Sequence[Contact],
+    *,
+    decision: str = "review",
+    district: bool = True,
+    more: tuple[Sequence[Student], Sequence[Student]] = ((), ()),
+) -> dict[tuple[str, str], str]:
+    """Decisions for the accounts of one child a1 -> s1 (its merge ``decision``), in a district
+    of other families (``district``) and ``more`` students on each side."""
+    archived = [kid("a1", *old), *more[0], *(neighbours("a") if district else [])]
+    synced = [kid("s1", *new), *more[1], *(neighbours("s") if district else [])]
+    merges = [merge("a1", "s1", decision)]
+    if district:
+        merges += [merge(f"a{k}", f"s{k}", "auto") for k in range(10, 10 + len(_NEIGHBOURS))]
+    found = match_guardians(Roster(archived), Roster(synced), merges)
+    return {
+        (g.archived_guardian_id, g.synced_guardian_id): g.decision
+        for g in found
+        if g.archived_guardian_id in ("ga1", "ga2")
+    }
+
+
+class TestRareUniqueFullName:
+    """A parent who changed email, on a child whose merge is in review."""
+
+    def test_a_rare_full_name_nobody_else_carries_is_auto(self) -> None:
+        old = adult("ga1", "Sylvia", email="sylvia88@gmail.com", rel="mother")
+        new = adult("gs1", "Sylvia", email="squix94@yahoo.com", phone=CELL, rel="Mother")
+        assert decided([old], [new]) == {("ga1", "gs1"): "auto"}
+
+    def test_in_a_roster_of_one_family_every_name_is_unique_and_none_is_rare(self) -> None:
+        old = adult("ga1", "Sylvia", email="sylvia88@gmail.com", rel="mother")
+        new = adult("gs1", "Sylvia", email="squix94@yahoo.com", phone=CELL, rel="Mother")
+        assert decided([old], [new], district=False) == {("ga1", "gs1"): "review"}
+
+    def test_a_namesake_elsewhere_in_the_district_keeps_it_in_review(self) -> None:
+        """Another Sylvia Quix on the sync side: the name no longer names one adult."""
+        old = adult("ga1", "Sylvia", email="sylvia88@gmail.com", rel="mother")
+        new = adult("gs1", "Sylvia", email="squix94@yahoo.com", phone=CELL, rel="Mother")
+        namesake = kid("s9", adult("gs9", "Sylvia", phone=OTHER_CELL, rel="Mother"))
+        assert decided([old], [new], more=([], [namesake])) == {("ga1", "gs1"): "review"}
+
+    def test_conflicting_roles_keep_it_in_review(self) -> None:
+        old = adult("ga1", "Sylvia", email="sylvia88@gmail.com", rel="grandmother")
+        new = adult("gs1", "Sylvia", email="squix94@yahoo.com", phone=CELL, rel="Mother")
+        assert decided([old], [new]) == {("ga1", "gs1"): "review"}
+
+    def test_every_contact_changed_on_a_sure_child_is_auto_when_the_name_is_rare(self) -> None:
+        """Both email and phone changed, no role on the old account: a rare unique name."""
+        old = adult("ga1", "Cynthia", email="cq4024@outlook.com", phone=OTHER_CELL)
+        new = adult("gs1", "Cynthia", email="cynthia_quix@gmail.com", phone=CELL, rel="Mother")
+        assert decided([old], [new], decision="auto") == {("ga1", "gs1"): "auto"}
+        assert decided([old], [new], decision="auto", district=False) == {("ga1", "gs1"): "review"}
+
+
+class TestUnnamedAccountOnAReviewChild:
+    """An old account typed with only an email that spells the adult's name."""
+
+    def test_email_spelling_a_rare_unique_name_is_auto(self) -> None:
+        old = adult("ga1", None, None, email="marjoriequix91@yahoo.com", rel="mother")
+        new = adult("gs1", "Marjorie", email="mquix@gmail.com", phone=CELL, rel="Mother")
+        assert decided([old], [new]) == {("ga1", "gs1"): "auto"}
+        assert decided([old], [new], district=False) == {("ga1", "gs1"): "review"}
+
+    def test_an_old_account_that_carries_the_name_keeps_it_in_review(self) -> None:
+        """A named Marjorie Quix on the old side may be the adult: the email is not enough."""
+        old = adult("ga1", None, None, email="marjoriequix91@yahoo.com", rel="mother")
+        new = adult("gs1", "Marjorie", email="mquix@gmail.com", phone=CELL, rel="Mother")
+        named = kid("a9", adult("ga9", "Marjorie", phone=OTHER_CELL, rel="mother"))
+        assert decided([old], [new], more=([named], []))[("ga1", "gs1")] == "review"
+
+
+class TestHouseholdConfirmed:
+    """A co-guardian identified by a shared contact says the children are one household's."""
+
+    def test_same_full_name_with_a_confirming_father_is_auto(self) -> None:
+        """A common name (other Marias in the district), the father shares a phone: auto."""
+        mother_old = adult("ga1", "Maria", email="maria88@gmail.com", rel="mother")
+        mother_new = adult("gs1", "Maria", email="mquix@yahoo.com", rel="Mother")
+        father_old = adult("ga2", "John", phone=CELL, rel="father")
+        father_new = adult("gs2", "John", phone=CELL, rel="Father")
+        marias = (
+            [kid("a8", adult("ga8", "Maria", "Quix", phone="(212) 555-0180"))],
+            [kid("s8", adult("gs8", "Maria", "Quix", phone="(212) 555-0180"))],
+        )
+        alone = decided([mother_old], [mother_new], more=marias)
+        assert alone == {("ga1", "gs1"): "review"}  # a common name on a review child
+        both = decided([mother_old, father_old], [mother_new, father_new], more=marias)
+        assert both == {("ga1", "gs1"): "auto", ("ga2", "gs2"): "auto"}
+
+    def test_a_father_who_shares_only_the_phone_without_his_name_confirms_nothing(self) -> None:
+        mother_old = adult("ga1", "Maria", email="maria88@gmail.com", rel="mother")
+        mother_new = adult("gs1", "Maria", email="mquix@yahoo.com", rel="Mother")
+        father_old = adult("ga2", None, None, phone=CELL, rel="father")
+        father_new = adult("gs2", "John", phone=CELL, rel="Father")
+        marias = (
+            [kid("a8", adult("ga8", "Maria", "Quix", phone="(212) 555-0180"))],
+            [kid("s8", adult("gs8", "Maria", "Quix", phone="(212) 555-0180"))],
+        )
+        found = decided([mother_old, father_old], [mother_new, father_new], more=marias)
+        assert found[("ga1", "gs1")] == "review"
+
+
+class TestOwnEmailSpellsTheNewSurname:
+    """Melanie Michael on the old account, her address melanie_head@; Melanie Head on the sync."""
+
+    def test_a_rare_unique_name_spelled_by_her_own_address_is_auto(self) -> None:
+        old = adult("ga1", "Melanie", "Michael", email="melanie_quix@gmail.com", rel="mother")
+        new = adult("gs1", "Melanie", "Quix", email="mquix50@yahoo.com", phone=CELL, rel="Mother")
+        assert decided([old], [new]) == {("ga1", "gs1"): "auto"}
+        assert decided([old], [new], district=False) == {("ga1", "gs1"): "review"}
+
+    def test_an_old_account_with_the_new_name_keeps_it_in_review(self) -> None:
+        old = adult("ga1", "Melanie", "Michael", email="melanie_quix@gmail.com", rel="mother")
+        new = adult("gs1", "Melanie", "Quix", email="mquix50@yahoo.com", phone=CELL, rel="Mother")
+        named = kid("a9", adult("ga9", "Melanie", "Quix", phone=OTHER_CELL, rel="mother"))
+        assert decided([old], [new], more=([named], []))[("ga1", "gs1")] == "review"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from conftest import make_student
 
 from merge_engine import Student
@@ -27,11 +29,13 @@ def guardian(
     return Contact(gid, first, last, email, phone, rel, sis)
 
 
-def kid(student_id: str, *contacts: Contact, school: str = "sch1") -> Student:
+def kid(student_id: str, *contacts: Contact, school: str = "sch1", last: str = "Quix") -> Student:
     """A student carrying the given guardian contacts."""
-    return make_student(student_id, "Kid", "Quix", school_id=school, contacts=contacts)
+    return make_student(student_id, "Kid", last, school_id=school, contacts=contacts)
 
 
-def merge(archived_id: str, synced_id: str) -> Merge:
-    """A student merge as the planner would make it (only the ids matter here)."""
+def merge(archived_id: str, synced_id: str, decision: Literal["auto", "review"] = "auto") -> Merge:
+    """A student merge as the planner would make it (only the ids and decision matter here)."""
+    if decision == "review":
+        return Merge(archived_id, synced_id, 0.9, "review", 3.0, None, [])
     return Merge(archived_id, synced_id, 0.999, "auto", 12.0, None, [])

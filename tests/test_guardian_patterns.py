@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import attrs
 import pytest
 from conftest import DOB, make_student
+from guardian_support import guardian as adult
+from guardian_support import kid, merge
 
 from merge_engine import Roster, Settings, Student, build_plan
 from merge_engine.accounts._guardians import (
@@ -30,26 +32,6 @@ from merge_engine.testing.synthetic import SyntheticDistrict
 HOME = "(212) 555-0147"
 CELL = "(646) 555-0100"
 FAMILY_EMAIL = "quix.family@example.org"
-
-
-def adult(
-    gid: str,
-    first: str | None,
-    last: str | None = "Quix",
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    rel: str | None = None,
-) -> Contact:
-    return Contact(gid, first, last, email, phone, rel, None)
-
-
-def kid(student_id: str, *contacts: Contact, last: str = "Quix") -> Student:
-    return make_student(student_id, "Kid", last, school_id="sch1", contacts=contacts)
-
-
-def merge(archived_id: str, synced_id: str, decision: str = "auto") -> Merge:
-    return Merge(archived_id, synced_id, 0.999, decision, 12.0, None, [])  # type: ignore[arg-type]
 
 
 def decisions(

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from conftest import make_student
+from guardian_support import guardian as adult
+from guardian_support import kid
+from guardian_support import merge as child_merge
 
 from merge_engine import Roster
 from merge_engine.accounts._guardians import match_guardians
@@ -24,24 +26,8 @@ CELL = "(646) 555-0100"
 OTHER_CELL = "(917) 555-0199"
 
 
-def adult(
-    gid: str,
-    first: str | None,
-    last: str | None = "Quix",
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    rel: str | None = None,
-) -> Contact:
-    return Contact(gid, first, last, email, phone, rel, None)
-
-
-def kid(student_id: str, *contacts: Contact, last: str = "Quix") -> Student:
-    return make_student(student_id, "Kid", last, school_id="sch1", contacts=contacts)
-
-
 def merge(archived_id: str, synced_id: str, decision: str = "review") -> Merge:
-    return Merge(archived_id, synced_id, 0.9, decision, 3.0, None, [])  # type: ignore[arg-type]
+    return child_merge(archived_id, synced_id, decision)  # type: ignore[arg-type]
 
 
 # Other families of the district, each with its own adult on both sides (names all different).

@@ -11,7 +11,6 @@ run committed as ``already_applied`` and applies the rest.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +22,7 @@ import attrs
 from .._log import get_logger
 from ..exceptions import InputError, MergeEngineError
 from ..plan_file import PlanFile
-from ..planning._many import PLAN_FILE, failure_reason, resolve_executor
+from ..planning._many import PLAN_FILE, distinct_names, failure_reason, run_each
 from ..storage import open_storage
 from ._apply import apply_plan
 from ._applying import Progress
@@ -161,32 +160,18 @@ def apply_many(
         on_result: called in this process with each result as it arrives (progress).
     """
     todo = list(districts)
-    names = [d.name for d in todo]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"two districts are named {twice[0]!r}; give each district its own name")
+    distinct_names([d.name for d in todo])
     if len({d.db for d in todo}) < len(todo):  # the URL may hold a password: not shown
         raise InputError("two districts have the same database; give each its own")
-    pool, owned = resolve_executor(executor)
-    results: dict[str, DistrictApplied] = {}
-    try:
-        futures = {
-            pool.submit(apply_district, d, dry_run=dry_run, force=force, batch_size=batch_size): d
-            for d in todo
-        }
-        for future in cf.as_completed(futures):
-            district = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the task never returned: its worker or pool is gone
-                result = _lost(district, exc)
-            results[district.name] = result
-            if on_result is not None:
-                on_result(result)
-    finally:
-        if owned:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return [results[d.name] for d in todo]
+    return run_each(
+        todo,
+        executor,
+        lambda pool, d: pool.submit(
+            apply_district, d, dry_run=dry_run, force=force, batch_size=batch_size
+        ),
+        _lost,
+        on_result,
+    )
 
 
 def plans_in(

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -36,15 +36,20 @@ __all__ = [
     "PLAN_FILE",
     "District",
     "DistrictResult",
+    "distinct_names",
     "districts_in",
     "failure_reason",
     "plan_district",
     "plan_many",
     "process_pool",
     "resolve_executor",
+    "run_each",
 ]
 
 log = get_logger(__name__)
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
 
 #: The file a district's plan is written to, in its own folder of the output folder.
 PLAN_FILE = "plan.json"
@@ -267,24 +272,50 @@ def plan_many(
     with ``error`` set and the others go on.
     """
     todo: Sequence[District] = list(districts)
-    names = [d.name for d in todo]
+    distinct_names([d.name for d in todo])
+    return run_each(
+        todo,
+        executor,
+        lambda pool, d: pool.submit(plan_district, d, settings),
+        lambda d, exc: _lost(d.name, exc),
+        on_result,
+    )
+
+
+def distinct_names(names: Sequence[str]) -> None:
+    """Refuse two districts of one name: each is a folder of the output (and a result)."""
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InputError(f"two districts are named {twice[0]!r}; give each district its own name")
+
+
+def run_each(
+    tasks: Sequence[Task],
+    executor: Any,
+    submit: Callable[[cf.Executor, Task], cf.Future[Result]],
+    lost: Callable[[Task, BaseException], Result],
+    on_result: Callable[[Result], None] | None,
+) -> list[Result]:
+    """Run one task per district on ``executor``; the results in the order of ``tasks``.
+
+    A task that never returns (its worker died, the pool broke) becomes
+    ``lost(task, error)``, so one district never stops the others; a pool made
+    here is shut down here.
+    """
     pool, owned = resolve_executor(executor)
-    results: dict[str, DistrictResult] = {}
+    results: dict[int, Result] = {}
     try:
-        futures = {pool.submit(plan_district, d, settings): d.name for d in todo}
+        futures = {submit(pool, task): i for i, task in enumerate(tasks)}
         for future in cf.as_completed(futures):
-            name = futures[future]
+            i = futures[future]
             try:
                 result = future.result()
             except Exception as exc:  # the task never returned: its worker or pool is gone
-                result = _lost(name, exc)
-            results[name] = result
+                result = lost(tasks[i], exc)
+            results[i] = result
             if on_result is not None:
                 on_result(result)
     finally:
         if owned:
             pool.shutdown(wait=True, cancel_futures=True)
-    return [results[n] for n in names]
+    return [results[i] for i in range(len(tasks))]

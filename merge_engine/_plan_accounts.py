@@ -36,6 +36,48 @@ def _sorted(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(value))
 
 
+def _decided_dict(v: GuardianMerge | GuardianFold) -> dict[str, object]:
+    """The keys a guardian merge and a fold share, after their ids."""
+    return {
+        "confidence": v.confidence,
+        "decision": v.decision,
+        "evidence": [e.to_dict() for e in v.evidence],
+        "reasons": list(v.reasons),
+        "students": [list(pair) for pair in v.students],
+    }
+
+
+def _decided_row(
+    v: GuardianMerge | GuardianFold, index: Callable[[Sequence[FieldEvidence]], list[int]]
+) -> list[Any]:
+    """The plan-file columns a guardian merge and a fold share, after their ids."""
+    return [
+        v.decision, v.confidence, index(v.evidence), list(v.reasons),
+        [list(pair) for pair in v.students],
+    ]  # fmt: skip
+
+
+def _decided_from_row(tail: Sequence[Any], evidence: Sequence[FieldEvidence]) -> dict[str, Any]:
+    decision, confidence, used, reasons, students = tail
+    return {
+        "confidence": float(confidence),
+        "decision": "auto" if decision == "auto" else "review",
+        "evidence": [evidence[i] for i in used],
+        "reasons": [str(r) for r in reasons],
+        "students": [(str(x), str(y)) for x, y in students],
+    }
+
+
+def _decided_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "confidence": float(data["confidence"]),
+        "decision": "auto" if data["decision"] == "auto" else "review",
+        "evidence": [FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
+        "reasons": [str(r) for r in data.get("reasons", [])],
+        "students": [(str(a), str(b)) for a, b in data.get("students", [])],
+    }
+
+
 @frozen
 class GuardianMerge:
     """Merge the sync-created account into the old one (the guardian keeps the old login)."""
@@ -52,11 +94,7 @@ class GuardianMerge:
         return {
             "archived_guardian_id": self.archived_guardian_id,
             "synced_guardian_id": self.synced_guardian_id,
-            "confidence": self.confidence,
-            "decision": self.decision,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "reasons": list(self.reasons),
-            "students": [list(pair) for pair in self.students],
+            **_decided_dict(self),
         }
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
@@ -67,35 +105,18 @@ class GuardianMerge:
     def to_row(self, index: Callable[[Sequence[FieldEvidence]], list[int]]) -> list[Any]:
         """The plan-file row (``COLUMNS``); ``index`` numbers the evidence in the plan's
         table."""
-        return [
-            self.archived_guardian_id, self.synced_guardian_id, self.decision, self.confidence,
-            index(self.evidence), list(self.reasons),
-            [list(pair) for pair in self.students],
-        ]  # fmt: skip
+        return [self.archived_guardian_id, self.synced_guardian_id, *_decided_row(self, index)]
 
     @classmethod
     def from_row(cls, row: Sequence[Any], evidence: Sequence[FieldEvidence]) -> GuardianMerge:
-        a, s, decision, confidence, used, reasons, students = row
-        return cls(
-            str(a),
-            str(s),
-            float(confidence),
-            "auto" if decision == "auto" else "review",
-            [evidence[i] for i in used],
-            [str(r) for r in reasons],
-            [(str(x), str(y)) for x, y in students],
-        )
+        return cls(str(row[0]), str(row[1]), **_decided_from_row(row[2:], evidence))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GuardianMerge:
         return cls(
             archived_guardian_id=str(data["archived_guardian_id"]),
             synced_guardian_id=str(data["synced_guardian_id"]),
-            confidence=float(data["confidence"]),
-            decision="auto" if data["decision"] == "auto" else "review",
-            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
-            reasons=[str(r) for r in data.get("reasons", [])],
-            students=[(str(a), str(b)) for a, b in data.get("students", [])],
+            **_decided_from_dict(data),
         )
 
 
@@ -229,11 +250,7 @@ class GuardianFold:
             "archived_guardian_id": self.archived_guardian_id,
             "into_guardian_id": self.into_guardian_id,
             "synced_guardian_id": self.synced_guardian_id,
-            "confidence": self.confidence,
-            "decision": self.decision,
-            "evidence": [e.to_dict() for e in self.evidence],
-            "reasons": list(self.reasons),
-            "students": [list(pair) for pair in self.students],
+            **_decided_dict(self),
         }
 
     def to_row(self, index: Callable[[Sequence[FieldEvidence]], list[int]]) -> list[Any]:
@@ -241,23 +258,13 @@ class GuardianFold:
         table."""
         return [
             self.archived_guardian_id, self.into_guardian_id, self.synced_guardian_id,
-            self.decision, self.confidence, index(self.evidence),
-            list(self.reasons), [list(pair) for pair in self.students],
+            *_decided_row(self, index),
         ]  # fmt: skip
 
     @classmethod
     def from_row(cls, row: Sequence[Any], evidence: Sequence[FieldEvidence]) -> GuardianFold:
-        a, into, s, decision, confidence, used, reasons, students = row
-        return cls(
-            str(a),
-            str(into),
-            str(s),
-            float(confidence),
-            "auto" if decision == "auto" else "review",
-            [evidence[i] for i in used],
-            [str(r) for r in reasons],
-            [(str(x), str(y)) for x, y in students],
-        )
+        a, into, s = (str(v) for v in row[:3])
+        return cls(a, into, s, **_decided_from_row(row[3:], evidence))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GuardianFold:
@@ -265,9 +272,5 @@ class GuardianFold:
             archived_guardian_id=str(data["archived_guardian_id"]),
             into_guardian_id=str(data["into_guardian_id"]),
             synced_guardian_id=str(data["synced_guardian_id"]),
-            confidence=float(data["confidence"]),
-            decision="auto" if data["decision"] == "auto" else "review",
-            evidence=[FieldEvidence.from_dict(e) for e in data.get("evidence", [])],
-            reasons=[str(r) for r in data.get("reasons", [])],
-            students=[(str(a), str(b)) for a, b in data.get("students", [])],
+            **_decided_from_dict(data),
         )

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from attrs import field, frozen
 
 from ..applying._account_steps import fold_key, guardian_key
-from ..plan import Competitor, Merge, MergePlan
+from ..plan import Competitor, GuardianFold, GuardianMerge, Merge, MergePlan
 
 __all__ = [
     "KINDS",
@@ -125,40 +125,35 @@ def review_items(plan: MergePlan) -> list[ReviewItem]:
     def hashes_of(ids: Iterable[str]) -> list[str]:
         return [student_hash_pair(by_archived[a]) for a in ids if a in by_archived]
 
-    for gm in plan.guardian_merges:
-        if gm.decision == "auto":
-            continue
-        levels = sorted((e.comparison, e.level) for e in gm.evidence)
-        items.append(
-            ReviewItem(
-                "guardian_merge",
-                guardian_key(gm.synced_guardian_id),
-                gm.archived_guardian_id,
-                gm.synced_guardian_id,
-                gm.confidence,
-                gm.reasons,
-                _digest(gm.archived_guardian_id, gm.synced_guardian_id, levels,
-                        sorted(gm.students), hashes_of(a for a, _ in gm.students)),
-                differs=[f"{c.replace('_', ' ')} {lv}" for c, lv in levels if lv not in _AGREE],
-            )
+    def account_item(
+        kind: ItemKind,
+        key: str,
+        left: str,
+        right: str,
+        ids: tuple[str, ...],
+        v: GuardianMerge | GuardianFold,
+    ) -> ReviewItem:
+        levels = sorted((e.comparison, e.level) for e in v.evidence)
+        return ReviewItem(
+            kind, key, left, right, v.confidence, v.reasons,
+            _digest(*ids, levels, sorted(v.students), hashes_of(a for a, _ in v.students)),
+            differs=[f"{c.replace('_', ' ')} {lv}" for c, lv in levels if lv not in _AGREE],
         )  # fmt: skip
-    for fold in plan.guardian_folds:
-        if fold.decision == "auto":
-            continue
-        levels = sorted((e.comparison, e.level) for e in fold.evidence)
-        items.append(
-            ReviewItem(
-                "guardian_fold",
-                fold_key(fold.archived_guardian_id),
-                fold.archived_guardian_id,
-                fold.into_guardian_id,
-                fold.confidence,
-                fold.reasons,
-                _digest(fold.archived_guardian_id, fold.into_guardian_id, fold.synced_guardian_id,
-                        levels, sorted(fold.students), hashes_of(a for a, _ in fold.students)),
-                differs=[f"{c.replace('_', ' ')} {lv}" for c, lv in levels if lv not in _AGREE],
-            )
-        )  # fmt: skip
+
+    items += [
+        account_item("guardian_merge", guardian_key(gm.synced_guardian_id),
+                     gm.archived_guardian_id, gm.synced_guardian_id,
+                     (gm.archived_guardian_id, gm.synced_guardian_id), gm)
+        for gm in plan.guardian_merges
+        if gm.decision != "auto"
+    ]  # fmt: skip
+    items += [
+        account_item("guardian_fold", fold_key(f.archived_guardian_id), f.archived_guardian_id,
+                     f.into_guardian_id,
+                     (f.archived_guardian_id, f.into_guardian_id, f.synced_guardian_id), f)
+        for f in plan.guardian_folds
+        if f.decision != "auto"
+    ]  # fmt: skip
     for action in plan.guardian_actions:
         if action.action != "review":
             continue

@@ -394,3 +394,23 @@ def test_show_names_the_records_the_competitor_and_what_differs(
     assert main(["show", str(plan), "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert "... 3 more" in out and "ids only" in out
+
+
+def test_sheet_named_from_only_its_people_equals_the_sheet_from_everyone(
+    district: Path, db_plan: tuple[Path, Path]
+) -> None:
+    """The export keeps only the people its rows name (memory at 150k); same rows."""
+    from merge_engine import read_roster
+    from merge_engine.review._export import Directory, named_ids, review_rows
+
+    plan = MergePlan.read(db_plan[1])
+    archived = read_roster(district / "archived")
+    synced = read_roster(district / "synced")
+    ids = named_ids(plan)
+    everyone = Directory.of(archived, synced)
+    few = Directory.of(archived, only=ids) | Directory.of(synced, only=ids)
+    kinds = {item.kind for item in review_items(plan)}
+    assert {"student", "guardian_merge"} <= kinds, kinds
+    assert len(few.students) < len(everyone.students) / 2
+    assert review_rows(plan, few) == review_rows(plan, everyone)
+    assert any(row["left_name"] for row in review_rows(plan, few))

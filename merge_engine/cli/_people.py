@@ -7,6 +7,7 @@ lines and ids only.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection
 from typing import Any, cast
 
 import attrs
@@ -53,15 +54,22 @@ def people_args(parser: argparse.ArgumentParser) -> None:
 
 
 def people(
-    args: argparse.Namespace, *, required: bool, plan: MergePlan | PlanFile | None = None
+    args: argparse.Namespace,
+    *,
+    required: bool,
+    plan: MergePlan | PlanFile | None = None,
+    only: Collection[str] | None = None,
 ) -> Directory:
+    """The names behind the plan's ids; with ``only``, just those people (one roster is
+    held at a time, so a district's review sheet needs a fraction of its rosters' memory)."""
     if args.db:
         if args.archived or args.synced:
             raise PlanError("give either --db or --archived and --synced, not both")
         # As stored: synced students then also carry the old guardian accounts that
         # applied merges brought, so those accounts are named too.
         with storage_at(args.db) as storage:
-            people = Directory.of(storage.read_roster("archived"), storage.read_roster("synced"))
+            people = Directory.of(storage.read_roster("archived"), only=only)
+            people |= Directory.of(storage.read_roster("synced"), only=only)
             return _with_accounts(people, storage, plan)
     if bool(args.archived) != bool(args.synced):
         raise PlanError("give both --archived and --synced (or --db URL)")
@@ -72,18 +80,18 @@ def people(
                 "(--archived DIR --synced DIR, or --db URL)"
             )
         return EMPTY
+    found = EMPTY
     with steps(args, "reading names", ["archived", "synced"]) as bar:
-        rosters = []
         for folder, fmt in (
             (args.archived, args.archived_format),
             (args.synced, args.synced_format),
         ):
             bar.start(folder)
-            rosters.append(
-                read_roster(folder, format=fmt, fallback_encoding=args.encoding_fallback)
-            )
+            roster = read_roster(folder, format=fmt, fallback_encoding=args.encoding_fallback)
+            found |= Directory.of(roster, only=only)
+            del roster
             bar.done()
-    return Directory.of(*rosters)
+    return found
 
 
 def _with_accounts(people: Directory, storage: Any, plan: MergePlan | PlanFile | None) -> Directory:

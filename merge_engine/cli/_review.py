@@ -15,7 +15,7 @@ from ..exceptions import OutputExistsError
 from ..plan import MergePlan
 from ..plan_file import PlanFile
 from ..review._decisions import Decisions
-from ..review._export import Directory, review_rows, write_review_sheet
+from ..review._export import Directory, named_ids, review_rows, write_review_sheet
 from ..review._importing import read_decisions
 from ..review._items import ReviewItem, review_items
 from ..review._rules import RULE_SAFE_REASONS, approve_by_rule
@@ -45,7 +45,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     plan = _for_review(args.plan)
     fmt = args.format or ("xlsx" if args.out.lower().endswith(".xlsx") else "csv")
     _fresh(args.out, args.overwrite, "a reviewer's decisions")
-    rows = review_rows(plan, _people(args, required=True, plan=plan))
+    rows = review_rows(plan, _people(args, required=True, plan=plan, only=named_ids(plan)))
     write_review_sheet(rows, args.out, format=fmt)
     kinds: dict[str, int] = {}
     for row in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "COLUMNS",
     "Directory",
     "escape_cell",
+    "named_ids",
     "review_rows",
     "unescape_cell",
     "write_review_sheet",
@@ -66,20 +67,40 @@ class Directory:
     staff: Mapping[str, StaffMember]
 
     @classmethod
-    def of(cls, *rosters: Roster) -> Directory:
+    def of(cls, *rosters: Roster, only: Collection[str] | None = None) -> Directory:
+        """Everyone in ``rosters``; with ``only``, just those ids and the children of the
+        guardian accounts among them (a review sheet names a few thousand people of a
+        district's hundreds of thousands, so a view need not keep the rest)."""
         students: dict[str, Student] = {}
         guardians: dict[str, Contact] = {}
         children: dict[str, list[str]] = {}
         staff: dict[str, StaffMember] = {}
         for roster in rosters:
             for s in roster.students:
-                students.setdefault(s.id, s)
                 for c in s.contacts:
-                    guardians.setdefault(c.guardian_id, c)
-                    children.setdefault(c.guardian_id, []).append(s.id)
+                    if only is None or c.guardian_id in only:
+                        guardians.setdefault(c.guardian_id, c)
+                        children.setdefault(c.guardian_id, []).append(s.id)
+            wanted = None if only is None else {k for v in children.values() for k in v}
+            for s in roster.students:
+                if only is None or s.id in only or (wanted is not None and s.id in wanted):
+                    students.setdefault(s.id, s)
             for member in roster.staff:
-                staff.setdefault(member.id, member)
+                if only is None or member.id in only:
+                    staff.setdefault(member.id, member)
         return cls(students, guardians, {g: tuple(v) for g, v in children.items()}, staff)
+
+    def __or__(self, other: Directory) -> Directory:
+        """Both directories (this one's entries first); a guardian's children from both."""
+        children = {g: list(v) for g, v in self.children.items()}
+        for g, kids in other.children.items():
+            children.setdefault(g, []).extend(kids)
+        return Directory(
+            {**other.students, **self.students},
+            {**other.guardians, **self.guardians},
+            {g: tuple(v) for g, v in children.items()},
+            {**other.staff, **self.staff},
+        )
 
     def name(self, record_id: str) -> str:
         """A readable name for any id, or ``""`` when the rosters do not hold it."""
@@ -229,6 +250,21 @@ def reasons_text(item: ReviewItem, people: Directory = EMPTY) -> str:
             + ", ".join(people.named(d) for d in item.duplicates)
         )
     return " | ".join(parts)
+
+
+def named_ids(plan: MergePlan) -> set[str]:
+    """Every id the review sheet of ``plan`` names: the two sides of each item, their
+    competitors and the other archived records of the child."""
+    return {i for item in review_items(plan) for i in _item_ids(item)}
+
+
+def _item_ids(item: ReviewItem) -> Iterator[str]:
+    yield item.left_id
+    yield item.right_id
+    for c in item.competitors:
+        yield c.archived_id
+        yield c.synced_id
+    yield from item.duplicates
 
 
 def review_rows(plan: MergePlan, people: Directory = EMPTY) -> list[dict[str, str]]:

@@ -318,6 +318,7 @@ FACTS = (
     "contested",
     "old_unnamed",
     "unique_name",
+    "rare_name",
     "email_spells",
 )
 """What the decision rules need beyond the levels (see ``_guardian_rules.reasons``)."""
@@ -340,7 +341,9 @@ def facts(
     from a parent's email or phone), the sync account has one;
     ``unique_name``: the full name is the same (or spelled by the old
     account's email) and rare, and no other account carries it
-    (:func:`_unique_name_facts`); ``email_spells``: the surnames differ and
+    (:func:`_unique_name_facts`); ``rare_name``: the given name and surname
+    are the same and rare on each side, whether or not a namesake elsewhere
+    in the district carries them too (:func:`_rare`); ``email_spells``: the surnames differ and
     the email both accounts hold spells the sync account's full name (her
     own address: she changed surname, or the old account has her maiden one).
     """
@@ -378,6 +381,7 @@ def facts(
     )
     found["one_sex"] = _one_sex_facts(pairs, old, new, levels, at)
     found["unique_name"] = _unique_name_facts(pairs, old, new, levels, at)
+    found["rare_name"] = _rare_name_facts(pairs, old, new, levels, at)
     found["email_spells"] = _email_spells_facts(pairs, new, levels, at)
     return found
 
@@ -435,9 +439,25 @@ def _unique_name_facts(
     return flag
 
 
-def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
-    """Whether the full name of each of the accounts ``account`` of ``side`` is rare there
-    (see :data:`UNIQUE_NAME_SHARE`) and no other account of the side carries it."""
+def _rare_name_facts(
+    pairs: Pairs, old: _Columns, new: _Columns, levels: Mapping[str, I64], at: I64
+) -> npt.NDArray[np.bool_]:
+    """Whether each pair ``at`` has the same given name and surname, rare on both sides
+    (:func:`_rare`), namesakes elsewhere in the district or not."""
+    flag = (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]) & (
+        levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"]
+    )
+    where = np.flatnonzero(flag)
+    flag[where] = _rare(new, pairs.new_ix[pairs.new_of[at[where]]]) & _rare(
+        old, pairs.old_ix[pairs.old_of[at[where]]]
+    )
+    return flag
+
+
+def _rare(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
+    """Whether the full name of each of the accounts ``account`` of ``side`` is rare there:
+    the given name's share of the side's named accounts times the surname's is at most
+    :data:`UNIQUE_NAME_SHARE`."""
     full = side.coded("full_name")
     held = np.bincount(full.codes)
     empty = full.code_of("")
@@ -449,8 +469,16 @@ def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
         * np.bincount(last.codes)[last.codes[account]]
         / named
     )
-    rare: npt.NDArray[np.bool_] = (held[full.codes[account]] == 1) & (share <= UNIQUE_NAME_SHARE)
+    rare: npt.NDArray[np.bool_] = share <= UNIQUE_NAME_SHARE
     return rare
+
+
+def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
+    """Whether the full name of each of the accounts ``account`` of ``side`` is rare there
+    (:func:`_rare`) and no other account of the side carries it."""
+    held = np.bincount(side.coded("full_name").codes)
+    unique: npt.NDArray[np.bool_] = held[side.coded("full_name").codes[account]] == 1
+    return unique & _rare(side, account)
 
 
 UNIQUE_NAME_SHARE = 1e-4

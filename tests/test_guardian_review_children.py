@@ -225,3 +225,37 @@ class TestRarityIsAShareNotACount:
     def test_a_common_name_stays_in_review(self) -> None:
         """5,000 accounts a side: 100 carry the given name and 50 the surname, a share of 2e-4."""
         assert self._decided(50, 100) == "review"
+
+
+class TestRareNameOnASureChild:
+    """Both contacts changed and no role on the old account, on a child whose merge is auto.
+
+    The adults who could be this one are those of the child's two records: a
+    rare full name identifies the adult even when a namesake elsewhere in the
+    district (another family's) carries it too.
+    """
+
+    def _decided(self, namesakes: int) -> str:
+        old = adult("ga1", "Cynthia", email="cq4024@outlook.com", phone=OTHER_CELL)
+        new = adult("gs1", "Cynthia", email="cynthia_quix@gmail.com", phone=CELL, rel="Mother")
+        elsewhere = [
+            kid(f"s9{k}", adult(f"gs9{k}", "Cynthia", phone=f"(718) 555-01{k:02d}"), school="sch2")
+            for k in range(namesakes)
+        ]
+        archived = [kid("a1", old), *_grid_district("a", 40, 40)]
+        synced = [kid("s1", new), *elsewhere, *_grid_district("s", 40, 40)]
+        found = match_guardians(Roster(archived), Roster(synced), [merge("a1", "s1", "auto")])
+        return {g.archived_guardian_id: g.decision for g in found}["ga1"]
+
+    def test_a_rare_name_with_a_namesake_in_another_family_is_auto(self) -> None:
+        """1,600 accounts a side; the sync's other Cynthia Quix is another child's mother."""
+        assert self._decided(namesakes=1) == "auto"
+
+    def test_a_name_common_in_the_district_stays_in_review(self) -> None:
+        """Twenty other Cynthia Quixes on the sync side: the name's share is (21 / 1,620)
+        squared, above 1e-4; a grandmother of the child may carry it."""
+        assert self._decided(namesakes=20) == "review"
+
+    def test_without_the_namesake_the_rule_before_applies(self) -> None:
+        """No namesake: the name is rare and unique, auto as before (fact unique_name)."""
+        assert self._decided(namesakes=0) == "auto"

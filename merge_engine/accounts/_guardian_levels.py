@@ -444,9 +444,9 @@ def _rare_name_facts(
 ) -> npt.NDArray[np.bool_]:
     """Whether each pair ``at`` has the same given name and surname, rare on both sides
     (:func:`_rare`), namesakes elsewhere in the district or not."""
-    flag = (levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]) & (
-        levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"]
-    )
+    flag: npt.NDArray[np.bool_] = (
+        levels["first_name"][at] == LEVEL_INDEX["first_name"]["exact"]
+    ) & (levels["last_name"][at] == LEVEL_INDEX["last_name"]["exact"])
     where = np.flatnonzero(flag)
     flag[where] = _rare(new, pairs.new_ix[pairs.new_of[at[where]]]) & _rare(
         old, pairs.old_ix[pairs.old_of[at[where]]]

@@ -30,24 +30,30 @@ def merge(archived_id: str, synced_id: str, decision: str = "review") -> Merge:
     return child_merge(archived_id, synced_id, decision)  # type: ignore[arg-type]
 
 
-# Other families of the district, each with its own adult on both sides (names all different).
-_NEIGHBOURS = [
-    ("Ana", "Lopez"),
-    ("Ben", "Okafor"),
-    ("Carla", "Ng"),
-    ("Dev", "Patel"),
-    ("Eve", "Stone"),
-    ("Farid", "Haddad"),
-    ("Gina", "Rossi"),
-    ("Hugo", "Berg"),
-]
+# Other families of the district, each with its own adult on both sides (full names all
+# different): 12 given names times 12 surnames, enough accounts (about 150 a side) for a
+# name carried once to be rare (see UNIQUE_NAME_SHARE).
+_GIVEN = (
+    "Ana",
+    "Ben",
+    "Carla",
+    "Dev",
+    "Eve",
+    "Farid",
+    "Gina",
+    "Hugo",
+    "Ines",
+    "Jon",
+    "Kofi",
+    "Lea",
+)
+_SURNAMES = ("Lopez", "Okafor", "Ng", "Patel", "Stone", "Haddad", "Rossi", "Berg", "Ito", "Kerr")
+_NEIGHBOURS = [(first, last) for first in _GIVEN for last in (*_SURNAMES, "Moss", "Vega")]
 
 
 def neighbours(side: str) -> list[Student]:
     return [
-        kid(
-            f"{side}{k}", adult(f"n{side}{k}", first, last, phone=f"(212) 555-01{k:02d}"), last=last
-        )
+        kid(f"{side}{k}", adult(f"n{side}{k}", first, last, phone=f"(212) 556-{k:04d}"), last=last)
         for k, (first, last) in enumerate(_NEIGHBOURS, start=10)
     ]
 
@@ -170,3 +176,86 @@ class TestOwnEmailSpellsTheNewSurname:
         new = adult("gs1", "Melanie", "Quix", email="mquix50@yahoo.com", phone=CELL, rel="Mother")
         named = kid("a9", adult("ga9", "Melanie", "Quix", phone=OTHER_CELL, rel="mother"))
         assert decided([old], [new], more=([named], []))[("ga1", "gs1")] == "review"
+
+
+def _grid_district(side: str, n_given: int, n_surnames: int) -> list[Student]:
+    """A district of one-adult families whose full names are every given name with every
+    surname (each a made-up word, so no name is a real one), but the first."""
+    given = [
+        a + b
+        for a in ("Al", "Bo", "Ca", "Di", "Ed", "Fa", "Gu", "Ha", "Io", "Ju", "Ko", "Lu")
+        for b in ("na", "ro", "li", "ta", "mo", "ve", "ka", "si", "du", "pe")
+    ][:n_given]
+    surnames = [
+        a + b
+        for a in ("Mar", "Tol", "Ves", "Kin", "Dor", "Pell", "Sun", "Ruh", "Obb", "Wen")
+        for b in ("ard", "ley", "ston", "ick", "field", "ov", "berg", "ton", "ez", "ani")
+    ]
+    names = [(f, s) for f in given for s in surnames[:n_surnames]][1:]
+    return [
+        kid(
+            f"{side}g{k}",
+            adult(f"g{side}g{k}", f, s, phone=f"(3{k // 10000:02d}) 555-{k % 10000:04d}"),
+            last=s,
+        )
+        for k, (f, s) in enumerate(names)
+    ]
+
+
+class TestRarityIsAShareNotACount:
+    """Rarity does not depend on the size of the district (UNIQUE_NAME_SHARE).
+
+    The first given name with the first surname of a grid district, carried
+    by the one adult who changed email, on a child whose merge is in review.
+    """
+
+    def _decided(self, n_given: int, n_surnames: int) -> str:
+        old = adult("ga1", "Alna", "Marard", email="alna88@gmail.com", rel="mother")
+        new = adult("gs1", "Alna", "Marard", email="amarard@yahoo.com", phone=CELL, rel="Mother")
+        archived = [kid("a1", old, last="Marard"), *_grid_district("a", n_given, n_surnames)]
+        synced = [kid("s1", new, last="Marard"), *_grid_district("s", n_given, n_surnames)]
+        found = match_guardians(Roster(archived), Roster(synced), [merge("a1", "s1")])
+        return {g.archived_guardian_id: g.decision for g in found}["ga1"]
+
+    def test_a_rare_name_in_a_large_district_is_auto_though_namesakes_are_expected(self) -> None:
+        """12,000 accounts a side: 100 carry the given name and 120 the surname, so one
+        namesake is expected somewhere in the district, but its share is 8e-5."""
+        assert self._decided(120, 100) == "auto"
+
+    def test_a_common_name_stays_in_review(self) -> None:
+        """5,000 accounts a side: 100 carry the given name and 50 the surname, a share of 2e-4."""
+        assert self._decided(50, 100) == "review"
+
+
+class TestRareNameOnASureChild:
+    """Both contacts changed and no role on the old account, on a child whose merge is auto.
+
+    The adults who could be this one are those of the child's two records: a
+    rare full name identifies the adult even when a namesake elsewhere in the
+    district (another family's) carries it too.
+    """
+
+    def _decided(self, namesakes: int) -> str:
+        old = adult("ga1", "Cynthia", email="cq4024@outlook.com", phone=OTHER_CELL)
+        new = adult("gs1", "Cynthia", email="cynthia_quix@gmail.com", phone=CELL, rel="Mother")
+        elsewhere = [
+            kid(f"s9{k}", adult(f"gs9{k}", "Cynthia", phone=f"(718) 555-01{k:02d}"), school="sch2")
+            for k in range(namesakes)
+        ]
+        archived = [kid("a1", old), *_grid_district("a", 40, 40)]
+        synced = [kid("s1", new), *elsewhere, *_grid_district("s", 40, 40)]
+        found = match_guardians(Roster(archived), Roster(synced), [merge("a1", "s1", "auto")])
+        return {g.archived_guardian_id: g.decision for g in found}["ga1"]
+
+    def test_a_rare_name_with_a_namesake_in_another_family_is_auto(self) -> None:
+        """1,600 accounts a side; the sync's other Cynthia Quix is another child's mother."""
+        assert self._decided(namesakes=1) == "auto"
+
+    def test_a_name_common_in_the_district_stays_in_review(self) -> None:
+        """Twenty other Cynthia Quixes on the sync side: the name's share is (21 / 1,620)
+        squared, above 1e-4; a grandmother of the child may carry it."""
+        assert self._decided(namesakes=20) == "review"
+
+    def test_without_the_namesake_the_rule_before_applies(self) -> None:
+        """No namesake: the name is rare and unique, auto as before (fact unique_name)."""
+        assert self._decided(namesakes=0) == "auto"

@@ -133,6 +133,7 @@ def reasons(
     contested: bool = False,
     old_unnamed: bool = False,
     unique_name: bool = False,
+    rare_name: bool = False,
     email_spells: bool = False,
     auto_child: bool = True,
 ) -> list[str]:
@@ -203,6 +204,12 @@ def reasons(
     # nickname (Bill, William) counts too, with agreeing relationships of one
     # sex: some nicknames are a man's and a woman's (Chris, Pat).
     contradicted = email == "different" and phone == "different"
+    # On a child whose merge is sure, the adults who could be this one are those
+    # of the child's two records, not the district's: a rare full name there
+    # (see _guardian_levels.UNIQUE_NAME_SHARE) forgives every contact changed
+    # too, though a namesake elsewhere in a large district carries it. (Rare, not
+    # merely the same: a grandfather and a father may share a common name.)
+    forgiven = unique_name or (auto_child and rare_name)
     # An unnamed account whose email spells the adult's name is named too, when
     # both accounts name the same gendered role.
     named = (
@@ -212,7 +219,7 @@ def reasons(
             (
                 last in ("exact", "in_email")
                 and (
-                    (first == "exact" and (same_role or one_sex or unique_name or not contradicted))
+                    (first == "exact" and (same_role or one_sex or forgiven or not contradicted))
                     or (first == "nickname" and (same_role or one_sex) and not contradicted)
                 )
             )

@@ -176,3 +176,70 @@ class TestTwinTypedAlike:
         plan = plan_with(background, archived, synced)
 
         assert [("tt-s", "auto")] == targets(plan, "tt-a1")
+
+
+class TestSameBirthdayNamesake:
+    """Minjun Kim left; another Minjun Kim of the grade band, born the same day, is in
+    another school with other parents. The birth date is the pair's only tie, and the
+    district has more children of that name: a person decides."""
+
+    @staticmethod
+    def _case(namesakes: int) -> tuple[list[Student], list[Student]]:
+        archived = [
+            kid(
+                "bd-a",
+                "Minjun",
+                last="Kim",
+                gender="M",
+                dob=BORN,
+                street=None,
+                zip=None,
+                school_id="schM1",
+                contacts=[contact("g-bd1", email="timothy.k@example.org")],
+            )
+        ]
+        synced = [
+            kid(
+                "bd-s",
+                "Minjun",
+                last="Kim",
+                gender="M",
+                dob=BORN,
+                street="890 Aspen Avenue",
+                zip="55685",
+                school_id="schM2",
+                contacts=[contact("g-bd2", "783-555-0192", "jenny.k@example.org")],
+                synced=True,
+            )
+        ]
+        for i in range(namesakes):
+            synced.append(
+                kid(
+                    f"bd-o{i}",
+                    "Minjun",
+                    last="Kim",
+                    gender="M",
+                    dob=dt.date(2015, 5 + i, 3),
+                    street=f"{i + 5} Birch Court",
+                    zip="55685",
+                    school_id="schM3",
+                    contacts=[contact(f"g-bo{i}", f"783-555-03{i:02d}")],
+                    synced=True,
+                )
+            )
+        return archived, synced
+
+    def test_a_birth_date_alone_does_not_merge_a_common_name(self, background):
+        archived, synced = self._case(namesakes=2)
+
+        plan = plan_with(background, archived, synced)
+
+        assert [("bd-s", "review")] == targets(plan, "bd-a")
+        assert any("is the only tie" in r for r in _reasons(plan, "bd-a"))
+
+    def test_the_only_child_of_the_name_stays_automatic(self, background):
+        archived, synced = self._case(namesakes=0)
+
+        plan = plan_with(background, archived, synced)
+
+        assert [("bd-s", "auto")] == targets(plan, "bd-a")

@@ -118,15 +118,6 @@ _OTHER_HOUSEHOLD = (
     _level_index("guardian", "none_shared"),
     _level_index("address", "different"),
 )
-#: A pair tied by its birth date alone: no guardian contact or name shared, no street,
-#: no identifier, no family, and the child changed school (not at a level change).
-_BIRTH_DATE_ONLY = (
-    _level_index("dob", "exact"),
-    _level_index("guardian", "missing", "none_shared"),
-    _level_index("address", "missing", "zip_only", "different"),
-    _level_index("identifier", "missing"),
-    _level_index("school", "different"),
-)
 #: What belongs to one child alone, to tell twins with similar given names apart (twins
 #: share a birth date, and these twins share a gender).
 _OWN_EVIDENCE = (
@@ -180,24 +171,6 @@ def expected_namesakes(
             window[np.clip(g - low, 0, len(window) - 1)],
         )
     return np.asarray(band * p, dtype=np.float64)
-
-
-def synced_namesakes(eb: EncodedSide, target: I64, band_grades: int) -> I64:
-    """How many other synced children of each target's grade band carry its given name and
-    surname exactly (counted, not estimated: 0 when the target's grade or a name is blank)."""
-    known = (eb.first != MISSING) & (eb.last_key != MISSING) & (eb.grade != GRADE_MISSING)
-    width = np.int64(max(int(eb.last_key.max(initial=0)) + 1, 1))
-    name = eb.first.astype(np.int64) * width + eb.last_key
-    key = name * 64 + eb.grade.astype(np.int64) + 16
-    values, counts = np.unique(key[known], return_counts=True)
-    total = np.zeros(len(target), np.int64)
-    if not len(values):
-        return total
-    for step in range(-band_grades, band_grades + 1):
-        probe = key[target] + step
-        pos = np.minimum(np.searchsorted(values, probe), len(values) - 1)
-        total += np.where(values[pos] == probe, counts[pos], 0)
-    return np.where(known[target], total - 1, 0)
 
 
 def _namesake_evidence(expected: float) -> FieldEvidence:
@@ -389,21 +362,6 @@ def _merges(
             "given names differ by a typo and the household is another (no guardian "
             "shared, another address): a namesake, not a typo",
         )
-        # Namesakes are born the same day by chance (a few in a large district): with
-        # another child of the name in the grade band, a birth date is no anchor alone
-        # for a child who changed school and shares nothing of a household.
-        date_only = ~family
-        for j, good in _BIRTH_DATE_ONLY:
-            date_only &= np.isin(lv[:, j], good)
-        if date_only.any():
-            pick = np.flatnonzero(date_only)
-            crowded = np.zeros(len(lv), np.bool_)
-            crowded[pick] = synced_namesakes(eb, target[pick], settings.namesake_grade_band) > 0
-            flag(
-                crowded,
-                "the birth date is the only tie (another school, no guardian or address "
-                "shared) and another child of the grade band has this name",
-            )
         if families is not None and families.alike_archived is not None:
             assert families.alike_synced is not None
             alike = families.alike_archived[archived] | families.alike_synced[target]

@@ -6,6 +6,8 @@ search, so both read the same evidence the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
@@ -20,6 +22,8 @@ __all__ = [
     "ScoredPairs",
     "Weighing",
     "compare",
+    "given_name_counts",
+    "initial_sounds",
     "name_frequencies",
     "name_genders",
     "score",
@@ -153,6 +157,25 @@ def name_genders(sides: tuple[EncodedSide, ...], n_codes: int) -> npt.NDArray[np
     for code in (1, 2):
         out[enough & (counts[:, code] >= NAME_GENDER_MIN_SHARE * total)] = code
     return out
+
+
+def given_name_counts(sides: tuple[EncodedSide, ...], n_codes: int) -> I64:
+    """How many records of both sides carry each given-name code."""
+    codes = np.concatenate([s.first for s in sides])
+    return np.bincount(codes[codes != MISSING], minlength=n_codes).astype(np.int64)
+
+
+#: Letters that sound alike at the start of a name: the Soundex classes, with the vowels,
+#: h, w and y together. Camila and Kamila, Zahra and Sahra start alike; Mason and Jason,
+#: Ayden and Jayden do not.
+_INITIAL_SOUNDS = ("aeiouyhw", "bfpv", "cgjkqsxz", "dt", "l", "mn", "r")
+_SOUND_OF = {ch: k for k, letters in enumerate(_INITIAL_SOUNDS) for ch in letters}
+
+
+def initial_sounds(names: Sequence[str]) -> npt.NDArray[np.int8]:
+    """The sound class of each normalised given name's first letter (-1 when it is not
+    a Latin letter): a slip rarely changes how a name starts, rhyming names do."""
+    return np.fromiter((_SOUND_OF.get(name[:1], -1) for name in names), np.int8, count=len(names))
 
 
 def score(

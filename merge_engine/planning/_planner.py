@@ -272,6 +272,7 @@ def _build_plan(
         freqs,
         families,
         possible_duplicates,
+        vocab.names.values,
     )
     open_a, own = _open_records(merges, groups, a_students)
     scored = _with_partner_pairs(

@@ -17,7 +17,7 @@ from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
 from ..matching._households import (
     Families,
 )
-from ..matching._scoring import ScoredPairs, name_genders
+from ..matching._scoring import ScoredPairs, given_name_counts, initial_sounds, name_genders
 from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
@@ -109,6 +109,15 @@ _TWIN_CHECKS = (
     _child_check("middle_name", ("exact", "initial"), ("different",)),
     _child_check("identifier", ("exact", "one_edit"), ("different",)),
 )
+#: Records of a district that make a given name one it gives its children (not a slip):
+#: a misspelling rarely lands on another name of the district, rhyming twins' names do.
+RHYME_MIN_RECORDS = 5
+#: The household says "another family": no guardian contact or name shared, and another
+#: street address. A birth date shared with a classmate of a similar name is chance.
+_OTHER_HOUSEHOLD = (
+    _level_index("guardian", "none_shared"),
+    _level_index("address", "different"),
+)
 #: What belongs to one child alone, to tell twins with similar given names apart (twins
 #: share a birth date, and these twins share a gender).
 _OWN_EVIDENCE = (
@@ -187,6 +196,7 @@ def _merges(
     freqs: dict[str, npt.NDArray[np.float64]],
     families: Families | None,
     possible: set[tuple[int, int]],
+    names: Sequence[str],
 ) -> list[Merge]:
     """One merge per archived record whose group was assigned a synced student.
 
@@ -287,6 +297,33 @@ def _merges(
             "given names differ by a typo and name a girl and a boy (as this district uses "
             "them): a twin or a sibling, not a typo",
         )
+        # Names one slip apart that start with other sounds (Mason and Jason, Ayden and
+        # Jayden), both given to several children of the district: rhyming names, which
+        # twins are often given, not a misspelling (which rarely changes how a name starts
+        # and rarely lands on another name). The gender cannot tell such twins apart: only
+        # a middle name or an identifier that agrees keeps the typo reading.
+        n_names = len(freqs["first_name"])
+        sound = np.r_[initial_sounds(names[:n_names]), np.int8(-1)]
+        used = np.r_[given_name_counts((ea, eb), n_names) >= RHYME_MIN_RECORDS, False]
+        fa, fb = ea.first[archived], eb.first[target]
+        own_agrees = np.zeros(len(lv), np.bool_)
+        for j, good in _OWN_EVIDENCE:
+            own_agrees |= np.isin(lv[:, j], good)
+        rhyme = (sound[fa] >= 0) & (sound[fb] >= 0) & (sound[fa] != sound[fb]) & used[fa] & used[fb]
+        flag(
+            typo & rhyme & ~own_agrees & ~disagrees,
+            "given names one letter apart that start with other sounds, both names of "
+            "several children here (Mason and Jason): a twin or a sibling, not a typo",
+        )
+        # Two archived records taken for one child typed twice, and a synced given name a
+        # slip away from theirs: twins named alike look the same when one twin's record
+        # carries the slip (Katelyn for Kaitlyn beside her twin Katelyn).
+        grouped = np.bincount(groups, minlength=len(groups))[g_of] > 1
+        flag(
+            typo & grouped,
+            "typed twice, and the synced given name is a typo away from the records': "
+            "twins named alike look the same (one twin's record with a slip)",
+        )
         if settings.typo_needs_child_evidence:
             flag(
                 typo & ~agrees & ~disagrees,
@@ -317,6 +354,14 @@ def _merges(
             families.same(archived, target) if families is not None else np.zeros(len(lv), np.bool_)
         )
         by_family = family & ~anchored
+        other_home = np.ones(len(lv), np.bool_)
+        for j, good in _OTHER_HOUSEHOLD:
+            other_home &= np.isin(lv[:, j], good)
+        flag(
+            typo & other_home & ~family,
+            "given names differ by a typo and the household is another (no guardian "
+            "shared, another address): a namesake, not a typo",
+        )
         if families is not None and families.alike_archived is not None:
             assert families.alike_synced is not None
             alike = families.alike_archived[archived] | families.alike_synced[target]

@@ -12,14 +12,21 @@ import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
-from merge_engine import MergePlan, write_roster
+from merge_engine import MergePlan, read_roster, write_roster
 from merge_engine._evidence import FieldEvidence
 from merge_engine.cli import main
 from merge_engine.model import Contact, Roster, Student
 from merge_engine.plan import Competitor, Merge
 from merge_engine.planning._planner import record_hashes
 from merge_engine.review._decisions import Decisions
-from merge_engine.review._export import COLUMNS, escape_cell, unescape_cell
+from merge_engine.review._export import (
+    COLUMNS,
+    Directory,
+    escape_cell,
+    named_ids,
+    review_rows,
+    unescape_cell,
+)
 from merge_engine.review._items import review_items
 from merge_engine.storage import open_storage
 from merge_engine.testing.synthetic import generate_district
@@ -400,9 +407,6 @@ def test_sheet_named_from_only_its_people_equals_the_sheet_from_everyone(
     district: Path, db_plan: tuple[Path, Path]
 ) -> None:
     """The export keeps only the people its rows name (memory at 150k); same rows."""
-    from merge_engine import read_roster
-    from merge_engine.review._export import Directory, named_ids, review_rows
-
     plan = MergePlan.read(db_plan[1])
     archived = read_roster(district / "archived")
     synced = read_roster(district / "synced")

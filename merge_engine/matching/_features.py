@@ -194,28 +194,48 @@ def _prefixed(prefix: str) -> Callable[[list[str]], list[str]]:
     return functools.partial(normalize_identifiers, prefix=prefix)
 
 
-def _guardian_name(value: str) -> str:
-    """``given surname`` of a guardian (prefixed apart from phones and emails), or ``""``."""
-    first, _, last = value.partition("\x1f")
-    first, last = normalize_name(first), normalize_name(last).replace(" ", "")
-    return f"name:{first} {last}" if first and last else ""
+def _coded(vocab: Vocabulary, normals: list[str]) -> IntArray:
+    """The codes of values already normalised (``""`` is ``MISSING``)."""
+    return np.array(vocab.codes(normals), np.int32)
+
+
+def _each(values: list[str], normalise: Callable[[str], str]) -> list[str]:
+    """``normalise`` of each value, each distinct value normalised once."""
+    distinct = list(dict.fromkeys(values))
+    table = dict(zip(distinct, map(normalise, distinct), strict=True))
+    return list(map(table.__getitem__, values))
+
+
+def _guardian_names(firsts: list[str], lasts: list[str]) -> list[str]:
+    """Each guardian's ``given surname`` (prefixed apart from phones and emails), or ``""``."""
+    given, surname = _each(firsts, normalize_name), _each(lasts, _joined)
+    return [
+        f"name:{first} {last}" if first and last else ""
+        for first, last in zip(given, surname, strict=True)
+    ]
 
 
 _EMAIL_WORD = re.compile(r"[a-z]{3,}")
 
 
-def _guardian_given(value: str) -> str:
-    """A guardian's given name (``given:...``) from ``first\x1femail\x1fchild surname``: the
-    first word of the given name or, for a guardian typed without one, the letters an email
-    starts with; ``""`` when there is none or it is the child's own surname."""
-    first, email, child_last = value.split("\x1f")
-    given = _first_word(first) if first else ""
-    if not given and email:
-        word = _EMAIL_WORD.match(email.strip().lower())
-        given = word.group() if word else ""
-    if len(given) < 2 or given == _joined(child_last):
-        return ""
-    return f"given:{given}"
+def _guardian_givens(firsts: list[str], emails: list[str], child_lasts: list[str]) -> list[str]:
+    """Each guardian's given name (``given:...``): the first word of the given name or, for a
+    guardian typed without one, the letters an email starts with; ``""`` when there is none
+    or it is the child's own surname."""
+    given = [
+        word or (_email_word(email) if email else "")
+        for word, email in zip(_each(firsts, _first_word), emails, strict=True)
+    ]
+    joined = _each(child_lasts, _joined)
+    return [
+        "" if len(word) < 2 or word == last else f"given:{word}"
+        for word, last in zip(given, joined, strict=True)
+    ]
+
+
+def _email_word(email: str) -> str:
+    word = _EMAIL_WORD.match(email.strip().lower())
+    return word.group() if word else ""
 
 
 def _first_word(value: str) -> str:
@@ -284,25 +304,25 @@ def encode_students(
     guardian_emails = _ragged(
         n, owners, _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)
     )
+    contact_firsts = [c.first_name or "" for c in contacts]
     guardian_names = _ragged(
         n,
         owners,
-        _codes(
-            [f"{c.first_name or ''}\x1f{c.last_name or ''}" for c in contacts],
+        _coded(
             vocab.contacts,
-            _guardian_name,
+            _guardian_names(contact_firsts, [c.last_name or "" for c in contacts]),
         ),
     )
     guardian_given = _ragged(
         n,
         owners,
-        _codes(
-            [
-                f"{c.first_name or ''}\x1f{c.email or ''}\x1f{lasts[i] or ''}"
-                for i, c in zip(owners.tolist(), contacts, strict=True)
-            ],
+        _coded(
             vocab.contacts,
-            _guardian_given,
+            _guardian_givens(
+                contact_firsts,
+                [c.email or "" for c in contacts],
+                [lasts[i] or "" for i in owners.tolist()],
+            ),
         ),
     )
     guardian_accounts = _ragged(

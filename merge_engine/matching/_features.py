@@ -267,15 +267,17 @@ def encode_students(
     firsts = [s.first_name for s in students]
     lasts = [s.last_name for s in students]
 
-    last_tokens = np.full((n, MAX_SURNAME_TOKENS), MISSING, np.int32)
-    token_table: dict[str, list[int]] = {}
-    for i, value in enumerate(lasts):
-        codes = token_table.get(value)
-        if codes is None:
-            codes = [names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]]
-            token_table[value] = codes
-        if codes:
-            last_tokens[i, : len(codes)] = codes
+    # Each distinct surname's words coded once (in order of first occurrence), padded.
+    padding = [MISSING] * MAX_SURNAME_TOKENS
+    token_table = {
+        value: ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
+            :MAX_SURNAME_TOKENS
+        ]
+        for value in dict.fromkeys(lasts)
+    }
+    last_tokens = np.array(list(map(token_table.__getitem__, lasts)), np.int32).reshape(
+        n, MAX_SURNAME_TOKENS
+    )
 
     dob = np.fromiter(
         (

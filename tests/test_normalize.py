@@ -16,10 +16,14 @@ from merge_engine.matching._normalize import (
     name_tokens,
     nickname_index,
     normalize_email,
+    normalize_emails,
     normalize_identifier,
+    normalize_identifiers,
     normalize_name,
     normalize_phone,
+    normalize_phones,
     normalize_street,
+    normalize_streets,
     normalize_zip,
     surname_key,
 )
@@ -310,3 +314,45 @@ def test_canonicals_include_the_name_itself(nicknames: NicknameIndex) -> None:
 def test_nickname_index_is_shared() -> None:
     """The process-wide index is built once."""
     assert nickname_index() is nickname_index()
+
+
+# --- many values at once (the encoder's batches) ------------------------------------------
+
+#: Characters that matter to the batch paths: digits, the phone markers, the joining line
+#: break, separators, case, a suffix and a few non-ASCII letters and digits.
+_BATCH_CHARS = st.sampled_from(
+    [*"0123456789", *"0123456789", "x", "X", "ext", "#", "+", "+1", "\n", "-", " ", "\t", ".",
+     "a", "B", "z", "St", "Street", " jr", " N", "é", "ß", "\u0663", "(", ")"]
+)  # fmt: skip
+_BATCH_VALUES = st.lists(st.lists(_BATCH_CHARS, min_size=1, max_size=14).map("".join), max_size=8)
+
+
+@given(_BATCH_VALUES, st.sampled_from(["US", "GB"]))
+def test_phones_in_a_batch_equal_one_at_a_time(values: list[str], region: str) -> None:
+    """normalize_phones gives normalize_phone of each value, line breaks and non-ASCII too."""
+
+    assert [normalize_phone(v, region) for v in values] == normalize_phones(values, region)
+
+
+def test_phones_in_a_batch_keep_extensions_and_plus_signs_apart() -> None:
+    """A number with an extension or a country code reads as it does alone."""
+    values = ["(555) 123-4567", "555-123-4567 x12", "+44 20 7946 0958", "1 555 123 4567", "123"]
+
+    assert [normalize_phone(v) for v in values] == normalize_phones(values)
+    assert ["+15551234567", "+15551234567"] == normalize_phones(values)[:2]
+
+
+@given(_BATCH_VALUES, st.sampled_from(["", "sis:"]))
+def test_identifiers_in_a_batch_equal_one_at_a_time(values: list[str], prefix: str) -> None:
+    """normalize_identifiers gives the prefixed normalize_identifier of each value."""
+    expected = [prefix + n if (n := normalize_identifier(v)) else "" for v in values]
+
+    assert expected == normalize_identifiers(values, prefix)
+
+
+@given(_BATCH_VALUES)
+def test_emails_and_streets_in_a_batch_equal_one_at_a_time(values: list[str]) -> None:
+    """normalize_emails and normalize_streets give the one-value functions' results."""
+
+    assert [normalize_email(v) for v in values] == normalize_emails(values)
+    assert [normalize_street(v) for v in values] == normalize_streets(values)

@@ -8,6 +8,8 @@ thousand distinct strings behind them), not on Python objects per pair.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable, Sequence
 
@@ -19,11 +21,11 @@ from ..model import Student
 from ._arrays import unique
 from ._normalize import (
     name_tokens,
-    normalize_email,
-    normalize_identifier,
+    normalize_emails,
+    normalize_identifiers,
     normalize_name,
-    normalize_phone,
-    normalize_street,
+    normalize_phones,
+    normalize_streets,
     normalize_zip,
 )
 
@@ -52,6 +54,17 @@ class Vocabulary:
             found = len(self.values)
             self._index[value] = found
             self.values.append(value)
+        return found
+
+    def codes(self, values: list[str]) -> list[int]:
+        """``code`` of each value, new values numbered in order (a comprehension of C calls:
+        encoding numbers about a million values)."""
+        index = self._index
+        known = len(index)
+        setdefault = index.setdefault
+        found = [setdefault(v, len(index)) if v else MISSING for v in values]
+        if len(index) > known:  # the new values, in the order they were numbered
+            self.values.extend(itertools.islice(index, known, None))
         return found
 
     def lookup(self, value: str) -> int:
@@ -139,27 +152,30 @@ _GENDER_CODES = {"F": 1, "M": 2, "X": 3}
 
 
 def _codes(
-    raw: Sequence[str | None], vocab: Vocabulary, normalise: Callable[[str], str]
+    raw: Sequence[str | None],
+    vocab: Vocabulary,
+    normalise: Callable[[str], str] | None = None,
+    *,
+    many: Callable[[list[str]], list[str]] | None = None,
 ) -> IntArray:
     """Codes of normalised values, normalising each distinct raw value once.
 
     This is the hot loop of encoding (a district has hundreds of thousands
-    of distinct identifiers and phones), so the vocabulary is updated inline.
+    of distinct identifiers and phones): ``many`` normalises all distinct
+    values in one call where that is faster than ``normalise`` on each, and
+    the vocabulary numbers them in one comprehension.
     """
-    # The distinct raw values, in order of first occurrence, each given its code in place.
+    # The distinct raw values, in order of first occurrence.
     table: dict[str | None, int] = dict.fromkeys(raw, MISSING)
     table.pop(None, None)
     table.pop("", None)
-    index = vocab._index
-    values = vocab.values
-    for value in table:
-        normal = normalise(value)  # type: ignore[arg-type]
-        if normal:
-            code = index.get(normal)
-            if code is None:
-                code = index[normal] = len(values)
-                values.append(normal)
-            table[value] = code  # an existing key: the dict does not change size
+    distinct: list[str] = list(table)  # type: ignore[arg-type]
+    if many is not None:
+        normals = many(distinct)
+    else:
+        assert normalise is not None
+        normals = list(map(normalise, distinct))
+    table = dict(zip(distinct, vocab.codes(normals), strict=True))
     table[None] = table[""] = MISSING
     return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
 
@@ -174,36 +190,52 @@ def _ragged(n: int, owners: npt.NDArray[np.int64], codes: IntArray) -> Ragged:
     return Ragged(indptr, (pairs & 0xFFFFFFFF).astype(np.int32))
 
 
-def _prefixed(prefix: str) -> Callable[[str], str]:
-    def normalise(value: str) -> str:
-        normal = normalize_identifier(value)
-        return prefix + normal if normal else ""
-
-    return normalise
+def _prefixed(prefix: str) -> Callable[[list[str]], list[str]]:
+    return functools.partial(normalize_identifiers, prefix=prefix)
 
 
-def _guardian_name(value: str) -> str:
-    """``given surname`` of a guardian (prefixed apart from phones and emails), or ``""``."""
-    first, _, last = value.partition("\x1f")
-    first, last = normalize_name(first), normalize_name(last).replace(" ", "")
-    return f"name:{first} {last}" if first and last else ""
+def _coded(vocab: Vocabulary, normals: list[str]) -> IntArray:
+    """The codes of values already normalised (``""`` is ``MISSING``)."""
+    return np.array(vocab.codes(normals), np.int32)
+
+
+def _each(values: list[str], normalise: Callable[[str], str]) -> list[str]:
+    """``normalise`` of each value, each distinct value normalised once."""
+    distinct = list(dict.fromkeys(values))
+    table = dict(zip(distinct, map(normalise, distinct), strict=True))
+    return list(map(table.__getitem__, values))
+
+
+def _guardian_names(firsts: list[str], lasts: list[str]) -> list[str]:
+    """Each guardian's ``given surname`` (prefixed apart from phones and emails), or ``""``."""
+    given, surname = _each(firsts, normalize_name), _each(lasts, _joined)
+    return [
+        f"name:{first} {last}" if first and last else ""
+        for first, last in zip(given, surname, strict=True)
+    ]
 
 
 _EMAIL_WORD = re.compile(r"[a-z]{3,}")
 
 
-def _guardian_given(value: str) -> str:
-    """A guardian's given name (``given:...``) from ``first\x1femail\x1fchild surname``: the
-    first word of the given name or, for a guardian typed without one, the letters an email
-    starts with; ``""`` when there is none or it is the child's own surname."""
-    first, email, child_last = value.split("\x1f")
-    given = _first_word(first) if first else ""
-    if not given and email:
-        word = _EMAIL_WORD.match(email.strip().lower())
-        given = word.group() if word else ""
-    if len(given) < 2 or given == _joined(child_last):
-        return ""
-    return f"given:{given}"
+def _guardian_givens(firsts: list[str], emails: list[str], child_lasts: list[str]) -> list[str]:
+    """Each guardian's given name (``given:...``): the first word of the given name or, for a
+    guardian typed without one, the letters an email starts with; ``""`` when there is none
+    or it is the child's own surname."""
+    given = [
+        word or (_email_word(email) if email else "")
+        for word, email in zip(_each(firsts, _first_word), emails, strict=True)
+    ]
+    joined = _each(child_lasts, _joined)
+    return [
+        "" if len(word) < 2 or word == last else f"given:{word}"
+        for word, last in zip(given, joined, strict=True)
+    ]
+
+
+def _email_word(email: str) -> str:
+    word = _EMAIL_WORD.match(email.strip().lower())
+    return word.group() if word else ""
 
 
 def _first_word(value: str) -> str:
@@ -235,15 +267,17 @@ def encode_students(
     firsts = [s.first_name for s in students]
     lasts = [s.last_name for s in students]
 
-    last_tokens = np.full((n, MAX_SURNAME_TOKENS), MISSING, np.int32)
-    token_table: dict[str, list[int]] = {}
-    for i, value in enumerate(lasts):
-        codes = token_table.get(value)
-        if codes is None:
-            codes = [names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]]
-            token_table[value] = codes
-        if codes:
-            last_tokens[i, : len(codes)] = codes
+    # Each distinct surname's words coded once (in order of first occurrence), padded.
+    padding = [MISSING] * MAX_SURNAME_TOKENS
+    token_table = {
+        value: ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
+            :MAX_SURNAME_TOKENS
+        ]
+        for value in dict.fromkeys(lasts)
+    }
+    last_tokens = np.array(list(map(token_table.__getitem__, lasts)), np.int32).reshape(
+        n, MAX_SURNAME_TOKENS
+    )
 
     dob = np.fromiter(
         (
@@ -264,31 +298,33 @@ def encode_students(
         n,
         owners,
         _codes(
-            [c.phone for c in contacts], vocab.contacts, lambda v: normalize_phone(v, phone_region)
+            [c.phone for c in contacts],
+            vocab.contacts,
+            many=functools.partial(normalize_phones, region=phone_region),
         ),
     )
     guardian_emails = _ragged(
-        n, owners, _codes([c.email for c in contacts], vocab.contacts, normalize_email)
+        n, owners, _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)
     )
+    contact_firsts = [c.first_name or "" for c in contacts]
     guardian_names = _ragged(
         n,
         owners,
-        _codes(
-            [f"{c.first_name or ''}\x1f{c.last_name or ''}" for c in contacts],
+        _coded(
             vocab.contacts,
-            _guardian_name,
+            _guardian_names(contact_firsts, [c.last_name or "" for c in contacts]),
         ),
     )
     guardian_given = _ragged(
         n,
         owners,
-        _codes(
-            [
-                f"{c.first_name or ''}\x1f{c.email or ''}\x1f{lasts[i] or ''}"
-                for i, c in zip(owners.tolist(), contacts, strict=True)
-            ],
+        _coded(
             vocab.contacts,
-            _guardian_given,
+            _guardian_givens(
+                contact_firsts,
+                [c.email or "" for c in contacts],
+                [lasts[i] or "" for i in owners.tolist()],
+            ),
         ),
     )
     guardian_accounts = _ragged(
@@ -308,13 +344,15 @@ def encode_students(
         grade=grade,
         gender=gender,
         school=_codes([s.school_id for s in students], vocab.places, _school),
-        sis_id=_codes([s.sis_id for s in students], vocab.identifiers, _prefixed("sis:")),
-        state_id=_codes([s.state_id for s in students], vocab.identifiers, _prefixed("state:")),
-        student_number=_codes(
-            [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
+        sis_id=_codes([s.sis_id for s in students], vocab.identifiers, many=_prefixed("sis:")),
+        state_id=_codes(
+            [s.state_id for s in students], vocab.identifiers, many=_prefixed("state:")
         ),
-        email=_codes([s.email for s in students], vocab.identifiers, normalize_email),
-        street=_codes([s.street for s in students], vocab.places, normalize_street),
+        student_number=_codes(
+            [s.student_number for s in students], vocab.identifiers, many=_prefixed("num:")
+        ),
+        email=_codes([s.email for s in students], vocab.identifiers, many=normalize_emails),
+        street=_codes([s.street for s in students], vocab.places, many=normalize_streets),
         zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,

@@ -328,3 +328,36 @@ class TestCommonNameSplit:
 
         assert (3, 3) in _pairs(c)
         assert 0 == c.stats[0].skipped_keys
+
+    def test_classmates_born_in_two_years_meet_in_the_cohort(self) -> None:
+        """Namesakes born September 2014 and April 2015 share a class: their pair is kept
+        past the split (a strong competitor no longer compared would leave a wrong pair
+        unrivalled), while one born in 2013 at another school is not paired."""
+        archived = [
+            make_student(f"a{i}", "Ali", "Mohamed", dob=dt.date(2012, 6, 1), school_id="x")
+            for i in range(11)
+        ]
+        archived.append(
+            make_student("a11", "Ali", "Mohamed", dob=dt.date(2014, 9, 24), school_id="p")
+        )
+        synced = [
+            make_student(f"b{i}", "Ali", "Mohamed", dob=dt.date(2012, 6, 1), school_id="x")
+            for i in range(11)
+        ]
+        synced.append(make_student("b11", "Ali", "Mohamed", dob=dt.date(2015, 4, 1), school_id="q"))
+        synced.append(make_student("b12", "Ali", "Mohamed", dob=dt.date(2013, 4, 1), school_id="r"))
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        pairs = _pairs(
+            generate_candidates(
+                ea,
+                eb,
+                vocab.names,
+                rules=["given name variant + joined surname"],
+                split_block_pairs=100,
+            )
+        )
+
+        assert (11, 11) in pairs
+        assert (11, 12) not in pairs
+        assert (0, 12) not in pairs

@@ -271,12 +271,15 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
     }
 
 
-def _split_fields(side: EncodedSide) -> tuple[I64, I64]:
-    """Birth year and school per record (``MISSING`` when unknown): what cuts a common
-    name's block."""
+def _split_fields(side: EncodedSide) -> tuple[I64, I64, I64]:
+    """Birth year, school-year cohort (born September to August) and school per record
+    (``MISSING`` when unknown): what cuts a common name's block. Classmates are born in
+    two calendar years, so namesakes of one class meet in the cohort even when not in
+    the year, and compete for the same records."""
     dob = side.dob.astype(np.int64)
     year = np.where(dob == MISSING, MISSING, dob // 10_000)
-    return year, side.school.astype(np.int64)
+    cohort = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
+    return year, cohort, side.school.astype(np.int64)
 
 
 BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
@@ -315,7 +318,8 @@ SPLIT_RULES: frozenset[str] = frozenset(
     }
 )
 """Name rules whose blocks grow with the square of the district: a block of more than
-``split_block_pairs`` pairs only pairs records born the same year or at the same school."""
+``split_block_pairs`` pairs only pairs records born the same calendar year or school year
+(September to August), or at the same school."""
 
 SPLIT_BLOCK_PAIRS = 100
 """Pairs above which a name block is split (about ten records a side). At 2,000 and 20,000
@@ -340,7 +344,7 @@ def generate_candidates(
     fallback rules only run for records the others did not resolve);
     ``exclude`` holds pair codes (``archived * len(synced) + synced``)
     already compared. A block of a name rule (``SPLIT_RULES``) of more than
-    ``split_block_pairs`` pairs is split by birth year and by school.
+    ``split_block_pairs`` pairs is split by birth year, school year and school.
     """
     builders = _rules(names)
     a_fields, b_fields = _split_fields(archived), _split_fields(synced)

@@ -195,3 +195,101 @@ def test_independent_components_are_solved_separately() -> None:
     result = _run(edges, 3, 3)
     assert result.synced.tolist() == [0, 2, 1]
     assert (result.components, result.largest_component) == (2, 4)
+
+
+@st.composite
+def generic_graphs(draw: st.DrawFn) -> tuple[list[Edge], int, int, float]:
+    """Graphs whose optimal matching is unique: each distinct (group, synced) edge gets an
+    integer weight plus its own power of two far below 1, so no two edge sets tie."""
+    n_groups = draw(st.integers(1, 6))
+    n_synced = draw(st.integers(1, 6))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_groups - 1), st.integers(0, n_synced - 1)),
+            max_size=20,
+            unique=True,
+        )
+    )
+    whole = draw(st.lists(st.integers(-3, 30), min_size=len(pairs), max_size=len(pairs)))
+    edges = [
+        (g, s, w + 2.0 ** -(i + 12)) for i, ((g, s), w) in enumerate(zip(pairs, whole, strict=True))
+    ]
+    floor = draw(st.sampled_from([-1.0, 0.0, 3.0]))
+    return edges, n_groups, n_synced, floor
+
+
+def _unpruned(edges: list[Edge], n_groups: int, n_synced: int, floor: float) -> list[int]:
+    """The exact solver on every edge above the floor, without taking forced edges first."""
+    result = np.full(n_groups, NONE, np.int64)
+    kept = [e for e in edges if e[2] > floor]
+    g = np.array([e[0] for e in kept], np.int64)
+    s = np.array([e[1] for e in kept], np.int64)
+    gain = np.array([e[2] - floor for e in kept], np.float64)
+    assignment._solve_components(g, s, gain, n_groups, n_synced, result)
+    return result.tolist()
+
+
+class TestForcedEdges:
+    @settings(max_examples=400, deadline=None)
+    @given(graph=generic_graphs())
+    def test_pruned_gives_the_same_assignment_as_unpruned(
+        self, graph: tuple[list[Edge], int, int, float]
+    ) -> None:
+        """Taking dominant edges first changes no group's synced student (unique optimum)."""
+        edges, n_groups, n_synced, floor = graph
+
+        expected = _unpruned(edges, n_groups, n_synced, floor)
+
+        assert expected == _run(edges, n_groups, n_synced, floor).synced.tolist()
+
+    @settings(max_examples=200, deadline=None)
+    @given(graph=generic_graphs())
+    def test_forced_edges_are_in_the_optimum(
+        self, graph: tuple[list[Edge], int, int, float]
+    ) -> None:
+        """Every forced edge is in the unpruned optimal matching."""
+        edges, n_groups, n_synced, floor = graph
+        kept = [e for e in edges if e[2] > floor]
+        g = np.array([e[0] for e in kept], np.int64)
+        s = np.array([e[1] for e in kept], np.int64)
+        gain = np.array([e[2] - floor for e in kept], np.float64)
+
+        forced = assignment._forced(g, s, gain, n_groups, n_synced)
+
+        expected = _unpruned(edges, n_groups, n_synced, floor)
+        assert all(expected[g[k]] == s[k] for k in np.flatnonzero(forced))
+
+    def test_common_name_clique_is_taken_apart(self) -> None:
+        """Weak edges between everyone sharing a common name do not reach the solver: each
+        strong true pair dominates them, so the exact solver gets nothing left."""
+        n = 300
+        edges = [(i, j, 20.0 if i == j else 1.0) for i in range(n) for j in range(n)]
+
+        with (
+            mock.patch.object(assignment, "_sparse_solve") as sparse_solve,
+            mock.patch.object(assignment, "linear_sum_assignment") as dense_solve,
+        ):
+            result = _run(edges, n, n)
+
+        assert list(range(n)) == result.synced.tolist()
+        assert (1, 2 * n) == (result.components, result.largest_component)
+        sparse_solve.assert_not_called()
+        dense_solve.assert_not_called()
+
+    def test_no_dominance_when_two_weaker_edges_win(self) -> None:
+        """10 against 9 + 9 is not dominant: the exact solver still decides."""
+        g = np.array([0, 0, 1], np.int64)
+        s = np.array([0, 1, 0], np.int64)
+
+        forced = assignment._forced(g, s, np.array([10.0, 9.0, 9.0]), 2, 2)
+
+        assert [False, False, False] == forced.tolist()
+
+    def test_ties_are_left_to_the_solver(self) -> None:
+        """Two equal edges at one group: neither is forced (the margin sends them to review)."""
+        g = np.array([0, 0], np.int64)
+        s = np.array([0, 1], np.int64)
+
+        forced = assignment._forced(g, s, np.array([5.0, 5.0]), 1, 2)
+
+        assert [False, False] == forced.tolist()

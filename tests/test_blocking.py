@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from conftest import DOB, contact, encode_pair_sides, make_student
 
+from merge_engine import Student
 from merge_engine.matching import _blocking
 from merge_engine.matching._blocking import (
     BLOCKING_RULES,
@@ -222,3 +225,139 @@ def test_blocks_expanded_in_chunks_give_the_same_pairs(
     assert whole.stats == chunked.stats
     assert whole.archived.tolist() == chunked.archived.tolist()
     assert whole.synced.tolist() == chunked.synced.tolist()
+
+
+class TestCommonNameSplit:
+    """A name block too large to resolve is cut by birth year and school."""
+
+    @staticmethod
+    def _namesakes() -> tuple[list[Student], list[Student]]:
+        # Twelve Maria Garcias a side: 144 pairs, above a split of 100. Born in 2010 + i % 3,
+        # at school "s{i % 4}"; the synced copy of a5 lost its birth date and moved school.
+        archived = [
+            make_student(
+                f"a{i}",
+                "Maria",
+                "Garcia",
+                dob=dt.date(2010 + i % 3, 1, 1 + i),
+                school_id=f"s{i % 4}",
+            )
+            for i in range(12)
+        ]
+        synced = [
+            make_student(
+                f"b{i}",
+                "Maria",
+                "Garcia",
+                dob=dt.date(2010 + i % 3, 1, 1 + i),
+                school_id=f"s{i % 4}",
+            )
+            for i in range(12)
+        ]
+        synced[5] = make_student("b5", "Maria", "Garcia", school_id="s9")
+        return archived, synced
+
+    def test_split_block_pairs_only_same_year_or_same_school(self) -> None:
+        """Past the split, a namesake pair needs the same birth year or the same school."""
+        archived, synced = self._namesakes()
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        c = generate_candidates(
+            ea,
+            eb,
+            vocab.names,
+            rules=["given name variant + joined surname"],
+            split_block_pairs=100,
+        )
+
+        expected = {
+            (i, j)
+            for i in range(12)
+            for j in range(12)
+            if j != 5 and (i % 3 == j % 3 or i % 4 == j % 4)
+        }
+        assert expected == _pairs(c)
+        assert (0, 0) in _pairs(c)
+        assert not any(j == 5 for _, j in _pairs(c))  # nothing in common but the name
+
+    def test_small_blocks_are_not_split(self) -> None:
+        """At or under the split, every namesake pair is joined as before."""
+        archived, synced = self._namesakes()
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        c = generate_candidates(
+            ea,
+            eb,
+            vocab.names,
+            rules=["given name variant + joined surname"],
+            split_block_pairs=144,
+        )
+
+        assert {(i, j) for i in range(12) for j in range(12)} == _pairs(c)
+
+    def test_split_does_not_touch_other_rules(self) -> None:
+        """Only name rules are split: a shared office phone is joined whole (or skipped)."""
+        office = "(212) 555-0100"
+        a = [
+            make_student(f"a{i}", f"A{i}", f"F{i}", contacts=[contact("o", office)])
+            for i in range(12)
+        ]
+        b = [
+            make_student(f"b{i}", f"B{i}", f"K{i}", contacts=[contact("p", office)])
+            for i in range(12)
+        ]
+        ea, eb, vocab = encode_pair_sides(a, b)
+
+        c = generate_candidates(ea, eb, vocab.names, rules=["guardian phone"], split_block_pairs=10)
+
+        assert 144 == len(c)
+
+    def test_a_block_over_the_cap_is_split_not_skipped(self) -> None:
+        """A name too common for ``max_block_pairs`` still joins namesakes born the same year."""
+        archived, synced = self._namesakes()
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        c = generate_candidates(
+            ea,
+            eb,
+            vocab.names,
+            rules=["given name variant + joined surname"],
+            max_block_pairs=143,
+            split_block_pairs=100,
+        )
+
+        assert (3, 3) in _pairs(c)
+        assert 0 == c.stats[0].skipped_keys
+
+    def test_classmates_born_in_two_years_meet_in_the_cohort(self) -> None:
+        """Namesakes born September 2014 and April 2015 share a class: their pair is kept
+        past the split (a strong competitor no longer compared would leave a wrong pair
+        unrivalled), while one born in 2013 at another school is not paired."""
+        archived = [
+            make_student(f"a{i}", "Ali", "Mohamed", dob=dt.date(2012, 6, 1), school_id="x")
+            for i in range(11)
+        ]
+        archived.append(
+            make_student("a11", "Ali", "Mohamed", dob=dt.date(2014, 9, 24), school_id="p")
+        )
+        synced = [
+            make_student(f"b{i}", "Ali", "Mohamed", dob=dt.date(2012, 6, 1), school_id="x")
+            for i in range(11)
+        ]
+        synced.append(make_student("b11", "Ali", "Mohamed", dob=dt.date(2015, 4, 1), school_id="q"))
+        synced.append(make_student("b12", "Ali", "Mohamed", dob=dt.date(2013, 4, 1), school_id="r"))
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        pairs = _pairs(
+            generate_candidates(
+                ea,
+                eb,
+                vocab.names,
+                rules=["given name variant + joined surname"],
+                split_block_pairs=100,
+            )
+        )
+
+        assert (11, 11) in pairs
+        assert (11, 12) not in pairs
+        assert (0, 12) not in pairs

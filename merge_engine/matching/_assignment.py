@@ -3,10 +3,12 @@
 Nodes are archived *groups* (an archived child typed in twice forms one
 group, so all its records go to the same synced student) and synced
 students; edges are candidate pairs above the review floor, weighted by
-their log-odds above that floor. The graph is split into connected
-components and solved exactly as a maximum-weight matching (sparse
-Jonker-Volgenant from scipy, with a zero-gain "stay unmatched" option
-per group). Most components are a single edge.
+their log-odds above that floor. Edges that every optimal matching
+holds (a strong edge dominating the weak ones at its ends) are taken
+first; what is left is split into connected components and solved
+exactly as a maximum-weight matching (Jonker-Volgenant from scipy, with
+a zero-gain "stay unmatched" option per group). Most components are a
+single edge.
 
 An assigned edge is *unambiguous* when every competing edge, on either
 side, is at least ``margin_bits`` weaker; otherwise it goes to review.
@@ -118,39 +120,93 @@ def _sparse_solve(g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int) -> 
     return r.astype(np.int64), c.astype(np.int64)
 
 
-def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tuple[I64, int, int]:
-    """Exact maximum-gain matching, component by component.
+def _forced(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> npt.NDArray[np.bool_]:
+    """The edges in every maximum-gain matching, found by dominance, round after round.
 
-    Components with one group or one synced student (nearly all) take their
-    best edge directly; the others are solved by ``linear_sum_assignment``
-    on a dense matrix with a zero-gain "stay unmatched" column per group.
-    Returns the synced index per group, the number of components and the
-    size of the largest.
+    An edge whose gain exceeds the best other gain of its group plus the best other gain of
+    its synced student is in every optimal matching: any matching without it gains more by
+    dropping the (at most two) edges at its ends and taking it. Its ends then leave the
+    graph, which can make more edges dominant. A common name links thousands of records by
+    weak edges into one component; the strong edge of each true pair dominates them, so
+    what is left splits into small components (strict: ties stay for the exact solver).
+    """
+    forced = np.zeros(len(g_el), np.bool_)
+    alive = np.flatnonzero(gain > 0)
+    while len(alive):
+        g, s, w = g_el[alive], s_el[alive], gain[alive]
+        gw1, go1, gw2, _ = _top_two(g, s, w, n_groups)
+        sw1, so1, sw2, _ = _top_two(s, g, w, n_synced)
+        other_g = np.maximum(np.where(go1[g] == s, gw2[g], gw1[g]), 0.0)
+        other_s = np.maximum(np.where(so1[s] == g, sw2[s], sw1[s]), 0.0)
+        dominant = w > other_g + other_s
+        if not dominant.any():
+            break
+        forced[alive[dominant]] = True
+        taken_g = np.zeros(n_groups, np.bool_)
+        taken_s = np.zeros(n_synced, np.bool_)
+        taken_g[g[dominant]] = True
+        taken_s[s[dominant]] = True
+        alive = alive[~(taken_g[g] | taken_s[s])]
+    return forced
+
+
+def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tuple[I64, int, int]:
+    """Exact maximum-gain matching: the forced edges, then what is left component by component.
+
+    Returns the synced index per group, and the number of components and the size of the
+    largest in the graph as given (before the forced edges are taken out).
     """
     result = np.full(n_groups, NONE, np.int64)
     if len(g_el) == 0:
         return result, 0, 0
+    labels = _labels(g_el, s_el, n_groups, n_synced)
+    sizes = np.bincount(labels[np.concatenate([unique(g_el), unique(s_el) + n_groups])])
+    nontrivial = sizes[sizes > 1]
+    forced = _forced(g_el, s_el, gain, n_groups, n_synced)
+    result[g_el[forced]] = s_el[forced]
+    taken_g = np.zeros(n_groups, np.bool_)
+    taken_s = np.zeros(n_synced, np.bool_)
+    taken_g[g_el[forced]] = True
+    taken_s[s_el[forced]] = True
+    rest = np.flatnonzero(~(taken_g[g_el] | taken_s[s_el]))
+    _solve_components(g_el[rest], s_el[rest], gain[rest], n_groups, n_synced, result)
+    return result, len(nontrivial), int(nontrivial.max()) if len(nontrivial) else 0
+
+
+def _labels(g_el: I64, s_el: I64, n_groups: int, n_synced: int) -> I64:
+    """Connected component of each node (groups first, then synced students)."""
     adjacency = sparse.coo_matrix(
         (np.ones(len(g_el)), (g_el, s_el + n_groups)), shape=(n_groups + n_synced,) * 2
     )
     _, labels = connected_components(adjacency, directed=False)
+    return np.asarray(labels, np.int64)
+
+
+def _solve_components(
+    g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int, result: I64
+) -> None:
+    """Exact maximum-gain matching of the given edges, component by component, into ``result``.
+
+    Components with one group or one synced student take their best edge
+    directly (ties broken by ids, and flagged by the margin); the others are
+    solved by ``linear_sum_assignment`` on a dense matrix with a zero-gain
+    "stay unmatched" column per group, or by the sparse solver when large.
+    """
+    if len(g_el) == 0:
+        return
+    labels = _labels(g_el, s_el, n_groups, n_synced)
     comp = labels[g_el]
     n_labels = int(labels.max()) + 1
     groups_in = np.zeros(n_labels, np.int64)
     synced_in = np.zeros(n_labels, np.int64)
-    ug = unique(g_el)
-    us = unique(s_el)
-    np.add.at(groups_in, labels[ug], 1)
-    np.add.at(synced_in, labels[us + n_groups], 1)
-    sizes = groups_in + synced_in
+    np.add.at(groups_in, labels[unique(g_el)], 1)
+    np.add.at(synced_in, labels[unique(s_el) + n_groups], 1)
     trivial = (groups_in[comp] == 1) | (synced_in[comp] == 1)
 
-    # Trivial components: the best edge (ties broken by ids, and flagged by the margin).
     chosen = _best_per(comp, gain, n_labels, trivial, g_el, s_el)
     chosen = chosen[chosen != NONE]
     result[g_el[chosen]] = s_el[chosen]
 
-    # The rest: exact assignment per component.
     hard = np.flatnonzero(~trivial)
     if len(hard):
         order = np.argsort(comp[hard], kind="stable")
@@ -168,8 +224,6 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
                 rows, cols = _sparse_solve(g_local, s_local, gain[edges], len(gs), len(ss))
             real = cols < len(ss)
             result[gs[rows[real]]] = ss[cols[real]]
-    nontrivial = sizes[sizes > 1]
-    return result, len(nontrivial), int(nontrivial.max()) if len(nontrivial) else 0
 
 
 def assign(

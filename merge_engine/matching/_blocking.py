@@ -27,6 +27,8 @@ __all__ = [
     "DUPLICATE_ONLY_RULES",
     "DUPLICATE_RULES",
     "FALLBACK_RULES",
+    "SPLIT_BLOCK_PAIRS",
+    "SPLIT_RULES",
     "BlockingStats",
     "Candidates",
     "generate_candidates",
@@ -91,18 +93,52 @@ def _combine(left: KeyColumn, right: KeyColumn, n: int) -> KeyColumn:
     return KeyColumn(left.owners[rep_left], keys)
 
 
+@frozen
+class Split:
+    """How a rule's oversized blocks are cut: a block of more than ``pairs`` pairs
+    (a common name) only pairs records that also agree on one of ``fields``.
+
+    Each field is a pair of per-record codes (archived, synced), ``MISSING`` when
+    unknown. A common name's block grows with the square of the district, and a pair
+    it alone joins, with nothing else in common, is not one the plan could merge:
+    thousands of namesakes compete for it.
+    """
+
+    pairs: int
+    fields: tuple[tuple[I64, I64], ...]
+
+
+def _refined(owner: I64, starts: I64, counts: I64, field: I64) -> KeyColumn:
+    """The records of the given blocks (``owner[starts[k]:starts[k] + counts[k]]``) keyed
+    by (block, field value); records with the field missing are left out."""
+    block = np.repeat(np.arange(len(starts), dtype=np.int64), counts)
+    within = np.arange(len(block), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    owners = owner[np.repeat(starts, counts) + within]
+    values = field[owners]
+    known = values != MISSING
+    return KeyColumn(owners[known], (block[known] << 32) | values[known])
+
+
 #: Candidate pairs a join makes at once: its per-pair temporaries (about 50 bytes a
 #: pair) stay near 200 MB however large the blocks of a million-student district grow.
 JOIN_CHUNK_PAIRS = 1 << 22
 
 
-def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int, nb: np.int64) -> tuple[I64, int, int]:
+def _join(
+    a: KeyColumn,
+    b: KeyColumn,
+    max_block_pairs: int,
+    nb: np.int64,
+    split: Split | None = None,
+) -> tuple[I64, int, int]:
     """The distinct pair codes (``a owner * nb + b owner``, sorted) of the (a, b) owner
     pairs sharing a key, how many pairs the blocks held (with repeats), and how many keys
     were skipped for having too many pairs.
 
     Blocks are expanded a few million pairs at a time and each chunk reduced to its
-    distinct codes, so memory follows the distinct pairs, not the blocks' sizes.
+    distinct codes, so memory follows the distinct pairs, not the blocks' sizes. With
+    ``split``, a block of more than ``split.pairs`` pairs only pairs records that also
+    agree on one of its fields (see :class:`Split`).
     """
     a_order = np.argsort(a.keys, kind="stable")
     b_order = np.argsort(b.keys, kind="stable")
@@ -111,16 +147,33 @@ def _join(a: KeyColumn, b: KeyColumn, max_block_pairs: int, nb: np.int64) -> tup
     del a_order, b_order
     ua, a_start, a_count = np.unique(a_keys, return_index=True, return_counts=True)
     ub, b_start, b_count = np.unique(b_keys, return_index=True, return_counts=True)
-    common, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
+    _, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
     ca, cb = a_count[ia].astype(np.int64), b_count[ib].astype(np.int64)
     sizes = ca * cb
-    keep = sizes <= max_block_pairs
-    skipped = int(len(common) - keep.sum())
-    ca, cb, sizes = ca[keep], cb[keep], sizes[keep]
-    sa, sb = a_start[ia][keep], b_start[ib][keep]
-    total = int(sizes.sum())
-    ends = np.cumsum(sizes)
+    sa, sb = a_start[ia], b_start[ib]
     parts: list[I64] = []
+    total = skipped = 0
+    if split is not None:
+        big = sizes > split.pairs
+        if big.any():
+            for a_field, b_field in split.fields:
+                codes, pairs, too_big = _join(
+                    _refined(a_owner, sa[big], ca[big], a_field),
+                    _refined(b_owner, sb[big], cb[big], b_field),
+                    max_block_pairs,
+                    nb,
+                )
+                parts.append(codes)
+                total += pairs
+                skipped += too_big
+            small = ~big
+            ca, cb, sizes, sa, sb = ca[small], cb[small], sizes[small], sa[small], sb[small]
+    keep = sizes <= max_block_pairs
+    skipped += int(len(sizes) - keep.sum())
+    ca, cb, sizes = ca[keep], cb[keep], sizes[keep]
+    sa, sb = sa[keep], sb[keep]
+    total += int(sizes.sum())
+    ends = np.cumsum(sizes)
     first = 0
     while first < len(sizes):
         # The blocks from ``first`` up to about JOIN_CHUNK_PAIRS pairs (one block at least).
@@ -218,6 +271,17 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
     }
 
 
+def _split_fields(side: EncodedSide) -> tuple[I64, I64, I64]:
+    """Birth year, school-year cohort (born September to August) and school per record
+    (``MISSING`` when unknown): what cuts a common name's block. Classmates are born in
+    two calendar years, so namesakes of one class meet in the cohort even when not in
+    the year, and compete for the same records."""
+    dob = side.dob.astype(np.int64)
+    year = np.where(dob == MISSING, MISSING, dob // 10_000)
+    cohort = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
+    return year, cohort, side.school.astype(np.int64)
+
+
 BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
 """Names of the blocking rules, in the order they run; settings may pick a subset."""
 
@@ -246,6 +310,22 @@ DUPLICATE_RULES: frozenset[str] = frozenset(
 household anchor; the name rule finds records typed twice without either (a nickname,
 other contacts), which can only be proposed for review with the first record's match."""
 
+SPLIT_RULES: frozenset[str] = frozenset(
+    {
+        "given name variant + surname word",
+        "given name variant + joined surname",
+        "given name and surname in either order",
+    }
+)
+"""Name rules whose blocks grow with the square of the district: a block of more than
+``split_block_pairs`` pairs only pairs records born the same calendar year or school year
+(September to August), or at the same school."""
+
+SPLIT_BLOCK_PAIRS = 100
+"""Pairs above which a name block is split (about ten records a side). At 2,000 and 20,000
+students almost no block is this large; at 150,000 the split blocks held a third of the
+name rules' pairs."""
+
 
 def generate_candidates(
     archived: EncodedSide,
@@ -254,6 +334,7 @@ def generate_candidates(
     *,
     rules: Sequence[str] = BLOCKING_RULES,
     max_block_pairs: int = 50_000,
+    split_block_pairs: int = SPLIT_BLOCK_PAIRS,
     archived_subset: npt.NDArray[np.bool_] | None = None,
     exclude: I64 | None = None,
 ) -> Candidates:
@@ -262,9 +343,12 @@ def generate_candidates(
     ``archived_subset`` limits the archived side to some records (the
     fallback rules only run for records the others did not resolve);
     ``exclude`` holds pair codes (``archived * len(synced) + synced``)
-    already compared.
+    already compared. A block of a name rule (``SPLIT_RULES``) of more than
+    ``split_block_pairs`` pairs is split by birth year, school year and school.
     """
     builders = _rules(names)
+    a_fields, b_fields = _split_fields(archived), _split_fields(synced)
+    split = Split(split_block_pairs, tuple(zip(a_fields, b_fields, strict=True)))
     nb = np.int64(max(len(synced), 1))
     merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
@@ -281,7 +365,9 @@ def generate_candidates(
         if archived_subset is not None:
             keep = archived_subset[a_key.owners]
             a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
-        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb)
+        codes, pairs, skipped = _join(
+            a_key, key(synced), max_block_pairs, nb, split if rule in SPLIT_RULES else None
+        )
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)

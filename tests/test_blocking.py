@@ -234,41 +234,37 @@ class TestCommonNameSplit:
     def _namesakes() -> tuple[list[Student], list[Student]]:
         # Twelve Maria Garcias a side: 144 pairs, above a split of 100. Born in 2010 + i % 3,
         # at school "s{i % 4}"; the synced copy of a5 lost its birth date and moved school.
-        archived = [
-            make_student(
-                f"a{i}",
-                "Maria",
-                "Garcia",
-                dob=dt.date(2010 + i % 3, 1, 1 + i),
-                school_id=f"s{i % 4}",
-            )
-            for i in range(12)
-        ]
-        synced = [
-            make_student(
-                f"b{i}",
-                "Maria",
-                "Garcia",
-                dob=dt.date(2010 + i % 3, 1, 1 + i),
-                school_id=f"s{i % 4}",
-            )
-            for i in range(12)
-        ]
+        def side(prefix: str) -> list[Student]:
+            return [
+                make_student(
+                    f"{prefix}{i}",
+                    "Maria",
+                    "Garcia",
+                    dob=dt.date(2010 + i % 3, 1, 1 + i),
+                    school_id=f"s{i % 4}",
+                )
+                for i in range(12)
+            ]
+
+        archived, synced = side("a"), side("b")
         synced[5] = make_student("b5", "Maria", "Garcia", school_id="s9")
         return archived, synced
 
-    def test_split_block_pairs_only_same_year_or_same_school(self) -> None:
-        """Past the split, a namesake pair needs the same birth year or the same school."""
+    def _split(self, split: int, max_block_pairs: int = 50_000) -> Candidates:
         archived, synced = self._namesakes()
         ea, eb, vocab = encode_pair_sides(archived, synced)
-
-        c = generate_candidates(
+        return generate_candidates(
             ea,
             eb,
             vocab.names,
             rules=["given name variant + joined surname"],
-            split_block_pairs=100,
+            max_block_pairs=max_block_pairs,
+            split_block_pairs=split,
         )
+
+    def test_split_block_pairs_only_same_year_or_same_school(self) -> None:
+        """Past the split, a namesake pair needs the same birth year or the same school."""
+        c = self._split(100)
 
         expected = {
             (i, j)
@@ -282,16 +278,7 @@ class TestCommonNameSplit:
 
     def test_small_blocks_are_not_split(self) -> None:
         """At or under the split, every namesake pair is joined as before."""
-        archived, synced = self._namesakes()
-        ea, eb, vocab = encode_pair_sides(archived, synced)
-
-        c = generate_candidates(
-            ea,
-            eb,
-            vocab.names,
-            rules=["given name variant + joined surname"],
-            split_block_pairs=144,
-        )
+        c = self._split(144)
 
         assert {(i, j) for i in range(12) for j in range(12)} == _pairs(c)
 
@@ -314,17 +301,7 @@ class TestCommonNameSplit:
 
     def test_a_block_over_the_cap_is_split_not_skipped(self) -> None:
         """A name too common for ``max_block_pairs`` still joins namesakes born the same year."""
-        archived, synced = self._namesakes()
-        ea, eb, vocab = encode_pair_sides(archived, synced)
-
-        c = generate_candidates(
-            ea,
-            eb,
-            vocab.names,
-            rules=["given name variant + joined surname"],
-            max_block_pairs=143,
-            split_block_pairs=100,
-        )
+        c = self._split(100, max_block_pairs=143)
 
         assert (3, 3) in _pairs(c)
         assert 0 == c.stats[0].skipped_keys

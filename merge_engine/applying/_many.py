@@ -156,7 +156,9 @@ def apply_many(
             writing one database would refuse each other's merges).
         executor: a ``concurrent.futures.Executor``, a ``dask.distributed.Client``,
             or None for a process pool of one worker per core (shut down at the end).
-        dry_run, force, batch_size: as for :func:`~merge_engine.apply_plan`.
+        dry_run: as for :func:`~merge_engine.apply_plan`.
+        force: as for :func:`~merge_engine.apply_plan`.
+        batch_size: as for :func:`~merge_engine.apply_plan`.
         on_result: called in this process with each result as it arrives (progress).
     """
     todo = list(districts)

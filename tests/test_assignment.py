@@ -267,7 +267,7 @@ class TestForcedEdges:
 
         with (
             mock.patch.object(assignment, "_sparse_solve") as sparse_solve,
-            mock.patch.object(assignment, "linear_sum_assignment") as dense_solve,
+            mock.patch("scipy.optimize.linear_sum_assignment") as dense_solve,
         ):
             result = _run(edges, n, n)
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
-from scipy import sparse
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from ._arrays import unique
 
@@ -115,6 +112,10 @@ def _sparse_solve(g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int) -> 
     rows = np.concatenate([g_local, np.arange(n_g)])
     cols = np.concatenate([s_local, n_s + np.arange(n_g)])
     cost = np.concatenate([big - gain, np.full(n_g, big)])
+    # scipy's solvers load on first use: 0.7 s that show, apply and review need not pay.
+    from scipy import sparse  # noqa: PLC0415
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching  # noqa: PLC0415
+
     matrix = sparse.csr_matrix((cost, (rows, cols)), shape=(n_g, n_s + n_g))
     r, c = min_weight_full_bipartite_matching(matrix)
     return r.astype(np.int64), c.astype(np.int64)
@@ -175,6 +176,9 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
 
 def _labels(g_el: I64, s_el: I64, n_groups: int, n_synced: int) -> I64:
     """Connected component of each node (groups first, then synced students)."""
+    from scipy import sparse  # noqa: PLC0415  (loaded on first use)
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
     adjacency = sparse.coo_matrix(
         (np.ones(len(g_el)), (g_el, s_el + n_groups)), shape=(n_groups + n_synced,) * 2
     )
@@ -219,6 +223,8 @@ def _solve_components(
                 matrix = np.full((len(gs), len(ss) + len(gs)), -1e18)
                 matrix[g_local, s_local] = gain[edges]
                 matrix[np.arange(len(gs)), len(ss) + np.arange(len(gs))] = 0.0
+                from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
                 rows, cols = linear_sum_assignment(matrix, maximize=True)
             else:
                 rows, cols = _sparse_solve(g_local, s_local, gain[edges], len(gs), len(ss))

@@ -26,6 +26,7 @@ __all__ = ["Assignment", "assign"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 NONE = -1
 
 
@@ -121,7 +122,7 @@ def _sparse_solve(g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int) -> 
     return r.astype(np.int64), c.astype(np.int64)
 
 
-def _forced(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> npt.NDArray[np.bool_]:
+def _forced(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> Mask:
     """The edges in every maximum-gain matching, found by dominance, round after round.
 
     An edge whose gain exceeds the best other gain of its group plus the best other gain of
@@ -143,12 +144,18 @@ def _forced(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> np
         if not dominant.any():
             break
         forced[alive[dominant]] = True
-        taken_g = np.zeros(n_groups, np.bool_)
-        taken_s = np.zeros(n_synced, np.bool_)
-        taken_g[g[dominant]] = True
-        taken_s[s[dominant]] = True
-        alive = alive[~(taken_g[g] | taken_s[s])]
+        alive = alive[_free(g, s, g[dominant], s[dominant], n_groups, n_synced)]
     return forced
+
+
+def _free(g: I64, s: I64, taken_g: I64, taken_s: I64, n_groups: int, n_synced: int) -> Mask:
+    """Which edges ``(g, s)`` touch neither a taken group nor a taken synced student."""
+    group_taken = np.zeros(n_groups, np.bool_)
+    synced_taken = np.zeros(n_synced, np.bool_)
+    group_taken[taken_g] = True
+    synced_taken[taken_s] = True
+    free: Mask = ~(group_taken[g] | synced_taken[s])
+    return free
 
 
 def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tuple[I64, int, int]:
@@ -165,11 +172,7 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
     nontrivial = sizes[sizes > 1]
     forced = _forced(g_el, s_el, gain, n_groups, n_synced)
     result[g_el[forced]] = s_el[forced]
-    taken_g = np.zeros(n_groups, np.bool_)
-    taken_s = np.zeros(n_synced, np.bool_)
-    taken_g[g_el[forced]] = True
-    taken_s[s_el[forced]] = True
-    rest = np.flatnonzero(~(taken_g[g_el] | taken_s[s_el]))
+    rest = np.flatnonzero(_free(g_el, s_el, g_el[forced], s_el[forced], n_groups, n_synced))
     _solve_components(g_el[rest], s_el[rest], gain[rest], n_groups, n_synced, result)
     return result, len(nontrivial), int(nontrivial.max()) if len(nontrivial) else 0
 

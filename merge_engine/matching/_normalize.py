@@ -72,20 +72,22 @@ def normalize_name(value: str | None) -> str:
     if value.isascii():  # most values: no accents to strip, and casefold is lower
         # What the regular expressions below do, in one pass: joiners become spaces,
         # apostrophes and every other character but letters, digits and spaces go.
-        tokens = value.lower().translate(_ASCII_NAME).split()
-        while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
-            tokens.pop()
-        return " ".join(tokens)
+        return " ".join(_without_suffixes(value.lower().translate(_ASCII_NAME).split()))
     else:
         text = unicodedata.normalize("NFKD", value)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
         text = text.casefold().translate(_LATIN_EXTRA).replace("'", "").replace("\u2019", "")
     text = _JOINERS.sub(" ", text)
     text = _NON_WORD.sub("", text)
-    tokens = _SPACES.split(text.strip())
+    tokens = _without_suffixes(_SPACES.split(text.strip()))
+    return " ".join(t for t in tokens if t)
+
+
+def _without_suffixes(tokens: list[str]) -> list[str]:
+    """``tokens`` without trailing suffixes (``jr``, ``iii``...), keeping at least one."""
     while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
         tokens.pop()
-    return " ".join(t for t in tokens if t)
+    return tokens
 
 
 def name_tokens(value: str | None) -> tuple[str, ...]:
@@ -264,10 +266,12 @@ _STREET_WORDS = {
 @functools.lru_cache(maxsize=200_000)
 def normalize_street(value: str | None) -> str:
     """A street line with USPS-style abbreviations: ``123 Main Street`` -> ``123 main st``."""
-    normal = normalize_name(value)
-    if not normal:
-        return ""
-    return " ".join(_STREET_WORDS.get(tok, tok) for tok in normal.split())
+    return _abbreviated(normalize_name(value).split())
+
+
+def _abbreviated(words: list[str]) -> str:
+    """A street line's words joined, each with its USPS abbreviation."""
+    return " ".join(_STREET_WORDS.get(word, word) for word in words)
 
 
 #: ``_ASCII_NAME`` keeping line breaks, to normalise many values joined by them at once.
@@ -281,14 +285,7 @@ def normalize_streets(values: list[str]) -> list[str]:
     parts = joined.lower().translate(_ASCII_NAME_LINES).split("\n") if joined.isascii() else []
     if len(parts) != len(values):  # not ASCII, or a value held a line break
         return [normalize_street.__wrapped__(v) for v in values]
-    get = _STREET_WORDS.get
-    found = []
-    for part in parts:
-        tokens = part.split()
-        while len(tokens) > 1 and tokens[-1] in _SUFFIXES:
-            tokens.pop()
-        found.append(" ".join(map(get, tokens, tokens)))
-    return found
+    return [_abbreviated(_without_suffixes(part.split())) for part in parts]
 
 
 def normalize_zip(value: str | None) -> str:

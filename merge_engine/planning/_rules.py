@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..matching._assignment import NONE, Assignment
-from ..matching._comparisons import COMPARISONS, Comparison
+from ..matching._comparisons import COMPARISONS, Comparison, Levels
 from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
 from ..matching._households import (
     Families,
@@ -22,6 +22,8 @@ from ..model import Student
 from ..plan import Competitor, FieldEvidence, Merge
 from ..settings import Settings
 from ._pairs import I64, _Hashes
+
+Mask = npt.NDArray[np.bool_]
 
 
 def _level_index(name: str, *levels: str) -> tuple[int, list[int]]:
@@ -94,6 +96,22 @@ _GUARDIAN_NAME_ANCHOR = (
     _level_index("school", "same"),
     _level_index("last_name", "exact"),
 )
+
+
+def _any_level(lv: Levels, checks: Sequence[tuple[int, list[int]]]) -> Mask:
+    """Pairs whose level of some comparison in ``checks`` is one of that check's levels."""
+    hit = np.zeros(len(lv), np.bool_)
+    for j, levels in checks:
+        hit |= np.isin(lv[:, j], levels)
+    return hit
+
+
+def _every_level(lv: Levels, checks: Sequence[tuple[int, list[int]]]) -> Mask:
+    """Pairs whose level of every comparison in ``checks`` is one of that check's levels."""
+    hit = np.ones(len(lv), np.bool_)
+    for j, levels in checks:
+        hit &= np.isin(lv[:, j], levels)
+    return hit
 
 
 def _child_check(
@@ -247,9 +265,7 @@ def _merges(
     )  # fmt: skip
     for i in np.flatnonzero((margin < settings.margin_bits) & ~typed_twice).tolist():
         reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
-    renamed = np.ones(len(lv), np.bool_)
-    for j, good in _RENAMED_IN_HOUSEHOLD:
-        renamed &= np.isin(lv[:, j], good)
+    renamed = _every_level(lv, _RENAMED_IN_HOUSEHOLD)
     # Two given names that this district gives to one gender each, a girl's and a boy's
     # (Antonia and Antonio), stand in for a gender left blank: one typo between them is a
     # twin or a sibling. A unisex name on either side (Jordan, Peyton) says nothing, so a
@@ -267,8 +283,7 @@ def _merges(
             & families.alone_archived[archived]
             & families.alone_synced[target]
         )
-        for j, good in _ONLY_CHILD_OF_CLASS:
-            only_child &= np.isin(lv[:, j], good)
+        only_child &= _every_level(lv, _ONLY_CHILD_OF_CLASS)
         only_child &= ~named_apart
     lifted = {_SURNAMES_DIFFER: renamed, _LOOSELY_SIMILAR: only_child}
     for (j, bad), text in _GATES if settings.household_rules else ():
@@ -306,9 +321,7 @@ def _merges(
         sound = np.r_[initial_sounds(names[:n_names]), np.int8(-1)]
         used = np.r_[given_name_counts((ea, eb), n_names) >= RHYME_MIN_RECORDS, False]
         fa, fb = ea.first[archived], eb.first[target]
-        own_agrees = np.zeros(len(lv), np.bool_)
-        for j, good in _OWN_EVIDENCE:
-            own_agrees |= np.isin(lv[:, j], good)
+        own_agrees = _any_level(lv, _OWN_EVIDENCE)
         rhyme = (sound[fa] >= 0) & (sound[fb] >= 0) & (sound[fa] != sound[fb]) & used[fa] & used[fb]
         flag(
             typo & rhyme & ~own_agrees & ~disagrees,
@@ -339,46 +352,32 @@ def _merges(
         )
         # Two children can share a name, a grade and a school; without something
         # that belongs to the child or its household, a merge is a guess.
-        anchored = np.zeros(len(lv), np.bool_)
-        for j, good in _ANCHORS:
-            anchored |= np.isin(lv[:, j], good)
-        typo_date = np.ones(len(lv), np.bool_)
-        for j, good in _TYPO_DATE_ANCHOR:
-            typo_date &= np.isin(lv[:, j], good)
-        anchored |= typo_date
-        by_name = np.ones(len(lv), np.bool_)
-        for j, good in _GUARDIAN_NAME_ANCHOR:
-            by_name &= np.isin(lv[:, j], good)
-        anchored |= by_name
+        anchored = (
+            _any_level(lv, _ANCHORS)
+            | _every_level(lv, _TYPO_DATE_ANCHOR)
+            | _every_level(lv, _GUARDIAN_NAME_ANCHOR)
+        )
         family = (
             families.same(archived, target) if families is not None else np.zeros(len(lv), np.bool_)
         )
         by_family = family & ~anchored
-        other_home = np.ones(len(lv), np.bool_)
-        for j, good in _OTHER_HOUSEHOLD:
-            other_home &= np.isin(lv[:, j], good)
         flag(
-            typo & other_home & ~family,
+            typo & _every_level(lv, _OTHER_HOUSEHOLD) & ~family,
             "given names differ by a typo and the household is another (no guardian "
             "shared, another address): a namesake, not a typo",
         )
         if families is not None and families.alike_archived is not None:
             assert families.alike_synced is not None
             alike = families.alike_archived[archived] | families.alike_synced[target]
-            own = np.zeros(len(lv), np.bool_)
-            for j, good in _OWN_EVIDENCE:
-                own |= np.isin(lv[:, j], good)
             flag(
-                alike & ~own,
+                alike & ~own_agrees,
                 "the family has twins of one gender with similar given names, and no middle "
                 "name or identifier tells which one this is",
             )
         if families is not None and families.mixed_archived is not None:
             assert families.mixed_synced is not None
             mixed = families.mixed_archived[archived] | families.mixed_synced[target]
-            own_or_sex = lv[:, jsex] == _level_index("gender", "same")[1][0]
-            for j, good in _OWN_EVIDENCE:
-                own_or_sex |= np.isin(lv[:, j], good)
+            own_or_sex = (lv[:, jsex] == _level_index("gender", "same")[1][0]) | own_agrees
             flag(
                 mixed & ~own_or_sex,
                 "the family has twins of both genders with similar given names (Jordan and "
@@ -389,9 +388,7 @@ def _merges(
         namesakes = expected_namesakes(
             ea, eb, archived, target, freqs, settings.namesake_grade_band
         )
-        rare = namesakes <= settings.max_expected_namesakes
-        for j, good in _RARE_NAME_PAIR:
-            rare &= np.isin(lv[:, j], good)
+        rare = (namesakes <= settings.max_expected_namesakes) & _every_level(lv, _RARE_NAME_PAIR)
         flag(
             ~anchored & ~rare,
             "nothing but names and school data agree (no birth date, identifier or guardian)",

@@ -69,6 +69,14 @@ class RosterLoader(Protocol):
     def load_prepared(self, data: PreparedRosters, *, replace: bool) -> None: ...
 
 
+@runtime_checkable
+class StatisticsRefresher(Protocol):
+    """Adapters whose database plans queries from table statistics that a bulk load leaves
+    stale (PostgreSQL): refreshed after every load."""
+
+    def refresh_statistics(self) -> None: ...
+
+
 def _details(contact: Contact) -> tuple[Any, ...]:
     return (contact.first_name, contact.last_name, contact.email, contact.phone, contact.sis_id)
 
@@ -190,4 +198,6 @@ def load_history(storage: StorageAdapter, rows: Mapping[str, Iterable[Mapping[st
             batch = [HistoryRow(name, history_key(table, v), dict(v)) for v in items]
             tx.insert_rows(batch)
             total += len(batch)
+    if isinstance(storage, StatisticsRefresher):
+        storage.refresh_statistics()
     return total

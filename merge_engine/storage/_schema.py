@@ -133,6 +133,7 @@ CREATE TABLE IF NOT EXISTS guardians (
     sis_id TEXT,
     merged_into TEXT NULL REFERENCES guardians (id)
 );
+CREATE INDEX IF NOT EXISTS guardians_merged_into ON guardians (merged_into);
 CREATE TABLE IF NOT EXISTS student_guardians (
     student_id TEXT NOT NULL REFERENCES students (id),
     guardian_id TEXT NOT NULL REFERENCES guardians (id),

@@ -307,6 +307,25 @@ class SQLAlchemyStorage(BaseStorage):
                 self._insert_rosters(conn, data)
         except sa.exc.DBAPIError as exc:
             raise translate(exc) from None  # the driver error may quote row values
+        self.refresh_statistics()
+
+    def refresh_statistics(self) -> None:
+        """``ANALYZE`` every mapped table on PostgreSQL, after a bulk load.
+
+        A table loaded in bulk has no statistics until autovacuum gets to it (never, where
+        autovacuum is off): the planner then guesses its size from its pages and reads the
+        whole students table for every chunk the apply checks (``id = ANY(...)``), which
+        grows with the square of the district. Other databases plan these reads by index.
+        """
+        if self.dialect != "postgresql":
+            return
+        prep = self.engine.dialect.identifier_preparer
+        try:
+            with self.engine.begin() as conn:
+                for table in self.stmts.all_tables():
+                    conn.execute(sa.text(f"ANALYZE {prep.format_table(table)}"))
+        except sa.exc.DBAPIError as exc:
+            raise translate(exc) from None
 
     def _insert_rosters(self, conn: sa.Connection, data: PreparedRosters) -> None:
         st = self.stmts

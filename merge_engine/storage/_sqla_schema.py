@@ -101,7 +101,8 @@ def reference_metadata(schema: str | None = None) -> sa.MetaData:
         md,
         sa.Column("id", sa.Text, primary_key=True),
         *(sa.Column(name, sa.Text) for name in guardians),
-        sa.Column("merged_into", sa.Text, sa.ForeignKey(gid), nullable=True),
+        # Indexed: every guardian deleted or re-keyed is checked against it (self-reference).
+        sa.Column("merged_into", sa.Text, sa.ForeignKey(gid), nullable=True, index=True),
     )
     sa.Table(
         "student_guardians",

@@ -269,24 +269,22 @@ def encode_students(
 
     # Each distinct surname's words coded once (in order of first occurrence), padded.
     padding = [MISSING] * MAX_SURNAME_TOKENS
-    token_table = {
-        value: ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
-            :MAX_SURNAME_TOKENS
-        ]
-        for value in dict.fromkeys(lasts)
-    }
-    last_tokens = np.array(list(map(token_table.__getitem__, lasts)), np.int32).reshape(
-        n, MAX_SURNAME_TOKENS
-    )
-
-    dob = np.fromiter(
-        (
-            s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING
-            for s in students
-        ),
+    position = {value: i for i, value in enumerate(dict.fromkeys(lasts))}
+    token_rows = np.array(
+        [
+            ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
+                :MAX_SURNAME_TOKENS
+            ]
+            for value in position
+        ],
         np.int32,
-        count=n,
-    )
+    ).reshape(len(position), MAX_SURNAME_TOKENS)
+    last_tokens = token_rows[np.fromiter(map(position.__getitem__, lasts), np.int64, count=n)]
+
+    # Each distinct birth date as yyyymmdd once (a district has a few thousand).
+    dobs = [s.dob for s in students]
+    yyyymmdd = {d: d.year * 10000 + d.month * 100 + d.day if d else MISSING for d in set(dobs)}
+    dob = np.fromiter(map(yyyymmdd.__getitem__, dobs), np.int32, count=n)
     grade = np.fromiter(
         (GRADE_MISSING if s.grade is None else s.grade for s in students), np.int16, count=n
     )

@@ -861,21 +861,6 @@ class TestUnquotedFiles:
         assert expected == self._read(tmp_path, end.join(self.ROWS) + end)
         assert expected == self._read(tmp_path, quoted + end)
 
-    @pytest.mark.parametrize("end", ["\n", "\r\n"])
-    @pytest.mark.parametrize(
-        "row", ["\t1,Ann,3", "1,Ann,3\u00a0", "1, Ann,3", "1,Ann\x1f,3", "1,Ann,3 ", "1,Ann,3"]
-    )
-    def test_a_cell_is_stripped_wherever_its_space_is(
-        self, tmp_path: Path, end: str, row: str
-    ) -> None:
-        """One padded cell anywhere (first or last of its row, any whitespace) is stripped:
-        files without any are read without stripping."""
-        text = end.join(["id,name,grade", "2,Bo,4", row, "3,Cy,5"]) + end
-
-        expected = (["id", "name", "grade"], [["2", "1", "3"], ["Bo", "Ann", "Cy"],
-                    ["4", "3", "5"]], [2, 3, 4])  # fmt: skip
-        assert expected == self._read(tmp_path, text)
-
     @pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
     def test_a_ragged_row_is_named_by_its_line(self, tmp_path: Path, end: str) -> None:
         """Whichever way the file is read, the error names the row's physical line."""

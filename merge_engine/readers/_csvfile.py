@@ -14,7 +14,6 @@ import csv
 import datetime as dt
 import functools
 import io
-import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -466,8 +465,6 @@ def read_table(
 
 
 _CHUNK_ROWS = 4096
-#: Whitespace (but the line ends) at the start or the end of a cell: what stripping removes.
-_PADDED = re.compile(r"(?:^|,)[^\S\r\n]|[^\S\r\n](?:,|\r?$)", re.MULTILINE)
 
 
 def _read_unquoted(
@@ -508,12 +505,11 @@ def _read_unquoted(
             header, width, header_line = cells, len(cells), start
             columns = [[] for _ in header]
             pooled = [pool is not None and header_key(n) not in pool[1] for n in header]
-    padded = _PADDED.search(text) is not None  # else no cell has spaces to strip
     for first in range(start, len(lines_text), _CHUNK_ROWS):
         chunk = [line.split(",") for line in lines_text[first : first + _CHUNK_ROWS]]
         _add_rows(chunk, first + 1, width, name, lines)
         for column, raw, shared in zip(columns, zip(*chunk, strict=True), pooled, strict=False):
-            stripped = list(map(str.strip, raw)) if padded else raw
+            stripped = list(map(str.strip, raw))
             column.extend(map(keep.setdefault, stripped, stripped) if shared else stripped)
     return Table(name, header, columns, lines, header_line)
 

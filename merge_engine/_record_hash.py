@@ -36,20 +36,28 @@ def student_hash(student: Student, *, contacts: bool = True) -> str:
 
 
 def student_hashes(students: Sequence[Student], *, contacts: bool = True) -> list[str]:
-    """:func:`student_hash` of each student, a field of all of them at a time (a plan hashes
-    every record of a district: a Python call per field and record was most of the cost)."""
-    columns = [
-        [str(value) if value else "" for value in map(operator.attrgetter(name), students)]
-        for name in _FIELDS
-    ]
-    texts = list(map("\x1f".join, zip(*columns, strict=True)))
+    """:func:`student_hash` of each student (a plan hashes every record of a district).
+
+    Each record's fields are read in one C call and turned into text through a table
+    (``None`` and grade 0 are empty, each distinct birth date and grade is made text
+    once, strings stay as they are) instead of a Python call per field and record."""
+    texts: dict[Any, str] = {None: "", 0: ""}
+    for name in ("dob", "grade"):
+        texts.update((v, str(v)) for v in set(map(operator.attrgetter(name), students)) if v)
+    text = texts.get
+    try:
+        lines = ["\x1f".join(map(text, row, row)) for row in map(_field_values, students)]
+    except TypeError:  # a field that is neither text nor one of the table's values
+        return [student_hash(s, contacts=contacts) for s in students]
     if contacts:
-        texts = [
-            text + "".join(sorted("\x1f" + c.guardian_id for c in s.contacts))
-            for text, s in zip(texts, students, strict=True)
+        lines = [
+            line + "".join(sorted("\x1f" + c.guardian_id for c in s.contacts))
+            if s.contacts
+            else line
+            for line, s in zip(lines, students, strict=True)
         ]
     sha256 = hashlib.sha256
-    return [sha256(text.encode()).hexdigest()[:16] for text in texts]
+    return [sha256(line.encode()).hexdigest()[:16] for line in lines]
 
 
 def guardian_ids(student: Student) -> tuple[str, ...]:

@@ -17,11 +17,13 @@ def test_hashes_of_many_students_equal_one_at_a_time() -> None:
         make_student("k", "Ana", "Ruiz", grade=0, dob=dt.date(2015, 1, 2)),  # Kindergarten
         make_student("n", "Bo", "Li", contacts=[contact("g2"), contact("g1")]),
     ]
+    untyped = [*students[:3], make_student("u", "Cy", "Ng", school_id=7)]  # type: ignore[arg-type]
 
     assert [student_hash(s) for s in students] == student_hashes(students)
     assert [student_hash(s, contacts=False) for s in students] == student_hashes(
         students, contacts=False
     )
+    assert [student_hash(s) for s in untyped] == student_hashes(untyped)
 
 
 def test_a_hash_covers_the_guardian_accounts_in_id_order() -> None:

@@ -23,4 +23,9 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # What was built is still counted as young: the first collection after the
+            # pause would traverse all of it (about a second for a 150k plan). Moved to the
+            # oldest generation instead, it waits for the next full collection.
+            gc.freeze()
             gc.enable()
+            gc.unfreeze()

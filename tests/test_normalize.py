@@ -342,6 +342,15 @@ def test_phones_in_a_batch_keep_extensions_and_plus_signs_apart() -> None:
     assert ["+15551234567", "+15551234567"] == normalize_phones(values)[:2]
 
 
+def test_phones_in_a_batch_read_e164_as_alone() -> None:
+    """Numbers written from +1 (as a sync writes them) read as they do alone, and only those."""
+    values = ["+16505551234", " +16505551234", "+1 650 555 1234", "1+6505551234", "+1+650555123",
+              "+10505551234", "(+1)6505551234", "+16505551234x2", "+441234567890"]  # fmt: skip
+
+    assert [normalize_phone(v) for v in values] == normalize_phones(values)
+    assert ["+16505551234"] * 3 == normalize_phones(values)[:3]
+
+
 @given(_BATCH_VALUES, st.sampled_from(["", "sis:"]))
 def test_identifiers_in_a_batch_equal_one_at_a_time(values: list[str], prefix: str) -> None:
     """normalize_identifiers gives the prefixed normalize_identifier of each value."""

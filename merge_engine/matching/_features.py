@@ -180,6 +180,30 @@ def _codes(
     return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
 
 
+def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The distinct values of ``raw`` but ``None`` and ``""``, in order of first occurrence,
+    and each row's index among them (``-1`` for ``None`` and ``""``)."""
+    table: dict[str | None, int] = dict.fromkeys(raw, MISSING)
+    table.pop(None, None)
+    table.pop("", None)
+    distinct: list[str] = list(table)  # type: ignore[arg-type]
+    table = dict(zip(distinct, range(len(distinct)), strict=True))
+    table[None] = table[""] = MISSING
+    return distinct, np.fromiter(map(table.__getitem__, raw), np.int64, count=len(raw))
+
+
+def _codes_of(
+    distinct: list[str],
+    rows: npt.NDArray[np.int64],
+    vocab: Vocabulary,
+    normalise: Callable[[str], str],
+) -> IntArray:
+    """:func:`_codes` of a column already split by :func:`_distinct`."""
+    codes = np.array([*vocab.codes(list(map(normalise, distinct))), MISSING], np.int32)
+    found: IntArray = codes[rows]  # a missing value's row is -1: the last code, MISSING
+    return found
+
+
 def _ragged(n: int, owners: npt.NDArray[np.int64], codes: IntArray) -> Ragged:
     """Per-record sorted sets of codes (missing codes dropped) as CSR."""
     keep = codes != MISSING
@@ -267,26 +291,28 @@ def encode_students(
     firsts = [s.first_name for s in students]
     lasts = [s.last_name for s in students]
 
+    # Given names and surnames are coded several ways: each row is looked up once.
+    first_values, first_rows = _distinct(firsts)
+    last_values, last_rows = _distinct(lasts)
+
     # Each distinct surname's words coded once (in order of first occurrence), padded.
     padding = [MISSING] * MAX_SURNAME_TOKENS
-    token_table = {
-        value: ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
-            :MAX_SURNAME_TOKENS
+    token_rows = np.array(
+        [
+            ([names.code(t) for t in name_tokens(value)[:MAX_SURNAME_TOKENS]] + padding)[
+                :MAX_SURNAME_TOKENS
+            ]
+            for value in last_values
         ]
-        for value in dict.fromkeys(lasts)
-    }
-    last_tokens = np.array(list(map(token_table.__getitem__, lasts)), np.int32).reshape(
-        n, MAX_SURNAME_TOKENS
-    )
-
-    dob = np.fromiter(
-        (
-            s.dob.year * 10000 + s.dob.month * 100 + s.dob.day if s.dob else MISSING
-            for s in students
-        ),
+        + [padding],  # the row of a missing surname (index -1)
         np.int32,
-        count=n,
-    )
+    ).reshape(len(last_values) + 1, MAX_SURNAME_TOKENS)
+    last_tokens = token_rows[last_rows]
+
+    # Each distinct birth date as yyyymmdd once (a district has a few thousand).
+    dobs = [s.dob for s in students]
+    yyyymmdd = {d: d.year * 10000 + d.month * 100 + d.day if d else MISSING for d in set(dobs)}
+    dob = np.fromiter(map(yyyymmdd.__getitem__, dobs), np.int32, count=n)
     grade = np.fromiter(
         (GRADE_MISSING if s.grade is None else s.grade for s in students), np.int16, count=n
     )
@@ -334,11 +360,11 @@ def encode_students(
 
     return EncodedSide(
         ids=tuple(s.id for s in students),
-        first=_codes(firsts, names, normalize_name),
-        first_token=_codes(firsts, names, _first_word),
+        first=_codes_of(first_values, first_rows, names, normalize_name),
+        first_token=_codes_of(first_values, first_rows, names, _first_word),
         middle=_codes([s.middle_name for s in students], names, _first_word),
-        last=_codes(lasts, names, normalize_name),
-        last_key=_codes(lasts, names, _joined),
+        last=_codes_of(last_values, last_rows, names, normalize_name),
+        last_key=_codes_of(last_values, last_rows, names, _joined),
         last_tokens=last_tokens,
         dob=dob,
         grade=grade,

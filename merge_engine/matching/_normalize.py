@@ -160,9 +160,19 @@ def normalize_phones(values: list[str], region: str = "US") -> list[str]:
         if len(d) == 10 and d[0] not in "01" and d.isdigit()
         else "+" + d
         if len(d) == 11 and d[0] == "1" and d[1] not in "01" and d.isdigit()
+        # E.164 as the sync writes it (+14085551234): what normalize_phone makes of it too.
+        else d
+        if len(d) == 12 and d[1] == "1" and d[2] not in "01" and _e164_us(d, v)
         else slow(v, region)
         for d, v in zip(digits, values, strict=True)
     ]
+
+
+def _e164_us(kept: str, value: str) -> bool:
+    """Whether ``value``, cut to ``kept`` (twelve characters, ``?1`` then a non-0/1), is a
+    North American number written from ``+1``: eleven digits after the one ``+`` it starts
+    with, so that :func:`normalize_phone` reads it as ``kept``."""
+    return kept[0] == "+" and kept[1:].isdigit() and value.strip().startswith("+1")
 
 
 #: ASCII digits, line breaks and what makes ``normalize_phone`` read a number otherwise.

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from .._gc import gc_paused
 from .._log import get_logger
-from .._record_hash import guardian_ids, record_hashes, student_hash
+from .._record_hash import guardian_ids, record_hashes, student_hash, student_hashes
 from ..accounts._guardians import _plan_guardians
 from ..accounts._roles import _find_roles
 from ..matching._assignment import assign
@@ -255,9 +255,9 @@ def _build_plan(
     timer.lap("assignment")
 
     hashes = _Hashes(
-        [student_hash(s) for s in a_students],
-        [student_hash(s, contacts=False) for s in b_students],
-        [guardian_ids(s) for s in b_students],
+        student_hashes(a_students),
+        student_hashes(b_students, contacts=False),
+        list(map(guardian_ids, b_students)),
     )
     merges = _merges(
         scored,

@@ -101,7 +101,7 @@ def _contested_duplicates(
         key = (partner, float(prob[k]), -k)
         if a not in best or key > best[a]:
             best[a] = key
-    out = []
+    chosen: list[tuple[int, list[int]]] = []  # each proposal's pair and the twins it contests
     for a, (_, _, minus_k) in sorted(best.items()):
         k = -minus_k
         s = int(scored.synced[k])
@@ -111,6 +111,12 @@ def _contested_duplicates(
         twins = [m for m in members[winner] if (a, m) in possible]
         if not twins:
             continue
+        chosen.append((k, twins))
+    # The evidence of every proposal scored at once (one numpy pass, not one per pair).
+    contributions = scored.contributions(np.array([k for k, _ in chosen], np.int64)).tolist()
+    out = []
+    for (k, twins), bits in zip(chosen, contributions, strict=True):
+        s = int(scored.synced[k])
         out.append(
             _review_merge(
                 scored,
@@ -118,6 +124,7 @@ def _contested_duplicates(
                 a_students,
                 b_students,
                 hashes,
+                bits=bits,
                 reasons=[
                     "possible duplicate of archived "
                     + ", ".join(a_students[m].id for m in twins)
@@ -143,11 +150,14 @@ def _review_merge(
     reasons: list[str],
     competitors: list[Competitor] = [],  # noqa: B006 - never mutated
     duplicates: list[str] = [],  # noqa: B006 - never mutated
+    bits: list[float] | None = None,
 ) -> Merge:
-    """A review merge for scored pair ``k``, proposed outside the assignment."""
+    """A review merge for scored pair ``k``, proposed outside the assignment (``bits``: the
+    pair's contributions, when already computed with others')."""
     a, s = int(scored.archived[k]), int(scored.synced[k])
     lv = scored.levels.levels
-    bits = scored.contributions(np.array([k]))[0].tolist()
+    if bits is None:
+        bits = scored.contributions(np.array([k]))[0].tolist()
     return Merge(
         archived_id=a_students[a].id,
         synced_id=b_students[s].id,

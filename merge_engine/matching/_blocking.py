@@ -12,14 +12,15 @@ Everything here is array work: the output is two index arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
 from ._arrays import isin, unique
-from ._features import MISSING, EncodedSide, Ragged, Vocabulary
+from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
 __all__ = [
@@ -271,15 +272,39 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
     }
 
 
-def _split_fields(side: EncodedSide) -> tuple[I64, I64, I64]:
-    """Birth year, school-year cohort (born September to August) and school per record
-    (``MISSING`` when unknown): what cuts a common name's block. Classmates are born in
+def _split_fields(
+    side: EncodedSide, names: Sequence[str], grade_shift: int, wanted: set[str]
+) -> dict[str, I64]:
+    """What cuts an oversized block, per record (``MISSING`` when unknown, else >= 0).
+
+    Birth year; school-year cohort (born September to August: classmates are born in
     two calendar years, so namesakes of one class meet in the cohort even when not in
-    the year, and compete for the same records."""
+    the year, and compete for the same records); school; the grade expected on the
+    synced side (``grade_shift``: the grade progression on the archived side, 0 on the
+    synced one); the first letters of the given name and of the surname.
+    """
+    out: dict[str, I64] = {}
     dob = side.dob.astype(np.int64)
     year = np.where(dob == MISSING, MISSING, dob // 10_000)
-    cohort = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
-    return year, cohort, side.school.astype(np.int64)
+    if "year" in wanted:
+        out["year"] = year
+    if "cohort" in wanted:
+        out["cohort"] = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
+    if "school" in wanted:
+        out["school"] = side.school.astype(np.int64)
+    if "grade" in wanted:
+        grade = side.grade.astype(np.int64)
+        # Offset so that pre-kindergarten grades stay non-negative codes.
+        out["grade"] = np.where(grade == GRADE_MISSING, MISSING, grade + grade_shift + 100)
+    if wanted & {"given initial", "surname initial"}:
+        initials = np.array([ord(n[0]) if n else MISSING for n in names] or [MISSING], np.int64)
+        for field, codes in (
+            ("given initial", side.first_token),
+            ("surname initial", side.last_key),
+        ):
+            known = codes.astype(np.int64)
+            out[field] = np.where(known == MISSING, MISSING, initials[np.maximum(known, 0)])
+    return out
 
 
 BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
@@ -310,21 +335,30 @@ DUPLICATE_RULES: frozenset[str] = frozenset(
 household anchor; the name rule finds records typed twice without either (a nickname,
 other contacts), which can only be proposed for review with the first record's match."""
 
-SPLIT_RULES: frozenset[str] = frozenset(
+_NAME_SPLIT = ("year", "cohort", "school")
+
+SPLIT_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "given name variant + surname word",
-        "given name variant + joined surname",
-        "given name and surname in either order",
+        "given name variant + surname word": _NAME_SPLIT,
+        "given name variant + joined surname": _NAME_SPLIT,
+        "given name and surname in either order": _NAME_SPLIT,
+        "surname + given initial": (*_NAME_SPLIT, "grade"),
+        "given name + school": ("year", "cohort", "grade"),
+        "zip + birth date": ("school", "given initial", "surname initial"),
     }
 )
-"""Name rules whose blocks grow with the square of the district: a block of more than
-``split_block_pairs`` pairs only pairs records born the same calendar year or school year
-(September to August), or at the same school."""
+"""Rules whose blocks grow with the square of the district, and what splits a block of
+more than ``split_block_pairs`` pairs: its pairs must also agree on one of these fields
+(see :func:`_split_fields`). The name rules split by birth year, school year (September
+to August) and school; the fallback rules, which run for records with too little
+evidence to be resolved (often no birth date), also by the grade expected after the
+progression; two children born the same day in one zip code, by school or either
+initial."""
 
 SPLIT_BLOCK_PAIRS = 100
-"""Pairs above which a name block is split (about ten records a side). At 2,000 and 20,000
-students almost no block is this large; at 150,000 the split blocks held a third of the
-name rules' pairs."""
+"""Pairs above which a block of a ``SPLIT_RULES`` rule is split (about ten records a side).
+At 2,000 and 20,000 students almost no block is this large; at 150,000 the split blocks
+held a third of the name rules' pairs."""
 
 
 def generate_candidates(
@@ -337,18 +371,22 @@ def generate_candidates(
     split_block_pairs: int = SPLIT_BLOCK_PAIRS,
     archived_subset: npt.NDArray[np.bool_] | None = None,
     exclude: I64 | None = None,
+    grade_progression: int = 1,
 ) -> Candidates:
     """Union of the pairs joined by each rule; read-only, deterministic.
 
     ``archived_subset`` limits the archived side to some records (the
     fallback rules only run for records the others did not resolve);
     ``exclude`` holds pair codes (``archived * len(synced) + synced``)
-    already compared. A block of a name rule (``SPLIT_RULES``) of more than
-    ``split_block_pairs`` pairs is split by birth year, school year and school.
+    already compared. A block of a ``SPLIT_RULES`` rule of more than
+    ``split_block_pairs`` pairs is split by that rule's fields (``grade_progression``:
+    the grade an archived record is expected in on the synced side, 0 when both sides
+    are archived).
     """
     builders = _rules(names)
-    a_fields, b_fields = _split_fields(archived), _split_fields(synced)
-    split = Split(split_block_pairs, tuple(zip(a_fields, b_fields, strict=True)))
+    wanted = {f for rule in rules for f in SPLIT_RULES.get(rule, ())}
+    a_fields = _split_fields(archived, names.values, grade_progression, wanted)
+    b_fields = _split_fields(synced, names.values, 0, wanted)
     nb = np.int64(max(len(synced), 1))
     merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
@@ -365,9 +403,12 @@ def generate_candidates(
         if archived_subset is not None:
             keep = archived_subset[a_key.owners]
             a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
-        codes, pairs, skipped = _join(
-            a_key, key(synced), max_block_pairs, nb, split if rule in SPLIT_RULES else None
+        split = (
+            Split(split_block_pairs, tuple((a_fields[f], b_fields[f]) for f in SPLIT_RULES[rule]))
+            if rule in SPLIT_RULES
+            else None
         )
+        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split)
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)

@@ -196,22 +196,31 @@ def _join(
 
 
 def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
-    """Each record's first given name expanded to its canonical forms."""
+    """Each record's first given name expanded to its canonical forms.
+
+    The forms are looked up once per distinct name, then spread over the records by
+    array indexing: a million records share some tens of thousands of given names.
+    """
     index = nickname_index()
     names = vocab.values
-    owners: list[int] = []
-    keys: list[int] = []
-    cache: dict[int, list[int]] = {}
-    for i, code in enumerate(side.first_token.tolist()):
-        if code == MISSING:
-            continue
-        expanded = cache.get(code)
-        if expanded is None:
-            expanded = [vocab.code(v) for v in sorted(index.canonicals(names[code]))]
-            cache[code] = expanded
-        owners.extend([i] * len(expanded))
-        keys.extend(expanded)
-    return KeyColumn(np.asarray(owners, np.int64), np.asarray(keys, np.int64))
+    codes = side.first_token.astype(np.int64)
+    owners = np.flatnonzero(codes != MISSING).astype(np.int64)
+    distinct, first, which = np.unique(codes[owners], return_index=True, return_inverse=True)
+    # Looked up in record order, as forms not yet in the vocabulary get their codes.
+    forms: list[list[int]] = [[] for _ in range(len(distinct))]
+    for k in np.argsort(first, kind="stable").tolist():
+        forms[k] = [vocab.code(v) for v in sorted(index.canonicals(names[int(distinct[k])]))]
+    counts = np.fromiter(map(len, forms), np.int64, count=len(forms))
+    flat = np.fromiter(
+        (f for expanded in forms for f in expanded), np.int64, count=int(counts.sum())
+    )
+    starts = np.cumsum(counts) - counts
+    per_record = counts[which]
+    within = np.arange(int(per_record.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(per_record) - per_record, per_record
+    )
+    keys = flat[np.repeat(starts[which], per_record) + within]
+    return KeyColumn(np.repeat(owners, per_record), keys)
 
 
 def _initial(side: EncodedSide, names: Sequence[str]) -> KeyColumn:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import isin, unique
+from ._arrays import isin, merged_unique, unique
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -191,7 +191,7 @@ def _join(
         first = last
     if not parts:
         return np.empty(0, np.int64), total, skipped
-    merged = parts[0] if len(parts) == 1 else unique(np.concatenate(parts))
+    merged = parts[0] if len(parts) == 1 else merged_unique(parts)
     return merged, total, skipped
 
 
@@ -434,4 +434,4 @@ def _union(left: I64, right: I64) -> I64:
         return right
     if not len(right):
         return left
-    return unique(np.concatenate([left, right]))
+    return merged_unique([left, right])

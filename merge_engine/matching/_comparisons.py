@@ -164,13 +164,12 @@ class _PairTable:
         self.size = len(left)
         self.valid = (left != MISSING) & (right != MISSING)
         keys = (left[self.valid].astype(np.int64) << 32) | right[self.valid].astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
+        # A sort and a search: several times faster than a stable argsort of the keys.
+        ordered = np.sort(keys)
         first = np.ones(len(ordered), np.bool_)
         np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-        self.inverse = np.empty(len(keys), np.int64)
-        self.inverse[order] = np.cumsum(first) - 1
         unique = ordered[first]
+        self.inverse = np.searchsorted(unique, keys)
         codes = unique_codes(np.concatenate([unique >> 32, unique & 0xFFFFFFFF]))
         self.strings: list[str] = [values[c] for c in codes.tolist()]
         self.left = np.searchsorted(codes, unique >> 32)
@@ -485,13 +484,14 @@ def _identifier(
     exact = np.zeros(len(ia), np.bool_)
     conflict = np.zeros(len(ia), np.bool_)
     typo = np.zeros(len(ia), np.bool_)
-    for ka in kinds_a:
-        va = ka[ia]
-        for kb in kinds_b:
-            exact |= (va == kb[ib]) & (va != MISSING)
+    values_a = [ka[ia] for ka in kinds_a]
+    values_b = [kb[ib] for kb in kinds_b]
+    for va in values_a:
+        known = va != MISSING
+        for vb in values_b:
+            exact |= (va == vb) & known
     # Student emails change (personal to district address): they can confirm, never contradict.
-    for ka, kb in zip(kinds_a[:3], kinds_b[:3], strict=True):
-        va, vb = ka[ia], kb[ib]
+    for va, vb in zip(values_a[:3], values_b[:3], strict=True):
         differ = (va != MISSING) & (vb != MISSING) & (va != vb)
         conflict |= differ
         if values is not None and differ.any():

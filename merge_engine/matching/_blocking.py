@@ -131,6 +131,7 @@ def _join(
     max_block_pairs: int,
     nb: np.int64,
     split: Split | None = None,
+    upper_only: bool = False,
 ) -> tuple[I64, int, int]:
     """The distinct pair codes (``a owner * nb + b owner``, sorted) of the (a, b) owner
     pairs sharing a key, how many pairs the blocks held (with repeats), and how many keys
@@ -139,7 +140,8 @@ def _join(
     Blocks are expanded a few million pairs at a time and each chunk reduced to its
     distinct codes, so memory follows the distinct pairs, not the blocks' sizes. With
     ``split``, a block of more than ``split.pairs`` pairs only pairs records that also
-    agree on one of its fields (see :class:`Split`).
+    agree on one of its fields (see :class:`Split`). With ``upper_only`` (both sides one
+    roster) only pairs ``a owner < b owner`` are kept, as they are made.
     """
     a_order = np.argsort(a.keys, kind="stable")
     b_order = np.argsort(b.keys, kind="stable")
@@ -163,6 +165,7 @@ def _join(
                     _refined(b_owner, sb[big], cb[big], b_field),
                     max_block_pairs,
                     nb,
+                    upper_only=upper_only,
                 )
                 parts.append(codes)
                 total += pairs
@@ -185,8 +188,14 @@ def _join(
         block = np.repeat(np.arange(first, last), chunk)
         within = np.arange(count, dtype=np.int64) - np.repeat(np.cumsum(chunk) - chunk, chunk)
         cb_rep = cb[block]
-        codes = a_owner[sa[block] + within // cb_rep] * nb + b_owner[sb[block] + within % cb_rep]
+        left = a_owner[sa[block] + within // cb_rep]
+        right = b_owner[sb[block] + within % cb_rep]
         del block, within, cb_rep
+        if upper_only:
+            keep = left < right
+            left, right = left[keep], right[keep]
+        codes = left * nb + right
+        del left, right
         parts.append(unique(codes))
         first = last
     if not parts:
@@ -381,6 +390,7 @@ def generate_candidates(
     archived_subset: npt.NDArray[np.bool_] | None = None,
     exclude: I64 | None = None,
     grade_progression: int = 1,
+    upper_only: bool = False,
 ) -> Candidates:
     """Union of the pairs joined by each rule; read-only, deterministic.
 
@@ -390,7 +400,9 @@ def generate_candidates(
     already compared. A block of a ``SPLIT_RULES`` rule of more than
     ``split_block_pairs`` pairs is split by that rule's fields (``grade_progression``:
     the grade an archived record is expected in on the synced side, 0 when both sides
-    are archived).
+    are archived). ``upper_only``, when both sides are one roster (the duplicate search):
+    only pairs ``archived < synced``, the others being their mirror images or a record
+    with itself.
     """
     builders = _rules(names)
     wanted = {f for rule in rules for f in SPLIT_RULES.get(rule, ())}
@@ -417,7 +429,7 @@ def generate_candidates(
             if rule in SPLIT_RULES
             else None
         )
-        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split)
+        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split, upper_only)
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)

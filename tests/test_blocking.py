@@ -341,8 +341,8 @@ class TestCommonNameSplit:
         assert pairs == {(i, j) for i in range(12) for j in range(12) if j % 2 == 1}
 
     def test_zip_and_birth_date_blocks_split_by_school_or_initial(self) -> None:
-        """Children born the same day in one zip code, past the split: a pair needs the
-        same school, given-name initial or surname initial."""
+        """Children born the same day in one zip code: a pair needs the same school,
+        given-name initial or surname initial, however small the block."""
         day = dt.date(2012, 5, 5)
         archived = [
             make_student(
@@ -380,6 +380,24 @@ class TestCommonNameSplit:
             if j != 7 and ((i % 2 == 0 and j % 2 == 0) or (i % 3 == 0 and j % 3 == 0))
         }
         assert pairs == expected
+
+    def test_two_children_born_the_same_day_in_one_zip_need_more_in_common(self) -> None:
+        """A block of two records: a pair with nothing but the zip and the birth date in
+        common is not joined; one at the same school is."""
+        day = dt.date(2012, 5, 5)
+        archived = [
+            make_student("a0", "Ava", "Stone", dob=day, zip="95027", school_id="s1"),
+            make_student("a1", "Liam", "Brook", dob=day, zip="95028", school_id="s1"),
+        ]
+        synced = [
+            make_student("b0", "Noor", "Haddad", dob=day, zip="95027", school_id="s2"),
+            make_student("b1", "Zane", "Quill", dob=day, zip="95028", school_id="s1"),
+        ]
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        c = generate_candidates(ea, eb, vocab.names, rules=["zip + birth date"])
+
+        assert {(1, 1)} == _pairs(c)
 
     def test_a_block_over_the_cap_is_split_not_skipped(self) -> None:
         """A name too common for ``max_block_pairs`` still joins namesakes born the same year."""

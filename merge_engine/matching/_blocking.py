@@ -24,6 +24,7 @@ from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
 __all__ = [
+    "ALWAYS_SPLIT",
     "BLOCKING_RULES",
     "DUPLICATE_ONLY_RULES",
     "DUPLICATE_RULES",
@@ -373,6 +374,12 @@ evidence to be resolved (often no birth date), also by the grade expected after 
 progression; two children born the same day in one zip code, by school or either
 initial."""
 
+ALWAYS_SPLIT: frozenset[str] = frozenset({"zip + birth date"})
+"""Rules of ``SPLIT_RULES`` whose every block is split, whatever its size. A zip code holds
+a whole town's children, so a day's births in it grow with the district; a pair that
+shares only the zip code and the birth date, and neither school nor an initial, is two
+children (splitting every such block lost no true pair at 20,000 on either generator)."""
+
 SPLIT_BLOCK_PAIRS = 100
 """Pairs above which a block of a ``SPLIT_RULES`` rule is split (about ten records a side).
 At 2,000 and 20,000 students almost no block is this large; at 150,000 the split blocks
@@ -425,7 +432,10 @@ def generate_candidates(
             keep = archived_subset[a_key.owners]
             a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
         split = (
-            Split(split_block_pairs, tuple((a_fields[f], b_fields[f]) for f in SPLIT_RULES[rule]))
+            Split(
+                0 if rule in ALWAYS_SPLIT else split_block_pairs,
+                tuple((a_fields[f], b_fields[f]) for f in SPLIT_RULES[rule]),
+            )
             if rule in SPLIT_RULES
             else None
         )

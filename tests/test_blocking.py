@@ -20,6 +20,8 @@ from merge_engine.matching._blocking import (
 from merge_engine.matching._features import Vocabularies, encode_students
 from merge_engine.testing.synthetic import SyntheticDistrict
 
+LETTERS = "abcdefghijklmnop"
+
 
 def _pairs(c: Candidates) -> set[tuple[int, int]]:
     return set(zip(c.archived.tolist(), c.synced.tolist(), strict=True))
@@ -283,7 +285,7 @@ class TestCommonNameSplit:
         assert {(i, j) for i in range(12) for j in range(12)} == _pairs(c)
 
     def test_split_does_not_touch_other_rules(self) -> None:
-        """Only name rules are split: a shared office phone is joined whole (or skipped)."""
+        """Only ``SPLIT_RULES`` are split: a shared office phone is joined whole (or skipped)."""
         office = "(212) 555-0100"
         a = [
             make_student(f"a{i}", f"A{i}", f"F{i}", contacts=[contact("o", office)])
@@ -298,6 +300,104 @@ class TestCommonNameSplit:
         c = generate_candidates(ea, eb, vocab.names, rules=["guardian phone"], split_block_pairs=10)
 
         assert 144 == len(c)
+
+    def test_fallback_blocks_split_by_expected_grade_without_birth_dates(self) -> None:
+        """Twelve Smiths named J. a side, no birth dates, at other schools on the synced
+        side (the fallback's usual case): past the split, a pair needs the grade the
+        archived record is expected in after the progression."""
+        archived = [make_student(f"a{i}", f"J{i}x", "Smith", grade=i % 4) for i in range(12)]
+        synced = [
+            make_student(f"b{i}", f"J{i}y", "Smith", grade=i % 4, school_id="new")
+            for i in range(12)
+        ]
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        pairs = _pairs(
+            generate_candidates(
+                ea, eb, vocab.names, rules=["surname + given initial"], split_block_pairs=100
+            )
+        )
+
+        assert pairs == {(i, j) for i in range(12) for j in range(12) if i % 4 + 1 == j % 4}
+
+    def test_given_name_school_blocks_do_not_split_by_school(self) -> None:
+        """ "given name + school" has the school in its key: its blocks split by birth year
+        and grade, never by the school they share (which would keep every pair)."""
+        archived = [
+            make_student(f"a{i}", "Maria", f"S{i}", grade=3, school_id="x") for i in range(12)
+        ]
+        synced = [
+            make_student(f"b{i}", "Maria", f"T{i}", grade=3 + i % 2, school_id="x")
+            for i in range(12)
+        ]
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        pairs = _pairs(
+            generate_candidates(
+                ea, eb, vocab.names, rules=["given name + school"], split_block_pairs=100
+            )
+        )
+
+        assert pairs == {(i, j) for i in range(12) for j in range(12) if j % 2 == 1}
+
+    def test_zip_and_birth_date_blocks_split_by_school_or_initial(self) -> None:
+        """Children born the same day in one zip code: a pair needs the same school,
+        given-name initial or surname initial, however small the block."""
+        day = dt.date(2012, 5, 5)
+        archived = [
+            make_student(
+                f"a{i}",
+                f"{'AB'[i % 2]}x{LETTERS[i]}",
+                f"{'CDD'[i % 3]}y{LETTERS[i]}",
+                dob=day,
+                zip="95027",
+            )
+            for i in range(12)
+        ]
+        synced = [
+            make_student(
+                f"b{i}",
+                f"{'AE'[i % 2]}z{LETTERS[i]}",
+                f"{'CFF'[i % 3]}w{LETTERS[i]}",
+                dob=day,
+                zip="95027",
+            )
+            for i in range(12)
+        ]
+        synced[7] = make_student("b7", "Quinn", "Ross", dob=day, zip="95027", school_id="s")
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        pairs = _pairs(
+            generate_candidates(
+                ea, eb, vocab.names, rules=["zip + birth date"], split_block_pairs=100
+            )
+        )
+
+        expected = {
+            (i, j)
+            for i in range(12)
+            for j in range(12)
+            if j != 7 and ((i % 2 == 0 and j % 2 == 0) or (i % 3 == 0 and j % 3 == 0))
+        }
+        assert pairs == expected
+
+    def test_two_children_born_the_same_day_in_one_zip_need_more_in_common(self) -> None:
+        """A block of two records: a pair with nothing but the zip and the birth date in
+        common is not joined; one at the same school is."""
+        day = dt.date(2012, 5, 5)
+        archived = [
+            make_student("a0", "Ava", "Stone", dob=day, zip="95027", school_id="s1"),
+            make_student("a1", "Liam", "Brook", dob=day, zip="95028", school_id="s1"),
+        ]
+        synced = [
+            make_student("b0", "Noor", "Haddad", dob=day, zip="95027", school_id="s2"),
+            make_student("b1", "Zane", "Quill", dob=day, zip="95028", school_id="s1"),
+        ]
+        ea, eb, vocab = encode_pair_sides(archived, synced)
+
+        c = generate_candidates(ea, eb, vocab.names, rules=["zip + birth date"])
+
+        assert {(1, 1)} == _pairs(c)
 
     def test_a_block_over_the_cap_is_split_not_skipped(self) -> None:
         """A name too common for ``max_block_pairs`` still joins namesakes born the same year."""

@@ -10,7 +10,8 @@ import pytest
 from conftest import contact, encode_pair_sides, level_code, levels_of, make_student
 
 from merge_engine import Settings, SettingsError
-from merge_engine.matching._comparisons import COMPARISONS, compare_pairs
+from merge_engine.matching._comparisons import COMPARISONS, compare_pairs, shared_values
+from merge_engine.matching._features import Ragged
 
 D = dt.date
 
@@ -377,3 +378,46 @@ def test_level_change_grades_follow_the_district() -> None:
     assert settings.level_change_grades == (7, 10)
     with pytest.raises(SettingsError, match="level_change_grades"):
         Settings(level_change_grades=["seventh"])
+
+
+class TestSharedValues:
+    """``shared_values`` compares a few values a record slot by slot and searches the rest."""
+
+    @staticmethod
+    def _ragged(lists: list[list[int]]) -> Ragged:
+        return Ragged.build(lists)
+
+    def test_same_answer_as_sets_for_any_number_of_values(self) -> None:
+        """Records with none, a few and more values than the slots (a child with many
+        guardians), against the plain set intersection of each pair."""
+        rng = np.random.default_rng(7)
+        a_lists = [
+            rng.choice(30, size=rng.integers(0, 9), replace=False).tolist() for _ in range(60)
+        ]
+        b_lists = [
+            rng.choice(30, size=rng.integers(0, 9), replace=False).tolist() for _ in range(50)
+        ]
+        ia = rng.integers(0, 60, 5_000).astype(np.int64)
+        ib = rng.integers(0, 50, 5_000).astype(np.int64)
+
+        found = shared_values(self._ragged(a_lists), self._ragged(b_lists), ia, ib)
+
+        expected = [bool(set(a_lists[i]) & set(b_lists[j])) for i, j in zip(ia, ib, strict=True)]
+        assert found.tolist() == expected
+        assert any(expected) and not all(expected)
+
+    def test_a_value_past_the_slots_is_found(self) -> None:
+        """The only shared value is a record's sixth."""
+        a = self._ragged([[1, 2, 3, 4, 5, 6]])
+        b = self._ragged([[9, 6]])
+
+        assert shared_values(a, b, np.zeros(1, np.int64), np.zeros(1, np.int64)).tolist() == [True]
+        assert shared_values(b, a, np.zeros(1, np.int64), np.zeros(1, np.int64)).tolist() == [True]
+
+    def test_sides_without_values(self) -> None:
+        empty = self._ragged([[], []])
+        some = self._ragged([[1], [2]])
+        pairs = np.array([0, 1], np.int64)
+
+        assert shared_values(empty, some, pairs, pairs).tolist() == [False, False]
+        assert shared_values(some, empty, pairs, pairs).tolist() == [False, False]

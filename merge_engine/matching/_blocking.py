@@ -12,17 +12,19 @@ Everything here is array work: the output is two index arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import isin, unique
-from ._features import MISSING, EncodedSide, Ragged, Vocabulary
+from ._arrays import isin, merged_unique, unique
+from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
 __all__ = [
+    "ALWAYS_SPLIT",
     "BLOCKING_RULES",
     "DUPLICATE_ONLY_RULES",
     "DUPLICATE_RULES",
@@ -130,6 +132,7 @@ def _join(
     max_block_pairs: int,
     nb: np.int64,
     split: Split | None = None,
+    upper_only: bool = False,
 ) -> tuple[I64, int, int]:
     """The distinct pair codes (``a owner * nb + b owner``, sorted) of the (a, b) owner
     pairs sharing a key, how many pairs the blocks held (with repeats), and how many keys
@@ -138,17 +141,23 @@ def _join(
     Blocks are expanded a few million pairs at a time and each chunk reduced to its
     distinct codes, so memory follows the distinct pairs, not the blocks' sizes. With
     ``split``, a block of more than ``split.pairs`` pairs only pairs records that also
-    agree on one of its fields (see :class:`Split`).
+    agree on one of its fields (see :class:`Split`). With ``upper_only`` (both sides one
+    roster) only pairs ``a owner < b owner`` are kept, as they are made.
     """
-    a_order = np.argsort(a.keys, kind="stable")
-    b_order = np.argsort(b.keys, kind="stable")
+    # The order of owners within a block does not matter (each chunk's codes are made
+    # distinct and sorted): a plain argsort is twice as fast as a stable one.
+    a_order = np.argsort(a.keys)
+    b_order = np.argsort(b.keys)
     a_keys, a_owner = a.keys[a_order], a.owners[a_order]
     b_keys, b_owner = b.keys[b_order], b.owners[b_order]
     del a_order, b_order
-    ua, a_start, a_count = np.unique(a_keys, return_index=True, return_counts=True)
-    ub, b_start, b_count = np.unique(b_keys, return_index=True, return_counts=True)
-    _, ia, ib = np.intersect1d(ua, ub, assume_unique=True, return_indices=True)
-    ca, cb = a_count[ia].astype(np.int64), b_count[ib].astype(np.int64)
+    ua, a_start, a_count = _runs(a_keys)
+    ub, b_start, b_count = _runs(b_keys)
+    del a_keys, b_keys
+    at = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
+    ia = np.flatnonzero(ub[at] == ua) if len(ub) else np.empty(0, np.int64)
+    ib = at[ia]
+    ca, cb = a_count[ia], b_count[ib]
     sizes = ca * cb
     sa, sb = a_start[ia], b_start[ib]
     parts: list[I64] = []
@@ -162,6 +171,7 @@ def _join(
                     _refined(b_owner, sb[big], cb[big], b_field),
                     max_block_pairs,
                     nb,
+                    upper_only=upper_only,
                 )
                 parts.append(codes)
                 total += pairs
@@ -184,33 +194,60 @@ def _join(
         block = np.repeat(np.arange(first, last), chunk)
         within = np.arange(count, dtype=np.int64) - np.repeat(np.cumsum(chunk) - chunk, chunk)
         cb_rep = cb[block]
-        codes = a_owner[sa[block] + within // cb_rep] * nb + b_owner[sb[block] + within % cb_rep]
+        left = a_owner[sa[block] + within // cb_rep]
+        right = b_owner[sb[block] + within % cb_rep]
         del block, within, cb_rep
+        if upper_only:
+            keep = left < right
+            left, right = left[keep], right[keep]
+        codes = left * nb + right
+        del left, right
         parts.append(unique(codes))
         first = last
     if not parts:
         return np.empty(0, np.int64), total, skipped
-    merged = parts[0] if len(parts) == 1 else unique(np.concatenate(parts))
+    merged = parts[0] if len(parts) == 1 else merged_unique(parts)
     return merged, total, skipped
 
 
+def _runs(ordered: I64) -> tuple[I64, I64, I64]:
+    """The distinct values of a sorted array, where each run starts and its length (what
+    ``np.unique`` returns with ``return_index`` and ``return_counts``, without a sort)."""
+    if not len(ordered):
+        return ordered, np.empty(0, np.int64), np.empty(0, np.int64)
+    first = np.empty(len(ordered), np.bool_)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return ordered[starts], starts, np.diff(np.append(starts, len(ordered)))
+
+
 def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
-    """Each record's first given name expanded to its canonical forms."""
+    """Each record's first given name expanded to its canonical forms.
+
+    The forms are looked up once per distinct name, then spread over the records by
+    array indexing: a million records share some tens of thousands of given names.
+    """
     index = nickname_index()
     names = vocab.values
-    owners: list[int] = []
-    keys: list[int] = []
-    cache: dict[int, list[int]] = {}
-    for i, code in enumerate(side.first_token.tolist()):
-        if code == MISSING:
-            continue
-        expanded = cache.get(code)
-        if expanded is None:
-            expanded = [vocab.code(v) for v in sorted(index.canonicals(names[code]))]
-            cache[code] = expanded
-        owners.extend([i] * len(expanded))
-        keys.extend(expanded)
-    return KeyColumn(np.asarray(owners, np.int64), np.asarray(keys, np.int64))
+    codes = side.first_token.astype(np.int64)
+    owners = np.flatnonzero(codes != MISSING).astype(np.int64)
+    distinct, first, which = np.unique(codes[owners], return_index=True, return_inverse=True)
+    # Looked up in record order, as forms not yet in the vocabulary get their codes.
+    forms: list[list[int]] = [[] for _ in range(len(distinct))]
+    for k in np.argsort(first, kind="stable").tolist():
+        forms[k] = [vocab.code(v) for v in sorted(index.canonicals(names[int(distinct[k])]))]
+    counts = np.fromiter(map(len, forms), np.int64, count=len(forms))
+    flat = np.fromiter(
+        (f for expanded in forms for f in expanded), np.int64, count=int(counts.sum())
+    )
+    starts = np.cumsum(counts) - counts
+    per_record = counts[which]
+    within = np.arange(int(per_record.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(per_record) - per_record, per_record
+    )
+    keys = flat[np.repeat(starts[which], per_record) + within]
+    return KeyColumn(np.repeat(owners, per_record), keys)
 
 
 def _initial(side: EncodedSide, names: Sequence[str]) -> KeyColumn:
@@ -232,9 +269,14 @@ def _surname_school(side: EncodedSide) -> KeyColumn:
 
 def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]:
     names = vocab.values
+    # Three rules share the variants, and the duplicate search joins a side with itself.
+    expanded: dict[int, tuple[EncodedSide, KeyColumn]] = {}
 
     def variants(side: EncodedSide) -> KeyColumn:
-        return _first_variants(side, vocab)
+        found = expanded.get(id(side))
+        if found is None or found[0] is not side:
+            found = expanded[id(side)] = (side, _first_variants(side, vocab))
+        return found[1]
 
     def surname_tokens(side: EncodedSide) -> KeyColumn:
         owners = np.repeat(np.arange(len(side), dtype=np.int64), side.last_tokens.shape[1])
@@ -271,15 +313,39 @@ def _rules(vocab: Vocabulary) -> dict[str, tuple[KeyBuilder, KeyBuilder | None]]
     }
 
 
-def _split_fields(side: EncodedSide) -> tuple[I64, I64, I64]:
-    """Birth year, school-year cohort (born September to August) and school per record
-    (``MISSING`` when unknown): what cuts a common name's block. Classmates are born in
+def _split_fields(
+    side: EncodedSide, names: Sequence[str], grade_shift: int, wanted: set[str]
+) -> dict[str, I64]:
+    """What cuts an oversized block, per record (``MISSING`` when unknown, else >= 0).
+
+    Birth year; school-year cohort (born September to August: classmates are born in
     two calendar years, so namesakes of one class meet in the cohort even when not in
-    the year, and compete for the same records."""
+    the year, and compete for the same records); school; the grade expected on the
+    synced side (``grade_shift``: the grade progression on the archived side, 0 on the
+    synced one); the first letters of the given name and of the surname.
+    """
+    out: dict[str, I64] = {}
     dob = side.dob.astype(np.int64)
     year = np.where(dob == MISSING, MISSING, dob // 10_000)
-    cohort = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
-    return year, cohort, side.school.astype(np.int64)
+    if "year" in wanted:
+        out["year"] = year
+    if "cohort" in wanted:
+        out["cohort"] = np.where(dob == MISSING, MISSING, year - ((dob // 100) % 100 < 9))
+    if "school" in wanted:
+        out["school"] = side.school.astype(np.int64)
+    if "grade" in wanted:
+        grade = side.grade.astype(np.int64)
+        # Offset so that pre-kindergarten grades stay non-negative codes.
+        out["grade"] = np.where(grade == GRADE_MISSING, MISSING, grade + grade_shift + 100)
+    if wanted & {"given initial", "surname initial"}:
+        initials = np.array([ord(n[0]) if n else MISSING for n in names] or [MISSING], np.int64)
+        for field, codes in (
+            ("given initial", side.first_token),
+            ("surname initial", side.last_key),
+        ):
+            known = codes.astype(np.int64)
+            out[field] = np.where(known == MISSING, MISSING, initials[np.maximum(known, 0)])
+    return out
 
 
 BLOCKING_RULES: tuple[str, ...] = tuple(_rules(Vocabulary()).keys())
@@ -310,21 +376,36 @@ DUPLICATE_RULES: frozenset[str] = frozenset(
 household anchor; the name rule finds records typed twice without either (a nickname,
 other contacts), which can only be proposed for review with the first record's match."""
 
-SPLIT_RULES: frozenset[str] = frozenset(
+_NAME_SPLIT = ("year", "cohort", "school")
+
+SPLIT_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "given name variant + surname word",
-        "given name variant + joined surname",
-        "given name and surname in either order",
+        "given name variant + surname word": _NAME_SPLIT,
+        "given name variant + joined surname": _NAME_SPLIT,
+        "given name and surname in either order": _NAME_SPLIT,
+        "surname + given initial": (*_NAME_SPLIT, "grade"),
+        "given name + school": ("year", "cohort", "grade"),
+        "zip + birth date": ("school", "given initial", "surname initial"),
     }
 )
-"""Name rules whose blocks grow with the square of the district: a block of more than
-``split_block_pairs`` pairs only pairs records born the same calendar year or school year
-(September to August), or at the same school."""
+"""Rules whose blocks grow with the square of the district, and what splits a block of
+more than ``split_block_pairs`` pairs: its pairs must also agree on one of these fields
+(see :func:`_split_fields`). The name rules split by birth year, school year (September
+to August) and school; the fallback rules, which run for records with too little
+evidence to be resolved (often no birth date), also by the grade expected after the
+progression; two children born the same day in one zip code, by school or either
+initial."""
+
+ALWAYS_SPLIT: frozenset[str] = frozenset({"zip + birth date"})
+"""Rules of ``SPLIT_RULES`` whose every block is split, whatever its size. A zip code holds
+a whole town's children, so a day's births in it grow with the district; a pair that
+shares only the zip code and the birth date, and neither school nor an initial, is two
+children (splitting every such block lost no true pair at 20,000 on either generator)."""
 
 SPLIT_BLOCK_PAIRS = 100
-"""Pairs above which a name block is split (about ten records a side). At 2,000 and 20,000
-students almost no block is this large; at 150,000 the split blocks held a third of the
-name rules' pairs."""
+"""Pairs above which a block of a ``SPLIT_RULES`` rule is split (about ten records a side).
+At 2,000 and 20,000 students almost no block is this large; at 150,000 the split blocks
+held a third of the name rules' pairs."""
 
 
 def generate_candidates(
@@ -337,18 +418,25 @@ def generate_candidates(
     split_block_pairs: int = SPLIT_BLOCK_PAIRS,
     archived_subset: npt.NDArray[np.bool_] | None = None,
     exclude: I64 | None = None,
+    grade_progression: int = 1,
+    upper_only: bool = False,
 ) -> Candidates:
     """Union of the pairs joined by each rule; read-only, deterministic.
 
     ``archived_subset`` limits the archived side to some records (the
     fallback rules only run for records the others did not resolve);
     ``exclude`` holds pair codes (``archived * len(synced) + synced``)
-    already compared. A block of a name rule (``SPLIT_RULES``) of more than
-    ``split_block_pairs`` pairs is split by birth year, school year and school.
+    already compared. A block of a ``SPLIT_RULES`` rule of more than
+    ``split_block_pairs`` pairs is split by that rule's fields (``grade_progression``:
+    the grade an archived record is expected in on the synced side, 0 when both sides
+    are archived). ``upper_only``, when both sides are one roster (the duplicate search):
+    only pairs ``archived < synced``, the others being their mirror images or a record
+    with itself.
     """
     builders = _rules(names)
-    a_fields, b_fields = _split_fields(archived), _split_fields(synced)
-    split = Split(split_block_pairs, tuple(zip(a_fields, b_fields, strict=True)))
+    wanted = {f for rule in rules for f in SPLIT_RULES.get(rule, ())}
+    a_fields = _split_fields(archived, names.values, grade_progression, wanted)
+    b_fields = _split_fields(synced, names.values, 0, wanted)
     nb = np.int64(max(len(synced), 1))
     merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
@@ -365,9 +453,15 @@ def generate_candidates(
         if archived_subset is not None:
             keep = archived_subset[a_key.owners]
             a_key = KeyColumn(a_key.owners[keep], a_key.keys[keep])
-        codes, pairs, skipped = _join(
-            a_key, key(synced), max_block_pairs, nb, split if rule in SPLIT_RULES else None
+        split = (
+            Split(
+                0 if rule in ALWAYS_SPLIT else split_block_pairs,
+                tuple((a_fields[f], b_fields[f]) for f in SPLIT_RULES[rule]),
+            )
+            if rule in SPLIT_RULES
+            else None
         )
+        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split, upper_only)
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)
@@ -384,4 +478,4 @@ def _union(left: I64, right: I64) -> I64:
         return right
     if not len(right):
         return left
-    return unique(np.concatenate([left, right]))
+    return merged_unique([left, right])

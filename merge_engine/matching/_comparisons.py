@@ -164,13 +164,12 @@ class _PairTable:
         self.size = len(left)
         self.valid = (left != MISSING) & (right != MISSING)
         keys = (left[self.valid].astype(np.int64) << 32) | right[self.valid].astype(np.int64)
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
+        # A sort and a search: several times faster than a stable argsort of the keys.
+        ordered = np.sort(keys)
         first = np.ones(len(ordered), np.bool_)
         np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-        self.inverse = np.empty(len(keys), np.int64)
-        self.inverse[order] = np.cumsum(first) - 1
         unique = ordered[first]
+        self.inverse = np.searchsorted(unique, keys)
         codes = unique_codes(np.concatenate([unique >> 32, unique & 0xFFFFFFFF]))
         self.strings: list[str] = [values[c] for c in codes.tolist()]
         self.left = np.searchsorted(codes, unique >> 32)
@@ -412,20 +411,22 @@ def _one_edit(pairs: _PairTable) -> npt.NDArray[np.bool_]:
 
 
 def _dob(a: EncodedSide, b: EncodedSide, ia: I64, ib: I64) -> Levels:
-    da, db = a.dob[ia].astype(np.int64), b.dob[ib].astype(np.int64)
+    # YYYYMMDD fits in int32, whose divisions by a constant are several times faster.
+    da, db = a.dob[ia].astype(np.int32), b.dob[ib].astype(np.int32)
     out = np.full(len(ia), _DOB["different"], np.int8)
     present = (da != MISSING) & (db != MISSING)
     out[~present] = _DOB["missing"]
-    ya, ma, dda = da // 10000, (da // 100) % 100, da % 100
-    yb, mb, ddb = db // 10000, (db // 100) % 100, db % 100
-    digits_off = np.zeros(len(ia), np.int64)
-    x, y = da.copy(), db.copy()
+    digits_off = np.zeros(len(ia), np.int8)
+    x, y = da, db
     for _ in range(8):
-        digits_off += (x % 10) != (y % 10)
-        x //= 10
-        y //= 10
+        qx, qy = x // 10, y // 10
+        digits_off += (x - qx * 10) != (y - qy * 10)
+        x, y = qx, qy
     out[present & (digits_off == 1)] = _DOB["one_digit"]
-    out[present & (ya == yb) & (ma == ddb) & (dda == mb) & (ma != dda)] = _DOB["day_month_swap"]
+    month_a, day_a = (da // 100) % 100, da % 100
+    month_b, day_b = (db // 100) % 100, db % 100
+    swap = (da // 10000 == db // 10000) & (month_a == day_b) & (day_a == month_b)
+    out[present & swap & (month_a != day_a)] = _DOB["day_month_swap"]
     out[present & (da == db)] = _DOB["exact"]
     return out
 
@@ -483,13 +484,14 @@ def _identifier(
     exact = np.zeros(len(ia), np.bool_)
     conflict = np.zeros(len(ia), np.bool_)
     typo = np.zeros(len(ia), np.bool_)
-    for ka in kinds_a:
-        va = ka[ia]
-        for kb in kinds_b:
-            exact |= (va == kb[ib]) & (va != MISSING)
+    values_a = [ka[ia] for ka in kinds_a]
+    values_b = [kb[ib] for kb in kinds_b]
+    for va in values_a:
+        known = va != MISSING
+        for vb in values_b:
+            exact |= (va == vb) & known
     # Student emails change (personal to district address): they can confirm, never contradict.
-    for ka, kb in zip(kinds_a[:3], kinds_b[:3], strict=True):
-        va, vb = ka[ia], kb[ib]
+    for va, vb in zip(values_a[:3], values_b[:3], strict=True):
         differ = (va != MISSING) & (vb != MISSING) & (va != vb)
         conflict |= differ
         if values is not None and differ.any():
@@ -502,8 +504,48 @@ def _identifier(
     return out
 
 
+#: Values per record compared slot by slot in :func:`shared_values`; pairs with a record
+#: holding more (a child with many guardians) go through a sorted search instead.
+_SHARED_SLOTS = 4
+
+
 def shared_values(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
-    """Whether the two records of each pair share any value of a multi-valued field."""
+    """Whether the two records of each pair share any value of a multi-valued field.
+
+    A record holds a few values (a guardian or two, a phone each): each pair compares
+    its records' first values slot by slot, which reads only the pairs' own entries. A
+    search of every pair's values among all of ``rb``'s (sorted) costs a sort of the
+    whole side and a cache miss a probe, per chunk of pairs.
+    """
+    out = np.zeros(len(ia), np.bool_)
+    if not len(ia) or not len(ra.values) or not len(rb.values):
+        return out
+    start_a, start_b = ra.indptr[ia], rb.indptr[ib]
+    count_a, count_b = ra.indptr[ia + 1] - start_a, rb.indptr[ib + 1] - start_b
+
+    def slots(
+        values: npt.NDArray[np.integer], start: I64, count: I64
+    ) -> list[npt.NDArray[np.integer]]:
+        width = min(int(count.max()), _SHARED_SLOTS)
+        last = len(values) - 1
+        return [
+            np.where(count > k, values[np.minimum(start + k, last)], MISSING) for k in range(width)
+        ]
+
+    right = slots(rb.values, start_b, count_b)
+    for left in slots(ra.values, start_a, count_a):
+        known = left != MISSING
+        for value in right:
+            out |= (left == value) & known
+    wide = np.flatnonzero(((count_a > _SHARED_SLOTS) | (count_b > _SHARED_SLOTS)) & ~out)
+    if len(wide):
+        out[wide] = _shared_by_search(ra, rb, ia[wide], ib[wide])
+    return out
+
+
+def _shared_by_search(ra: Ragged, rb: Ragged, ia: I64, ib: I64) -> npt.NDArray[np.bool_]:
+    """:func:`shared_values` for any number of values a record: each pair's values looked
+    up among all of ``rb``'s, keyed by record."""
     counts = np.diff(ra.indptr)[ia]
     pair = np.repeat(np.arange(len(ia), dtype=np.int64), counts)
     starts = np.repeat(ra.indptr[ia], counts)

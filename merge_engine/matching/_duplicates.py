@@ -58,6 +58,8 @@ def archived_groups(
         vocab.names,
         rules=[r for r in settings.blocking_rules if r in DUPLICATE_RULES],
         max_block_pairs=settings.max_block_pairs,
+        grade_progression=0,
+        upper_only=True,
     )
     ia, ib = candidates.archived, candidates.synced
     blocked = ia * np.int64(n) + ib

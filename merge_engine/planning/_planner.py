@@ -209,6 +209,7 @@ def _build_plan(
             max_block_pairs=settings.max_block_pairs,
             archived_subset=best < settings.auto_threshold,
             exclude=scored.archived * nb + scored.synced,
+            grade_progression=settings.grade_progression,
         )
         rule_stats += more.stats
         more_levels = compare(ea, eb, more.archived, more.synced, vocab, settings)

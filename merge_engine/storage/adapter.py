@@ -72,6 +72,9 @@ class Capability(enum.StrEnum):
     #: ``count_students(side)`` counts a roster without reading it (the storage): the
     #: safety valve then holds no roster in memory.
     STUDENT_COUNTS = "student_counts"
+    #: ``read_roster_of(side, ids)`` reads the part of a roster some ids name, in batches
+    #: (the storage): the review sheet then never holds a whole roster.
+    ROSTER_LOOKUP = "roster_lookup"
 
 
 #: Every capability a transaction can declare (the built-in adapters declare them all).

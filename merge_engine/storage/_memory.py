@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -35,7 +35,6 @@ from ._base import (
 )
 from ._loading import PreparedRosters, history_key, prepare_rosters
 from ._mapping import StorageMapping
-from ._rows import roster_subset
 from ._schema import (
     DEFAULT_GUARDIAN_HISTORY_TABLES,
     DEFAULT_HISTORY_TABLES,
@@ -160,10 +159,6 @@ class InMemoryStorage(BaseStorage):
             fresh.students_of.setdefault(guardian_id, {})[student_id] = None
         fresh.staff.update({m.id: (m, archived) for m, archived in data.staff})
         self._state = fresh
-
-    def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
-        """The part of ``read_roster(side)`` that ``ids`` name (see :class:`RosterLookup`)."""
-        return roster_subset(self.read_roster(side), ids)
 
     def read_roster(self, side: Side) -> Roster:
         if side not in ("archived", "synced"):

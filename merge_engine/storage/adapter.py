@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import ClassVar
 
@@ -39,6 +39,7 @@ from ._base import (
     StoredStudent,
     Transaction,
 )
+from ._rows import roster_subset
 
 __all__ = [
     "ALL_TRANSACTION_CAPABILITIES",
@@ -297,6 +298,11 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def audit_records(self) -> Iterator[AuditRecord]:
         """Every audit record, oldest first."""
+
+    def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
+        """The part of ``read_roster(side)`` that ``ids`` name (Capability.ROSTER_LOOKUP,
+        see :class:`~merge_engine.storage._base.RosterLookup`; the default reads the roster)."""
+        return roster_subset(self.read_roster(side), ids)
 
     def count_students(self, side: Side) -> int:
         """How many students ``read_roster(side)`` holds (Capability.STUDENT_COUNTS; the

@@ -138,6 +138,13 @@ class PlanFile:
             return iter(self._whole.guardian_merges)
         return self._decoder.guardian_merges(self._rows("guardian_merges"))
 
+    def iter_guardian_merges_where(self, keep: Callable[[str], bool]) -> Iterator[GuardianMerge]:
+        """The guardian merges whose decision ``keep`` accepts; the others are not built."""
+        if self._decoder is None:
+            return (g for g in self._whole.guardian_merges if keep(g.decision))
+        d = GuardianMerge.COLUMNS.index("decision")
+        return self._decoder.guardian_merges(self._rows("guardian_merges"), lambda r: keep(r[d]))
+
     def iter_guardian_actions(self) -> Iterator[GuardianAction]:
         if self._decoder is None:
             return iter(self._whole.guardian_actions)
@@ -201,7 +208,7 @@ class PlanFile:
             return self._plan
         if self._review is not None:
             return self._review
-        guardian_merges = [g for g in self.iter_guardian_merges() if g.decision != "auto"]
+        guardian_merges = list(self.iter_guardian_merges_where(lambda d: d != "auto"))
         actions = list(self.iter_guardian_actions())
         folds = [f for f in self.iter_guardian_folds() if f.decision != "auto"]
         wanted = {a for ids in self.shared_targets().values() for a in ids}

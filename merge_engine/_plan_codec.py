@@ -216,21 +216,16 @@ class Decoder:
         others are parsed as JSON only)."""
         evidence = self.evidence
         parse = _list(lambda *r: Merge.from_row(r, evidence), Merge.COLUMNS)
-        if where is None:
-            return parse_entries("merges", rows, parse)
-        width = len(Merge.COLUMNS)
+        return _where("merges", rows, parse, len(Merge.COLUMNS), where)
 
-        def wanted(row: Any) -> Merge | None:
-            if isinstance(row, list) and len(row) == width and not where(row):
-                return None
-            return parse(row)  # malformed rows are parsed, to be named
-
-        return (m for m in parse_entries("merges", rows, wanted) if m is not None)
-
-    def guardian_merges(self, rows: Iterable[Any]) -> Iterator[GuardianMerge]:
+    def guardian_merges(
+        self, rows: Iterable[Any], where: Callable[[list[Any]], bool] | None = None
+    ) -> Iterator[GuardianMerge]:
+        """The guardian merges of ``rows``; with ``where``, only those whose raw row it
+        accepts."""
         evidence = self.evidence
         parse = _list(lambda *r: GuardianMerge.from_row(r, evidence), GuardianMerge.COLUMNS)
-        return parse_entries("guardian_merges", rows, parse)
+        return _where("guardian_merges", rows, parse, len(GuardianMerge.COLUMNS), where)
 
     def guardian_actions(self, rows: Iterable[Any]) -> Iterator[GuardianAction]:
         parse = _list(lambda *r: GuardianAction.from_row(r), GuardianAction.COLUMNS)
@@ -256,6 +251,26 @@ class Decoder:
             return str(synced), tuple(str(a) for a in archived)
 
         return parse_entries("shared_targets", rows, _list(parse, ("synced_id", "archived_ids")))
+
+
+def _where(
+    key: str,
+    rows: Iterable[Any],
+    parse: Callable[[Any], _T],
+    width: int,
+    where: Callable[[list[Any]], bool] | None,
+) -> Iterator[_T]:
+    """``parse`` on the rows of section ``key`` that ``where`` accepts (all without it); the
+    others are parsed as JSON only."""
+    if where is None:
+        return parse_entries(key, rows, parse)
+
+    def wanted(row: Any) -> _T | None:
+        if isinstance(row, list) and len(row) == width and not where(row):
+            return None
+        return parse(row)  # malformed rows are parsed, to be named
+
+    return (x for x in parse_entries(key, rows, wanted) if x is not None)
 
 
 def _list(parse: Callable[..., _T], columns: tuple[str, ...]) -> Callable[[Any], _T]:

@@ -138,6 +138,13 @@ class PlanFile:
             return iter(self._whole.guardian_merges)
         return self._decoder.guardian_merges(self._rows("guardian_merges"))
 
+    def iter_guardian_merges_where(self, keep: Callable[[str], bool]) -> Iterator[GuardianMerge]:
+        """The guardian merges whose decision ``keep`` accepts; the others are not built."""
+        if self._decoder is None:
+            return (g for g in self._whole.guardian_merges if keep(g.decision))
+        d = GuardianMerge.COLUMNS.index("decision")
+        return self._decoder.guardian_merges(self._rows("guardian_merges"), lambda r: keep(r[d]))
+
     def iter_guardian_actions(self) -> Iterator[GuardianAction]:
         if self._decoder is None:
             return iter(self._whole.guardian_actions)
@@ -186,25 +193,27 @@ class PlanFile:
         return MergePlan.read(self.path)
 
     def for_review(self) -> MergePlan:
-        """The plan without the auto merges that no review decision rests on (``partial``).
+        """The plan without what no review decision reads (``partial``).
 
         It holds the review merges, the merges into a synced student that
         another merge targets too, the merges whose students a review account
-        step or an old-guardian action names, and every account step: all that
-        review items, approvals and account steps read, in memory for a few
-        thousand merges where the whole plan holds millions (the account steps
-        are held whole: about one guardian merge per merged student).
+        step or a guardian action names, the guardian merges and folds left to
+        review (not the auto ones: about one per merged student), and every
+        guardian action and multiple-role link (a few per hundred students):
+        all that review items and approvals read, in memory for a few thousand
+        merges where the whole plan holds millions. Apply and undo read the
+        auto account steps from the file as they run them.
         """
         if self._plan is not None:
             return self._plan
         if self._review is not None:
             return self._review
-        guardian_merges = list(self.iter_guardian_merges())
+        guardian_merges = list(self.iter_guardian_merges_where(lambda d: d != "auto"))
         actions = list(self.iter_guardian_actions())
-        folds = list(self.iter_guardian_folds())
+        folds = [f for f in self.iter_guardian_folds() if f.decision != "auto"]
         wanted = {a for ids in self.shared_targets().values() for a in ids}
-        wanted |= {a for g in guardian_merges if g.decision != "auto" for a, _ in g.students}
-        wanted |= {a for f in folds if f.decision != "auto" for a, _ in f.students}
+        wanted |= {a for g in guardian_merges for a, _ in g.students}
+        wanted |= {a for f in folds for a, _ in f.students}
         wanted |= {a.student_id for a in actions}
         kept = self.iter_merges_where(lambda a, decision: decision == "review" or a in wanted)
         self._review = MergePlan(

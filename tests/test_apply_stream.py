@@ -20,8 +20,9 @@ from apply_support import (
     without_bookkeeping,
 )
 
+from merge_engine.applying._account_steps import account_steps, approval_ids, iter_account_steps
 from merge_engine.applying._apply import apply_plan
-from merge_engine.applying._plans import NOTABLE
+from merge_engine.applying._plans import NOTABLE, PlanSource
 from merge_engine.applying._report import MergeOutcome
 from merge_engine.applying._undo import undo_plan
 from merge_engine.cli import main
@@ -217,3 +218,21 @@ def test_the_safety_check_reports_its_progress_before_the_first_batch(
     assert ("check", n, n) == calls[kinds.index("apply") - 1]
     assert "check" not in kinds[kinds.index("apply") :]
     assert calls[-1][0] == "apply" and calls[-1][1] == calls[-1][2]
+
+
+def test_the_account_steps_of_a_plan_file_are_those_of_the_plan_in_memory(
+    plan: MergePlan, tmp_path: Path
+) -> None:
+    """Made from the file's sections as apply runs them, the same steps in the same order."""
+    path = tmp_path / "plan.json"
+    plan.write(path)
+    source = PlanSource(PlanFile.open(path))
+    review = approval_ids(plan)
+    approved = frozenset(sorted(review)[: len(review) // 2])
+    skipped: list[MergeOutcome] = []
+
+    steps = list(iter_account_steps(source.step_parts(), approved, skipped))
+
+    assert any(g.decision == "auto" for g in plan.guardian_merges) and approved < review
+    assert (steps, skipped) == account_steps(plan, approved)
+    assert len(source.review_part.guardian_merges) < len(plan.guardian_merges)

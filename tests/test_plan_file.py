@@ -155,6 +155,7 @@ def test_a_failed_write_leaves_neither_plan_nor_temporary_file(
 def test_the_plan_for_review_holds_what_review_decisions_rest_on(
     plan: MergePlan, tmp_path: Path
 ) -> None:
+    """Review merges and steps, what they rest on; not the auto guardian merges and folds."""
     path = tmp_path / "plan.json"
     plan.write(path)
 
@@ -165,7 +166,15 @@ def test_the_plan_for_review_holds_what_review_decisions_rest_on(
     assert {m.archived_id for m in plan.review} <= kept
     assert {a for ids in shared_targets(plan.merges).values() for a in ids} <= kept
     assert {a.student_id for a in plan.guardian_actions} <= kept
-    assert plan.guardian_merges == partial.guardian_merges
+    assert [g for g in plan.guardian_merges if g.decision != "auto"] == list(
+        partial.guardian_merges
+    )
+    assert [f for f in plan.guardian_folds if f.decision != "auto"] == list(partial.guardian_folds)
+    assert len(partial.guardian_merges) < len(plan.guardian_merges)
+    assert (plan.guardian_actions, plan.role_links) == (
+        partial.guardian_actions,
+        partial.role_links,
+    )
     with pytest.raises(PlanError, match="partial"):
         partial.write(tmp_path / "copy.json")
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 import structlog
@@ -29,6 +30,7 @@ from merge_engine.review._export import (
 )
 from merge_engine.review._items import review_items
 from merge_engine.storage import open_storage
+from merge_engine.storage._base import RosterLookup
 from merge_engine.testing.synthetic import generate_district
 
 LOW = "confidence below the auto-merge threshold"
@@ -418,3 +420,26 @@ def test_sheet_named_from_only_its_people_equals_the_sheet_from_everyone(
     assert len(few.students) < len(everyone.students) / 2
     assert review_rows(plan, few) == review_rows(plan, everyone)
     assert any(row["left_name"] for row in review_rows(plan, few))
+
+
+def test_sheet_from_a_database_read_in_part_equals_the_sheet_from_its_whole_rosters(
+    district: Path, db_plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """From a database the export reads only the people named (read_roster_of): same bytes."""
+    db, plan_path = db_plan
+    plan = MergePlan.read(plan_path)
+    storage = open_storage(str(db))
+    try:
+        ids = named_ids(plan)
+        lookup = cast(RosterLookup, storage)
+        part = [lookup.read_roster_of(side, ids) for side in ("archived", "synced")]
+        whole = [storage.read_roster(side) for side in ("archived", "synced")]
+    finally:
+        storage.close()
+    sheet = tmp_path / "review.csv"
+
+    assert main(["review", "export", str(plan_path), "--db", str(db), "--out", str(sheet)]) == 0
+    rows = review_rows(plan, Directory.of(*whole))
+    assert rows == [{k: unescape_cell(v) for k, v in row.items()} for row in read_sheet(sheet)]
+    assert sum(len(r.students) for r in part) < sum(len(r.students) for r in whole) / 2
+    assert review_rows(plan, Directory.of(*part, only=ids)) == rows

@@ -11,7 +11,7 @@ accounts changed in a way it cannot restore.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
 import attrs
@@ -81,15 +81,17 @@ def check_account_support(storage: StorageAdapter) -> None:
 def run_account_steps(
     storage: StorageAdapter,
     fp: str,
-    steps: Sequence[AccountStep],
+    steps: Iterable[AccountStep],
     *,
     undo: bool,
     batch_size: int,
     max_retries: int,
     commit: bool = True,
     progress: Progress | None = None,
+    total: int | None = None,
 ) -> list[MergeOutcome]:
-    """Apply (or undo) ``steps`` in order, ``batch_size`` per transaction."""
+    """Apply (or undo) ``steps`` in order, ``batch_size`` per transaction (``steps`` is read
+    a batch at a time; ``total``, when it is not a sequence, is what progress counts to)."""
     one = _undo_step if undo else _apply_step
 
     def work(
@@ -116,6 +118,7 @@ def run_account_steps(
         max_retries=max_retries,
         commit=commit,
         progress=progress,
+        total=total,
     )
 
 

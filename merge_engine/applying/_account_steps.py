@@ -22,7 +22,7 @@ archived student ids: ``guardian:<synced guardian id>``, ``fold:<old guardian id
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from attrs import field, frozen
@@ -33,12 +33,14 @@ from ._report import MergeOutcome
 
 __all__ = [
     "AccountStep",
+    "StepParts",
     "account_step_lines",
     "account_steps",
     "approval_ids",
     "explain_account_steps",
     "fold_key",
     "is_account_key",
+    "iter_account_steps",
 ]
 
 ACCOUNT_KEY_PREFIXES = ("guardian:", "fold:", "detach:", "link:")
@@ -100,64 +102,104 @@ def approval_ids(plan: MergePlan) -> frozenset[str]:
     return frozenset(ids)
 
 
+@frozen
+class StepParts:
+    """What the account steps are made from, each list read once, in plan order.
+
+    ``guardian_merges`` and ``role_links`` may be iterators read from the plan
+    file (a 150k plan has 100,000 guardian merges: they are never held);
+    ``guardian_folds`` is held (a few per thousand students). ``synced_of``
+    maps the archived student of each guardian action to its synced student.
+    """
+
+    guardian_merges: Iterable[GuardianMerge]
+    guardian_folds: Sequence[GuardianFold]
+    role_links: Iterable[RoleLink]
+    guardian_actions: Iterable[GuardianAction]
+    synced_of: Mapping[str, str]
+    policy: str
+
+    @classmethod
+    def of(cls, plan: MergePlan) -> StepParts:
+        """The parts of a plan held in memory."""
+        return cls(
+            plan.guardian_merges,
+            plan.guardian_folds,
+            plan.role_links,
+            plan.guardian_actions,
+            {m.archived_id: m.synced_id for m in plan.merges},
+            str(plan.settings.get("multiple_role_policy", "separate")),
+        )
+
+
 def account_steps(
     plan: MergePlan, approved: Collection[str] = ()
 ) -> tuple[list[AccountStep], list[MergeOutcome]]:
     """The steps to run, in order, and the review steps left out because nobody approved them."""
-    steps: list[AccountStep] = []
     skipped: list[MergeOutcome] = []
+    steps = list(iter_account_steps(StepParts.of(plan), approved, skipped))
+    return steps, skipped
 
-    for gm in plan.guardian_merges:
+
+def iter_account_steps(
+    parts: StepParts, approved: Collection[str], skipped: list[MergeOutcome]
+) -> Iterator[AccountStep]:
+    """:func:`account_steps` one step at a time: the review steps left out are appended to
+    ``skipped`` as they are met (all of them once the iterator is exhausted)."""
+    # A fold's students include those of the guardian merge it joins: those merges are
+    # remembered as they go by (only the ones a fold joins).
+    folds = parts.guardian_folds
+    wanted = {(f.into_guardian_id, f.synced_guardian_id) for f in folds}
+    joined: dict[tuple[str, str], GuardianMerge] = {}
+    for gm in parts.guardian_merges:
+        pair = (gm.archived_guardian_id, gm.synced_guardian_id)
+        if pair in wanted:
+            joined[pair] = gm
         key = guardian_key(gm.synced_guardian_id)
         target = guardian_key(gm.archived_guardian_id)
         if gm.decision != "auto" and key not in approved:
             skipped.append(_skip("guardian_merge", key, target))
             continue
-        steps.append(
-            AccountStep(
-                "guardian_merge",
-                key,
-                target,
-                guardian_id=gm.synced_guardian_id,
-                into_id=gm.archived_guardian_id,
-                students=gm.students,
-            )
+        yield AccountStep(
+            "guardian_merge",
+            key,
+            target,
+            guardian_id=gm.synced_guardian_id,
+            into_id=gm.archived_guardian_id,
+            students=gm.students,
         )
 
-    steps += _fold_steps(plan, approved, skipped)
+    yield from _fold_steps(folds, joined, approved, skipped)
 
     links: list[AccountStep] = []
-    policy = str(plan.settings.get("multiple_role_policy", "separate"))
-    for role in plan.role_links:
+    for role in parts.role_links:
         role_action: str = role.action
         if role_action == "review":
             approval = f"role:{role.first_id}:{role.second_id}"
             if approval not in approved:
                 skipped.append(_skip("account_link", approval, role.second_id))
                 continue
-            role_action = policy  # the district's choice; "separate" keeps them apart
+            role_action = parts.policy  # the district's choice; "separate" keeps them apart
         mode = _ROLE_MODES.get(role_action)
         if mode is None:  # keep_apart / report: nothing to change
             continue
         if mode == "merge" and role.kind == "guardian_guardian":
             # One account per person: the second account joins the first (lower id).
-            steps.append(
-                AccountStep(
-                    "guardian_merge",
-                    guardian_key(role.second_id),
-                    guardian_key(role.first_id),
-                    guardian_id=role.second_id,
-                    into_id=role.first_id,
-                )
+            yield AccountStep(
+                "guardian_merge",
+                guardian_key(role.second_id),
+                guardian_key(role.first_id),
+                guardian_id=role.second_id,
+                into_id=role.first_id,
             )
             continue
         link = AccountLink(role.kind, role.first_id, role.second_id, mode)
         key = f"link:{role.kind}:{role.first_id}:{role.second_id}"
         links.append(AccountStep("account_link", key, role.second_id, link=link))
 
-    synced_of = {m.archived_id: m.synced_id for m in plan.merges}
+    synced_of = parts.synced_of
     detach: dict[str, list[str]] = {}
-    for action in plan.guardian_actions:
+    for action in parts.guardian_actions:
         if action.action == "detach":
             detach.setdefault(action.student_id, []).append(action.guardian_id)
         elif action.action == "review":
@@ -170,25 +212,24 @@ def account_steps(
         synced_id = synced_of.get(student_id)
         if synced_id is None:  # a hand-edited plan: nothing merged this student
             continue
-        steps.append(
-            AccountStep(
-                "detach",
-                f"detach:{student_id}",
-                synced_id,
-                students=[(student_id, synced_id)],
-                guardians=sorted(set(guardians)),
-            )
+        yield AccountStep(
+            "detach",
+            f"detach:{student_id}",
+            synced_id,
+            students=[(student_id, synced_id)],
+            guardians=sorted(set(guardians)),
         )
-    return [*steps, *links], skipped
+    yield from links
 
 
 def _fold_steps(
-    plan: MergePlan, approved: Collection[str], skipped: list[MergeOutcome]
-) -> list[AccountStep]:
+    folds: Iterable[GuardianFold],
+    joined: Mapping[tuple[str, str], GuardianMerge],
+    approved: Collection[str],
+    skipped: list[MergeOutcome],
+) -> Iterator[AccountStep]:
     """The folds of second old accounts, after the guardian merges they join."""
-    joined = {(g.archived_guardian_id, g.synced_guardian_id): g for g in plan.guardian_merges}
-    steps = []
-    for fold in plan.guardian_folds:
+    for fold in folds:
         key = fold_key(fold.archived_guardian_id)
         target = guardian_key(fold.into_guardian_id)
         if fold.decision != "auto" and key not in approved:
@@ -196,18 +237,15 @@ def _fold_steps(
             continue
         merge = joined.get((fold.into_guardian_id, fold.synced_guardian_id))
         students = sorted({*fold.students, *(merge.students if merge is not None else ())})
-        steps.append(
-            AccountStep(
-                "guardian_fold",
-                key,
-                target,
-                guardian_id=fold.archived_guardian_id,
-                into_id=fold.into_guardian_id,
-                students=students,
-                joins=fold.synced_guardian_id,
-            )
+        yield AccountStep(
+            "guardian_fold",
+            key,
+            target,
+            guardian_id=fold.archived_guardian_id,
+            into_id=fold.into_guardian_id,
+            students=students,
+            joins=fold.synced_guardian_id,
         )
-    return steps
 
 
 def _skip(kind: StepKind, key: str, target: str) -> MergeOutcome:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from .._log import get_logger
 from ..exceptions import PlanError
@@ -30,7 +30,7 @@ from ..storage._base import (
     Transaction,
 )
 from ._account_apply import apply_step_in, check_account_support, run_account_steps
-from ._account_steps import AccountStep, account_steps, approval_ids
+from ._account_steps import AccountStep, approval_ids, iter_account_steps
 from ._applying import (
     BatchRun,
     Progress,
@@ -158,8 +158,17 @@ def _apply_plan(
         for m in review.review
         if m.archived_id not in approved_ids
     ]
-    steps, skipped_steps = account_steps(review, approved_ids) if accounts else ([], [])
-    if steps:
+    # The account steps are counted in a first pass over the plan's account sections and
+    # made again, a batch at a time, when they run: never all in memory.
+    skipped_steps: list[MergeOutcome] = []
+    n_steps = 0
+    if accounts:
+        n_steps = sum(1 for _ in iter_account_steps(plan.step_parts(), approved_ids, skipped_steps))
+
+    def steps() -> Iterator[AccountStep]:
+        return iter_account_steps(plan.step_parts(), approved_ids, [])
+
+    if n_steps:
         retrying(lambda: check_account_support(storage), max_retries)
 
     def chosen() -> Iterator[Merge]:
@@ -176,10 +185,10 @@ def _apply_plan(
         plan, storage, fp, chosen(), force=force, raise_on_trip=not dry_run,
         max_retries=max_retries, checked=checked,
     )  # fmt: skip
-    log.info("apply_started", plan=fp, merges=n_chosen, steps=len(steps), dry_run=dry_run)
+    log.info("apply_started", plan=fp, merges=n_chosen, steps=n_steps, dry_run=dry_run)
     # Merges of other plans, whose journal entries a sweep of late history extends.
     others = OtherPlans(storage, fp, max_retries)
-    total = n_chosen + len(steps)
+    total = n_chosen + n_steps
     account_out: list[MergeOutcome] = []
 
     def work(tx: Transaction, batch: Sequence[Merge], one_by_one: bool) -> BatchRun[Merge]:
@@ -189,12 +198,12 @@ def _apply_plan(
             return _apply_one(view, cache, fp, merge, siblings.get(merge.synced_id, ()), merged_by)
 
         run = batch_run(tx, fp, batch, one_by_one, one)
-        if not dry_run or not steps:
+        if not dry_run or not n_steps:
             return run
 
         def finish() -> None:  # a dry run sees its account steps in the same transaction
             run.finish()
-            account_out[:] = _dry_run_steps(tx, fp, steps)
+            account_out[:] = _dry_run_steps(tx, fp, steps())
 
         return BatchRun(run.step, finish)
 
@@ -218,13 +227,14 @@ def _apply_plan(
         sink=outcomes.add,
     )
     outcomes.add(skipped)
-    if steps and (not dry_run or not n_chosen):
+    if n_steps and (not dry_run or not n_chosen):
         account_out = run_account_steps(
             storage,
             fp,
-            steps,
+            steps(),
             undo=False,
-            batch_size=len(steps) if dry_run else batch_size,
+            total=n_steps,
+            batch_size=n_steps if dry_run else batch_size,
             max_retries=max_retries,
             commit=not dry_run,
             progress=step_progress,
@@ -271,21 +281,22 @@ def check_integrity(plan: MergePlan | PlanFile | PlanSource) -> None:
         )
 
 
-def _dry_run_steps(tx: Transaction, fp: str, steps: Sequence[AccountStep]) -> list[MergeOutcome]:
+def _dry_run_steps(tx: Transaction, fp: str, steps: Iterable[AccountStep]) -> list[MergeOutcome]:
     """The account steps' outcomes inside a dry run's transaction (rolled back afterwards).
 
     A step that raises leaves the transaction unusable on some databases, so
     the steps after it are reported as not evaluated.
     """
     out: list[MergeOutcome] = []
-    for i, step in enumerate(steps):
+    rest = iter(steps)
+    for step in rest:
         try:
             out.append(apply_step_in(tx, fp, step))
         except Exception as exc:
             out.append(outcome_of(step, "failed", describe_error(exc)))
             out += [
                 outcome_of(s, "failed", "not evaluated: an earlier step failed in this dry run")
-                for s in steps[i + 1 :]
+                for s in rest
             ]
             break
     return out

@@ -4,9 +4,11 @@ A :class:`~merge_engine.plan.MergePlan` holds every merge; a
 :class:`~merge_engine.plan_file.PlanFile` gives them one at a time. Apply
 and undo read merges through :class:`PlanSource` and keep only what a batch
 needs, so a plan of a million merges is applied in the memory of one batch.
-The review part of a plan (review merges, account steps and the merges they
-rest on) is small and is held whole. :class:`Outcomes` counts what happened
-to each merge and keeps all outcomes, or only the notable ones.
+The review part of a plan (review merges, review account steps and the
+merges they rest on) is small and is held whole; the account steps are
+made from the file's sections as they are run (:meth:`PlanSource.step_parts`).
+:class:`Outcomes` counts what happened to each merge and keeps all outcomes,
+or only the notable ones.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from ..plan import Merge, MergePlan
 from ..plan_file import PlanFile, shared_targets
+from ._account_steps import StepParts
 from ._applying import plan_fingerprint
 from ._report import ApplyReport, MergeOutcome, Tally
 
@@ -61,12 +64,28 @@ class PlanSource:
 
     @property
     def review_part(self) -> MergePlan:
-        """The review merges, the account steps and the merges they rest on (see
+        """The review merges, the review account steps and the merges they rest on (see
         :meth:`~merge_engine.plan_file.PlanFile.for_review`): the whole plan when in memory."""
         if self._review is None:
             assert isinstance(self.plan, PlanFile)
             self._review = self.plan.for_review()
         return self._review
+
+    def step_parts(self) -> StepParts:
+        """What the account steps are made from; the guardian merges and role links of a
+        plan file are read from it as the steps are taken (call again for another pass)."""
+        plan = self.plan
+        if isinstance(plan, MergePlan):
+            return StepParts.of(plan)
+        review = self.review_part  # holds the merges of every student a guardian action names
+        return StepParts(
+            plan.iter_guardian_merges(),
+            list(plan.iter_guardian_folds()),
+            plan.iter_role_links(),
+            review.guardian_actions,
+            {m.archived_id: m.synced_id for m in review.merges},
+            str(plan.settings.get("multiple_role_policy", "separate")),
+        )
 
     @property
     def shared(self) -> Mapping[str, tuple[str, ...]]:

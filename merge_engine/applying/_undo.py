@@ -34,7 +34,7 @@ from ..storage._base import (
     Transaction,
 )
 from ._account_apply import run_account_steps, supports_accounts
-from ._account_steps import AccountStep, account_steps, approval_ids
+from ._account_steps import AccountStep, approval_ids, iter_account_steps
 from ._applying import (
     BatchRun,
     Progress,
@@ -107,7 +107,7 @@ def undo_plan(
     with plan_locked(storage, fp, dry_run=dry_run):
         # An adapter without account methods cannot have applied account steps.
         has_accounts = retrying(lambda: supports_accounts(storage), max_retries)
-        steps = _steps_to_undo(source.review_part, wanted) if has_accounts else []
+        steps = _steps_to_undo(source, wanted) if has_accounts else []
         newest_first = (
             m for m in source.merges_backwards() if wanted is None or m.archived_id in wanted
         )
@@ -257,13 +257,14 @@ def _undo(
     return report
 
 
-def _steps_to_undo(plan: MergePlan, wanted: frozenset[str] | None) -> list[AccountStep]:
+def _steps_to_undo(source: PlanSource, wanted: frozenset[str] | None) -> list[AccountStep]:
     """Every account step the plan could have applied (review ones too), newest first.
 
     Undoing some students undoes the guardian merges and detaches resting on
     them; multiple-role links are undone only with the whole plan.
     """
-    steps, _ = account_steps(plan, approval_ids(plan))
+    every = approval_ids(source.review_part)  # the review steps: those of the review part
+    steps = list(iter_account_steps(source.step_parts(), every, []))
     return _only_resting_on(steps, wanted)[::-1]
 
 

@@ -13,12 +13,13 @@ from typing import Any, cast
 import attrs
 
 from ..exceptions import PlanError
+from ..model import Roster
 from ..plan import MergePlan
 from ..plan_file import PlanFile
 from ..readers import read_roster
 from ..review._export import EMPTY, Directory
 from ..review._items import review_items
-from ..storage._base import GuardianContacts
+from ..storage._base import GuardianContacts, RosterLookup, Side
 from ..storage.adapter import Capability, capabilities_of
 from ._common import DB_HELP, FORMATS, storage_at
 from ._progress import steps
@@ -68,8 +69,8 @@ def people(
         # As stored: synced students then also carry the old guardian accounts that
         # applied merges brought, so those accounts are named too.
         with storage_at(args.db) as storage:
-            people = Directory.of(storage.read_roster("archived"), only=only)
-            people |= Directory.of(storage.read_roster("synced"), only=only)
+            people = Directory.of(_roster(storage, "archived", only), only=only)
+            people |= Directory.of(_roster(storage, "synced", only), only=only)
             return _with_accounts(people, storage, plan)
     if bool(args.archived) != bool(args.synced):
         raise PlanError("give both --archived and --synced (or --db URL)")
@@ -92,6 +93,14 @@ def people(
             del roster
             bar.done()
     return found
+
+
+def _roster(storage: Any, side: Side, only: Collection[str] | None) -> Roster:
+    """The ``side`` roster, or only the part ``only`` names when the adapter can read that
+    (``Capability.ROSTER_LOOKUP``): a few thousand rows rather than a whole district."""
+    if only is not None and Capability.ROSTER_LOOKUP in capabilities_of(storage):
+        return cast(RosterLookup, storage).read_roster_of(side, only)
+    return cast(Roster, storage.read_roster(side))
 
 
 def _with_accounts(people: Directory, storage: Any, plan: MergePlan | PlanFile | None) -> Directory:

@@ -11,7 +11,7 @@ are ``HistoryRow`` values with their primary key and all their columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -36,6 +36,7 @@ __all__ = [
     "HistoryTable",
     "JournalEntry",
     "PlanLocking",
+    "RosterLookup",
     "RowKey",
     "Side",
     "StorageAdapter",
@@ -420,6 +421,17 @@ class AuditLookup(Protocol):
     def audit_records_of(self, archived_ids: Sequence[str]) -> Sequence[AuditRecord]:
         """Every audit record whose ``archived_id`` is one of ``archived_ids``, oldest first
         (in the order of ``audit_records``)."""
+        ...
+
+
+@runtime_checkable
+class RosterLookup(Protocol):
+    """The OPTIONAL read of part of a roster (``Capability.ROSTER_LOOKUP``; SQLite and memory)."""
+
+    def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
+        """``read_roster(side)`` with only the students and staff whose id is in ``ids`` and
+        the students linked to a guardian account in ``ids``, in the same order (a few
+        thousand records of a roster of hundreds of thousands, read in batches)."""
         ...
 
 

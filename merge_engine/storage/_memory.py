@@ -106,7 +106,9 @@ class InMemoryStorage(BaseStorage):
     (student or guardian history tables).
     """
 
-    capabilities = frozenset({Capability.PLAN_LOCK, Capability.STUDENT_COUNTS})
+    capabilities = frozenset(
+        {Capability.PLAN_LOCK, Capability.STUDENT_COUNTS, Capability.ROSTER_LOOKUP}
+    )
 
     def __init__(
         self,

@@ -9,8 +9,10 @@ names the student id, never the value.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from ..model import Contact, InputWarning, Roster, StaffMember, Student
 from ._mapping import StorageMapping
@@ -27,6 +29,7 @@ __all__ = [
     "mapped",
     "now_iso",
     "plain_row",
+    "roster_subset",
     "staff_field_names",
     "student_field_names",
 ]
@@ -134,6 +137,21 @@ def build_roster(
         format=source[1],
         warnings=warnings,
         has_dob_column=any(s.dob is not None for s in students),
+    )
+
+
+def roster_subset(roster: Roster, ids: Collection[str]) -> Roster:
+    """``roster`` with only the students and staff whose id is in ``ids`` and the students
+    linked to a guardian account in ``ids`` (what ``read_roster_of`` reads)."""
+    wanted = set(ids)
+    return attrs.evolve(
+        roster,
+        students=[
+            s
+            for s in roster.students
+            if s.id in wanted or any(c.guardian_id in wanted for c in s.contacts)
+        ],
+        staff=[m for m in roster.staff if m.id in wanted],
     )
 
 

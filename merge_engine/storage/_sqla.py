@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from .._log import get_logger
 from ..exceptions import MissingDependencyError, PlanLockedError, StorageError, TransientConflict
-from ..model import Roster
+from ..model import Contact, Roster
 from ._base import AuditRecord, Side, Transaction
 from ._loading import PreparedRosters
 from ._mapping import StorageMapping
@@ -86,6 +86,26 @@ def translate(exc: sa.exc.DBAPIError) -> StorageError:
     return StorageError(f"database error: {message}{suffix}")
 
 
+#: Ids per ``IN (...)`` list (or ``= ANY`` array) of a partial roster read.
+_LOOKUP = 1000
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), _LOOKUP):
+        yield values[i : i + _LOOKUP]
+
+
+def _as_db(ids: Collection[str], to_db: Callable[[Any], Any]) -> list[Any]:
+    """``ids`` as a column takes them, sorted; an id the column cannot hold matches nothing."""
+    out = []
+    for i in sorted(ids):
+        try:
+            out.append(to_db(i))
+        except ValueError:
+            continue
+    return out
+
+
 def _lock_key(text: str) -> int:
     """A signed 64-bit advisory lock key from ``text``."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
@@ -104,7 +124,9 @@ class SQLAlchemyStorage(BaseStorage):
     PostgreSQL, where the row locks of ``students()`` serialize merges).
     """
 
-    capabilities = frozenset({Capability.PLAN_LOCK, Capability.STUDENT_COUNTS})
+    capabilities = frozenset(
+        {Capability.PLAN_LOCK, Capability.STUDENT_COUNTS, Capability.ROSTER_LOOKUP}
+    )
 
     def __init__(
         self,
@@ -175,6 +197,46 @@ class SQLAlchemyStorage(BaseStorage):
                 if st.staff is not None:
                     flag = {"flag": st.staff_flag(archived)}
                     staff_rows = list(conn.execute(st.roster_staff, flag).all())
+        except sa.exc.DBAPIError as exc:
+            raise translate(exc) from None  # the driver error may quote row values
+        return build_roster(
+            rows,
+            staff_rows,
+            (st.student_fields, st.staff_fields),
+            contacts,
+            self.mapping.students.table,
+            (self.engine.url.render_as_string(hide_password=True), f"sqlalchemy:{self.dialect}"),
+        )
+
+    def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
+        """The part of ``read_roster(side)`` that ``ids`` name (see :class:`RosterLookup`):
+        the roster's ids in its order, then only the rows wanted, ``_LOOKUP`` at a time."""
+        st = self.stmts
+        if side not in ("archived", "synced"):
+            raise ValueError(f"side must be 'archived' or 'synced', not {side!r}")
+        archived = side == "archived"
+        wanted = set(ids)
+        guardians = _as_db(wanted, st.gid_to_db)
+        try:
+            with self.engine.connect() as conn:
+                for chunk in _chunks(guardians):
+                    found = conn.execute(st.linked_to, {"ids": chunk})
+                    wanted.update(str(row[0]) for row in found)
+                params = {"flag": st.flag(archived)}
+                read = conn.execute(st.roster_ids[archived], params)
+                order = [row[0] for row in read if str(row[0]) in wanted]
+                rows: list[Any] = []
+                contacts: dict[str, list[Contact]] = {}
+                for chunk in _chunks(order):
+                    by_id = {str(r[0]): r for r in conn.execute(st.roster_rows_in, {"ids": chunk})}
+                    rows += [by_id[str(i)] for i in chunk if str(i) in by_id]
+                    found = conn.execute(st.contacts_in, {"ids": chunk})
+                    contacts.update(contacts_by_student(found, st))
+                staff_rows: list[Any] = []
+                if st.staff is not None:
+                    flag = {"flag": st.staff_flag(archived)}
+                    staff = conn.execute(st.roster_staff, flag)
+                    staff_rows = [row for row in staff if str(row[0]) in wanted]
         except sa.exc.DBAPIError as exc:
             raise translate(exc) from None  # the driver error may quote row values
         return build_roster(

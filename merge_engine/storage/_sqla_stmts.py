@@ -210,6 +210,21 @@ class Statements:
             .where(self.s_archived == sa.bindparam("flag"))
             .order_by(self.s_id),
         }
+        self.roster_ids = {
+            True: sa.select(self.s_id)
+            .where(self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None))
+            .order_by(self.s_id),
+            False: sa.select(self.s_id)
+            .where(self.s_archived == sa.bindparam("flag"))
+            .order_by(self.s_id),
+        }
+        #: A roster's rows by id, without locks (a read for a view, not for a merge).
+        self.roster_rows_in = sa.select(self.s_id, *fields).where(
+            any_of(self.s_id, "ids", self.postgres)
+        )
+        self.linked_to = sa.select(self.l_student).where(
+            any_of(self.l_guardian, "ids", self.postgres)
+        )
         self.students_in = (
             sa.select(self.s_id, self.s_archived, self.s_merged, *fields)
             .where(any_of(self.s_id, "ids", self.postgres))

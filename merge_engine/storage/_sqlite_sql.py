@@ -164,6 +164,10 @@ class SQLiteSQL:
             f"ORDER BY {sid}",
             False: f"SELECT {sid}{fields} FROM {t} WHERE {arch} = ? ORDER BY {sid}",
         }
+        self.roster_ids = {
+            True: f"SELECT {sid} FROM {t} WHERE {arch} = ? AND {merged} IS NULL ORDER BY {sid}",
+            False: f"SELECT {sid} FROM {t} WHERE {arch} = ? ORDER BY {sid}",
+        }
         self.count_students = {
             True: f"SELECT COUNT(*) FROM {t} WHERE {arch} = ? AND {merged} IS NULL",
             False: f"SELECT COUNT(*) FROM {t} WHERE {arch} = ?",
@@ -202,6 +206,7 @@ class SQLiteSQL:
             False: f"{head}{join}{tail}",
         }
         self._contacts_in = (head + f"WHERE l.{lsid} IN ", tail)
+        self._linked_to = f"SELECT {lsid} FROM {lt} WHERE {lgid} IN "
         self._guardian_contacts_in = (
             f"SELECT g.{quote(g.id)}{gfields} FROM {gt} AS g WHERE g.{quote(g.id)} IN "
         )
@@ -300,6 +305,10 @@ class SQLiteSQL:
     def contacts_in(self, n: int) -> str:
         head, tail = self._contacts_in
         return f"{head}({', '.join('?' * n)}){tail}"
+
+    def linked_to(self, n: int) -> str:
+        """The ids of the students linked to any of ``n`` guardian accounts."""
+        return f"{self._linked_to}({', '.join('?' * n)})"
 
     def guardian_contacts_in(self, n: int) -> str:
         return f"{self._guardian_contacts_in}({', '.join('?' * n)})"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import ClassVar
 
@@ -39,6 +39,7 @@ from ._base import (
     StoredStudent,
     Transaction,
 )
+from ._rows import roster_subset
 
 __all__ = [
     "ALL_TRANSACTION_CAPABILITIES",
@@ -72,6 +73,9 @@ class Capability(enum.StrEnum):
     #: ``count_students(side)`` counts a roster without reading it (the storage): the
     #: safety valve then holds no roster in memory.
     STUDENT_COUNTS = "student_counts"
+    #: ``read_roster_of(side, ids)`` reads the part of a roster some ids name, in batches
+    #: (the storage): the review sheet then never holds a whole roster.
+    ROSTER_LOOKUP = "roster_lookup"
 
 
 #: Every capability a transaction can declare (the built-in adapters declare them all).
@@ -294,6 +298,11 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def audit_records(self) -> Iterator[AuditRecord]:
         """Every audit record, oldest first."""
+
+    def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
+        """The part of ``read_roster(side)`` that ``ids`` name (Capability.ROSTER_LOOKUP,
+        see :class:`~merge_engine.storage._base.RosterLookup`; the default reads the roster)."""
+        return roster_subset(self.read_roster(side), ids)
 
     def count_students(self, side: Side) -> int:
         """How many students ``read_roster(side)`` holds (Capability.STUDENT_COUNTS; the

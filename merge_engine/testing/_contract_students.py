@@ -25,7 +25,14 @@ from ..storage import (
     Transaction,
     capabilities_of,
 )
-from ..storage._base import BULK_READS, BULK_WRITES, AuditLookup, Side, StudentCounts
+from ..storage._base import (
+    BULK_READS,
+    BULK_WRITES,
+    AuditLookup,
+    RosterLookup,
+    Side,
+    StudentCounts,
+)
 from ._contract_base import A1, ARCHIVED, FATHER, S1, SYNCED, ContractBase, text
 
 __all__ = ["StudentContract"]
@@ -289,6 +296,29 @@ class StudentContract(ContractBase):
         assert after == [len(storage.read_roster(side)) for side in sides] == [2, 2]
         with pytest.raises(ValueError, match="side"):
             counts.count_students("both")  # type: ignore[arg-type]
+
+    def test_read_roster_of_reads_the_part_of_read_roster_some_ids_name(
+        self, storage: StorageAdapter
+    ) -> None:
+        """``Capability.ROSTER_LOOKUP``: the students and staff named, and the children of
+        the guardian accounts named, as ``read_roster`` gives them."""
+        if Capability.ROSTER_LOOKUP not in capabilities_of(storage):
+            pytest.skip("the adapter does not declare Capability.ROSTER_LOOKUP")
+        lookup = cast(RosterLookup, storage)
+        with storage.transaction() as tx:
+            tx.set_merged_into("a3", "s2")
+        ids = ["a3", "g1", "t2", "t1", "nobody"]
+
+        archived, synced = (lookup.read_roster_of(side, ids) for side in ("archived", "synced"))
+        whole = [storage.read_roster(side) for side in ("archived", "synced")]
+
+        assert [whole[0].students[0]] == list(archived.students)  # a1 (mother g1); a3 merged
+        assert [whole[1].students[0]] == list(synced.students)  # s1 (mother g1)
+        assert (list(whole[0].staff), list(whole[1].staff)) == (
+            list(archived.staff),
+            list(synced.staff),
+        )
+        assert list(lookup.read_roster_of("synced", []).students) == []
 
     def test_a_clean_exit_commits_everything(self, storage: StorageAdapter) -> None:
         with storage.transaction() as tx:

@@ -32,3 +32,19 @@ def test_core_imports_without_optional_extras() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "MergePlan []" == result.stdout.strip().splitlines()[-1]
+
+
+def test_commands_that_read_a_plan_do_not_load_scipy() -> None:
+    """SciPy (the matching's connected components and assignment) is loaded when a plan is
+    made, not by importing the package or the command line: show, apply and the review
+    export start without it."""
+    code = (
+        "import sys, merge_engine, merge_engine.cli._main, merge_engine.plan_file\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Set operations on integer arrays, by sorting.
+"""Set operations on integer arrays, by sorting; connected components of an edge list.
 
 NumPy 2.3+ finds the distinct values of a plain ``np.unique(x)`` (and of the
 second argument of ``np.isin``) with a hash set, which is 10-40 times slower
@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["isin", "merged_unique", "unique"]
+__all__ = ["component_labels", "isin", "merged_unique", "unique"]
 
 Ints = npt.NDArray[np.integer]
 Int = TypeVar("Int", bound=np.integer)
@@ -52,3 +52,17 @@ def isin(values: Ints, table: Ints) -> npt.NDArray[np.bool_]:
     at[at == len(ordered)] = 0
     found: npt.NDArray[np.bool_] = ordered[at] == values
     return found
+
+
+def component_labels(n: int, first: Ints, second: Ints) -> npt.NDArray[np.int64]:
+    """The connected component of each of ``n`` nodes joined by edges ``first[i]-second[i]``.
+
+    SciPy is imported on first use: the commands that read a plan and never match
+    (``show``, ``apply``, the review export) do not pay for loading it.
+    """
+    from scipy import sparse  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
+    graph = sparse.coo_matrix((np.ones(len(first)), (first, second)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, np.int64)

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import unique
+from ._arrays import component_labels, unique
 
 __all__ = ["Assignment", "assign"]
 
@@ -179,14 +179,7 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
 
 def _labels(g_el: I64, s_el: I64, n_groups: int, n_synced: int) -> I64:
     """Connected component of each node (groups first, then synced students)."""
-    from scipy import sparse  # noqa: PLC0415  (loaded on first use)
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
-
-    adjacency = sparse.coo_matrix(
-        (np.ones(len(g_el)), (g_el, s_el + n_groups)), shape=(n_groups + n_synced,) * 2
-    )
-    _, labels = connected_components(adjacency, directed=False)
-    return np.asarray(labels, np.int64)
+    return component_labels(n_groups + n_synced, g_el, s_el + n_groups)
 
 
 def _solve_components(

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
-from ._arrays import isin, unique
+from ._arrays import component_labels, isin, unique
 from ._blocking import DUPLICATE_RULES, generate_candidates
 from ._comparisons import COMPARISONS, shared_values
 from ._features import EncodedSide, Vocabularies
@@ -100,8 +98,7 @@ def archived_groups(
     )
     confident = scored.scores.probability >= settings.auto_threshold
     dup = same_name & no_conflict & anchored & confident
-    graph = sparse.coo_matrix((np.ones(int(dup.sum())), (ia[dup], ib[dup])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
+    labels = component_labels(n, ia[dup], ib[dup])
     # A loosely similar given name in another class of one household is a brother or
     # sister (Mason and Grayson), not a slip: it needs the class or the birth date.
     loose = at("first_name", "similar") & ~(at("grade", "missing", "expected") | at("dob", "exact"))

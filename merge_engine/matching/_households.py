@@ -22,11 +22,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..settings import Settings
-from ._arrays import isin, unique
+from ._arrays import component_labels, isin, unique
 from ._comparisons import COMPARISONS, given_name_levels
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Vocabularies
 
@@ -151,11 +149,7 @@ def find_families(
     value_nodes = na + nb + inverse
     record_nodes = np.concatenate([ra, na + rb])
     n = na + nb + len(values)
-    graph = coo_matrix(
-        (np.ones(len(record_nodes), np.int8), (record_nodes, value_nodes)), shape=(n, n)
-    )
-    _, label = connected_components(graph, directed=False)
-    label = label.astype(np.int64)
+    label = component_labels(n, record_nodes, value_nodes)
     fa, fb = label[:na], label[na : na + nb]
     size_a = np.bincount(fa, minlength=n)
     size_b = np.bincount(fb, minlength=n)

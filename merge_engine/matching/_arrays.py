@@ -22,19 +22,17 @@ Int = TypeVar("Int", bound=np.integer)
 
 def unique(values: npt.NDArray[Int]) -> npt.NDArray[Int]:
     """The sorted distinct values of ``values`` (what ``np.unique(values)`` returns)."""
-    ordered = np.sort(values, axis=None)
-    if len(ordered) < 2:
-        return ordered
-    keep = np.empty(len(ordered), np.bool_)
-    keep[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
+    return _distinct_sorted(np.sort(values, axis=None))
 
 
 def merged_unique(parts: list[npt.NDArray[Int]]) -> npt.NDArray[Int]:
     """The sorted distinct values of arrays that are each sorted already: a stable sort
     (timsort) merges the sorted runs in about linear time, twice as fast as a plain sort."""
-    ordered = np.sort(np.concatenate(parts), kind="stable")
+    return _distinct_sorted(np.sort(np.concatenate(parts), kind="stable"))
+
+
+def _distinct_sorted(ordered: npt.NDArray[Int]) -> npt.NDArray[Int]:
+    """Each value of a sorted array once."""
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), np.bool_)

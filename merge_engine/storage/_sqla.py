@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -199,6 +199,12 @@ class SQLAlchemyStorage(BaseStorage):
                     staff_rows = list(conn.execute(st.roster_staff, flag).all())
         except sa.exc.DBAPIError as exc:
             raise translate(exc) from None  # the driver error may quote row values
+        return self._roster(rows, staff_rows, contacts)
+
+    def _roster(
+        self, rows: Sequence[Any], staff_rows: Sequence[Any], contacts: Mapping[str, list[Contact]]
+    ) -> Roster:
+        st = self.stmts
         return build_roster(
             rows,
             staff_rows,
@@ -239,14 +245,7 @@ class SQLAlchemyStorage(BaseStorage):
                     staff_rows = [row for row in staff if str(row[0]) in wanted]
         except sa.exc.DBAPIError as exc:
             raise translate(exc) from None  # the driver error may quote row values
-        return build_roster(
-            rows,
-            staff_rows,
-            (st.student_fields, st.staff_fields),
-            contacts,
-            self.mapping.students.table,
-            (self.engine.url.render_as_string(hide_password=True), f"sqlalchemy:{self.dialect}"),
-        )
+        return self._roster(rows, staff_rows, contacts)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:

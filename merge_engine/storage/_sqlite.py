@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +132,14 @@ class SQLiteStorage(BaseStorage):
                 staff_rows = self._conn.execute(sql.roster_staff, params).fetchall()
         except sqlite3.Error as exc:
             raise translate(exc) from exc
+        return self._roster(student_rows, staff_rows, contacts)
+
+    def _roster(
+        self, rows: Sequence[Any], staff_rows: Sequence[Any], contacts: Mapping[str, list[Contact]]
+    ) -> Roster:
+        sql = self.sql
         return build_roster(
-            student_rows,
+            rows,
             staff_rows,
             (sql.student_fields, sql.staff_fields),
             contacts,
@@ -169,14 +175,7 @@ class SQLiteStorage(BaseStorage):
                 staff_rows = [row for row in staff if str(row[0]) in wanted]
         except sqlite3.Error as exc:
             raise translate(exc) from exc
-        return build_roster(
-            student_rows,
-            staff_rows,
-            (sql.student_fields, sql.staff_fields),
-            contacts,
-            self.mapping.students.table,
-            (f"sqlite:///{self.path}", "sqlite"),
-        )
+        return self._roster(student_rows, staff_rows, contacts)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -228,14 +228,18 @@ def create_reference_schema(engine: sa.Engine, *, schema: str | None = None) -> 
     """Create the reference schema's tables (and the PostgreSQL ``schema``) if missing.
 
     A database created by an earlier release is brought up to date: missing
-    tables are created and ``guardians.merged_into`` is added.
+    tables are created, ``guardians.merged_into`` is added, and the indexes an
+    earlier release did not make (``guardians.merged_into``'s) are created.
     """
     md = reference_metadata(schema)
     with engine.begin() as conn:
         if schema is not None:
             conn.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
         md.create_all(conn, checkfirst=True)
-        _add_guardian_merged_into(conn, md.tables[_key("guardians", schema)])
+        guardians = md.tables[_key("guardians", schema)]
+        _add_guardian_merged_into(conn, guardians)
+        for index in guardians.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def add_column_ddl(dialect: sa.Dialect, column: sa.Column[Any], *, if_not_exists: bool) -> str:

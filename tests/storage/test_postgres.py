@@ -397,6 +397,8 @@ def test_create_brings_a_previous_release_database_up_to_date(pg: tuple[Any, str
     assert [(f["constrained_columns"], f["referred_table"]) for f in foreign] == [
         (["merged_into"], "guardians")
     ]
+    indexes = inspector.get_indexes("guardians", schema=schema)
+    assert [i["column_names"] for i in indexes] == [["merged_into"]]
 
 
 PLATFORM_DDL = [
@@ -551,3 +553,22 @@ def test_a_platform_lacking_account_parts_fails_only_where_they_are_needed(
                 call()
             for part in expected[name]:
                 assert part in str(raised.value), name
+
+
+@pytest.mark.postgres
+def test_create_adds_the_merge_column_index_a_previous_release_lacked(
+    pg: tuple[Any, str],
+) -> None:
+    """A schema made before ``guardians.merged_into`` was indexed gets the index on the next
+    ``create=True``: deleting a guardian checks that column (it references the table)."""
+    engine, schema = pg
+    sqla.SQLAlchemyStorage(engine, mapping=StorageMapping(schema=schema), create=True).close()
+    (index,) = sa.inspect(engine).get_indexes("guardians", schema=schema)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP INDEX "{schema}"."{index["name"]}"'))
+    assert sa.inspect(engine).get_indexes("guardians", schema=schema) == []
+
+    sqla.SQLAlchemyStorage(engine, mapping=StorageMapping(schema=schema), create=True).close()
+
+    indexes = sa.inspect(engine).get_indexes("guardians", schema=schema)
+    assert [i["column_names"] for i in indexes] == [["merged_into"]]

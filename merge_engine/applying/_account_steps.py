@@ -41,6 +41,7 @@ __all__ = [
     "fold_key",
     "is_account_key",
     "iter_account_steps",
+    "role_policy",
 ]
 
 ACCOUNT_KEY_PREFIXES = ("guardian:", "fold:", "detach:", "link:")
@@ -128,8 +129,14 @@ class StepParts:
             plan.role_links,
             plan.guardian_actions,
             {m.archived_id: m.synced_id for m in plan.merges},
-            str(plan.settings.get("multiple_role_policy", "separate")),
+            role_policy(plan.settings),
         )
+
+
+def role_policy(settings: Mapping[str, Any]) -> str:
+    """The plan's choice for a multiple-role link approved in review ("separate" keeps
+    the accounts apart)."""
+    return str(settings.get("multiple_role_policy", "separate"))
 
 
 def account_steps(

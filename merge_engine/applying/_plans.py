@@ -18,7 +18,7 @@ from typing import Any
 
 from ..plan import Merge, MergePlan
 from ..plan_file import PlanFile, shared_targets
-from ._account_steps import StepParts
+from ._account_steps import StepParts, role_policy
 from ._applying import plan_fingerprint
 from ._report import ApplyReport, MergeOutcome, Tally
 
@@ -84,7 +84,7 @@ class PlanSource:
             plan.iter_role_links(),
             review.guardian_actions,
             {m.archived_id: m.synced_id for m in review.merges},
-            str(plan.settings.get("multiple_role_policy", "separate")),
+            role_policy(plan.settings),
         )
 
     @property

@@ -426,7 +426,8 @@ class AuditLookup(Protocol):
 
 @runtime_checkable
 class RosterLookup(Protocol):
-    """The OPTIONAL read of part of a roster (``Capability.ROSTER_LOOKUP``; SQLite and memory)."""
+    """The OPTIONAL read of part of a roster (``Capability.ROSTER_LOOKUP``; all built-in
+    adapters)."""
 
     def read_roster_of(self, side: Side, ids: Collection[str]) -> Roster:
         """``read_roster(side)`` with only the students and staff whose id is in ``ids`` and

@@ -202,21 +202,18 @@ class Statements:
     def _build(self) -> None:
         st = self.students
         fields = [c for _, c in self.student_cols]
+        # A roster: the archived side without the students merged already.
+        on_roster = {
+            True: (self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None)),
+            False: (self.s_archived == sa.bindparam("flag"),),
+        }
         self.roster_students = {
-            True: sa.select(self.s_id, *fields)
-            .where(self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None))
-            .order_by(self.s_id),
-            False: sa.select(self.s_id, *fields)
-            .where(self.s_archived == sa.bindparam("flag"))
-            .order_by(self.s_id),
+            side: sa.select(self.s_id, *fields).where(*where).order_by(self.s_id)
+            for side, where in on_roster.items()
         }
         self.roster_ids = {
-            True: sa.select(self.s_id)
-            .where(self.s_archived == sa.bindparam("flag"), self.s_merged.is_(None))
-            .order_by(self.s_id),
-            False: sa.select(self.s_id)
-            .where(self.s_archived == sa.bindparam("flag"))
-            .order_by(self.s_id),
+            side: sa.select(self.s_id).where(*where).order_by(self.s_id)
+            for side, where in on_roster.items()
         }
         #: A roster's rows by id, without locks (a read for a view, not for a merge).
         self.roster_rows_in = sa.select(self.s_id, *fields).where(

@@ -113,7 +113,8 @@ def _sparse_solve(g_local: I64, s_local: I64, gain: F64, n_g: int, n_s: int) -> 
     rows = np.concatenate([g_local, np.arange(n_g)])
     cols = np.concatenate([s_local, n_s + np.arange(n_g)])
     cost = np.concatenate([big - gain, np.full(n_g, big)])
-    # scipy's solvers load on first use: 0.7 s that show, apply and review need not pay.
+    # scipy's solvers load on first use: 0.7 s that show, apply, review and the districts
+    # without a contested component need not pay.
     from scipy import sparse  # noqa: PLC0415
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching  # noqa: PLC0415
 

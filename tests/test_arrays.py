@@ -1,0 +1,60 @@
+"""The array helpers of matching: connected components without SciPy, checked against it."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from merge_engine.matching._arrays import component_labels
+
+
+def _scipy_labels(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    graph = sparse.coo_matrix((np.ones(len(first)), (first, second)), shape=(n, n))
+    return np.asarray(connected_components(graph, directed=False)[1], np.int64)
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray]:
+    """A node count and an edge list (self-loops and repeated edges included)."""
+    n = draw(st.integers(1, 60))
+    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=90))
+    first = np.array([a for a, _ in edges], np.int64)
+    second = np.array([b for _, b in edges], np.int64)
+    return n, first, second
+
+
+class TestComponentLabels:
+    @settings(max_examples=300, deadline=None)
+    @given(graphs())
+    def test_equal_to_scipy_on_random_graphs(
+        self, graph: tuple[int, np.ndarray, np.ndarray]
+    ) -> None:
+        """The labels, numbering included (by smallest node), are SciPy's."""
+        n, first, second = graph
+
+        assert (
+            _scipy_labels(n, first, second).tolist() == component_labels(n, first, second).tolist()
+        )
+
+    def test_a_long_path_given_backwards_is_one_component(self) -> None:
+        """Edges listed from the far end still join into one component labelled 0."""
+        n = 100_000
+        first = np.arange(n - 1, dtype=np.int64)[::-1]
+
+        assert [0] == np.unique(component_labels(n, first, first + 1)).tolist()
+
+    def test_large_random_graph_equal_to_scipy(self) -> None:
+        """A random graph near the giant-component threshold, as large as a district's."""
+        rng = np.random.default_rng(7)
+        n = 200_000
+        first, second = rng.integers(0, n, n // 2), rng.integers(0, n, n // 2)
+
+        assert np.array_equal(_scipy_labels(n, first, second), component_labels(n, first, second))
+
+    def test_no_edges_each_node_alone(self) -> None:
+        empty = np.zeros(0, np.int64)
+
+        assert [0, 1, 2] == component_labels(3, empty, empty).tolist()

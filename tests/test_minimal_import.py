@@ -35,8 +35,8 @@ def test_core_imports_without_optional_extras() -> None:
 
 
 def test_commands_that_read_a_plan_do_not_load_scipy() -> None:
-    """SciPy (the matching's connected components and assignment) is loaded when a plan is
-    made, not by importing the package or the command line: show, apply and the review
+    """SciPy (the assignment's solvers for contested components) is loaded when a plan needs
+    it, not by importing the package or the command line: show, apply and the review
     export start without it."""
     code = (
         "import sys, merge_engine, merge_engine.cli._main, merge_engine.plan_file\n"
@@ -48,3 +48,25 @@ def test_commands_that_read_a_plan_do_not_load_scipy() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_planning_a_small_district_loads_neither_scipy_nor_structlog() -> None:
+    """A small district has no contested component for SciPy's solvers (its connected
+    components are NumPy's), and a host that configured no logging gets no event, so
+    neither SciPy nor structlog (with rich, which structlog loads) is imported."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from merge_engine import Settings, build_plan
+        from merge_engine.testing.synthetic import generate_district
+        d = generate_district(300, seed=3)
+        build_plan(d.archived, d.synced, Settings(random_pairs=20_000))
+        print(sorted({m.split(".")[0] for m in sys.modules} & {"scipy", "structlog", "rich"}))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "[]" == result.stdout.strip()

@@ -39,7 +39,13 @@ from ..matching._households import (
     alone_in_class,
     find_families,
 )
-from ..matching._scoring import ScoredPairs, compare, name_frequencies, score
+from ..matching._scoring import (
+    RANDOM_CHUNK_PAIRS,
+    ScoredPairs,
+    compare,
+    name_frequencies,
+    score,
+)
 from ..model import Roster, Student
 from ..plan import Merge, MergePlan
 from ..settings import Settings
@@ -176,7 +182,7 @@ def _build_plan(
     n_random = min(settings.random_pairs, len(ea) * len(eb))
     ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int64)
     rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int64)
-    random_levels = compare(ea, eb, ra, rb, vocab, settings)
+    random_levels = compare(ea, eb, ra, rb, vocab, settings, chunk_pairs=RANDOM_CHUNK_PAIRS)
     model = estimate_model(
         levels,
         random_levels,

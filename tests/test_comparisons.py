@@ -8,10 +8,19 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import contact, encode_pair_sides, level_code, levels_of, make_student
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz.distance import DamerauLevenshtein
 
 from merge_engine import Settings, SettingsError
-from merge_engine.matching._comparisons import COMPARISONS, compare_pairs, shared_values
-from merge_engine.matching._features import Ragged
+from merge_engine.matching._comparisons import (
+    COMPARISONS,
+    _one_edit,
+    _unique_pair_scores,
+    compare_pairs,
+    shared_values,
+)
+from merge_engine.matching._features import MISSING, Ragged
 
 D = dt.date
 
@@ -421,3 +430,20 @@ class TestSharedValues:
 
         assert shared_values(empty, some, pairs, pairs).tolist() == [False, False]
         assert shared_values(some, empty, pairs, pairs).tolist() == [False, False]
+
+
+_SHORT_WORDS = st.text(alphabet="abcé", max_size=7)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(_SHORT_WORDS, _SHORT_WORDS), min_size=1, max_size=40))
+def test_one_edit_is_damerau_levenshtein_at_most_one(pairs: list[tuple[str, str]]) -> None:
+    """The one-edit test (OSA distance with a cutoff, for speed) says what the unrestricted
+    Damerau-Levenshtein distance says: at most one edit apart, or not."""
+    values = sorted({w for pair in pairs for w in pair} - {""})
+    code = {w: i for i, w in enumerate(values)}
+    left = np.array([code.get(a, MISSING) for a, _ in pairs], np.int32)
+    right = np.array([code.get(b, MISSING) for _, b in pairs], np.int32)
+    expected = [a != "" and b != "" and DamerauLevenshtein.distance(a, b) <= 1 for a, b in pairs]
+
+    assert expected == (_unique_pair_scores(left, right, values, _one_edit) > 0).tolist()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from merge_engine.matching._arrays import component_labels
+from merge_engine.matching._arrays import component_labels, unique_inverse
 
 
 def _scipy_labels(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -58,3 +58,17 @@ class TestComponentLabels:
         empty = np.zeros(0, np.int64)
 
         assert [0, 1, 2] == component_labels(3, empty, empty).tolist()
+
+
+class TestUniqueInverse:
+    @given(st.lists(st.integers(-(2**62), 2**62), max_size=200), st.integers(1, 8))
+    def test_equal_to_numpy(self, values: list[int], spread: int) -> None:
+        """Distinct values and inverse indices are np.unique's (repeats made common by
+        folding the values onto a few)."""
+        array = np.array([v % spread if spread < 8 else v for v in values], np.int64)
+        expected_unique, expected_inverse = np.unique(array, return_inverse=True)
+
+        got_unique, got_inverse = unique_inverse(array)
+
+        assert expected_unique.tolist() == got_unique.tolist()
+        assert expected_inverse.tolist() == got_inverse.tolist()

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["component_labels", "isin", "merged_unique", "unique"]
+__all__ = ["component_labels", "isin", "merged_unique", "unique", "unique_inverse"]
 
 Ints = npt.NDArray[np.integer]
 Int = TypeVar("Int", bound=np.integer)
@@ -23,6 +23,23 @@ Int = TypeVar("Int", bound=np.integer)
 def unique(values: npt.NDArray[Int]) -> npt.NDArray[Int]:
     """The sorted distinct values of ``values`` (what ``np.unique(values)`` returns)."""
     return _distinct_sorted(np.sort(values, axis=None))
+
+
+def unique_inverse(values: npt.NDArray[Int]) -> tuple[npt.NDArray[Int], npt.NDArray[np.int64]]:
+    """The sorted distinct values of 1-d ``values`` and the index of each value among them
+    (what ``np.unique(values, return_inverse=True)`` returns).
+
+    By one unstable argsort (SIMD in NumPy 2): equal values get the same index whatever
+    their order, and it is several times faster than a sort followed by a search of every
+    value, whose random probes miss the cache.
+    """
+    order = np.argsort(values)
+    ordered = values[order]
+    first = np.ones(len(ordered), np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
 
 
 def merged_unique(parts: list[npt.NDArray[Int]]) -> npt.NDArray[Int]:

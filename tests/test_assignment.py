@@ -293,3 +293,70 @@ class TestForcedEdges:
         forced = assignment._forced(g, s, np.array([5.0, 5.0]), 1, 2)
 
         assert [False, False] == forced.tolist()
+
+
+def _scipy_choice(g: np.ndarray, s: np.ndarray, gain: np.ndarray, n_g: int, n_s: int) -> list[int]:
+    """Each row's real column in SciPy's answer on the dense matrix (-1: stays unmatched)."""
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
+    matrix = np.full((n_g, n_s + n_g), -1e18)
+    matrix[g, s] = gain
+    matrix[np.arange(n_g), n_s + np.arange(n_g)] = 0.0
+    rows, cols = linear_sum_assignment(matrix, maximize=True)
+    return [int(c) if c < n_s else -1 for c in cols[np.argsort(rows)]]
+
+
+@st.composite
+def small_components(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A small component's distinct edges with positive gains; few gain values, so ties
+    between matchings are common."""
+    n_g = draw(st.integers(1, assignment.SMALL_GROUPS))
+    n_s = draw(st.integers(1, assignment.SMALL_SYNCED))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_g - 1), st.integers(0, n_s - 1)), min_size=1, unique=True
+        )
+    )
+    gains = draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0, 4.5, 7.25, 11.0]),
+                          min_size=len(pairs), max_size=len(pairs)))  # fmt: skip
+    g = np.array([p[0] for p in pairs], np.int64)
+    s = np.array([p[1] for p in pairs], np.int64)
+    return g, s, np.array(gains, np.float64), n_g, n_s
+
+
+class TestSmallComponents:
+    @settings(max_examples=400, deadline=None)
+    @given(component=small_components())
+    def test_enumeration_agrees_with_scipy_or_defers_to_it(
+        self, component: tuple[np.ndarray, np.ndarray, np.ndarray, int, int]
+    ) -> None:
+        """Unless it reports a tie (None), the enumeration picks SciPy's matching."""
+        g, s, gain, n_g, _ = component
+        # As _solve_components passes them: synced students numbered by those with an edge.
+        _, s_local = np.unique(s, return_inverse=True)
+        n_real = int(s_local.max()) + 1
+
+        found = assignment._unique_best(g, s_local, gain, n_g)
+
+        if found is not None:
+            rows, cols = found
+            assert list(range(n_g)) == rows.tolist()
+            chosen = [int(c) if c < n_real else -1 for c in cols]
+            assert _scipy_choice(g, s_local, gain, n_g, n_real) == chosen
+
+    def test_a_tie_is_left_to_scipy(self) -> None:
+        """Two groups, two synced students, both pairings worth 10: None."""
+        g = np.array([0, 0, 1, 1], np.int64)
+        s = np.array([0, 1, 0, 1], np.int64)
+
+        assert assignment._unique_best(g, s, np.array([5.0, 5.0, 5.0, 5.0]), 2) is None
+
+    def test_a_clear_winner_is_found_without_scipy(self) -> None:
+        """10 + 10 beats 9 + 9 (and 10 alone): each group takes its own synced student."""
+        g = np.array([0, 0, 1, 1], np.int64)
+        s = np.array([0, 1, 0, 1], np.int64)
+
+        found = assignment._unique_best(g, s, np.array([10.0, 9.0, 9.0, 10.0]), 2)
+
+        assert found is not None
+        assert [0, 1] == found[1].tolist()

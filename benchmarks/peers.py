@@ -8,7 +8,9 @@ without birth dates on the synced side, and Febrl4 (febrl4a archived, febrl4b sy
 Every (dataset, tool) runs in a fresh process that reads the prepared inputs from disk, so
 each tool's peak memory (ru_maxrss of that process) is its own; the inputs are prepared in
 another process and the parent holds none of them. Wall time covers the tool's work only
-(training, blocking, scoring, the one-to-one step), not reading the prepared inputs.
+(training, blocking, scoring, the one-to-one step), not reading the prepared inputs; CPU
+time (user + sys of all the process's threads) covers the same span, and is the figure to
+compare on a shared machine, whose load average the output reports.
 
 - merge-engine: build_plan with default settings (Febrl: household_rules=False, as
   benchmarks/febrl.py does); the auto merges are its answer.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import pickle
 import resource
 import subprocess
@@ -129,18 +132,17 @@ def prepare(dataset: str, seed: int, out: Path) -> None:
 
 
 def run_merge_engine(dataset: str, out: Path) -> tuple[set[tuple[str, str]], dict[str, Any]]:
-    import structlog  # noqa: PLC0415
-
+    # No logging set up: the library is silent by default, and configuring structlog here
+    # would import it (and rich with it), 30 MB that are the harness's, not the library's.
     from merge_engine import Settings, build_plan  # noqa: PLC0415
 
-    structlog.configure(processors=[lambda *_: (_ for _ in ()).throw(structlog.DropEvent)])
     with (out / "rosters.pkl").open("rb") as f:
         archived, synced = pickle.load(f)
     settings = Settings(household_rules=False) if dataset == "febrl4" else None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     plan = build_plan(archived, synced, settings)
-    seconds = time.perf_counter() - started
-    return {(m.archived_id, m.synced_id) for m in plan.auto}, {"seconds": seconds}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {(m.archived_id, m.synced_id) for m in plan.auto}, {"seconds": seconds, "cpu": cpu}
 
 
 def _splink_settings(febrl: bool, synced_dob: bool) -> tuple[Any, list[Any], list[Any]]:
@@ -211,7 +213,7 @@ def run_splink(
     with (out / "frames.pkl").open("rb") as f:
         frame_a, frame_s = pickle.load(f)
     truth = {tuple(p) for p in json.loads((out / "truth.json").read_text(encoding="utf-8"))}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     db_api = DuckDBAPI()
     tables = [
         db_api.register(frame_a, dataset_display_name="archived"),
@@ -243,7 +245,7 @@ def run_splink(
         left, right = row.unique_id_l, row.unique_id_r
         pair = (left, right) if left in archived_ids else (right, left)
         weight[pair] = row.match_weight
-    fitted = time.perf_counter()
+    fitted, fitted_cpu = time.perf_counter(), time.process_time()
     # The oracle (not timed): the lowest weight at which the one-to-one links reach the
     # target precision, counted from the top weight down.
     ranked = sorted(links(-1000.0).items(), key=lambda kv: -kv[1])
@@ -252,10 +254,12 @@ def run_splink(
         right += pair in truth
         if right / count >= TARGET_PRECISION:
             threshold = w
-    oracle = time.perf_counter() - fitted
+    oracle, oracle_cpu = time.perf_counter() - fitted, time.process_time() - fitted_cpu
     chosen = links(threshold)
     seconds = time.perf_counter() - started - oracle
-    return set(chosen), {"seconds": seconds, "threshold": f"match weight >= {threshold:.2f}"}
+    cpu = time.process_time() - cpu - oracle_cpu
+    threshold_note = f"match weight >= {threshold:.2f}"
+    return set(chosen), {"seconds": seconds, "cpu": cpu, "threshold": threshold_note}
 
 
 def run_recordlinkage(dataset: str, out: Path) -> tuple[set[tuple[str, str]], dict[str, Any]]:
@@ -263,7 +267,7 @@ def run_recordlinkage(dataset: str, out: Path) -> tuple[set[tuple[str, str]], di
 
     with (out / "frames.pkl").open("rb") as f:
         frame_a, frame_s = pickle.load(f)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     frame_a, frame_s = frame_a.set_index("unique_id"), frame_s.set_index("unique_id")
     indexer = rl.Index()
     indexer.block(["first_name", "last_name"])
@@ -290,8 +294,9 @@ def run_recordlinkage(dataset: str, out: Path) -> tuple[set[tuple[str, str]], di
             compare.exact(column, column)
     features = compare.compute(candidates, frame_a, frame_s)
     matches = rl.ECMClassifier(binarize=None).fit_predict(features)
-    seconds = time.perf_counter() - started
-    return {(str(a), str(s)) for a, s in matches}, {"seconds": seconds, "candidates": len(features)}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    info = {"seconds": seconds, "cpu": cpu, "candidates": len(features)}
+    return {(str(a), str(s)) for a, s in matches}, info
 
 
 def measure(tool: str, dataset: str, out: Path, max_pairs: float) -> dict[str, Any]:
@@ -330,18 +335,19 @@ def _child(options: list[str], *args: str) -> str:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| dataset | tool | auto precision | auto recall | F1 | wrong merges | wall s | peak MB |"
-        " notes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| dataset | tool | auto precision | auto recall | F1 | wrong merges | wall s | CPU s |"
+        " peak MB | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['dataset']} | {r['tool']} | | | | | | | failed: {r['error']} |")
+            lines.append(f"| {r['dataset']} | {r['tool']} | | | | | | | | failed: {r['error']} |")
             continue
         notes = r.get("threshold", "")
         lines.append(
             f"| {r['dataset']} | {r['tool']} | {r['precision']:.4f} | {r['recall']:.4f} | "
-            f"{r['f1']:.4f} | {r['false']} | {r['seconds']:.1f} | {r['peak_mb']:,.0f} | {notes} |"
+            f"{r['f1']:.4f} | {r['false']} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
+            f"{r['peak_mb']:,.0f} | {notes} |"
         )
     return "\n".join(lines)
 
@@ -374,6 +380,7 @@ def main() -> None:
     datasets += [] if args.no_febrl else ["febrl4"]
     options = ["--seed", str(args.seed), "--splink-max-pairs", str(args.splink_max_pairs)]
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     for dataset in datasets:
         with tempfile.TemporaryDirectory() as tmp:
             _child(options, "prepare", dataset, tmp)
@@ -384,7 +391,8 @@ def main() -> None:
                     row = {"tool": tool, "dataset": dataset, "error": str(error)}
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
-    print(f"Measured {dt.date.today().isoformat()}, seed {args.seed}:\n")
+    load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+    print(f"Measured {dt.date.today().isoformat()}, seed {args.seed}, {load}:\n")
     print(table(rows))
 
 

@@ -180,9 +180,11 @@ def _build_plan(
 
     rng = np.random.default_rng(settings.seed)
     n_random = min(settings.random_pairs, len(ea) * len(eb))
-    ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int64)
-    rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int64)
+    # int32 (a roster has fewer than 2**31 records): compare widens them a chunk at a time.
+    ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int32)
+    rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int32)
     random_levels = compare(ea, eb, ra, rb, vocab, settings, chunk_pairs=RANDOM_CHUNK_PAIRS)
+    del ra, rb
     model = estimate_model(
         levels,
         random_levels,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from merge_engine.matching._blocking import FALLBACK_RULES, generate_candidates
-from merge_engine.matching._comparisons import COMPARISONS, LevelMatrix
+from merge_engine.matching._comparisons import COMPARISONS, LevelCounts, LevelMatrix
 from merge_engine.matching._features import EncodedSide, Vocabularies, encode_students
 from merge_engine.matching._fellegi_sunter import (
     MatchModel,
@@ -22,7 +22,7 @@ from merge_engine.matching._fellegi_sunter import (
     score_pairs,
     term_frequency_bits,
 )
-from merge_engine.matching._scoring import compare, name_frequencies, score
+from merge_engine.matching._scoring import compare, count_levels, name_frequencies, score
 from merge_engine.settings import Settings
 from merge_engine.testing.synthetic import SyntheticDistrict, generate_district
 
@@ -319,3 +319,30 @@ def test_more_agreement_scores_higher(fitted: Fitted) -> None:
     p = score_pairs(LevelMatrix(np.vstack([agree, disagree]), COMPARISONS), fitted.model)
     assert p.probability[0] > 0.999
     assert p.probability[1] < 0.001
+
+
+class TestRandomPairCounts:
+    def test_counted_in_chunks_equal_the_full_matrix_counted(self) -> None:
+        """count_levels (int32 indices, small chunks, a comparison left out) gives what the
+        levels compare returns count to, and estimate_model learns the same u from either."""
+        district = generate_district(150, seed=4)
+        vocab = Vocabularies.new()
+        ea = encode_students(district.archived.students, vocab)
+        eb = encode_students(district.synced.students, vocab)
+        config = attrs.evolve(FAST, comparisons=tuple(n for n in NAMES if n != "address"))
+        rng = np.random.default_rng(3)
+        ra = np.sort(rng.integers(0, len(ea), 5_000)).astype(np.int32)
+        rb = rng.integers(0, len(eb), 5_000).astype(np.int32)
+        full = compare(ea, eb, ra.astype(np.int64), rb.astype(np.int64), vocab, config)
+
+        counted = count_levels(ea, eb, ra, rb, vocab, config, chunk_pairs=333)
+
+        expected = LevelCounts.of(full)
+        assert [c.tolist() for c in expected.counts] == [c.tolist() for c in counted.counts]
+        assert 0 == counted.counts[_col("address")][1:].sum()
+        candidates = compare(ea, eb, ra[:400].astype(np.int64), rb[:400].astype(np.int64),
+                             vocab, config)  # fmt: skip
+        assert (
+            estimate_model(candidates, full, expected_matches=150).u
+            == estimate_model(candidates, counted, expected_matches=150).u
+        )

@@ -26,7 +26,14 @@ from ._arrays import isin, unique_inverse
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
-__all__ = ["COMPARISONS", "Comparison", "LevelMatrix", "compare_pairs", "shared_values"]
+__all__ = [
+    "COMPARISONS",
+    "Comparison",
+    "LevelCounts",
+    "LevelMatrix",
+    "compare_pairs",
+    "shared_values",
+]
 
 I64 = npt.NDArray[np.int64]
 Levels = npt.NDArray[np.int8]
@@ -128,6 +135,23 @@ class LevelMatrix:
             if comp.name == name:
                 return self.levels[:, j]
         raise KeyError(name)
+
+
+@frozen
+class LevelCounts:
+    """How many pairs fell in each level of each comparison: all the model's ``u`` needs of
+    the random pairs, without a row per pair."""
+
+    counts: tuple[npt.NDArray[np.int64], ...]
+    comparisons: tuple[Comparison, ...]
+
+    @classmethod
+    def of(cls, matrix: LevelMatrix) -> LevelCounts:
+        counts = tuple(
+            np.bincount(matrix.levels[:, j], minlength=len(c.levels))
+            for j, c in enumerate(matrix.comparisons)
+        )
+        return cls(counts, matrix.comparisons)
 
 
 def _level_codes(name: str) -> dict[str, int]:

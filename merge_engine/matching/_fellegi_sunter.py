@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._comparisons import COMPARISONS, Comparison, LevelMatrix
+from ._comparisons import COMPARISONS, Comparison, LevelCounts, LevelMatrix
 
 __all__ = ["MatchModel", "PairScores", "estimate_model", "score_pairs"]
 
@@ -154,7 +154,7 @@ def _expit2(bits: F64) -> F64:
 
 def estimate_model(
     candidate_levels: LevelMatrix,
-    random_levels: LevelMatrix,
+    random_levels: LevelMatrix | LevelCounts,
     *,
     expected_matches: int,
     family_cap_bits: float | None = None,
@@ -180,12 +180,9 @@ def estimate_model(
     """
     comparisons = candidate_levels.comparisons
     names = [c.name for c in comparisons]
-    u = tuple(
-        _normalised(
-            np.bincount(random_levels.levels[:, j], minlength=len(c.levels)).astype(np.float64)
-        )
-        for j, c in enumerate(comparisons)
-    )
+    if isinstance(random_levels, LevelMatrix):
+        random_levels = LevelCounts.of(random_levels)
+    u = tuple(_normalised(n.astype(np.float64)) for n in random_levels.counts)
     base = max(len(c.levels) for c in comparisons)
     weights_vec = base ** np.arange(len(comparisons), dtype=np.int64)
     codes = candidate_levels.levels.astype(np.int64) @ weights_vec

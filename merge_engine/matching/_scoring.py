@@ -6,14 +6,14 @@ search, so both read the same evidence the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
 from ..settings import Settings
-from ._comparisons import COMPARISONS, LevelMatrix, compare_pairs
+from ._comparisons import COMPARISONS, LevelCounts, LevelMatrix, compare_pairs
 from ._features import MISSING, EncodedSide, Vocabularies
 from ._fellegi_sunter import MatchModel, PairScores, score_pairs, term_frequency_bits
 
@@ -23,6 +23,7 @@ __all__ = [
     "ScoredPairs",
     "Weighing",
     "compare",
+    "count_levels",
     "given_name_counts",
     "initial_sounds",
     "name_frequencies",
@@ -104,13 +105,48 @@ def compare(
 
     The pairs are compared ``chunk_pairs`` at a time (default :data:`CHUNK_PAIRS`), each
     chunk's levels written into the one result; a pair's levels do not depend on the chunk
-    it is compared in. ``ia`` and ``ib`` may be int32 (the 300,000 random pairs: half the
-    memory); each chunk is widened as it is compared.
+    it is compared in.
     """
-    progression = settings.grade_progression if grade_progression is None else grade_progression
     levels = np.empty((len(ia), len(COMPARISONS)), np.int8)
+    for chunk, part in _compared(a, b, ia, ib, vocab, settings, grade_progression, chunk_pairs):
+        levels[chunk] = part
+    return LevelMatrix(levels, COMPARISONS)
+
+
+def count_levels(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64 | I32,
+    ib: I64 | I32,
+    vocab: Vocabularies,
+    settings: Settings,
+    *,
+    chunk_pairs: int | None = None,
+) -> LevelCounts:
+    """What :func:`compare` would return, counted per comparison and level: the random pairs
+    teach ``u`` by these counts alone, so no row per pair is kept."""
+    totals = [np.zeros(len(c.levels), np.int64) for c in COMPARISONS]
+    for _, part in _compared(a, b, ia, ib, vocab, settings, None, chunk_pairs):
+        for j, c in enumerate(COMPARISONS):
+            totals[j] += np.bincount(part[:, j], minlength=len(c.levels))
+    return LevelCounts(tuple(totals), COMPARISONS)
+
+
+def _compared(
+    a: EncodedSide,
+    b: EncodedSide,
+    ia: I64 | I32,
+    ib: I64 | I32,
+    vocab: Vocabularies,
+    settings: Settings,
+    grade_progression: int | None,
+    chunk_pairs: int | None,
+) -> Iterator[tuple[slice, npt.NDArray[np.int8]]]:
+    """Each chunk of pairs and its levels. ``ia`` and ``ib`` may be int32 (the 300,000 random
+    pairs: half the memory); each chunk is widened as it is compared."""
+    progression = settings.grade_progression if grade_progression is None else grade_progression
     for chunk in _chunks(len(ia), chunk_pairs or CHUNK_PAIRS):
-        levels[chunk] = compare_pairs(
+        levels = compare_pairs(
             a,
             b,
             np.asarray(ia[chunk], np.int64),
@@ -123,10 +159,10 @@ def compare(
             identifiers=vocab.identifiers,
             places=vocab.places,
         ).levels
-    for j, comp in enumerate(COMPARISONS):
-        if comp.name not in settings.comparisons:
-            levels[:, j] = 0
-    return LevelMatrix(levels, COMPARISONS)
+        for j, comp in enumerate(COMPARISONS):
+            if comp.name not in settings.comparisons:
+                levels[:, j] = 0
+        yield chunk, levels
 
 
 def name_frequencies(sides: tuple[EncodedSide, ...], n_codes: int) -> dict[str, F64]:

@@ -43,6 +43,7 @@ from ..matching._scoring import (
     RANDOM_CHUNK_PAIRS,
     ScoredPairs,
     compare,
+    count_levels,
     name_frequencies,
     score,
 )
@@ -183,11 +184,11 @@ def _build_plan(
     # int32 (a roster has fewer than 2**31 records): compare widens them a chunk at a time.
     ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int32)
     rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int32)
-    random_levels = compare(ea, eb, ra, rb, vocab, settings, chunk_pairs=RANDOM_CHUNK_PAIRS)
+    random_counts = count_levels(ea, eb, ra, rb, vocab, settings, chunk_pairs=RANDOM_CHUNK_PAIRS)
     del ra, rb
     model = estimate_model(
         levels,
-        random_levels,
+        random_counts,
         expected_matches=min(len(ea), len(eb)),
         family_cap_bits=settings.family_cap_bits,
         name_conflict_max_probability=settings.name_conflict_max_probability,
@@ -201,7 +202,7 @@ def _build_plan(
     rule_stats = list(cands.stats)
     # ``scored`` holds these arrays now; each join below makes new ones, so names kept
     # here would hold a second copy of every pair (gigabytes at a million students).
-    del cands, levels, random_levels
+    del cands, levels
     timer.lap("score")
 
     fallback = [r for r in settings.blocking_rules if r in FALLBACK_RULES]

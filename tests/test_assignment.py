@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from merge_engine.matching import _assignment as assignment
 from merge_engine.matching._assignment import NONE, Assignment, assign
-from merge_engine.matching._lsap import max_gain_assignment
 
 Edge = tuple[int, int, float]
 
@@ -296,50 +295,68 @@ class TestForcedEdges:
         assert [False, False] == forced.tolist()
 
 
-@st.composite
-def dense_matrices(draw: st.DrawFn) -> np.ndarray:
-    """A component's dense matrix as _solve_components builds it: gains on some edges (few
-    distinct values, so ties between matchings are common), -1e18 elsewhere, and a zero
-    "stay unmatched" column per row."""
-    n_g = draw(st.integers(1, 6))
-    n_s = draw(st.integers(1, 8))
-    values = st.sampled_from([0.1 + 0.2, 0.3, 0.5, 1.0, 2.0, 4.5, 7.25, 11.0]) | st.floats(
-        0.01, 40, allow_nan=False
-    )
+def _scipy_choice(g: np.ndarray, s: np.ndarray, gain: np.ndarray, n_g: int, n_s: int) -> list[int]:
+    """Each row's real column in SciPy's answer on the dense matrix (-1: stays unmatched)."""
+    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+
     matrix = np.full((n_g, n_s + n_g), -1e18)
-    for g in range(n_g):
-        for s in range(n_s):
-            if draw(st.booleans()):
-                matrix[g, s] = draw(values)
+    matrix[g, s] = gain
     matrix[np.arange(n_g), n_s + np.arange(n_g)] = 0.0
-    return matrix
+    rows, cols = linear_sum_assignment(matrix, maximize=True)
+    return [int(c) if c < n_s else -1 for c in cols[np.argsort(rows)]]
 
 
-class TestSmallComponentSolver:
-    @settings(max_examples=1000, deadline=None)
-    @given(matrix=dense_matrices())
-    def test_same_columns_as_scipy_ties_included(self, matrix: np.ndarray) -> None:
-        """The pure-Python port picks SciPy's matching, also among several optimal ones."""
-        from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+@st.composite
+def small_components(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A small component's distinct edges with positive gains; few gain values, so ties
+    between matchings are common."""
+    n_g = draw(st.integers(1, assignment.SMALL_GROUPS))
+    n_s = draw(st.integers(1, assignment.SMALL_SYNCED))
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(0, n_g - 1), st.integers(0, n_s - 1)), min_size=1, unique=True
+        )
+    )
+    gains = draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0, 4.5, 7.25, 11.0]),
+                          min_size=len(pairs), max_size=len(pairs)))  # fmt: skip
+    g = np.array([p[0] for p in pairs], np.int64)
+    s = np.array([p[1] for p in pairs], np.int64)
+    return g, s, np.array(gains, np.float64), n_g, n_s
 
-        rows, cols = linear_sum_assignment(matrix, maximize=True)
 
-        assert list(range(len(matrix))) == rows.tolist()
-        assert cols.tolist() == max_gain_assignment(matrix.tolist())
+class TestSmallComponents:
+    @settings(max_examples=400, deadline=None)
+    @given(component=small_components())
+    def test_enumeration_agrees_with_scipy_or_defers_to_it(
+        self, component: tuple[np.ndarray, np.ndarray, np.ndarray, int, int]
+    ) -> None:
+        """Unless it reports a tie (None), the enumeration picks SciPy's matching."""
+        g, s, gain, n_g, _ = component
+        # As _solve_components passes them: synced students numbered by those with an edge.
+        _, s_local = np.unique(s, return_inverse=True)
+        n_real = int(s_local.max()) + 1
 
-    def test_a_tie_between_two_pairings_goes_as_scipy_says(self) -> None:
-        """Two groups, two synced students, all four edges worth 5: SciPy 1.17 pairs them
-        in order, and so does the port."""
-        matrix = [[5.0, 5.0, 0.0, -1e18], [5.0, 5.0, -1e18, 0.0]]
+        found = assignment._unique_best(g, s_local, gain, n_g)
 
-        assert [0, 1] == max_gain_assignment(matrix)
+        if found is not None:
+            rows, cols = found
+            assert list(range(n_g)) == rows.tolist()
+            chosen = [int(c) if c < n_real else -1 for c in cols]
+            assert _scipy_choice(g, s_local, gain, n_g, n_real) == chosen
 
-    def test_small_components_do_not_load_scipy_optimize(self) -> None:
-        """A 2 x 2 contested component is solved without scipy.optimize's solver."""
-        edges = [(0, 0, 10.0), (0, 1, 9.0), (1, 0, 9.0), (1, 1, 9.5)]
+    def test_a_tie_is_left_to_scipy(self) -> None:
+        """Two groups, two synced students, both pairings worth 10: None."""
+        g = np.array([0, 0, 1, 1], np.int64)
+        s = np.array([0, 1, 0, 1], np.int64)
 
-        with mock.patch("scipy.optimize.linear_sum_assignment") as dense_solve:
-            result = _run(edges, 2, 2)
+        assert assignment._unique_best(g, s, np.array([5.0, 5.0, 5.0, 5.0]), 2) is None
 
-        assert [0, 1] == result.synced.tolist()
-        dense_solve.assert_not_called()
+    def test_a_clear_winner_is_found_without_scipy(self) -> None:
+        """10 + 10 beats 9 + 9 (and 10 alone): each group takes its own synced student."""
+        g = np.array([0, 0, 1, 1], np.int64)
+        s = np.array([0, 1, 0, 1], np.int64)
+
+        found = assignment._unique_best(g, s, np.array([10.0, 9.0, 9.0, 10.0]), 2)
+
+        assert found is not None
+        assert [0, 1] == found[1].tolist()

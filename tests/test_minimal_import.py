@@ -35,9 +35,9 @@ def test_core_imports_without_optional_extras() -> None:
 
 
 def test_commands_that_read_a_plan_do_not_load_scipy() -> None:
-    """SciPy (the assignment's solvers for large contested components) is loaded when a
-    plan needs it, not by importing the package or the command line: show, apply and the
-    review export start without it."""
+    """SciPy (the assignment's solvers for contested components) is loaded when a plan needs
+    it, not by importing the package or the command line: show, apply and the review
+    export start without it."""
     code = (
         "import sys, merge_engine, merge_engine.cli._main, merge_engine.plan_file\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
@@ -51,9 +51,9 @@ def test_commands_that_read_a_plan_do_not_load_scipy() -> None:
 
 
 def test_planning_a_small_district_loads_neither_scipy_nor_structlog() -> None:
-    """A small district has no contested component large enough for SciPy's solvers (and
-    its connected components are NumPy's), and a host that configured no logging gets no
-    event, so neither SciPy nor structlog (with rich, which structlog loads) is imported."""
+    """A small district has no contested component for SciPy's solvers (its connected
+    components are NumPy's), and a host that configured no logging gets no event, so
+    neither SciPy nor structlog (with rich, which structlog loads) is imported."""
     code = textwrap.dedent(
         """
         import sys

@@ -6,9 +6,9 @@ students; edges are candidate pairs above the review floor, weighted by
 their log-odds above that floor. Edges that every optimal matching
 holds (a strong edge dominating the weak ones at its ends) are taken
 first; what is left is split into connected components and solved
-exactly as a maximum-weight matching (Jonker-Volgenant from scipy, or its
-pure-Python port in ``_lsap`` for the tiny ones, with a zero-gain "stay
-unmatched" option per group). Most components are a single edge.
+exactly as a maximum-weight matching (Jonker-Volgenant from scipy, with
+a zero-gain "stay unmatched" option per group). Most components are a
+single edge.
 
 An assigned edge is *unambiguous* when every competing edge, on either
 side, is at least ``margin_bits`` weaker; otherwise it goes to review.
@@ -21,7 +21,6 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ._arrays import component_labels, unique
-from ._lsap import max_gain_assignment
 
 __all__ = ["Assignment", "assign"]
 
@@ -184,9 +183,51 @@ def _labels(g_el: I64, s_el: I64, n_groups: int, n_synced: int) -> I64:
     return component_labels(n_groups + n_synced, g_el, s_el + n_groups)
 
 
-SMALL_CELLS = 256
-"""Largest component (rows x columns of its dense matrix) solved by the pure-Python port of
-SciPy's solver (:mod:`._lsap`): nearly all contested components are 2 x 4."""
+SMALL_GROUPS = 4
+SMALL_SYNCED = 6
+"""Largest component (groups, synced students) tried by enumeration before SciPy's solver:
+at most 1,045 partial matchings. Nearly all contested components are two groups and two
+synced students; importing ``scipy.optimize`` for them costs 0.25 s and 50 MB."""
+
+_TIE_BITS = 1e-9
+"""Two matchings whose total gains are this close count as tied (sums in another order)."""
+
+
+def _unique_best(g_local: I64, s_local: I64, gain: F64, n_g: int) -> tuple[I64, I64] | None:
+    """The maximum-gain partial matching of a small component by enumeration, as
+    ``linear_sum_assignment`` reports it (every row, real columns for matched groups), or
+    ``None`` when another matching comes within ``_TIE_BITS``: then which optimum wins is
+    the exact solver's to say, so plans stay the same as with SciPy alone."""
+    options: list[list[tuple[int, float]]] = [[] for _ in range(n_g)]
+    for g, s, w in zip(g_local.tolist(), s_local.tolist(), gain.tolist(), strict=True):
+        options[g].append((s, w))
+    best = second = -np.inf
+    best_cols: list[int] = []
+
+    def walk(row: int, used: int, total: float, cols: list[int]) -> None:
+        nonlocal best, second, best_cols
+        if row == n_g:
+            if total > best:
+                best, second, best_cols = total, best, list(cols)
+            elif total > second:
+                second = total
+            return
+        cols.append(-1)
+        walk(row + 1, used, total, cols)
+        cols.pop()
+        for s, w in options[row]:
+            if not used >> s & 1:
+                cols.append(s)
+                walk(row + 1, used | 1 << s, total + w, cols)
+                cols.pop()
+
+    walk(0, 0, 0.0, [])
+    if best - second <= _TIE_BITS * max(1.0, abs(best)):
+        return None
+    n_s = int(s_local.max()) + 1
+    # A group left unmatched takes its own "stay unmatched" column, as in the dense matrix.
+    cols = [c if c >= 0 else n_s + row for row, c in enumerate(best_cols)]
+    return np.arange(n_g, dtype=np.int64), np.array(cols, np.int64)
 
 
 def _solve_components(
@@ -222,18 +263,18 @@ def _solve_components(
         for edges in np.split(hard, bounds):
             gs, g_local = np.unique(g_el[edges], return_inverse=True)
             ss, s_local = np.unique(s_el[edges], return_inverse=True)
-            cells = len(gs) * (len(ss) + len(gs))
-            if cells <= DENSE_LIMIT:
+            small = None
+            if len(gs) <= SMALL_GROUPS and len(ss) <= SMALL_SYNCED:
+                small = _unique_best(g_local, s_local, gain[edges], len(gs))
+            if small is not None:
+                rows, cols = small
+            elif len(gs) * (len(ss) + len(gs)) <= DENSE_LIMIT:
                 matrix = np.full((len(gs), len(ss) + len(gs)), -1e18)
                 matrix[g_local, s_local] = gain[edges]
                 matrix[np.arange(len(gs)), len(ss) + np.arange(len(gs))] = 0.0
-                if cells <= SMALL_CELLS:
-                    rows = np.arange(len(gs))
-                    cols = np.array(max_gain_assignment(matrix.tolist()), np.int64)
-                else:
-                    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
+                from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
 
-                    rows, cols = linear_sum_assignment(matrix, maximize=True)
+                rows, cols = linear_sum_assignment(matrix, maximize=True)
             else:
                 rows, cols = _sparse_solve(g_local, s_local, gain[edges], len(gs), len(ss))
             real = cols < len(ss)

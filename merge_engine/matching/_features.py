@@ -397,10 +397,11 @@ def encode_students(
     )
     gender = np.fromiter((_GENDER_CODES.get(s.gender or "", 0) for s in students), np.int8, count=n)
 
-    owners = np.fromiter((i for i, st in enumerate(students) for _ in st.contacts), np.int64)
+    linked = [s.contacts for s in students]
+    owners = np.repeat(np.arange(n, dtype=np.int64), np.fromiter(map(len, linked), np.int64, n))
     # A guardian of several children is one shared Contact (the readers share equal rows):
     # its fields are normalised and coded once, then spread to every child by index.
-    contacts, which = _distinct_objects([c for st in students for c in st.contacts])
+    contacts, which = _distinct_objects(list(itertools.chain.from_iterable(linked)))
     guardian_phones = _ragged(
         n,
         owners,

@@ -12,6 +12,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ MISSING = -1
 """Code of an absent value in every code array."""
 
 IntArray = npt.NDArray[np.int32]
+_T = TypeVar("_T")
 MAX_SURNAME_TOKENS = 3
 
 
@@ -74,6 +76,33 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.values)
 
+    def sealed(self, *, values: bool = True) -> Vocabulary:
+        """This vocabulary, read-only, without its lookup index (and without ``values``
+        unless asked): what matching reads of a vocabulary once both sides are encoded,
+        without the index's int per value (or the values themselves)."""
+        return _SealedVocabulary(self.values if values else None, len(self))
+
+
+class _SealedVocabulary(Vocabulary):
+    """A :meth:`Vocabulary.sealed` vocabulary: its size, maybe its values, no new codes."""
+
+    def __init__(self, values: list[str] | None, size: int) -> None:
+        super().__init__()
+        self.values = values if values is not None else []
+        self._size = size
+
+    def code(self, value: str) -> int:
+        raise TypeError("a sealed vocabulary takes no new values")
+
+    def codes(self, values: list[str]) -> list[int]:
+        raise TypeError("a sealed vocabulary takes no new values")
+
+    def lookup(self, value: str) -> int:
+        raise TypeError("a sealed vocabulary has no lookup index")
+
+    def __len__(self) -> int:
+        return self._size
+
 
 @frozen
 class Vocabularies:
@@ -87,6 +116,17 @@ class Vocabularies:
     @classmethod
     def new(cls) -> Vocabularies:
         return cls(Vocabulary(), Vocabulary(), Vocabulary(), Vocabulary())
+
+    def sealed(self) -> Vocabularies:
+        """These vocabularies once both sides are encoded: matching codes new names (name
+        variants) but reads only the identifier and place values and the number of contact
+        values, so those drop their lookup index (and the contact values) to save memory."""
+        return Vocabularies(
+            self.names,
+            self.identifiers.sealed(),
+            self.places.sealed(),
+            self.contacts.sealed(values=False),
+        )
 
 
 @frozen
@@ -180,6 +220,15 @@ def _codes(
     return np.fromiter(map(table.__getitem__, raw), np.int32, count=len(raw))
 
 
+def _unique_codes(
+    raw: Sequence[str | None], vocab: Vocabulary, many: Callable[[list[str]], list[str]]
+) -> IntArray:
+    """:func:`_codes` of a column whose values seldom repeat (identifiers): every value is
+    normalised, skipping the search for distinct ones, which costs more than it saves there.
+    The vocabulary numbers new values in the same order (their first occurrence)."""
+    return np.array(vocab.codes(many([value or "" for value in raw])), np.int32)
+
+
 def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int64]]:
     """The distinct values of ``raw`` but ``None`` and ``""``, in order of first occurrence,
     and each row's index among them (``-1`` for ``None`` and ``""``)."""
@@ -190,6 +239,17 @@ def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int6
     table = dict(zip(distinct, range(len(distinct)), strict=True))
     table[None] = table[""] = MISSING
     return distinct, np.fromiter(map(table.__getitem__, raw), np.int64, count=len(raw))
+
+
+def _distinct_objects(items: list[_T]) -> tuple[list[_T], npt.NDArray[np.int64]]:
+    """The distinct objects of ``items`` by identity, in order of first occurrence, and each
+    item's index among them (hashing by identity: a frozen value's own hash is slow)."""
+    keys = list(map(id, items))
+    first = dict(zip(keys, items, strict=True))  # one value per key: the same object
+    index = dict(zip(first, range(len(first)), strict=True))
+    return list(first.values()), np.fromiter(
+        map(index.__getitem__, keys), np.int64, count=len(keys)
+    )
 
 
 def _codes_of(
@@ -246,14 +306,33 @@ def _guardian_givens(firsts: list[str], emails: list[str], child_lasts: list[str
     """Each guardian's given name (``given:...``): the first word of the given name or, for a
     guardian typed without one, the letters an email starts with; ``""`` when there is none
     or it is the child's own surname."""
-    given = [
+    return _guardian_givens_of(
+        _guardian_words(firsts, emails),
+        list(range(len(firsts))),
+        _each(child_lasts, _joined),
+    )
+
+
+def _guardian_words(firsts: list[str], emails: list[str]) -> list[tuple[str, str]]:
+    """Each guardian's given-name word (see :func:`_guardian_givens`) and its ``given:`` key
+    (``""`` for a word under two letters), each key one string however many children share
+    the guardian: the vocabulary then finds it by identity."""
+    words = [
         word or (_email_word(email) if email else "")
         for word, email in zip(_each(firsts, _first_word), emails, strict=True)
     ]
-    joined = _each(child_lasts, _joined)
+    keys = {word: f"given:{word}" if len(word) >= 2 else "" for word in words}
+    return [(word, keys[word]) for word in words]
+
+
+def _guardian_givens_of(
+    words: list[tuple[str, str]], guardians: list[int], child_lasts: list[str]
+) -> list[str]:
+    """The ``given:`` key of guardian ``guardians[k]`` for the child whose joined surname is
+    ``child_lasts[k]``: ``""`` when it is that surname."""
     return [
-        "" if len(word) < 2 or word == last else f"given:{word}"
-        for word, last in zip(given, joined, strict=True)
+        "" if word == last else key
+        for (word, key), last in zip(map(words.__getitem__, guardians), child_lasts, strict=True)
     ]
 
 
@@ -318,8 +397,11 @@ def encode_students(
     )
     gender = np.fromiter((_GENDER_CODES.get(s.gender or "", 0) for s in students), np.int8, count=n)
 
-    owners = np.fromiter((i for i, st in enumerate(students) for _ in st.contacts), np.int64)
-    contacts = [c for st in students for c in st.contacts]
+    linked = [s.contacts for s in students]
+    owners = np.repeat(np.arange(n, dtype=np.int64), np.fromiter(map(len, linked), np.int64, n))
+    # A guardian of several children is one shared Contact (the readers share equal rows):
+    # its fields are normalised and coded once, then spread to every child by index.
+    contacts, which = _distinct_objects(list(itertools.chain.from_iterable(linked)))
     guardian_phones = _ragged(
         n,
         owners,
@@ -327,10 +409,12 @@ def encode_students(
             [c.phone for c in contacts],
             vocab.contacts,
             many=functools.partial(normalize_phones, region=phone_region),
-        ),
+        )[which],
     )
     guardian_emails = _ragged(
-        n, owners, _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)
+        n,
+        owners,
+        _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)[which],
     )
     contact_firsts = [c.first_name or "" for c in contacts]
     guardian_names = _ragged(
@@ -339,22 +423,24 @@ def encode_students(
         _coded(
             vocab.contacts,
             _guardian_names(contact_firsts, [c.last_name or "" for c in contacts]),
-        ),
+        )[which],
     )
+    # Whether a guardian's given name is the child's surname is a question per child.
+    child_lasts = [*map(_joined, last_values), ""]  # a missing surname's row is -1: ""
     guardian_given = _ragged(
         n,
         owners,
         _coded(
             vocab.contacts,
-            _guardian_givens(
-                contact_firsts,
-                [c.email or "" for c in contacts],
-                [lasts[i] or "" for i in owners.tolist()],
+            _guardian_givens_of(
+                _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
+                which.tolist(),
+                [child_lasts[i] for i in last_rows[owners].tolist()],
             ),
         ),
     )
     guardian_accounts = _ragged(
-        n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)
+        n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)[which]
     )
     has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
@@ -370,14 +456,14 @@ def encode_students(
         grade=grade,
         gender=gender,
         school=_codes([s.school_id for s in students], vocab.places, _school),
-        sis_id=_codes([s.sis_id for s in students], vocab.identifiers, many=_prefixed("sis:")),
-        state_id=_codes(
-            [s.state_id for s in students], vocab.identifiers, many=_prefixed("state:")
+        sis_id=_unique_codes([s.sis_id for s in students], vocab.identifiers, _prefixed("sis:")),
+        state_id=_unique_codes(
+            [s.state_id for s in students], vocab.identifiers, _prefixed("state:")
         ),
-        student_number=_codes(
-            [s.student_number for s in students], vocab.identifiers, many=_prefixed("num:")
+        student_number=_unique_codes(
+            [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
         ),
-        email=_codes([s.email for s in students], vocab.identifiers, many=normalize_emails),
+        email=_unique_codes([s.email for s in students], vocab.identifiers, normalize_emails),
         street=_codes([s.street for s in students], vocab.places, many=normalize_streets),
         zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
         guardian_phones=guardian_phones,

@@ -169,6 +169,7 @@ def _build_plan(
     eb = encode_students(
         b_students, vocab, has_dob_column=synced.has_dob_column, phone_region=settings.phone_region
     )
+    vocab = vocab.sealed()
     timer.lap("encode")
 
     primary = [r for r in settings.blocking_rules if r not in FALLBACK_RULES | DUPLICATE_ONLY_RULES]

@@ -122,6 +122,15 @@ class PlanStream:
         #: The plan file's ``summary`` member, counted as the rows are written.
         self.summary: dict[str, int] = dict.fromkeys(("auto", "review", "guardian_merges_auto"), 0)
         self._targets: dict[str, list[str]] = {}
+        self._done = 0  # parts written: head, merges, accounts, close
+        #: What :meth:`close` returned: the digest (without a path: the text).
+        self.result: str | None = None
+
+    def _next(self, part: int) -> None:
+        """Refuse a part out of its place: the file would not be a plan."""
+        if self._done != part:
+            raise RuntimeError(f"plan part {part} written after {self._done} parts")
+        self._done += 1
 
     def _number(self, e: FieldEvidence) -> int:
         found = self._by_id.get(id(e))
@@ -144,6 +153,7 @@ class PlanStream:
         stats: Mapping[str, Any],
     ) -> None:
         """The members before the sections."""
+        self._next(0)
         writer = self._writer
         for key, value in (("fingerprint", fingerprint), ("settings", settings),
                            ("model", model), ("stats", stats)):  # fmt: skip
@@ -152,6 +162,7 @@ class PlanStream:
 
     def merges(self, merges: Iterable[Merge]) -> None:
         """The merges section (sorted by archived id)."""
+        self._next(1)
         summary, targets, index = self.summary, self._targets, self._index
 
         def rows() -> Iterator[list[Any]]:
@@ -171,6 +182,7 @@ class PlanStream:
         guardian_folds: Iterable[GuardianFold],
     ) -> None:
         """The sections of the account steps."""
+        self._next(2)
         summary, writer, index = self.summary, self._writer, self._index
 
         def guardian_rows() -> Iterator[list[Any]]:
@@ -198,6 +210,7 @@ class PlanStream:
     ) -> str:
         """The last sections, the summary and the digest; returns the digest (without a path:
         the text). The file is in place only now."""
+        self._next(3)
         summary, writer = self.summary, self._writer
         summary["unmatched_archived"] = writer.section("unmatched_archived", unmatched_archived)
         summary["unmatched_synced"] = writer.section("unmatched_synced", unmatched_synced)
@@ -206,7 +219,8 @@ class PlanStream:
         writer.section("shared_targets", shared)
         writer.section("evidence", (list(e) for e in self._table))
         writer.member("summary", dict(sorted(summary.items())))
-        return writer.close()
+        self.result = writer.close()
+        return self.result
 
     def abort(self) -> None:
         """Drop the partly written file."""

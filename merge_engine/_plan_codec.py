@@ -104,10 +104,11 @@ class PlanStream:
 
     :meth:`head`, :meth:`merges`, :meth:`accounts` and :meth:`close` must be
     called once each, in that order; each part is encoded as it is taken from
-    its iterable, so the planner can drop what it wrote (a 150k plan's merges
-    hold 180 MB). :func:`write_plan` is this, all at once: both give the same
-    bytes. With a ``path`` the file is written to ``<path>.tmp`` and renamed into
-    place by :meth:`close`; :meth:`abort` removes it (an error while planning).
+    its iterable, so the planner can drop what it wrote (the merges of a 150k
+    plan hold over 100 MB). :func:`write_plan` is this, all at once: both give
+    the same bytes. With a ``path`` the file is written to ``<path>.tmp`` and
+    renamed into place by :meth:`close`; :meth:`abort` removes it (an error
+    while planning).
     """
 
     def __init__(self, path: str | Path | None) -> None:

@@ -389,8 +389,8 @@ def _build_plan(
         "components": result.components,
         "largest_component": result.largest_component,
     }
-    # What the accounts need of the matching is the merges: the arrays go now (a second
-    # roster's worth of memory at a million students).
+    # Nothing after this reads the matching's arrays: they go before the accounts are
+    # planned (the account steps read the rosters and the merges only).
     n_pairs = len(scored)
     del ea, eb, vocab, scored, families, groups, result, contested, contesting
     n_merges = len(merges)

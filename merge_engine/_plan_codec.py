@@ -28,6 +28,7 @@ __all__ = [
     "RECREATE",
     "SCHEMA_VERSION",
     "Decoder",
+    "PlanStream",
     "decode_fields",
     "legacy_fields",
     "read_document",
@@ -87,41 +88,103 @@ def write_plan(
     ``merges`` must come sorted by archived id (as :func:`~merge_engine.build_plan` makes
     them). Returns the digest; with ``path=None`` the text instead.
     """
-    writer = PlanWriter(path)
+    stream = PlanStream(path)
     try:
+        stream.head(fingerprint, settings, model, stats)
+        stream.merges(merges)
+        stream.accounts(guardian_merges, guardian_actions, role_links, guardian_folds)
+        return stream.close(unmatched_archived, unmatched_synced, warnings)
+    except BaseException:
+        stream.abort()
+        raise
+
+
+class PlanStream:
+    """A plan file written part by part, in file order, while the plan is produced.
+
+    :meth:`head`, :meth:`merges`, :meth:`accounts` and :meth:`close` must be
+    called once each, in that order; each part is encoded as it is taken from
+    its iterable, so the planner can drop what it wrote (the merges of a 150k
+    plan hold over 100 MB). :func:`write_plan` is this, all at once: both give
+    the same bytes. With a ``path`` the file is written to ``<path>.tmp`` and
+    renamed into place by :meth:`close`; :meth:`abort` removes it (an error
+    while planning).
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._writer = PlanWriter(path)
+        self._table = _EvidenceTable()
+        # A 150k plan numbers 2,000,000 pieces of evidence, and the planner shares one
+        # value among all pairs with the same (comparison, level, bits): numbered by the
+        # value's id once its key has been looked up, in C. The values are kept alive
+        # (``_seen``) so that no id is reused for another value while writing.
+        self._by_id: dict[int, int] = {}
+        self._seen: list[FieldEvidence] = []
+        #: The plan file's ``summary`` member, counted as the rows are written.
+        self.summary: dict[str, int] = dict.fromkeys(("auto", "review", "guardian_merges_auto"), 0)
+        self._targets: dict[str, list[str]] = {}
+        self._done = 0  # parts written: head, merges, accounts, close
+        #: What :meth:`close` returned: the digest (without a path: the text).
+        self.result: str | None = None
+
+    def _next(self, part: int) -> None:
+        """Refuse a part out of its place: the file would not be a plan."""
+        if self._done != part:
+            raise RuntimeError(f"plan part {part} written after {self._done} parts")
+        self._done += 1
+
+    def _number(self, e: FieldEvidence) -> int:
+        found = self._by_id.get(id(e))
+        if found is None:
+            found = self._by_id[id(e)] = self._table[_evidence_key(e)]
+            self._seen.append(e)
+        return found
+
+    def _index(self, evidence: Sequence[FieldEvidence]) -> list[int]:
+        found = list(map(self._by_id.get, map(id, evidence)))
+        if None in found:  # a value not seen before (else no None: the ignore below)
+            return list(map(self._number, evidence))
+        return found  # type: ignore[return-value]
+
+    def head(
+        self,
+        fingerprint: Mapping[str, str],
+        settings: Mapping[str, Any],
+        model: Mapping[str, Any],
+        stats: Mapping[str, Any],
+    ) -> None:
+        """The members before the sections."""
+        self._next(0)
+        writer = self._writer
         for key, value in (("fingerprint", fingerprint), ("settings", settings),
                            ("model", model), ("stats", stats)):  # fmt: skip
             writer.member(key, dict(value))
         writer.member("columns", {k: list(v) for k, v in COLUMNS.items()})
-        table = _EvidenceTable()
-        # A 150k plan numbers 2,000,000 pieces of evidence, and the planner shares one
-        # value among all pairs with the same (comparison, level, bits): numbered by the
-        # value's id once its key has been looked up, in C. The values are kept alive
-        # (``seen``) so that no id is reused for another value while writing.
-        by_id: dict[int, int] = {}
-        seen: list[FieldEvidence] = []
 
-        def number(e: FieldEvidence) -> int:
-            found = by_id.get(id(e))
-            if found is None:
-                found = by_id[id(e)] = table[_evidence_key(e)]
-                seen.append(e)
-            return found
+    def merges(self, merges: Iterable[Merge]) -> None:
+        """The merges section (sorted by archived id)."""
+        self._next(1)
+        summary, targets, index = self.summary, self._targets, self._index
 
-        def index(evidence: Sequence[FieldEvidence]) -> list[int]:
-            found = list(map(by_id.get, map(id, evidence)))
-            if None in found:  # a value not seen before (else no None: the ignore below)
-                return list(map(number, evidence))
-            return found  # type: ignore[return-value]
-
-        summary = dict.fromkeys(("auto", "review", "guardian_merges_auto"), 0)
-        targets: dict[str, list[str]] = {}
-
-        def merge_rows() -> Iterator[list[Any]]:
+        def rows() -> Iterator[list[Any]]:
             for m in merges:
                 summary[m.decision] += 1
                 targets.setdefault(m.synced_id, []).append(m.archived_id)
                 yield m.to_row(index)
+
+        with gc_paused():
+            summary["merges"] = self._writer.section("merges", rows())
+
+    def accounts(
+        self,
+        guardian_merges: Iterable[GuardianMerge],
+        guardian_actions: Iterable[GuardianAction],
+        role_links: Iterable[RoleLink],
+        guardian_folds: Iterable[GuardianFold],
+    ) -> None:
+        """The sections of the account steps."""
+        self._next(2)
+        summary, writer, index = self.summary, self._writer, self._index
 
         def guardian_rows() -> Iterator[list[Any]]:
             for g in guardian_merges:
@@ -129,7 +192,6 @@ def write_plan(
                 yield g.to_row(index)
 
         with gc_paused():
-            summary["merges"] = writer.section("merges", merge_rows())
             summary["guardian_merges"] = writer.section("guardian_merges", guardian_rows())
         summary["guardian_actions"] = writer.section(
             "guardian_actions", (a.to_row() for a in guardian_actions)
@@ -140,17 +202,30 @@ def write_plan(
         summary["guardian_folds"] = writer.section(
             "guardian_folds", (f.to_row(index) for f in guardian_folds)
         )
+
+    def close(
+        self,
+        unmatched_archived: Iterable[str],
+        unmatched_synced: Iterable[str],
+        warnings: Iterable[Mapping[str, Any]],
+    ) -> str:
+        """The last sections, the summary and the digest; returns the digest (without a path:
+        the text). The file is in place only now."""
+        self._next(3)
+        summary, writer = self.summary, self._writer
         summary["unmatched_archived"] = writer.section("unmatched_archived", unmatched_archived)
         summary["unmatched_synced"] = writer.section("unmatched_synced", unmatched_synced)
         writer.section("warnings", (dict(w) for w in warnings))
-        shared = ([s, ids] for s, ids in sorted(targets.items()) if len(ids) > 1)
+        shared = ([s, ids] for s, ids in sorted(self._targets.items()) if len(ids) > 1)
         writer.section("shared_targets", shared)
-        writer.section("evidence", (list(e) for e in table))
+        writer.section("evidence", (list(e) for e in self._table))
         writer.member("summary", dict(sorted(summary.items())))
-        return writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+        self.result = writer.close()
+        return self.result
+
+    def abort(self) -> None:
+        """Drop the partly written file."""
+        self._writer.abort()
 
 
 #: A piece of evidence as a tuple: hashed and compared in C (an attrs class's ``__hash__`` is a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +23,25 @@ from ._guardian_columns import GuardianAccount, _Columns
 if TYPE_CHECKING:
     from ..plan import GuardianFold, GuardianMerge, Merge
 
-__all__ = ["GuardianAction", "guardian_actions"]
+__all__ = ["Assigned", "GuardianAction", "guardian_actions"]
 
 I64 = npt.NDArray[np.int64]
+
+
+class Assigned(Protocol):
+    """What the account steps read of a student merge: its ids and decision (a plan
+    written as it is made keeps only these of each merge while it plans the accounts)."""
+
+    @property
+    def archived_id(self) -> str: ...
+
+    @property
+    def synced_id(self) -> str: ...
+
+    @property
+    def decision(self) -> str: ...
+
+
 _ARCHIVED_ID = operator.attrgetter("archived_id")
 
 
@@ -59,7 +75,7 @@ def guardian_actions(
 
 
 def _column_actions(
-    old: _Columns, merges: Sequence[Merge], matched: I64, policy: str, unmatched: str
+    old: _Columns, merges: Sequence[Assigned], matched: I64, policy: str, unmatched: str
 ) -> list[GuardianAction]:
     """:func:`guardian_actions` on the old accounts as columns (``matched``: merged accounts)."""
     merged = np.zeros(len(old.student_id), np.bool_)

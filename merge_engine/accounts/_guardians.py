@@ -37,7 +37,7 @@ from .._evidence import FieldEvidence
 from ..matching._assignment import NONE, assign
 from ..model import Roster
 from ..plan import GuardianFold, GuardianMerge
-from ._guardian_actions import GuardianAction, _column_actions, guardian_actions
+from ._guardian_actions import Assigned, GuardianAction, _column_actions, guardian_actions
 from ._guardian_columns import GuardianAccount, _Coded, _Columns
 from ._guardian_decide import Decided, decide_kinds, prior_and_cap, score
 from ._guardian_folds import adult_groups, guardian_folds
@@ -143,7 +143,7 @@ _UNMET = FieldEvidence("children", "none_merged", 0.0)
 
 
 def _match_columns(
-    old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
+    old: _Columns, new: _Columns, merges: Sequence[Assigned], rules: GuardianRules
 ) -> tuple[list[GuardianMerge], list[GuardianFold], I64]:
     """:func:`match_guardians` on both sides' accounts as columns; also the folds of second
     old accounts and every old account either pairs (the matched ones)."""
@@ -160,7 +160,7 @@ def _match_columns(
 
 
 def _match_on_children(
-    old: _Columns, new: _Columns, merges: Sequence[Merge], rules: GuardianRules
+    old: _Columns, new: _Columns, merges: Sequence[Assigned], rules: GuardianRules
 ) -> tuple[list[GuardianMerge], list[GuardianFold], I64, I64]:
     """Pairs of accounts meeting on merged student pairs, assigned one to one."""
     archived_ids = list(map(_ARCHIVED_ID, merges))
@@ -438,7 +438,7 @@ def _unify_codes(old: _Coded, new: _Coded) -> I64:
 
 
 def _plan_guardians(
-    archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
+    archived: Roster, synced: Roster, merges: Sequence[Assigned], settings: Settings
 ) -> tuple[list[GuardianMerge], list[GuardianFold], list[GuardianAction], _Columns]:
     """Guardian merges, folds and old-guardian actions for a plan, reading each roster once.
 

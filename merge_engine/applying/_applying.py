@@ -20,8 +20,7 @@ from attrs import frozen
 
 from .._log import get_logger
 from ..exceptions import MergeEngineError, PlanError, StorageError, TransientConflict
-from ..plan import Merge, MergePlan
-from ..plan_file import PlanFile
+from ..plan import Merge
 from ..storage._base import (
     HistoryRow,
     HistoryTable,
@@ -56,7 +55,14 @@ Progress = Callable[[int, int], None]
 MAX_CONSECUTIVE_FAILURES = 5
 
 
-def plan_fingerprint(plan: MergePlan | PlanFile) -> str:
+class _Fingerprinted(Protocol):
+    """A plan, its file, or a plan being written: anything that knows its fingerprint."""
+
+    @property
+    def fingerprint(self) -> Mapping[str, str]: ...
+
+
+def plan_fingerprint(plan: _Fingerprinted) -> str:
     """A short stable id of the plan's inputs, used as the journal and audit key."""
     try:
         parts = (plan.fingerprint["archived"], plan.fingerprint["synced"])

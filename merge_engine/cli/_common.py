@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,14 @@ __all__ = [
     "emit_json",
     "json_arg",
     "plan_counts",
+    "print_counts",
     "print_summary",
     "read_both",
     "read_side",
     "roster_args",
     "settings_at",
     "storage_at",
+    "written_counts",
 ]
 
 DB_HELP = "database: sqlite:///path.db, a bare path, or a SQLAlchemy URL"
@@ -96,14 +98,7 @@ def emit_json(value: object) -> None:
 
 def plan_counts(plan: MergePlan, out: str | Path) -> dict[str, Any]:
     """The plan summary of ``plan --json`` (and ``demo --json``)."""
-    s = plan.stats
-    return {
-        "plan": str(out),
-        "plan_id": plan_fingerprint(plan),
-        "archived_students": int(s.get("archived_students", 0)),
-        "synced_students": int(s.get("synced_students", 0)),
-        "pairs_compared": int(s.get("pairs_compared", 0)),
-        "pairs_possible": int(s.get("pairs_possible", 0)),
+    counts = {
         "merges": len(plan.merges),
         "auto": len(plan.auto),
         "review": len(plan.review),
@@ -113,9 +108,45 @@ def plan_counts(plan: MergePlan, out: str | Path) -> dict[str, Any]:
         "guardian_folds": len(plan.guardian_folds),
         "guardian_actions": len(plan.guardian_actions),
         "multiple_role_users": len(plan.role_links),
-        "account_steps_to_review": len(approval_ids(plan)),
-        "warnings": len(plan.warnings),
     }
+    return written_counts(
+        out,
+        plan_fingerprint(plan),
+        plan.stats,
+        counts,
+        account_reviews=len(approval_ids(plan)),
+        warnings=len(plan.warnings),
+    )
+
+
+def written_counts(
+    out: str | Path,
+    plan_id: str,
+    stats: Mapping[str, Any],
+    counts: Mapping[str, int],
+    *,
+    account_reviews: int,
+    warnings: int,
+) -> dict[str, Any]:
+    """:func:`plan_counts` of a plan known by its parts: its id, ``stats`` and ``counts`` (the
+    plan file's ``summary``, as :class:`~merge_engine._plan_codec.PlanStream` counts it)."""
+    return {
+        "plan": str(out),
+        "plan_id": plan_id,
+        "archived_students": int(stats.get("archived_students", 0)),
+        "synced_students": int(stats.get("synced_students", 0)),
+        "pairs_compared": int(stats.get("pairs_compared", 0)),
+        "pairs_possible": int(stats.get("pairs_possible", 0)),
+        **{key: counts[key] for key in _COUNTED},
+        "account_steps_to_review": account_reviews,
+        "warnings": warnings,
+    }
+
+
+_COUNTED = (
+    "merges", "auto", "review", "unmatched_archived", "unmatched_synced", "guardian_merges",
+    "guardian_folds", "guardian_actions", "multiple_role_users",
+)  # fmt: skip
 
 
 def read_side(args: argparse.Namespace, side: str) -> Roster:
@@ -143,21 +174,31 @@ def read_both(args: argparse.Namespace, bar: Steps | None = None) -> tuple[Roste
 
 
 def print_summary(plan: MergePlan, out: str | Path) -> None:
-    s = plan.stats
-    print(f"{plan!r}")
+    print_counts(plan_counts(plan, out))
+
+
+def print_counts(counts: Mapping[str, Any]) -> None:
+    """What ``plan`` prints, from :func:`plan_counts` (or :func:`written_counts`)."""
+    out = counts["plan"]
+    # The first line is the plan's own repr.
     print(
-        f"compared {s.get('pairs_compared', 0):,} of {s.get('pairs_possible', 0):,} "
+        f"<MergePlan {counts['merges']} merges ({counts['auto']} auto, "
+        f"{counts['review']} for review), {counts['unmatched_archived']} archived and "
+        f"{counts['unmatched_synced']} synced unmatched, {counts['warnings']} warnings>"
+    )
+    print(
+        f"compared {counts['pairs_compared']:,} of {counts['pairs_possible']:,} "
         "possible pairs; "
         f"plan written to {out}"
     )
-    if plan.warnings:
-        print(f"{len(plan.warnings)} input warnings are listed in the plan under 'warnings'.")
-    if plan.review:
+    if counts["warnings"]:
+        print(f"{counts['warnings']} input warnings are listed in the plan under 'warnings'.")
+    if counts["review"]:
         print(
-            f"Review the {len(plan.review)} merges marked 'review' before applying: "
+            f"Review the {counts['review']} merges marked 'review' before applying: "
             f"merge-engine show {out} --review"
         )
-    account_reviews = len(approval_ids(plan))
+    account_reviews = counts["account_steps_to_review"]
     if account_reviews:
         print(
             f"{account_reviews} account steps (guardian merges, old guardians, multiple-role "

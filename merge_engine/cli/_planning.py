@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from .._gc import gc_paused
+from .._plan_codec import PlanStream
+from ..applying._account_steps import approval_ids
 from ..applying._applying import plan_fingerprint
 from ..applying._journal import plan_summaries
 from ..exceptions import MergeEngineError, OutputExistsError, PlanError
-from ..plan import MergePlan
+from ..model import Roster
+from ..plan import GuardianAction, GuardianFold, GuardianMerge, MergePlan, RoleLink
 from ..plan_file import PlanFile
-from ..planning._planner import build_plan
+from ..planning._planner import build_plan, stream_plan
 from ..planning._replan import plan_from_storage
 from ..review._decisions import Decisions, rejected_pairs, without_rejected
+from ..settings import Settings
 from ._common import (
     DB_HELP,
     emit_json,
     json_arg,
     plan_counts,
-    print_summary,
+    print_counts,
     read_both,
     read_side,
     roster_args,
     settings_at,
     storage_at,
+    written_counts,
 )
 from ._progress import PLAN_STAGES, steps
 from ._review import add_decisions_arg, read_decision_files
@@ -71,6 +77,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
             steps(args, "planning", ["archived", "synced", *PLAN_STAGES, "write"]) as bar,
         ):
             archived, synced = read_both(args, bar)
+            if not decisions:
+                counts = _stream(archived, synced, settings, bar.stage, args.out)
+                _print(counts, json=args.json)
+                return 0
             plan = build_plan(
                 archived,
                 synced,
@@ -80,11 +90,87 @@ def cmd_plan(args: argparse.Namespace) -> int:
             )
             del archived, synced  # the plan holds ids only: writing it reuses their memory
             plan = _write(plan, decisions, args.out)
-    if args.json:
-        emit_json(plan_counts(plan, args.out))
-    else:
-        print_summary(plan, args.out)
+    _print(plan_counts(plan, args.out), json=args.json)
     return 0
+
+
+def _print(counts: dict[str, Any], *, json: bool) -> None:
+    if json:
+        emit_json(counts)
+    else:
+        print_counts(counts)
+
+
+def _stream(
+    archived: Roster,
+    synced: Roster,
+    settings: Settings,
+    progress: Callable[[str], None],
+    out: str,
+) -> dict[str, Any]:
+    """Plan and write at once (the file appears, renamed into place, only when complete);
+    returns the plan's counts."""
+    stream = _CountingStream(out)
+    try:
+        stream_plan(stream, archived, synced, settings, progress=progress)
+    except BaseException:
+        stream.abort()
+        raise
+    return written_counts(
+        out,
+        plan_fingerprint(stream),
+        stream.stats,
+        stream.summary,
+        account_reviews=stream.account_reviews,
+        warnings=stream.warnings,
+    )
+
+
+class _CountingStream(PlanStream):
+    """A plan stream that also keeps what ``plan`` prints once the file is written."""
+
+    fingerprint: dict[str, str]
+    stats: dict[str, Any]
+    account_reviews = 0
+    warnings = 0
+
+    def head(
+        self,
+        fingerprint: Mapping[str, str],
+        settings: Mapping[str, Any],
+        model: Mapping[str, Any],
+        stats: Mapping[str, Any],
+    ) -> None:
+        self.fingerprint, self.stats = dict(fingerprint), dict(stats)
+        super().head(fingerprint, settings, model, stats)
+
+    def accounts(
+        self,
+        guardian_merges: Iterable[GuardianMerge],
+        guardian_actions: Iterable[GuardianAction],
+        role_links: Iterable[RoleLink],
+        guardian_folds: Iterable[GuardianFold],
+    ) -> None:
+        steps = MergePlan(
+            merges=(), unmatched_archived=(), unmatched_synced=(), warnings=(), settings={},
+            model={}, stats={}, fingerprint={}, guardian_merges=guardian_merges,
+            guardian_actions=guardian_actions, role_links=role_links,
+            guardian_folds=guardian_folds,
+        )  # fmt: skip
+        self.account_reviews = len(approval_ids(steps))
+        super().accounts(
+            steps.guardian_merges, steps.guardian_actions, steps.role_links, steps.guardian_folds
+        )
+
+    def close(
+        self,
+        unmatched_archived: Iterable[str],
+        unmatched_synced: Iterable[str],
+        warnings: Iterable[Mapping[str, Any]],
+    ) -> str:
+        warnings = list(warnings)
+        self.warnings = len(warnings)
+        return super().close(unmatched_archived, unmatched_synced, warnings)
 
 
 def _write(plan: MergePlan, decisions: list[Decisions], out: str) -> MergePlan:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 import numpy as np
@@ -20,7 +20,9 @@ import numpy.typing as npt
 
 from .._gc import gc_paused
 from .._log import get_logger
+from .._plan_codec import PlanStream
 from .._record_hash import guardian_ids, record_hashes, student_hash, student_hashes
+from ..accounts._guardian_actions import Assigned
 from ..accounts._guardians import _plan_guardians
 from ..accounts._roles import _find_roles
 from ..matching._assignment import assign
@@ -61,7 +63,7 @@ from ._pairs import (
 from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
 
-__all__ = ["build_plan", "guardian_ids", "record_hashes", "student_hash"]
+__all__ = ["build_plan", "guardian_ids", "record_hashes", "stream_plan", "student_hash"]
 
 log = get_logger(__name__)
 I64 = npt.NDArray[np.int64]
@@ -145,7 +147,29 @@ def build_plan(
     # graph again and again while the pipeline allocates; nothing here makes
     # reference cycles, so pause it for the duration.
     with gc_paused():
-        return _build_plan(archived, synced, settings or Settings(), progress, rejected)
+        plan = _build_plan(archived, synced, settings or Settings(), progress, rejected)
+    assert plan is not None
+    return plan
+
+
+def stream_plan(
+    stream: PlanStream,
+    archived: Roster,
+    synced: Roster,
+    settings: Settings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    rejected: Collection[tuple[str, str]] = (),
+) -> None:
+    """:func:`build_plan`, written to ``stream`` as it is produced instead of returned.
+
+    The same bytes as ``build_plan(...).write(path)``, but the merges are
+    encoded as soon as they are decided and dropped before the account steps
+    are planned, so the whole plan is never held. On an error the caller
+    aborts ``stream`` (nothing is left at its path).
+    """
+    with gc_paused():
+        _build_plan(archived, synced, settings or Settings(), progress, rejected, stream)
 
 
 def _build_plan(
@@ -154,7 +178,8 @@ def _build_plan(
     settings: Settings,
     progress: Callable[[str], None] | None = None,
     rejected: Collection[tuple[str, str]] = (),
-) -> MergePlan:
+    stream: PlanStream | None = None,
+) -> MergePlan | None:
     timer = _Timer(progress)
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
@@ -374,32 +399,79 @@ def _build_plan(
         "components": result.components,
         "largest_component": result.largest_component,
     }
-    adults = _adults(archived, synced, merges, settings)
+    # Nothing after this reads the matching's arrays: they go before the accounts are
+    # planned (the account steps read the rosters and the merges only).
+    n_pairs = len(scored)
+    del ea, eb, vocab, scored, families, groups, result, contested, contesting
+    n_merges = len(merges)
+    assigned: Sequence[Assigned] = merges
+    if stream is not None:
+        stream.head(
+            _fingerprint(archived, synced, a_students, b_students, hashes),
+            settings.to_dict(),
+            model.to_dict(),
+            stats,
+        )
+        stream.merges(merges)
+        # Written: only the ids and decisions stay for the account steps.
+        assigned = [_Assigned(m.archived_id, m.synced_id, m.decision) for m in merges]
+        merges = []
+    adults = _adults(archived, synced, assigned, settings)
+    del assigned
     timer.lap("guardians")
     log.info(
         "plan_built",
-        archived=len(ea),
-        synced=len(eb),
-        pairs=len(scored),
-        merges=len(merges),
+        archived=len(a_students),
+        synced=len(b_students),
+        pairs=n_pairs,
+        merges=n_merges,
         seconds=timer.laps,
     )
+    unmatched_archived = [s.id for s in a_students if s.id not in taken_a]
+    unmatched_synced = [s.id for s in b_students if s.id not in taken_b]
+    if stream is not None:
+        stream.accounts(
+            adults["guardian_merges"],
+            adults["guardian_actions"],
+            adults["role_links"],
+            adults["guardian_folds"],
+        )
+        stream.close(unmatched_archived, unmatched_synced, warnings)
+        return None
     return MergePlan(
         merges=merges,
-        unmatched_archived=[s.id for s in a_students if s.id not in taken_a],
-        unmatched_synced=[s.id for s in b_students if s.id not in taken_b],
+        unmatched_archived=unmatched_archived,
+        unmatched_synced=unmatched_synced,
         warnings=warnings,
         settings=settings.to_dict(),
         model=model.to_dict(),
         stats=stats,
-        fingerprint={
-            "archived": _roster_fingerprint(a_students, hashes.archived),
-            "synced": _roster_fingerprint(b_students, hashes.synced, hashes.synced_guardians),
-            "archived_source_format": archived.format,
-            "synced_source_format": synced.format,
-        },
+        fingerprint=_fingerprint(archived, synced, a_students, b_students, hashes),
         **adults,
     )
+
+
+class _Assigned(NamedTuple):
+    """A written merge as the account steps read it."""
+
+    archived_id: str
+    synced_id: str
+    decision: str
+
+
+def _fingerprint(
+    archived: Roster,
+    synced: Roster,
+    a_students: Sequence[Student],
+    b_students: Sequence[Student],
+    hashes: _Hashes,
+) -> dict[str, str]:
+    return {
+        "archived": _roster_fingerprint(a_students, hashes.archived),
+        "synced": _roster_fingerprint(b_students, hashes.synced, hashes.synced_guardians),
+        "archived_source_format": archived.format,
+        "synced_source_format": synced.format,
+    }
 
 
 def _open_records(
@@ -423,7 +495,7 @@ def _open_records(
 
 
 def _adults(
-    archived: Roster, synced: Roster, merges: Sequence[Merge], settings: Settings
+    archived: Roster, synced: Roster, merges: Sequence[Assigned], settings: Settings
 ) -> dict[str, Any]:
     """Guardian merges, old-guardian actions and multiple-role users for the plan."""
     guardian_merges, folds, actions, synced_accounts = _plan_guardians(

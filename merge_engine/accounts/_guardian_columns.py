@@ -105,7 +105,7 @@ def _one_relation(raw: str | None) -> tuple[str, ...]:
 class _Coded:
     """One column as integer codes: equal values share a code (``values[code]`` is the value)."""
 
-    __slots__ = ("_code", "_first", "codes", "values")
+    __slots__ = ("_code", "_first", "_unified", "codes", "values")
 
     def __init__(self, column: Sequence[Any]) -> None:
         first: dict[Any, int] = {}  # value -> position of its first appearance
@@ -115,6 +115,8 @@ class _Coded:
         self._code = np.full(len(column), -1, np.int64)
         self._code[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))
         self.codes: I64 = self._code[seen]
+        # Another column's values in this one's code space, by that column (see _unify).
+        self._unified: dict[int, tuple[_Coded, I64]] = {}
 
     def code_of(self, value: Any) -> int:
         """The code of ``value``, ``-1`` when no row has it."""

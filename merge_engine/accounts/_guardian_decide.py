@@ -87,13 +87,16 @@ def decide_kinds(
     margin: F64,
     rules: GuardianRules,
     auto_child: npt.NDArray[np.bool_],
+    chosen_facts: Mapping[str, npt.NDArray[np.bool_]] | None = None,
 ) -> tuple[list[Decided], list[int]]:
     """The decision of each chosen pair, made once per kind of pair (most pairs share a few).
 
+    ``chosen_facts``: the :func:`facts` of ``chosen`` when the caller has them
+    (a second decision of the same pairs: the facts are the costly part).
     Returns the decisions and, for each chosen pair, the index of its own.
     """
     combo, bits, capped = scores
-    found = facts(pairs, old, new, levels, chosen)
+    found = dict(facts(pairs, old, new, levels, chosen) if chosen_facts is None else chosen_facts)
     found["auto_child"] = auto_child
     # Everything but the ids and students depends on a few values: key on them.
     kind = np.unique(bits[chosen], return_inverse=True)[1].reshape(-1).astype(np.int64)

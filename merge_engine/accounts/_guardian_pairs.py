@@ -49,9 +49,17 @@ class Pairs:
 
 
 def _unify(old: _Coded, new: _Coded) -> I64:
-    """The code of each new value in the code space ``old.values + new.values``."""
+    """The code of each new value in the code space ``old.values + new.values``.
+
+    Made once per pair of columns: levels and facts ask for it again and again,
+    and each time is a dictionary look-up per distinct value.
+    """
+    found = old._unified.get(id(new))
+    if found is not None and found[0] is new:
+        return found[1]
     in_old = old.codes_of(new.values)
     unified: I64 = np.where(in_old >= 0, in_old, len(old.values) + np.arange(len(new.values)))
+    old._unified[id(new)] = (new, unified)
     return unified
 
 

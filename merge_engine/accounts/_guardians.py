@@ -46,6 +46,7 @@ from ._guardian_levels import (
     GUARDIAN_COMPARISONS,
     LEVEL_INDEX,
     compare_guardians,
+    facts,
     levels_of,
 )
 from ._guardian_pairs import Pairs, _unify
@@ -217,6 +218,7 @@ def _match_on_children(
     groups, chosen = groups[by_id], chosen[by_id]
     old_chosen = pairs.old_ix[pairs.old_of[chosen]]
     new_chosen = pairs.new_ix[pairs.new_of[chosen]]
+    chosen_facts = facts(pairs, old, new, levels, chosen)  # the household pass decides again
     decided, kind_of = decide_kinds(
         pairs,
         old,
@@ -227,6 +229,7 @@ def _match_on_children(
         result.margin[groups],
         rules,
         met_auto[chosen],
+        chosen_facts,
     )
     decided, kind_of = _household_pass(
         pairs,
@@ -239,10 +242,18 @@ def _match_on_children(
         met_auto,
         (decided, kind_of),
         (starts, ends, which, len(merges)),
+        chosen_facts,
     )
     # The merged student pairs each guardian pair met on (most met on one).
     merged = list(zip(archived_ids, synced_ids, strict=True))
-    met = functools.partial(_met_students, starts=starts, ends=ends, which=which, merged=merged)
+    met = functools.partial(
+        _met_students,
+        starts=starts,
+        ends=ends,
+        which=which,
+        merged=merged,
+        rank=_merge_ranks(merged),
+    )
     found = [
         GuardianMerge(ga, gs, *decided[d], students=students)
         for ga, gs, d, students in zip(
@@ -273,6 +284,7 @@ def _household_pass(
     met_auto: npt.NDArray[np.bool_],
     first: tuple[list[Decided], list[int]],
     met: tuple[I64, I64, I64, int],
+    chosen_facts: Mapping[str, npt.NDArray[np.bool_]],
 ) -> tuple[list[Decided], list[int]]:
     """The decisions again, where a co-guardian confirms the household of a review child.
 
@@ -291,7 +303,16 @@ def _household_pass(
         return decided, kind_of
     old, new = sides
     again, again_of = decide_kinds(
-        pairs, old, new, levels, chosen, scores, margin, rules, met_auto[chosen] | confirmed
+        pairs,
+        old,
+        new,
+        levels,
+        chosen,
+        scores,
+        margin,
+        rules,
+        met_auto[chosen] | confirmed,
+        chosen_facts,
     )
     now = np.array([again[k][1] == "auto" for k in again_of], np.bool_)
     upgraded = confirmed & now
@@ -312,21 +333,48 @@ def _household_pass(
 
 
 def _met_students(
-    at: I64, *, starts: I64, ends: I64, which: I64, merged: list[tuple[str, str]]
+    at: I64, *, starts: I64, ends: I64, which: I64, merged: list[tuple[str, str]], rank: I64
 ) -> list[tuple[tuple[str, str], ...]]:
-    """The merged student pairs each of the pairs ``at`` met on (most met on one)."""
+    """The merged student pairs each of the pairs ``at`` met on (most met on one).
+
+    ``rank``: each merge's place among the distinct ``merged`` in sorted order
+    (:func:`_merge_ranks`), so that a pair's several merges are sorted and made
+    distinct with numpy, not one set and one sort per pair.
+    """
     one = (ends - starts)[at] == 1
     students: list[tuple[tuple[str, str], ...]] = list(
         zip(map(merged.__getitem__, which[starts[at][one]].tolist()), strict=True)
     )
     if not one.all():
-        which_list = which.tolist()
-        several = [
-            tuple(sorted({merged[k] for k in which_list[start:end]}))
-            for start, end in zip(starts[at][~one].tolist(), ends[at][~one].tolist(), strict=True)
-        ]
+        first, size = starts[at][~one], (ends - starts)[at][~one]
+        owner = np.repeat(np.arange(len(first), dtype=np.int64), size)
+        offset = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(
+            np.cumsum(size) - size, size
+        )
+        width = np.int64(len(merged))
+        key = np.unique(owner * width + rank[which[np.repeat(first, size) + offset]])
+        bounds = np.searchsorted(key // width, np.arange(len(first) + 1)).tolist()
+        # The merge of each distinct rank: ranks are in sorted order of the merged pairs.
+        at_rank = np.zeros(len(merged), np.int64)
+        at_rank[rank] = np.arange(len(merged))
+        values = list(map(merged.__getitem__, at_rank[key % width].tolist()))
+        several = [tuple(values[b:e]) for b, e in itertools.pairwise(bounds)]
         students = _interleave(students, several, one.tolist())
     return students
+
+
+def _merge_ranks(merged: list[tuple[str, str]]) -> I64:
+    """Each merged pair's place among the distinct merged pairs, in sorted order."""
+    order = sorted(range(len(merged)), key=merged.__getitem__)  # already sorted: linear
+    in_order = list(map(merged.__getitem__, order))
+    new_value = np.fromiter(
+        itertools.chain((True,), map(operator.ne, in_order[1:], in_order[:-1])),
+        np.bool_,
+        len(in_order),
+    )
+    rank = np.zeros(len(merged), np.int64)
+    rank[np.array(order, np.int64)] = np.cumsum(new_value) - 1
+    return rank
 
 
 def _interleave(first: list[Any], second: list[Any], take_first: list[bool]) -> list[Any]:

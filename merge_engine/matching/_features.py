@@ -223,10 +223,18 @@ def _codes(
 def _unique_codes(
     raw: Sequence[str | None], vocab: Vocabulary, many: Callable[[list[str]], list[str]]
 ) -> IntArray:
-    """:func:`_codes` of a column whose values seldom repeat (identifiers): every value is
-    normalised, skipping the search for distinct ones, which costs more than it saves there.
-    The vocabulary numbers new values in the same order (their first occurrence)."""
-    return np.array(vocab.codes(many([value or "" for value in raw])), np.int32)
+    """:func:`_codes` of a column whose values seldom repeat (identifiers, streets, each
+    guardian's phone, email and account): every value is normalised and coded, skipping the
+    search for distinct ones, which costs more than it saves there (at a million students,
+    each pass over a dict of a million values is mostly cache misses). Only the rows with a
+    value are (many have none); the vocabulary numbers new values in the same order (first
+    occurrence)."""
+    present = list(map(bool, raw))
+    codes = np.full(len(raw), MISSING, np.int32)
+    codes[np.flatnonzero(np.array(present, np.bool_))] = vocab.codes(
+        many(list(itertools.compress(raw, present)))  # type: ignore[arg-type]
+    )
+    return codes
 
 
 def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int64]]:
@@ -243,13 +251,16 @@ def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int6
 
 def _distinct_objects(items: list[_T]) -> tuple[list[_T], npt.NDArray[np.int64]]:
     """The distinct objects of ``items`` by identity, in order of first occurrence, and each
-    item's index among them (hashing by identity: a frozen value's own hash is slow)."""
-    keys = list(map(id, items))
-    first = dict(zip(keys, items, strict=True))  # one value per key: the same object
-    index = dict(zip(first, range(len(first)), strict=True))
-    return list(first.values()), np.fromiter(
-        map(index.__getitem__, keys), np.int64, count=len(keys)
-    )
+    item's index among them. Identities are sorted as integers, in C: hashing a frozen value
+    is slow, and a dict of a million identities (the guardians of a million students) costs
+    more than twice as much in cache misses."""
+    keys = np.fromiter(map(id, items), np.uint64, count=len(items))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # the distinct objects by first occurrence
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    index: npt.NDArray[np.int64] = rank[inverse.reshape(-1)]
+    return list(map(items.__getitem__, first[order].tolist())), index
 
 
 def _codes_of(
@@ -281,6 +292,15 @@ def _prefixed(prefix: str) -> Callable[[list[str]], list[str]]:
 def _coded(vocab: Vocabulary, normals: list[str]) -> IntArray:
     """The codes of values already normalised (``""`` is ``MISSING``)."""
     return np.array(vocab.codes(normals), np.int32)
+
+
+def _coded_few(vocab: Vocabulary, normals: list[str]) -> IntArray:
+    """:func:`_coded` of values that repeat a lot: the rows are looked up in a dict of their
+    few distinct values, and only those in the vocabulary (whose dict is large: a lookup there
+    is a cache miss), numbered in the same order."""
+    table = dict.fromkeys(normals, MISSING)
+    table = dict(zip(table, vocab.codes(list(table)), strict=True))
+    return np.fromiter(map(table.__getitem__, normals), np.int32, count=len(normals))
 
 
 def _each(values: list[str], normalise: Callable[[str], str]) -> list[str]:
@@ -353,6 +373,10 @@ def _school(value: str) -> str:
     return value.strip()
 
 
+def _stripped(values: list[str]) -> list[str]:
+    return list(map(str.strip, values))
+
+
 def encode_students(
     students: Sequence[Student],
     vocab: Vocabularies,
@@ -405,16 +429,16 @@ def encode_students(
     guardian_phones = _ragged(
         n,
         owners,
-        _codes(
+        _unique_codes(
             [c.phone for c in contacts],
             vocab.contacts,
-            many=functools.partial(normalize_phones, region=phone_region),
+            functools.partial(normalize_phones, region=phone_region),
         )[which],
     )
     guardian_emails = _ragged(
         n,
         owners,
-        _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)[which],
+        _unique_codes([c.email for c in contacts], vocab.contacts, normalize_emails)[which],
     )
     contact_firsts = [c.first_name or "" for c in contacts]
     guardian_names = _ragged(
@@ -430,7 +454,7 @@ def encode_students(
     guardian_given = _ragged(
         n,
         owners,
-        _coded(
+        _coded_few(
             vocab.contacts,
             _guardian_givens_of(
                 _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
@@ -440,7 +464,7 @@ def encode_students(
         ),
     )
     guardian_accounts = _ragged(
-        n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)[which]
+        n, owners, _unique_codes([c.guardian_id for c in contacts], Vocabulary(), _stripped)[which]
     )
     has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
@@ -464,7 +488,7 @@ def encode_students(
             [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
         ),
         email=_unique_codes([s.email for s in students], vocab.identifiers, normalize_emails),
-        street=_codes([s.street for s in students], vocab.places, many=normalize_streets),
+        street=_unique_codes([s.street for s in students], vocab.places, normalize_streets),
         zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,

@@ -294,15 +294,6 @@ def _coded(vocab: Vocabulary, normals: list[str]) -> IntArray:
     return np.array(vocab.codes(normals), np.int32)
 
 
-def _coded_few(vocab: Vocabulary, normals: list[str]) -> IntArray:
-    """:func:`_coded` of values that repeat a lot: the rows are looked up in a dict of their
-    few distinct values, and only those in the vocabulary (whose dict is large: a lookup there
-    is a cache miss), numbered in the same order."""
-    table = dict.fromkeys(normals, MISSING)
-    table = dict(zip(table, vocab.codes(list(table)), strict=True))
-    return np.fromiter(map(table.__getitem__, normals), np.int32, count=len(normals))
-
-
 def _each(values: list[str], normalise: Callable[[str], str]) -> list[str]:
     """``normalise`` of each value, each distinct value normalised once."""
     distinct = list(dict.fromkeys(values))
@@ -354,6 +345,34 @@ def _guardian_givens_of(
         "" if word == last else key
         for (word, key), last in zip(map(words.__getitem__, guardians), child_lasts, strict=True)
     ]
+
+
+def _given_codes(
+    vocab: Vocabulary,
+    words: list[tuple[str, str]],
+    guardians: npt.NDArray[np.int64],
+    child_lasts: list[str],
+    child_rows: npt.NDArray[np.int64],
+) -> IntArray:
+    """The codes of :func:`_guardian_givens_of` (``guardians[k]``'s key for the child whose
+    joined surname is ``child_lasts[child_rows[k]]``), worked out on word numbers in numpy:
+    a district has a few thousand given-name words but a million guardian links. New keys
+    are numbered in the order of their first link, as coding the list of keys would."""
+    number: dict[str, int] = {}
+    word_ids = np.array([number.setdefault(word, len(number)) for word, _ in words], np.int64)
+    keys = list({word: key for word, key in words}.values())  # by word number
+    has_key = np.array([bool(key) for key in keys] + [False], np.bool_)  # -1: no key
+    same = np.array([number.get(last, -1) for last in child_lasts], np.int64)
+    given = word_ids[guardians]
+    given[given == same[child_rows]] = -1  # the child's own surname
+    given[~has_key[given]] = -1
+    found, first = np.unique(given, return_index=True)
+    firsts = first[found >= 0]
+    ordered = given[np.sort(firsts)]  # each keyed word once, by its first link
+    codes = np.full(len(keys) + 1, MISSING, np.int32)  # -1: the last entry, MISSING
+    codes[ordered] = vocab.codes(list(map(keys.__getitem__, ordered.tolist())))
+    result: IntArray = codes[given]
+    return result
 
 
 def _email_word(email: str) -> str:
@@ -454,13 +473,12 @@ def encode_students(
     guardian_given = _ragged(
         n,
         owners,
-        _coded_few(
+        _given_codes(
             vocab.contacts,
-            _guardian_givens_of(
-                _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
-                which.tolist(),
-                [child_lasts[i] for i in last_rows[owners].tolist()],
-            ),
+            _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
+            which,
+            child_lasts,
+            last_rows[owners],
         ),
     )
     guardian_accounts = _ragged(

@@ -223,10 +223,18 @@ def _codes(
 def _unique_codes(
     raw: Sequence[str | None], vocab: Vocabulary, many: Callable[[list[str]], list[str]]
 ) -> IntArray:
-    """:func:`_codes` of a column whose values seldom repeat (identifiers): every value is
-    normalised, skipping the search for distinct ones, which costs more than it saves there.
-    The vocabulary numbers new values in the same order (their first occurrence)."""
-    return np.array(vocab.codes(many([value or "" for value in raw])), np.int32)
+    """:func:`_codes` of a column whose values seldom repeat (identifiers, streets, each
+    guardian's phone, email and account): every value is normalised and coded, skipping the
+    search for distinct ones, which costs more than it saves there (at a million students,
+    each pass over a dict of a million values is mostly cache misses). Only the rows with a
+    value are (many have none); the vocabulary numbers new values in the same order (first
+    occurrence)."""
+    present = list(map(bool, raw))
+    codes = np.full(len(raw), MISSING, np.int32)
+    codes[np.flatnonzero(np.array(present, np.bool_))] = vocab.codes(
+        many(list(itertools.compress(raw, present)))  # type: ignore[arg-type]
+    )
+    return codes
 
 
 def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int64]]:
@@ -243,13 +251,16 @@ def _distinct(raw: Sequence[str | None]) -> tuple[list[str], npt.NDArray[np.int6
 
 def _distinct_objects(items: list[_T]) -> tuple[list[_T], npt.NDArray[np.int64]]:
     """The distinct objects of ``items`` by identity, in order of first occurrence, and each
-    item's index among them (hashing by identity: a frozen value's own hash is slow)."""
-    keys = list(map(id, items))
-    first = dict(zip(keys, items, strict=True))  # one value per key: the same object
-    index = dict(zip(first, range(len(first)), strict=True))
-    return list(first.values()), np.fromiter(
-        map(index.__getitem__, keys), np.int64, count=len(keys)
-    )
+    item's index among them. Identities are sorted as integers, in C: hashing a frozen value
+    is slow, and a dict of a million identities (the guardians of a million students) costs
+    more than twice as much in cache misses."""
+    keys = np.fromiter(map(id, items), np.uint64, count=len(items))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # the distinct objects by first occurrence
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    index: npt.NDArray[np.int64] = rank[inverse.reshape(-1)]
+    return list(map(items.__getitem__, first[order].tolist())), index
 
 
 def _codes_of(
@@ -336,6 +347,34 @@ def _guardian_givens_of(
     ]
 
 
+def _given_codes(
+    vocab: Vocabulary,
+    words: list[tuple[str, str]],
+    guardians: npt.NDArray[np.int64],
+    child_lasts: list[str],
+    child_rows: npt.NDArray[np.int64],
+) -> IntArray:
+    """The codes of :func:`_guardian_givens_of` (``guardians[k]``'s key for the child whose
+    joined surname is ``child_lasts[child_rows[k]]``), worked out on word numbers in numpy:
+    a district has a few thousand given-name words but a million guardian links. New keys
+    are numbered in the order of their first link, as coding the list of keys would."""
+    number: dict[str, int] = {}
+    word_ids = np.array([number.setdefault(word, len(number)) for word, _ in words], np.int64)
+    keys = list({word: key for word, key in words}.values())  # by word number
+    has_key = np.array([bool(key) for key in keys] + [False], np.bool_)  # -1: no key
+    same = np.array([number.get(last, -1) for last in child_lasts], np.int64)
+    given = word_ids[guardians]
+    given[given == same[child_rows]] = -1  # the child's own surname
+    given[~has_key[given]] = -1
+    found, first = np.unique(given, return_index=True)
+    firsts = first[found >= 0]
+    ordered = given[np.sort(firsts)]  # each keyed word once, by its first link
+    codes = np.full(len(keys) + 1, MISSING, np.int32)  # -1: the last entry, MISSING
+    codes[ordered] = vocab.codes(list(map(keys.__getitem__, ordered.tolist())))
+    result: IntArray = codes[given]
+    return result
+
+
 def _email_word(email: str) -> str:
     word = _EMAIL_WORD.match(email.strip().lower())
     return word.group() if word else ""
@@ -351,6 +390,10 @@ def _joined(value: str) -> str:
 
 def _school(value: str) -> str:
     return value.strip()
+
+
+def _stripped(values: list[str]) -> list[str]:
+    return list(map(str.strip, values))
 
 
 def encode_students(
@@ -405,16 +448,16 @@ def encode_students(
     guardian_phones = _ragged(
         n,
         owners,
-        _codes(
+        _unique_codes(
             [c.phone for c in contacts],
             vocab.contacts,
-            many=functools.partial(normalize_phones, region=phone_region),
+            functools.partial(normalize_phones, region=phone_region),
         )[which],
     )
     guardian_emails = _ragged(
         n,
         owners,
-        _codes([c.email for c in contacts], vocab.contacts, many=normalize_emails)[which],
+        _unique_codes([c.email for c in contacts], vocab.contacts, normalize_emails)[which],
     )
     contact_firsts = [c.first_name or "" for c in contacts]
     guardian_names = _ragged(
@@ -430,17 +473,16 @@ def encode_students(
     guardian_given = _ragged(
         n,
         owners,
-        _coded(
+        _given_codes(
             vocab.contacts,
-            _guardian_givens_of(
-                _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
-                which.tolist(),
-                [child_lasts[i] for i in last_rows[owners].tolist()],
-            ),
+            _guardian_words(contact_firsts, [c.email or "" for c in contacts]),
+            which,
+            child_lasts,
+            last_rows[owners],
         ),
     )
     guardian_accounts = _ragged(
-        n, owners, _codes([c.guardian_id for c in contacts], Vocabulary(), str.strip)[which]
+        n, owners, _unique_codes([c.guardian_id for c in contacts], Vocabulary(), _stripped)[which]
     )
     has_contacts = (np.diff(guardian_phones.indptr) + np.diff(guardian_emails.indptr)) > 0
 
@@ -464,7 +506,7 @@ def encode_students(
             [s.student_number for s in students], vocab.identifiers, _prefixed("num:")
         ),
         email=_unique_codes([s.email for s in students], vocab.identifiers, normalize_emails),
-        street=_codes([s.street for s in students], vocab.places, many=normalize_streets),
+        street=_unique_codes([s.street for s in students], vocab.places, normalize_streets),
         zip=_codes([s.zip for s in students], vocab.places, normalize_zip),
         guardian_phones=guardian_phones,
         guardian_emails=guardian_emails,

@@ -273,6 +273,9 @@ _STREET_WORDS = {
 }
 
 
+_STREET_ABBREVIATION = _STREET_WORDS.get
+
+
 @functools.lru_cache(maxsize=200_000)
 def normalize_street(value: str | None) -> str:
     """A street line with USPS-style abbreviations: ``123 Main Street`` -> ``123 main st``."""
@@ -280,8 +283,9 @@ def normalize_street(value: str | None) -> str:
 
 
 def _abbreviated(words: list[str]) -> str:
-    """A street line's words joined, each with its USPS abbreviation."""
-    return " ".join(_STREET_WORDS.get(word, word) for word in words)
+    """A street line's words joined, each with its USPS abbreviation (a C map: half the time
+    of a generator, for about a street per family)."""
+    return " ".join(map(_STREET_ABBREVIATION, words, words))
 
 
 #: ``_ASCII_NAME`` keeping line breaks, to normalise many values joined by them at once.

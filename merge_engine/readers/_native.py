@@ -114,11 +114,7 @@ def _student_ids(table: Table) -> Sequence[str]:
 
 def _values(table: Table, position: int | None) -> list[str | None]:
     """A column of optional cells: ``None`` when empty."""
-    column = table.column(position)
-    return list(map(_NONE_FOR_EMPTY.get, column, column))  # value or None, in C
-
-
-_NONE_FOR_EMPTY: dict[str, str | None] = {"": None}
+    return [value or None for value in table.column(position)]  # faster than a C map of dict.get
 
 
 def _build_students(

@@ -209,10 +209,12 @@ def main() -> None:
     folders += [_generate(n, args.seed, Path(args.dir) / f"district_{n}_{args.seed}")
                 for n in args.sizes if not args.district]  # fmt: skip
     for folder in folders:
-        out = Path(args.out) if args.out else Path(tempfile.gettempdir()) / "cli_speed_plan.json"
-        run(folder, out)
-        if not args.out:
-            out.unlink()
+        if args.out:
+            run(folder, Path(args.out))
+            continue
+        # A folder of its own per run: two runs at once must not write one plan file.
+        with tempfile.TemporaryDirectory(prefix="cli_speed_") as scratch:
+            run(folder, Path(scratch) / "plan.json")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -238,11 +238,12 @@ def _merges(
     g_of = groups[archived]
     margin = result.margin[g_of]
     lv = scored.levels.levels[k_all]
-    reasons: list[list[str]] = [[] for _ in range(len(archived))]
+    # By merge index, for the few merges with a reason (most have none: no list each).
+    reasons: dict[int, list[str]] = {}
 
     def flag(mask: npt.NDArray[np.bool_], text: str) -> None:
         for i in np.flatnonzero(mask).tolist():
-            reasons[i].append(text)
+            reasons.setdefault(i, []).append(text)
 
     p = prob[k_all]
     flag(
@@ -264,7 +265,9 @@ def _merges(
         else np.zeros(len(archived), np.bool_)
     )  # fmt: skip
     for i in np.flatnonzero((margin < settings.margin_bits) & ~typed_twice).tolist():
-        reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
+        reasons.setdefault(i, []).append(
+            f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits"
+        )
     renamed = _every_level(lv, _RENAMED_IN_HOUSEHOLD)
     # Two given names that this district gives to one gender each, a girl's and a boy's
     # (Antonia and Antonio), stand in for a gender left blank: one typo between them is a
@@ -417,12 +420,8 @@ def _merges(
     by_family_l = by_family.tolist() if household_rules else []
     namesakes_l = namesakes.tolist() if household_rules else []
 
-    # Each merge's lists become its tuples: taken off the end (reversed) so that each list
-    # goes as its merge is made, not all at the end (40 MB at 150,000 students).
-    for rows in (evidence_rows, reasons, rivals):
-        rows.reverse()
     merges: list[Merge] = []
-    for i, (a, s, g, m_i, p_i, skip) in enumerate(
+    for i, (a, s, g, m_i, p_i, skip, row, competitors) in enumerate(
         zip(
             archived.tolist(),
             target.tolist(),
@@ -430,18 +429,21 @@ def _merges(
             margin.tolist(),
             p.tolist(),
             weak.tolist(),
+            evidence_rows,
+            rivals,
             strict=True,
         )
     ):
-        evidence, why, competitors = evidence_rows.pop(), reasons.pop(), rivals.pop()
         if skip:
             continue
+        evidence = row
         if adjustment[i] < 0:
-            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]))
+            evidence += (FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]),)
         if household_rules and unanchored[i]:
-            evidence.append(_namesake_evidence(namesakes_l[i]))
+            evidence += (_namesake_evidence(namesakes_l[i]),)
         elif household_rules and by_family_l[i]:
-            evidence.append(_FAMILY_EVIDENCE)
+            evidence += (_FAMILY_EVIDENCE,)
+        why = reasons.get(i, ())
         merges.append(
             Merge(
                 archived_id=a_ids[a],
@@ -534,42 +536,57 @@ def _typed_twice_rival(
 
 def _competitors(
     scored: ScoredPairs, rivals: tuple[I64, ...], a_ids: list[str], b_ids: list[str]
-) -> list[list[Competitor]]:
-    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors."""
-    columns = []
-    for k in rivals:
-        known = k != NONE
-        at = np.where(known, k, 0)
-        columns.append(
-            zip(
-                known.tolist(),
-                scored.archived[at].tolist(),
-                scored.synced[at].tolist(),
-                scored.scores.probability[at].tolist(),
-                strict=True,
-            )
+) -> Iterator[tuple[Competitor, ...]]:
+    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors. A pair
+    that competes with two merges (one each side) is one shared value."""
+    ks = np.stack(rivals, axis=1) if rivals else np.empty((0, 0), np.int64)
+    known = ks != NONE
+    pairs, inverse = np.unique(ks[known], return_inverse=True)
+    made: list[Competitor | None] = [
+        Competitor(a_ids[a], b_ids[b], p)
+        for a, b, p in zip(
+            scored.archived[pairs].tolist(),
+            scored.synced[pairs].tolist(),
+            scored.scores.probability[pairs].tolist(),
+            strict=True,
         )
-    return [
-        [Competitor(a_ids[a], b_ids[b], p) for known, a, b, p in row if known]
-        for row in zip(*columns, strict=True)
     ]
+    made.append(None)  # code -1: no rival
+    codes = np.full(ks.shape, -1, np.int32)
+    codes[known] = inverse
+    del ks, known, pairs, inverse
+    pick = made.__getitem__
+    for start in range(0, len(codes), _CHUNK):
+        for row in codes[start : start + _CHUNK].tolist():
+            yield tuple(filter(None, map(pick, row)))
+
+
+#: Merges whose evidence and competitors are made at a time: a plan-wide list of each
+#: would be held until the last merge is made (tens of MB at 150,000 students).
+_CHUNK = 4096
 
 
 def _evidence_rows(
     comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float32]
-) -> list[list[FieldEvidence]]:
+) -> Iterator[tuple[FieldEvidence, ...]]:
     """Each pair's evidence, one per comparison. Evidence values are immutable and repeat a
     lot, so each distinct (comparison, level, bits) is made once and shared."""
-    rows = np.empty(levels.shape, object)
+    codes = np.empty(levels.shape, np.int32)
+    shared: list[npt.NDArray[np.object_]] = []
     for j, comparison in enumerate(comparisons):
         n_levels = len(comparison.levels)
         values, value_code = np.unique(bits[:, j], return_inverse=True)
         kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
-        shared = np.empty(len(kinds), object)
-        shared[:] = [
+        made = np.empty(len(kinds), object)
+        made[:] = [
             FieldEvidence(comparison.name, comparison.levels[kind % n_levels], value)
             for kind, value in zip(kinds.tolist(), values[kinds // n_levels].tolist(), strict=True)
         ]
-        rows[:, j] = shared[inverse]
-    found: list[list[FieldEvidence]] = rows.tolist()
-    return found
+        shared.append(made)
+        codes[:, j] = inverse.reshape(-1)
+    if not shared:
+        yield from (() for _ in range(len(codes)))
+    for start in range(0, len(codes) if shared else 0, _CHUNK):
+        chunk = codes[start : start + _CHUNK]
+        columns = [made[chunk[:, j]].tolist() for j, made in enumerate(shared)]
+        yield from zip(*columns, strict=True)

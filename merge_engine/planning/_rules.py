@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -555,10 +556,11 @@ def _competitors(
     codes = np.full(ks.shape, -1, np.int32)
     codes[known] = inverse
     del ks, known, pairs, inverse
-    pick = made.__getitem__
+    # Each row's competitors, -1 (None) left out: in C (map, filter), not a frame per row.
+    pick = repeat(made.__getitem__)
     for start in range(0, len(codes), _CHUNK):
-        for row in codes[start : start + _CHUNK].tolist():
-            yield tuple(filter(None, map(pick, row)))
+        rows = codes[start : start + _CHUNK].tolist()
+        yield from map(tuple, map(filter, repeat(None), map(map, pick, rows)))
 
 
 #: Merges whose evidence and competitors are made at a time: a plan-wide list of each

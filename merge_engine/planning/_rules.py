@@ -5,13 +5,15 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._evidence import BITS_DIGITS, PROBABILITY_DIGITS
+from .._plan_merge import converted_competitor, converted_merge
 from ..matching._assignment import NONE, Assignment
 from ..matching._comparisons import COMPARISONS, Comparison, Levels
 from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
@@ -415,20 +417,22 @@ def _merges(
     rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
     evidence_rows = _evidence_rows(scored.levels.comparisons, lv, scored.contributions(k_all))
     adjustment = scored.scores.adjustment[k_all].tolist()
-    weights = scored.scores.log_odds[k_all].tolist()
+    # Rounded here, a whole array at once, as the Merge converters would round them.
+    weights = _rounded(scored.scores.log_odds[k_all], BITS_DIGITS)
+    margins = _rounded(margin, BITS_DIGITS)
+    confidences = _rounded(p, PROBABILITY_DIGITS)
     household_rules = settings.household_rules
     unanchored = (~anchored).tolist() if household_rules else []
     by_family_l = by_family.tolist() if household_rules else []
     namesakes_l = namesakes.tolist() if household_rules else []
 
     merges: list[Merge] = []
-    for i, (a, s, g, m_i, p_i, skip, row, competitors) in enumerate(
+    for i, (a, s, g, finite, skip, row, competitors) in enumerate(
         zip(
             archived.tolist(),
             target.tolist(),
             g_of.tolist(),
-            margin.tolist(),
-            p.tolist(),
+            np.isfinite(margin).tolist(),
             weak.tolist(),
             evidence_rows,
             rivals,
@@ -444,22 +448,22 @@ def _merges(
             evidence += (_namesake_evidence(namesakes_l[i]),)
         elif household_rules and by_family_l[i]:
             evidence += (_FAMILY_EVIDENCE,)
-        why = reasons.get(i, ())
+        why = reasons.get(i)
         merges.append(
-            Merge(
-                archived_id=a_ids[a],
-                synced_id=b_ids[s],
-                confidence=p_i,
-                decision="review" if why else "auto",
-                match_weight=weights[i],
-                margin_bits=m_i if math.isfinite(m_i) else None,
-                evidence=evidence,
-                reasons=why,
-                competitors=competitors,
-                duplicates=[a_ids[m] for m in members.get(g, ()) if m != a],
-                archived_hash=hashes.archived[a],
-                synced_hash=hashes.synced[s],
-                synced_guardians=hashes.synced_guardians[s],
+            converted_merge(
+                a_ids[a],
+                b_ids[s],
+                confidences[i],
+                "review" if why else "auto",
+                weights[i],
+                margins[i] if finite else None,
+                evidence,
+                tuple(why) if why else (),
+                competitors,
+                tuple([a_ids[m] for m in members[g] if m != a]) if g in members else (),
+                hashes.archived[a],
+                hashes.synced[s],
+                hashes.synced_guardians[s],
             )
         )
     return merges
@@ -535,6 +539,25 @@ def _typed_twice_rival(
     return out
 
 
+def _rounded(values: npt.NDArray[np.floating[Any]], digits: int) -> list[float]:
+    """``round(float(v), digits)`` of each value, bit for bit, a whole array at once.
+
+    numpy scales, rounds half to even and divides back. An integer over a power of ten
+    gives the same nearest double as Python's ``round``, so only the integer can differ:
+    where the scaled value lies within a hair of a half (one rounding of the product may
+    have moved it across), is not finite or is too large to be exact, Python rounds it."""
+    v = np.asarray(values, np.float64)
+    scale = 10.0**digits
+    scaled = v * scale
+    whole = np.rint(scaled)
+    out: list[float] = (whole / scale).tolist()
+    with np.errstate(invalid="ignore"):
+        unsure = ~(np.abs(scaled) < 2.0**31) | (np.abs(np.abs(scaled - whole) - 0.5) < 1e-5)
+    for i in np.flatnonzero(unsure).tolist():
+        out[i] = round(float(v[i]), digits)
+    return out
+
+
 def _competitors(
     scored: ScoredPairs, rivals: tuple[I64, ...], a_ids: list[str], b_ids: list[str]
 ) -> Iterator[tuple[Competitor, ...]]:
@@ -544,11 +567,11 @@ def _competitors(
     known = ks != NONE
     pairs, inverse = np.unique(ks[known], return_inverse=True)
     made: list[Competitor | None] = [
-        Competitor(a_ids[a], b_ids[b], p)
+        converted_competitor(a_ids[a], b_ids[b], p)
         for a, b, p in zip(
             scored.archived[pairs].tolist(),
             scored.synced[pairs].tolist(),
-            scored.scores.probability[pairs].tolist(),
+            _rounded(scored.scores.probability[pairs], PROBABILITY_DIGITS),
             strict=True,
         )
     ]

@@ -61,3 +61,13 @@ def test_a_converted_merge_equals_the_merge_its_converters_make() -> None:
         pass
     else:  # pragma: no cover
         raise AssertionError("a converted merge is not frozen")
+
+
+def test_equal_rounded_values_are_one_float() -> None:
+    """A plan repeats its rounded values: equal ones share one object, -0.0 and 0.0 apart."""
+    got = _rounded(np.array([0.1234561, 0.1234559, -1e-9, 1e-9, -2e-9]), 6)
+    assert got[0] is got[1]
+    assert got[2] is got[4]
+    assert got[2] is not got[3]
+    assert _same_float(got[2], -0.0)
+    assert _same_float(got[3], 0.0)

@@ -187,9 +187,13 @@ def converted_competitor(archived_id: str, synced_id: str, confidence: float) ->
     """A :class:`Competitor` whose ``confidence`` is already rounded (see
     :func:`converted_merge`)."""
     competitor: Competitor = object.__new__(Competitor)
-    for put, value in zip(_COMPETITOR_SETTERS, (archived_id, synced_id, confidence), strict=True):
-        put(competitor, value)
+    _put_archived(competitor, archived_id)  # three fields: unrolled, not a loop
+    _put_synced(competitor, synced_id)
+    _put_confidence(competitor, confidence)
     return competitor
+
+
+_put_archived, _put_synced, _put_confidence = _COMPETITOR_SETTERS
 
 
 def _decision(value: object) -> Decision:

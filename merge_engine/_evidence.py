@@ -19,14 +19,19 @@ def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+#: Decimals a plan keeps of bits of log-odds and of probabilities.
+BITS_DIGITS = 3
+PROBABILITY_DIGITS = 6
+
+
 def bits(value: float) -> float:
     """Bits of log-odds, kept to 3 decimals."""
-    return round(float(value), 3)
+    return round(float(value), BITS_DIGITS)
 
 
 def probability(value: float) -> float:
     """A probability, kept to 6 decimals."""
-    return round(float(value), 6)
+    return round(float(value), PROBABILITY_DIGITS)
 
 
 def optional_bits(value: float | None) -> float | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 import attrs
@@ -310,7 +311,10 @@ def _build_plan(
         possible_duplicates,
         vocab.names.values,
     )
-    open_a, own = _open_records(merges, groups, a_students)
+    # Record indices by id, for the steps that read the merges (ids only) back.
+    a_index = {s.id: i for i, s in enumerate(a_students)}
+    b_index = {s.id: i for i, s in enumerate(b_students)}
+    open_a, own = _open_records(merges, groups, a_index)
     scored = _with_partner_pairs(
         scored, groups, result, possible_duplicates, open_a, ea, eb, vocab, model, freqs, settings
     )
@@ -342,8 +346,11 @@ def _build_plan(
             b_students,
             settings,
             hashes,
+            a_index,
+            b_index,
         )
-    contested = _typed_twice(contested, families, a_students, b_students, settings.auto_threshold)
+    contested = _typed_twice(contested, families, a_index, b_index, settings.auto_threshold)
+    del a_index, b_index
     # The link is mutual: the winner's merge names the record contesting it.
     contesting: dict[str, list[str]] = {}
     for merge in contested:
@@ -360,7 +367,7 @@ def _build_plan(
         gone = {(a_students[int(c // max(len(eb), 1))].id, b_students[int(c % max(len(eb), 1))].id)
                 for c in refused.tolist()}  # fmt: skip
         merges = [m for m in merges if (m.archived_id, m.synced_id) not in gone]
-    merges.sort(key=lambda m: (m.archived_id, m.synced_id))
+    merges.sort(key=attrgetter("archived_id", "synced_id"))
     taken_a = {m.archived_id for m in merges}
     taken_b = {m.synced_id for m in merges}
     timer.lap("decisions")
@@ -475,18 +482,17 @@ def _fingerprint(
 
 
 def _open_records(
-    merges: Sequence[Merge], groups: npt.NDArray[np.int64], a_students: Sequence[Student]
+    merges: Sequence[Merge], groups: npt.NDArray[np.int64], index: Mapping[str, int]
 ) -> tuple[npt.NDArray[np.bool_], dict[int, tuple[float, bool]]]:
     """Records a second-record proposal may take: those without a merge, and those alone in
     their group with only a review merge (by record index: that merge's log-odds, and
     whether its given names agree exactly or as a nickname)."""
-    index = {s.id: i for i, s in enumerate(a_students)}
-    open_a = np.ones(len(a_students), np.bool_)
+    open_a = np.ones(len(groups), np.bool_)
     own: dict[int, tuple[float, bool]] = {}
-    sizes = np.bincount(groups, minlength=1) if len(groups) else np.zeros(0, np.int64)
+    alone = (np.bincount(groups)[groups] == 1).tolist() if len(groups) else []
     for m in merges:
         i = index[m.archived_id]
-        if m.decision == "review" and sizes[groups[i]] == 1:
+        if m.decision == "review" and alone[i]:
             first = next((e.level for e in m.evidence if e.comparison == "first_name"), None)
             own[i] = (m.match_weight, first in _SAME_GIVEN_NAME)
         else:

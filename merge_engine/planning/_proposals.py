@@ -4,7 +4,7 @@ record of a child typed twice (``auto`` when its own evidence is sure)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -198,8 +198,8 @@ _HOUSEHOLD_GUARDIAN = ("phone_and_email", "phone_or_email", "name_only")
 def _typed_twice(
     proposals: list[Merge],
     families: Families | None,
-    a_students: Sequence[Student],
-    b_students: Sequence[Student],
+    a_index: Mapping[str, int],
+    b_index: Mapping[str, int],
     auto_threshold: float,
 ) -> list[Merge]:
     """Second records proposed with their first record's synced student become ``auto``
@@ -208,8 +208,6 @@ def _typed_twice(
     named alike, a middle name or an identifier agreeing too)."""
     if families is None:
         return proposals
-    a_index = {s.id: i for i, s in enumerate(a_students)}
-    b_index = {s.id: i for i, s in enumerate(b_students)}
     out = []
     for m in proposals:
         levels = {e.comparison: e.level for e in m.evidence}
@@ -265,6 +263,8 @@ def _family_leftovers(
     b_students: Sequence[Student],
     settings: Settings,
     hashes: _Hashes,
+    a_index: Mapping[str, int],
+    b_index: Mapping[str, int],
 ) -> list[Merge]:
     """Review merges for the one unmatched child left on each side of a family's class, and
     for a record whose family's only child of its class another record took.
@@ -273,8 +273,6 @@ def _family_leftovers(
     record the assignment placed but whose merge was not proposed (names alone, under
     the auto threshold) is still free here.
     """
-    a_index = {s.id: i for i, s in enumerate(a_students)}
-    b_index = {s.id: i for i, s in enumerate(b_students)}
     free_a = np.ones(len(ea), np.bool_)
     free_b = np.ones(len(eb), np.bool_)
     owner = np.full(len(eb), -1, np.int64)

@@ -5,12 +5,15 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._evidence import BITS_DIGITS, PROBABILITY_DIGITS
+from .._plan_merge import converted_competitor, converted_merge
 from ..matching._assignment import NONE, Assignment
 from ..matching._comparisons import COMPARISONS, Comparison, Levels
 from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
@@ -238,11 +241,12 @@ def _merges(
     g_of = groups[archived]
     margin = result.margin[g_of]
     lv = scored.levels.levels[k_all]
-    reasons: list[list[str]] = [[] for _ in range(len(archived))]
+    # By merge index, for the few merges with a reason (most have none: no list each).
+    reasons: dict[int, list[str]] = {}
 
     def flag(mask: npt.NDArray[np.bool_], text: str) -> None:
         for i in np.flatnonzero(mask).tolist():
-            reasons[i].append(text)
+            reasons.setdefault(i, []).append(text)
 
     p = prob[k_all]
     flag(
@@ -264,7 +268,9 @@ def _merges(
         else np.zeros(len(archived), np.bool_)
     )  # fmt: skip
     for i in np.flatnonzero((margin < settings.margin_bits) & ~typed_twice).tolist():
-        reasons[i].append(f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits")
+        reasons.setdefault(i, []).append(
+            f"a competing candidate is within {max(float(margin[i]), 0.0):.1f} bits"
+        )
     renamed = _every_level(lv, _RENAMED_IN_HOUSEHOLD)
     # Two given names that this district gives to one gender each, a girl's and a boy's
     # (Antonia and Antonio), stand in for a gender left blank: one typo between them is a
@@ -411,52 +417,53 @@ def _merges(
     rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
     evidence_rows = _evidence_rows(scored.levels.comparisons, lv, scored.contributions(k_all))
     adjustment = scored.scores.adjustment[k_all].tolist()
-    weights = scored.scores.log_odds[k_all].tolist()
+    # Rounded here, a whole array at once, as the Merge converters would round them.
+    weights = _rounded(scored.scores.log_odds[k_all], BITS_DIGITS)
+    margins = _rounded(margin, BITS_DIGITS)
+    confidences = _rounded(p, PROBABILITY_DIGITS)
     household_rules = settings.household_rules
     unanchored = (~anchored).tolist() if household_rules else []
     by_family_l = by_family.tolist() if household_rules else []
     namesakes_l = namesakes.tolist() if household_rules else []
 
-    # Each merge's lists become its tuples: taken off the end (reversed) so that each list
-    # goes as its merge is made, not all at the end (40 MB at 150,000 students).
-    for rows in (evidence_rows, reasons, rivals):
-        rows.reverse()
     merges: list[Merge] = []
-    for i, (a, s, g, m_i, p_i, skip) in enumerate(
+    for i, (a, s, g, finite, skip, row, competitors) in enumerate(
         zip(
             archived.tolist(),
             target.tolist(),
             g_of.tolist(),
-            margin.tolist(),
-            p.tolist(),
+            np.isfinite(margin).tolist(),
             weak.tolist(),
+            evidence_rows,
+            rivals,
             strict=True,
         )
     ):
-        evidence, why, competitors = evidence_rows.pop(), reasons.pop(), rivals.pop()
         if skip:
             continue
+        evidence = row
         if adjustment[i] < 0:
-            evidence.append(FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]))
+            evidence += (FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]),)
         if household_rules and unanchored[i]:
-            evidence.append(_namesake_evidence(namesakes_l[i]))
+            evidence += (_namesake_evidence(namesakes_l[i]),)
         elif household_rules and by_family_l[i]:
-            evidence.append(_FAMILY_EVIDENCE)
+            evidence += (_FAMILY_EVIDENCE,)
+        why = reasons.get(i)
         merges.append(
-            Merge(
-                archived_id=a_ids[a],
-                synced_id=b_ids[s],
-                confidence=p_i,
-                decision="review" if why else "auto",
-                match_weight=weights[i],
-                margin_bits=m_i if math.isfinite(m_i) else None,
-                evidence=evidence,
-                reasons=why,
-                competitors=competitors,
-                duplicates=[a_ids[m] for m in members.get(g, ()) if m != a],
-                archived_hash=hashes.archived[a],
-                synced_hash=hashes.synced[s],
-                synced_guardians=hashes.synced_guardians[s],
+            converted_merge(
+                a_ids[a],
+                b_ids[s],
+                confidences[i],
+                "review" if why else "auto",
+                weights[i],
+                margins[i] if finite else None,
+                evidence,
+                tuple(why) if why else (),
+                competitors,
+                tuple([a_ids[m] for m in members[g] if m != a]) if g in members else (),
+                hashes.archived[a],
+                hashes.synced[s],
+                hashes.synced_guardians[s],
             )
         )
     return merges
@@ -532,44 +539,83 @@ def _typed_twice_rival(
     return out
 
 
+def _rounded(values: npt.NDArray[np.floating[Any]], digits: int) -> list[float]:
+    """``round(float(v), digits)`` of each value, bit for bit, a whole array at once; equal
+    results are one float object (a plan repeats them: 272 confidences at 150,000 merges).
+
+    numpy scales, rounds half to even and divides back. An integer over a power of ten
+    gives the same nearest double as Python's ``round``, so only the integer can differ:
+    where the scaled value lies within a hair of a half (one rounding of the product may
+    have moved it across), is not finite or is too large to be exact, Python rounds it."""
+    v = np.asarray(values, np.float64)
+    scale = 10.0**digits
+    scaled = v * scale
+    whole = np.rint(scaled)
+    out = whole / scale
+    with np.errstate(invalid="ignore"):
+        unsure = ~(np.abs(scaled) < 2.0**31) | (np.abs(np.abs(scaled - whole) - 0.5) < 1e-5)
+    for i in np.flatnonzero(unsure).tolist():
+        out[i] = round(float(v[i]), digits)
+    # Alike by their bits, not by ==: -0.0 stays apart from 0.0 (the JSON tells them apart).
+    kinds, inverse = np.unique(out.view(np.int64), return_inverse=True)
+    shared: list[float] = kinds.view(np.float64).tolist()
+    return list(map(shared.__getitem__, inverse.reshape(-1).tolist()))
+
+
 def _competitors(
     scored: ScoredPairs, rivals: tuple[I64, ...], a_ids: list[str], b_ids: list[str]
-) -> list[list[Competitor]]:
-    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors."""
-    columns = []
-    for k in rivals:
-        known = k != NONE
-        at = np.where(known, k, 0)
-        columns.append(
-            zip(
-                known.tolist(),
-                scored.archived[at].tolist(),
-                scored.synced[at].tolist(),
-                scored.scores.probability[at].tolist(),
-                strict=True,
-            )
+) -> Iterator[tuple[Competitor, ...]]:
+    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors. A pair
+    that competes with two merges (one each side) is one shared value."""
+    ks = np.stack(rivals, axis=1) if rivals else np.empty((0, 0), np.int64)
+    known = ks != NONE
+    pairs, inverse = np.unique(ks[known], return_inverse=True)
+    made: list[Competitor | None] = [
+        converted_competitor(a_ids[a], b_ids[b], p)
+        for a, b, p in zip(
+            scored.archived[pairs].tolist(),
+            scored.synced[pairs].tolist(),
+            _rounded(scored.scores.probability[pairs], PROBABILITY_DIGITS),
+            strict=True,
         )
-    return [
-        [Competitor(a_ids[a], b_ids[b], p) for known, a, b, p in row if known]
-        for row in zip(*columns, strict=True)
     ]
+    made.append(None)  # code -1: no rival
+    codes = np.full(ks.shape, -1, np.int32)
+    codes[known] = inverse
+    del ks, known, pairs, inverse
+    # Each row's competitors, -1 (None) left out: in C (map, filter), not a frame per row.
+    pick = repeat(made.__getitem__)
+    for start in range(0, len(codes), _CHUNK):
+        rows = codes[start : start + _CHUNK].tolist()
+        yield from map(tuple, map(filter, repeat(None), map(map, pick, rows)))
+
+
+#: Merges whose evidence and competitors are made at a time: a plan-wide list of each
+#: would be held until the last merge is made (tens of MB at 150,000 students).
+_CHUNK = 4096
 
 
 def _evidence_rows(
     comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float32]
-) -> list[list[FieldEvidence]]:
+) -> Iterator[tuple[FieldEvidence, ...]]:
     """Each pair's evidence, one per comparison. Evidence values are immutable and repeat a
     lot, so each distinct (comparison, level, bits) is made once and shared."""
-    rows = np.empty(levels.shape, object)
+    codes = np.empty(levels.shape, np.int32)
+    shared: list[npt.NDArray[np.object_]] = []
     for j, comparison in enumerate(comparisons):
         n_levels = len(comparison.levels)
         values, value_code = np.unique(bits[:, j], return_inverse=True)
         kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
-        shared = np.empty(len(kinds), object)
-        shared[:] = [
+        made = np.empty(len(kinds), object)
+        made[:] = [
             FieldEvidence(comparison.name, comparison.levels[kind % n_levels], value)
             for kind, value in zip(kinds.tolist(), values[kinds // n_levels].tolist(), strict=True)
         ]
-        rows[:, j] = shared[inverse]
-    found: list[list[FieldEvidence]] = rows.tolist()
-    return found
+        shared.append(made)
+        codes[:, j] = inverse.reshape(-1)
+    if not shared:
+        yield from (() for _ in range(len(codes)))
+    for start in range(0, len(codes) if shared else 0, _CHUNK):
+        chunk = codes[start : start + _CHUNK]
+        columns = [made[chunk[:, j]].tolist() for j, made in enumerate(shared)]
+        yield from zip(*columns, strict=True)

@@ -126,6 +126,11 @@ class PlanStream:
         self._done = 0  # parts written: head, merges, accounts, close
         #: What :meth:`close` returned: the digest (without a path: the text).
         self.result: str | None = None
+        #: The head's fingerprint and stats, and how many warnings :meth:`close` wrote:
+        #: what a caller reports once the file is written.
+        self.fingerprint: dict[str, str] = {}
+        self.stats: dict[str, Any] = {}
+        self.warnings = 0
 
     def _next(self, part: int) -> None:
         """Refuse a part out of its place: the file would not be a plan."""
@@ -155,6 +160,7 @@ class PlanStream:
     ) -> None:
         """The members before the sections."""
         self._next(0)
+        self.fingerprint, self.stats = dict(fingerprint), dict(stats)
         writer = self._writer
         for key, value in (("fingerprint", fingerprint), ("settings", settings),
                            ("model", model), ("stats", stats)):  # fmt: skip
@@ -215,7 +221,7 @@ class PlanStream:
         summary, writer = self.summary, self._writer
         summary["unmatched_archived"] = writer.section("unmatched_archived", unmatched_archived)
         summary["unmatched_synced"] = writer.section("unmatched_synced", unmatched_synced)
-        writer.section("warnings", (dict(w) for w in warnings))
+        self.warnings = writer.section("warnings", (dict(w) for w in warnings))
         shared = ([s, ids] for s, ids in sorted(self._targets.items()) if len(ids) > 1)
         writer.section("shared_targets", shared)
         writer.section("evidence", (list(e) for e in self._table))

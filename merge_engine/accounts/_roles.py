@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 from attrs import frozen
 
+from ..matching._arrays import isin
 from ..matching._normalize import nickname_index, normalize_email, normalize_name, normalize_phone
 from ..model import Roster, StaffMember
 from ..plan import LinkKind, RoleLink, Verdict
@@ -248,13 +248,11 @@ def _staff_candidates(
         # Name-alike candidates grow with the square of the district: look up, never sort them.
         wanted = np.zeros(len(guardians.ids), np.bool_)
         wanted[guardian[check]] = True
-        accounts, schools = _school_rows(roster, guardians, np.flatnonzero(wanted), wanted)
+        accounts, schools = _school_rows(roster, guardians, np.flatnonzero(wanted))
         codes = np.array([school_code.get(x, -1) if x else -1 for x in schools], np.int64)
         known = codes >= 0
         at_school = np.unique(accounts[known] * len(school_code) + codes[known])
-        query = guardian[check] * len(school_code) + staff_school[check]
-        place = np.minimum(np.searchsorted(at_school, query), max(len(at_school) - 1, 0))
-        shared[check] = (at_school[place] == query) if len(at_school) else False
+        shared[check] = isin(guardian[check] * len(school_code) + staff_school[check], at_school)
     keep = np.flatnonzero((contact | shared) & ~same_id)
     return [(staff[k], i) for k, i in zip(s[keep].tolist(), guardian[keep].tolist(), strict=True)]
 
@@ -303,19 +301,12 @@ def _guardian_candidates(
 
 
 def _school_rows(
-    roster: Roster,
-    guardians: _Columns,
-    accounts: I64,
-    wanted: npt.NDArray[np.bool_] | None = None,
+    roster: Roster, guardians: _Columns, accounts: I64
 ) -> tuple[I64, list[str | None]]:
-    """(guardian column index, school of the child) for every child of the given guardians.
-
-    ``wanted``: whether each guardian is among ``accounts``, when the caller has it.
-    """
+    """(guardian column index, school of the child) for every child of the given guardians."""
     if guardians.row_position is not None:  # built from this roster: rows name the children
-        if wanted is None:
-            wanted = np.zeros(len(guardians.ids), np.bool_)
-            wanted[accounts] = True
+        wanted = np.zeros(len(guardians.ids), np.bool_)
+        wanted[accounts] = True
         rows = np.flatnonzero(wanted[guardians.row_account])
         students = roster.students
         positions = guardians.row_position[rows].tolist()

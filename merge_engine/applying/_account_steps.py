@@ -23,7 +23,7 @@ archived student ids: ``guardian:<synced guardian id>``, ``fold:<old guardian id
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from attrs import field, frozen
 
@@ -90,7 +90,21 @@ def fold_key(guardian_id: str) -> str:
     return f"fold:{guardian_id}"
 
 
-def approval_ids(plan: MergePlan) -> frozenset[str]:
+class AccountSections(Protocol):
+    """A plan's account steps, as a :class:`~merge_engine.MergePlan` holds them (or a plan
+    being written, section by section)."""
+
+    @property
+    def guardian_merges(self) -> Sequence[GuardianMerge]: ...
+    @property
+    def guardian_folds(self) -> Sequence[GuardianFold]: ...
+    @property
+    def guardian_actions(self) -> Sequence[GuardianAction]: ...
+    @property
+    def role_links(self) -> Sequence[RoleLink]: ...
+
+
+def approval_ids(plan: AccountSections) -> frozenset[str]:
     """Every id a reviewer may approve beyond archived student ids (the plan's review steps)."""
     ids = {guardian_key(g.synced_guardian_id) for g in plan.guardian_merges if g.decision != "auto"}
     ids |= {fold_key(f.archived_guardian_id) for f in plan.guardian_folds if f.decision != "auto"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -127,22 +127,9 @@ def _stream(
 
 
 class _CountingStream(PlanStream):
-    """A plan stream that also keeps what ``plan`` prints once the file is written."""
+    """A plan stream that also counts the account steps left to review (``plan`` prints it)."""
 
-    fingerprint: dict[str, str]
-    stats: dict[str, Any]
     account_reviews = 0
-    warnings = 0
-
-    def head(
-        self,
-        fingerprint: Mapping[str, str],
-        settings: Mapping[str, Any],
-        model: Mapping[str, Any],
-        stats: Mapping[str, Any],
-    ) -> None:
-        self.fingerprint, self.stats = dict(fingerprint), dict(stats)
-        super().head(fingerprint, settings, model, stats)
 
     def accounts(
         self,
@@ -151,26 +138,22 @@ class _CountingStream(PlanStream):
         role_links: Iterable[RoleLink],
         guardian_folds: Iterable[GuardianFold],
     ) -> None:
-        steps = MergePlan(
-            merges=(), unmatched_archived=(), unmatched_synced=(), warnings=(), settings={},
-            model={}, stats={}, fingerprint={}, guardian_merges=guardian_merges,
-            guardian_actions=guardian_actions, role_links=role_links,
-            guardian_folds=guardian_folds,
+        sections = _AccountSections(
+            tuple(guardian_merges), tuple(guardian_folds), tuple(guardian_actions),
+            tuple(role_links),
         )  # fmt: skip
-        self.account_reviews = len(approval_ids(steps))
+        self.account_reviews = len(approval_ids(sections))
         super().accounts(
-            steps.guardian_merges, steps.guardian_actions, steps.role_links, steps.guardian_folds
-        )
+            sections.guardian_merges, sections.guardian_actions, sections.role_links,
+            sections.guardian_folds,
+        )  # fmt: skip
 
-    def close(
-        self,
-        unmatched_archived: Iterable[str],
-        unmatched_synced: Iterable[str],
-        warnings: Iterable[Mapping[str, Any]],
-    ) -> str:
-        warnings = list(warnings)
-        self.warnings = len(warnings)
-        return super().close(unmatched_archived, unmatched_synced, warnings)
+
+class _AccountSections(NamedTuple):
+    guardian_merges: tuple[GuardianMerge, ...]
+    guardian_folds: tuple[GuardianFold, ...]
+    guardian_actions: tuple[GuardianAction, ...]
+    role_links: tuple[RoleLink, ...]
 
 
 def _write(plan: MergePlan, decisions: list[Decisions], out: str) -> MergePlan:

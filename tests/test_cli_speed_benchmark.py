@@ -15,7 +15,9 @@ from merge_engine.testing.synthetic import generate_district
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "cli_speed.py"
 
 
-@pytest.mark.skipif(not Path("/usr/bin/time").exists(), reason="the script times with /usr/bin/time")
+@pytest.mark.skipif(
+    not Path("/usr/bin/time").exists(), reason="the script times with /usr/bin/time"
+)
 def test_a_run_leaves_another_runs_plan_alone(tmp_path: Path) -> None:
     # Two runs at once used to share one plan file in the temporary folder: each replaced
     # and then deleted the other's.

@@ -405,6 +405,26 @@ def test_show_names_the_records_the_competitor_and_what_differs(
     assert "... 3 more" in out and "ids only" in out
 
 
+def test_show_with_a_limit_names_its_merges_as_show_of_all_does(
+    small: tuple[Path, Roster, Roster], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """show --limit keeps only the shown merges' people (memory at 150k): the same lines,
+    the competitor and the duplicates named though they are not among the merges shown."""
+    plan, _, _ = small
+    folders = ["--archived", str(plan.parent / "archived"), "--synced", str(plan.parent / "synced")]
+    capsys.readouterr()
+    assert main(["show", str(plan), "--review", "--limit", "0", *folders]) == 0
+    every = capsys.readouterr().out.split("\n")
+    assert main(["show", str(plan), "--review", "--limit", "1", *folders]) == 0
+    some = capsys.readouterr().out.split("\n")
+    assert some[-2] == "... 4 more (use --limit, or --limit 0 for all)"
+    assert some[:-2] == every[: len(some) - 2]
+    assert main(["show", str(plan), "--id", "a2", *folders]) == 0
+    out = capsys.readouterr().out
+    assert "a2 -> s1" in out and "-a1 ->" not in out
+    assert 'competitor: archived -a1 (=HYPERLINK("x") Okafor), confidence 0.970' in out
+
+
 def test_sheet_named_from_only_its_people_equals_the_sheet_from_everyone(
     district: Path, db_plan: tuple[Path, Path]
 ) -> None:

@@ -27,9 +27,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
         return _show_warnings(args, plan, limit)
     if args.accounts:
         return _show_accounts(args, plan, limit)
-    people = _people(args, required=False, plan=plan)
     progression = int(plan.settings.get("grade_progression", 1))
     merges = _selected(args, plan)
+    if limit is None:
+        people = _people(args, required=False, plan=plan)
+    else:
+        # The merges shown are read first, so only their people are kept from the rosters.
+        first = list(islice(merges, limit))
+        people = _people(args, required=False, plan=plan, only=_ids_of(first))
+        merges = chain(first, merges)
     counts = plan.summary()
     total = None if args.id else counts["review" if args.review else "merges"]
     if args.json:
@@ -55,6 +61,13 @@ def _selected(args: argparse.Namespace, plan: PlanFile) -> Iterator[Merge]:
         if args.id and args.id not in (m.archived_id, m.synced_id):
             continue
         yield m
+
+
+def _ids_of(merges: list[Merge]) -> set[str]:
+    """Every id the shown merges name: both sides, the competitors, the duplicates."""
+    ids = {i for m in merges for i in (m.archived_id, m.synced_id, *m.duplicates)}
+    ids.update(i for m in merges for c in m.competitors for i in (c.archived_id, c.synced_id))
+    return ids
 
 
 def _item(merge: Merge) -> ReviewItem | None:

@@ -9,7 +9,6 @@ evidence. Planning never writes anything.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
@@ -19,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._digest import sha256_for
 from .._gc import gc_paused
 from .._log import get_logger
 from .._plan_codec import PlanStream
@@ -76,7 +76,7 @@ def _roster_fingerprint(
     guardians: Sequence[tuple[str, ...]] | None = None,
 ) -> str:
     """A digest of every record's id and hash (and, when given, its guardian account ids)."""
-    digest = hashlib.sha256()
+    digest = sha256_for(len(students))(b"")
     for i, (student, h) in enumerate(zip(students, hashes, strict=True)):
         extra = "\x1f".join(guardians[i]) if guardians is not None else ""
         digest.update(f"{student.id}\x1e{h}\x1e{extra}\x1d".encode())

@@ -63,6 +63,7 @@ from ._pairs import (
 )
 from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
+from ._sample import random_pair_count, random_pairs
 
 __all__ = ["build_plan", "guardian_ids", "record_hashes", "stream_plan", "student_hash"]
 
@@ -83,33 +84,10 @@ def _roster_fingerprint(
     return digest.hexdigest()
 
 
-#: Random pairs per record of the larger roster that teach ``u`` (at most ``random_pairs``).
-#: A value that a random pair shares about once in N pairs (N records a side: an
-#: identifier, a household's phone) is then seen about this many times, whatever N, so its
-#: ``u`` is known as well in a small district as in a large one. 25 keeps every district
-#: of 12,000 or more records at the default 300,000 pairs, and spares a 2,000-student one
-#: five sixths of them (they were 70 % of its planning time).
-RANDOM_PAIRS_PER_RECORD = 25
 #: Random pairs compared at once per record of the larger roster (at most
 #: ``RANDOM_CHUNK_PAIRS``): a small district's chunk temporaries (about 300 bytes a pair)
 #: stay small beside its records (9 MB of 65 at 2,000 students with full chunks).
 RANDOM_CHUNK_PER_RECORD = 4
-
-
-def _random_pairs(
-    n_archived: int, n_synced: int, settings: Settings
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
-    """The random (archived, synced) pairs, seeded by the settings; archived rows sorted."""
-    n = min(
-        settings.random_pairs,
-        RANDOM_PAIRS_PER_RECORD * max(n_archived, n_synced),
-        n_archived * n_synced,
-    )
-    rng = np.random.default_rng(settings.seed)
-    # int32 (a roster has fewer than 2**31 records): compare widens them a chunk at a time.
-    ra = np.sort(rng.integers(0, max(n_archived, 1), n)).astype(np.int32)
-    rb = rng.integers(0, max(n_synced, 1), n).astype(np.int32)
-    return ra, rb
 
 
 def _families(
@@ -235,8 +213,9 @@ def _build_plan(
     levels = compare(ea, eb, cands.archived, cands.synced, vocab, settings)
     timer.lap("compare")
 
-    ra, rb = _random_pairs(len(ea), len(eb), settings)
     chunk = min(RANDOM_CHUNK_PAIRS, RANDOM_CHUNK_PER_RECORD * max(len(ea), len(eb), 1))
+    n_random = random_pair_count(len(ea), len(eb), settings.random_pairs)
+    ra, rb = random_pairs(len(ea), len(eb), n_random, settings.seed, chunk)
     random_counts = count_levels(ea, eb, ra, rb, vocab, settings, chunk_pairs=chunk)
     del ra, rb
     model = estimate_model(

@@ -19,9 +19,12 @@ I32 = npt.NDArray[np.int32]
 
 #: Random pairs per record of the larger roster (at most ``Settings.random_pairs``). A value
 #: a random pair shares about once in N pairs (N records a side: an identifier, a household's
-#: phone) is then seen about this many times whatever N, so its ``u`` is known as well in a
-#: small district as in a large one. 25 keeps every roster of 12,000 records or more at the
-#: default 300,000 pairs, and spares a 2,000-student district five sixths of them.
+#: phone) is then seen about this many times whatever N, so its ``u`` is known about as well
+#: in a small district as in a large one (20,000 records see it 15 times in 300,000 pairs).
+#: 25 keeps every roster of 12,000 records or more at the default 300,000 pairs and spares
+#: a 2,000-student district five sixths of them. Measured against ``u`` over all 4.3 million
+#: pairs of one such district: 54,200 pairs are off by 0.09 bits on average (0.73 at worst,
+#: a level of u = 0.0002), 300,000 by 0.04 (0.4-0.5); its plans are as good (CHANGELOG).
 RANDOM_PAIRS_PER_RECORD = 25
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -10,7 +10,6 @@ The public API is small: read rosters, build a plan, inspect and write it.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
@@ -69,10 +68,16 @@ _LAZY = {
 }
 
 
+__version__: str  # bound on first use, by __getattr__
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
+        return value
+    if name == "__version__":
+        globals()[name] = value = _version()
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -81,10 +86,16 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-try:
-    __version__ = version("merge-engine")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+def _version() -> str:
+    """The installed distribution's version, read on first use: ``importlib.metadata``
+    brings email, zipfile, csv and tempfile along (3 MB a process that plans never needs)."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("merge-engine")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
 
 __all__ = [
     "ApplyReport",

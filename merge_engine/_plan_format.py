@@ -28,7 +28,6 @@ says what the members and rows mean.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import json.encoder
 import os
@@ -112,6 +111,8 @@ class _Sink:
     def __init__(self, out: IO[bytes] | None, *, keep: bool = True) -> None:
         self.out = out
         self.keep = keep
+        import hashlib  # noqa: PLC0415  (OpenSSL, 3.5 MB: loaded when a plan is written)
+
         self.hash = hashlib.sha256()
         self.parts: list[bytes] = []
         self.size = 0
@@ -290,6 +291,8 @@ class ScannedPlan:
 
     def _scan(self, f: IO[bytes]) -> None:
         self.members["schema_version"] = 3
+        import hashlib  # noqa: PLC0415
+
         digest = hashlib.sha256(HEAD)
         update = digest.update
         pos = len(HEAD)
@@ -377,6 +380,8 @@ def _why(exc: BaseException) -> str:
 
 def legacy_digest(document: Mapping[str, Any]) -> str:
     """The digest of a version-2 plan: its content as compact JSON with sorted keys."""
+    import hashlib  # noqa: PLC0415
+
     return "sha256:" + hashlib.sha256(dumps(document).encode("utf-8")).hexdigest()
 
 

@@ -5,11 +5,11 @@ Kept apart from the planner (and its numpy) because apply checks them too.
 
 from __future__ import annotations
 
-import hashlib
 import operator
 from collections.abc import Sequence
 from typing import Any
 
+from ._digest import sha256_for
 from .model import Student
 
 __all__ = ["guardian_ids", "record_hashes", "student_hash", "student_hashes"]
@@ -32,6 +32,8 @@ def student_hash(student: Student, *, contacts: bool = True) -> str:
     parts = [str(value) if value else "" for value in _field_values(student)]
     if contacts:
         parts += sorted(c.guardian_id for c in student.contacts)
+    import hashlib  # noqa: PLC0415  (OpenSSL: see _digest)
+
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -56,7 +58,7 @@ def student_hashes(students: Sequence[Student], *, contacts: bool = True) -> lis
             else line
             for line, s in zip(lines, students, strict=True)
         ]
-    sha256 = hashlib.sha256
+    sha256 = sha256_for(len(students))
     return [sha256(line.encode()).hexdigest()[:16] for line in lines]
 
 

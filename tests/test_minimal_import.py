@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+from merge_engine.testing.synthetic import generate_district
 
 BLOCK_EXTRAS = textwrap.dedent(
     """
@@ -62,6 +66,34 @@ def test_planning_a_small_district_loads_neither_scipy_nor_structlog() -> None:
         d = generate_district(300, seed=3)
         build_plan(d.archived, d.synced, Settings(random_pairs=20_000))
         print(sorted({m.split(".")[0] for m in sys.modules} & {"scipy", "structlog", "rich"}))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "[]" == result.stdout.strip()
+
+
+def test_planning_a_small_district_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """A 300-student plan loads neither numpy.random (its pairs are our own counter-based
+    sample), OpenSSL (its few hashes are the interpreter's SHA-256), numpy.ma,
+    importlib.metadata (the version is read on first use) nor the nicknames package (its
+    data file is read directly): megabytes that are a small district's whole margin."""
+    district = generate_district(300, seed=3)
+    rosters = tmp_path / "rosters.pkl"
+    rosters.write_bytes(pickle.dumps((district.archived, district.synced)))
+    code = textwrap.dedent(
+        f"""
+        import pickle, sys
+        from merge_engine import build_plan
+        archived, synced = pickle.loads(open({str(rosters)!r}, "rb").read())
+        plan = build_plan(archived, synced)
+        assert plan.auto
+        unwanted = ("numpy.random", "_hashlib", "numpy.ma", "importlib.metadata", "nicknames",
+                    "phonenumbers")
+        print(sorted(m for m in unwanted if m in sys.modules))
         """
     )
     result = subprocess.run(

@@ -365,3 +365,31 @@ def test_emails_and_streets_in_a_batch_equal_one_at_a_time(values: list[str]) ->
 
     assert [normalize_email(v) for v in values] == normalize_emails(values)
     assert [normalize_street(v) for v in values] == normalize_streets(values)
+
+
+def _by_phonenumbers(text: str, region: str = "US") -> str:
+    """What phonenumbers alone makes of a number: the reading the fast paths must keep."""
+    import phonenumbers  # noqa: PLC0415
+
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(parsed):
+        return ""
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+_TYPO_DIGITS = st.one_of(
+    st.from_regex(r"[2-9][0-9]{7,8}", fullmatch=True),  # a digit short or long: no number
+    st.from_regex(r"0[0-9]{9}", fullmatch=True),  # 000-000-0000 and the like
+    st.just("0000000000"),
+)
+
+
+@given(_TYPO_DIGITS, st.lists(st.sampled_from(["", " ", "-", ".", "(", ")", ") "]), max_size=12))
+def test_typed_wrong_numbers_read_as_phonenumbers_reads_them(digits: str, cuts: list[str]) -> None:
+    """The typos read without phonenumbers (nine digits, a 0 in front) read as it does."""
+    text = "".join(c + (cuts[i] if i < len(cuts) else "") for i, c in enumerate(digits)).strip()
+
+    assert normalize_phone.__wrapped__(text) == _by_phonenumbers(text)

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._evidence import FieldEvidence
+from ..matching._arrays import unique as distinct
 from ..matching._assignment import NONE, assign
 from ..model import Roster
 from ..plan import GuardianFold, GuardianMerge
@@ -352,7 +353,7 @@ def _met_students(
             np.cumsum(size) - size, size
         )
         width = np.int64(len(merged))
-        key = np.unique(owner * width + rank[which[np.repeat(first, size) + offset]])
+        key = distinct(owner * width + rank[which[np.repeat(first, size) + offset]])
         bounds = np.searchsorted(key // width, np.arange(len(first) + 1)).tolist()
         # The merge of each distinct rank: ranks are in sorted order of the merged pairs.
         at_rank = np.zeros(len(merged), np.int64)
@@ -421,7 +422,7 @@ def _match_district_wide(
     if not o_list:
         return [], np.zeros(0, np.int64)
     width = len(new.ids)
-    pair_key = np.unique(np.array(o_list, np.int64) * width + np.array(n_list, np.int64))
+    pair_key = distinct(np.array(o_list, np.int64) * width + np.array(n_list, np.int64))
     pairs = Pairs(pair_key // width, pair_key % width)
     levels = levels_of(pairs, old, new, rules.close)
     first_ok = np.isin(

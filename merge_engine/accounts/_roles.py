@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from attrs import frozen
 
-from ..matching._arrays import isin
+from ..matching._arrays import isin, unique
 from ..matching._normalize import nickname_index, normalize_email, normalize_name, normalize_phone
 from ..model import Roster, StaffMember
 from ..plan import LinkKind, RoleLink, Verdict
@@ -251,7 +251,7 @@ def _staff_candidates(
         accounts, schools = _school_rows(roster, guardians, np.flatnonzero(wanted))
         codes = np.array([school_code.get(x, -1) if x else -1 for x in schools], np.int64)
         known = codes >= 0
-        at_school = np.unique(accounts[known] * len(school_code) + codes[known])
+        at_school = unique(accounts[known] * len(school_code) + codes[known])
         shared[check] = isin(guardian[check] * len(school_code) + staff_school[check], at_school)
     keep = np.flatnonzero((contact | shared) & ~same_id)
     return [(staff[k], i) for k, i in zip(s[keep].tolist(), guardian[keep].tolist(), strict=True)]
@@ -278,7 +278,7 @@ def _guardian_candidates(
             np.cumsum(later) - later, later
         )
         pairs.append(members[left] * len(guardians.ids) + members[left + 1 + offset])
-    found = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)
+    found = unique(np.concatenate(pairs)) if pairs else np.zeros(0, np.int64)
     first, second = found // len(guardians.ids), found % len(guardians.ids)
     a, b = first_coded.codes[first], first_coded.codes[second]
     empty = first_coded.code_of("")

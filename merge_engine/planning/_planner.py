@@ -9,7 +9,6 @@ evidence. Planning never writes anything.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
@@ -19,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from .._digest import sha256_for
 from .._gc import gc_paused
 from .._log import get_logger
 from .._plan_codec import PlanStream
@@ -63,6 +63,7 @@ from ._pairs import (
 )
 from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
+from ._sample import random_pair_count, random_pairs
 
 __all__ = ["build_plan", "guardian_ids", "record_hashes", "stream_plan", "student_hash"]
 
@@ -76,11 +77,17 @@ def _roster_fingerprint(
     guardians: Sequence[tuple[str, ...]] | None = None,
 ) -> str:
     """A digest of every record's id and hash (and, when given, its guardian account ids)."""
-    digest = hashlib.sha256()
+    digest = sha256_for(len(students))(b"")
     for i, (student, h) in enumerate(zip(students, hashes, strict=True)):
         extra = "\x1f".join(guardians[i]) if guardians is not None else ""
         digest.update(f"{student.id}\x1e{h}\x1e{extra}\x1d".encode())
     return digest.hexdigest()
+
+
+#: Random pairs compared at once per record of the larger roster (at most
+#: ``RANDOM_CHUNK_PAIRS``): a small district's chunk temporaries (about 300 bytes a pair)
+#: stay small beside its records (9 MB of 65 at 2,000 students with full chunks).
+RANDOM_CHUNK_PER_RECORD = 4
 
 
 def _families(
@@ -206,12 +213,10 @@ def _build_plan(
     levels = compare(ea, eb, cands.archived, cands.synced, vocab, settings)
     timer.lap("compare")
 
-    rng = np.random.default_rng(settings.seed)
-    n_random = min(settings.random_pairs, len(ea) * len(eb))
-    # int32 (a roster has fewer than 2**31 records): compare widens them a chunk at a time.
-    ra = np.sort(rng.integers(0, max(len(ea), 1), n_random)).astype(np.int32)
-    rb = rng.integers(0, max(len(eb), 1), n_random).astype(np.int32)
-    random_counts = count_levels(ea, eb, ra, rb, vocab, settings, chunk_pairs=RANDOM_CHUNK_PAIRS)
+    chunk = min(RANDOM_CHUNK_PAIRS, RANDOM_CHUNK_PER_RECORD * max(len(ea), len(eb), 1))
+    n_random = random_pair_count(len(ea), len(eb), settings.random_pairs)
+    ra, rb = random_pairs(len(ea), len(eb), n_random, settings.seed, chunk)
+    random_counts = count_levels(ea, eb, ra, rb, vocab, settings, chunk_pairs=chunk)
     del ra, rb
     model = estimate_model(
         levels,

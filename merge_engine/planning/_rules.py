@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from .._evidence import BITS_DIGITS, PROBABILITY_DIGITS
 from .._plan_merge import converted_competitor, converted_merge
+from ..matching._arrays import unique
 from ..matching._assignment import NONE, Assignment
 from ..matching._comparisons import COMPARISONS, Comparison, Levels
 from ..matching._features import GRADE_MISSING, MISSING, EncodedSide
@@ -532,7 +533,7 @@ def _typed_twice_rival(
     floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
     eligible = bits > floor
     nb = np.int64(max(len(eb), 1))
-    keys = np.unique(groups[scored.archived[eligible]] * nb + scored.synced[eligible])
+    keys = unique(groups[scored.archived[eligible]] * nb + scored.synced[eligible])
     competing = np.bincount(keys % nb, minlength=len(eb))
     same &= competing[s] == 2
     out[at[same]] = True

@@ -13,7 +13,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -147,6 +147,7 @@ class _Columns:
     __slots__ = (
         "_child_surnames",
         "_coded",
+        "_memo",
         "_plain",
         "_rows_by_account",
         "_students",
@@ -183,6 +184,8 @@ class _Columns:
         self.student_last: list[str] = []  # each student code's raw surname (from a roster)
         self._child_surnames: dict[int, frozenset[str]] = {}
         self._rows_by_account: tuple[I64, I64] | None = None
+        # Values planning derives once per side (or per pair of sides): see memo.
+        self._memo: dict[str, tuple[object, Any]] = {}
 
     @classmethod
     def from_roster(cls, roster: Roster, phone_region: str = "US") -> _Columns:
@@ -294,13 +297,32 @@ class _Columns:
             found = self._coded[column] = _Coded(values)
         return found
 
-    @property
-    def full_name(self) -> list[str]:
-        """Each account's given name and surname as one value (``""`` when either is empty)."""
-        return [
-            f"{first}\x1f{last}" if first and last else ""
-            for first, last in zip(self.first, self.last, strict=True)
-        ]
+    def memo(self, key: str, other: object, make: Callable[[], Any]) -> Any:
+        """``make()``, made once per ``key`` and ``other`` (another side, or ``None``).
+
+        District-wide values (how many adults of each sex carry a given name,
+        which full names a side holds) are asked for by every decision pass.
+        """
+        found = self._memo.get(key)
+        if found is not None and found[0] is other:
+            return found[1]
+        value = make()
+        self._memo[key] = (other, value)
+        return value
+
+    def full_names(self) -> tuple[I64, int]:
+        """Each account's given name and surname together as a code (equal names share one),
+        and the code of the accounts missing either (``-1`` when none does)."""
+        found: tuple[I64, int] = self.memo("full_names", None, self._full_names)
+        return found
+
+    def _full_names(self) -> tuple[I64, int]:
+        first, last = self.coded("first"), self.coded("last")
+        key = first.codes * len(last.values) + last.codes
+        key[(first.codes == first.code_of("")) | (last.codes == last.code_of(""))] = -1
+        distinct, codes = np.unique(key, return_inverse=True)
+        empty = 0 if len(distinct) and distinct[0] < 0 else -1
+        return codes.reshape(-1).astype(np.int64), empty
 
     def _phone_keys(self) -> list[str]:
         keys = list(self.phone)

@@ -266,7 +266,12 @@ def _match_on_children(
     )
     # The merged student pairs each guardian pair met on (most met on one).
     met = functools.partial(
-        _met_students, starts=starts, ends=ends, which=which, merged=(archived_ids, synced_ids)
+        _met_students,
+        starts=starts,
+        ends=ends,
+        which=which,
+        merged=(archived_ids, synced_ids),
+        in_order=all(map(operator.lt, archived_ids, itertools.islice(archived_ids, 1, None))),
     )
     found = list(
         map(
@@ -346,13 +351,22 @@ def _household_pass(
 
 
 def _met_students(
-    at: I64, *, starts: I64, ends: I64, which: I64, merged: tuple[list[str], list[str]]
+    at: I64,
+    *,
+    starts: I64,
+    ends: I64,
+    which: I64,
+    merged: tuple[list[str], list[str]],
+    in_order: bool = False,
 ) -> list[tuple[tuple[str, str], ...]]:
     """The merged student pairs each of the pairs ``at`` met on (most met on one), sorted.
 
-    ``merged``: the archived and the synced id of each merge. A pair's several
-    merges are sorted and made distinct with numpy, by their ranks among the
-    few merges such pairs meet on, not one set and one sort per pair.
+    ``merged``: the archived and the synced id of each merge; ``in_order``:
+    whether the merges are sorted by archived id, each archived student
+    once (as a plan's are): a pair's merges (``which``, in merge order) are
+    then sorted already. Otherwise they are sorted and made distinct with
+    numpy, by their ranks among the merges such pairs meet on, not one set
+    and one sort per pair.
     """
     archived, synced = merged
     one = (ends - starts)[at] == 1
@@ -360,38 +374,50 @@ def _met_students(
     students: list[tuple[tuple[str, str], ...]] = list(
         zip(zip(map(archived.__getitem__, single), map(synced.__getitem__, single), strict=True))
     )
-    if not one.all():
-        first, size = starts[at][~one], (ends - starts)[at][~one]
-        owner = np.repeat(np.arange(len(first), dtype=np.int64), size)
-        offset = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(
-            np.cumsum(size) - size, size
-        )
-        merge = which[np.repeat(first, size) + offset]
+    if one.all():
+        return students
+    first, size = starts[at][~one], (ends - starts)[at][~one]
+    owner = np.repeat(np.arange(len(first), dtype=np.int64), size)
+    offset = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
+    merge = which[np.repeat(first, size) + offset]
+    if in_order:
+        # An account listed twice on one child meets its pair twice on one merge.
+        again = np.zeros(len(merge), np.bool_)
+        again[1:] = (merge[1:] == merge[:-1]) & (owner[1:] == owner[:-1])
+        merge, owner = merge[~again], owner[~again]
+        listed = merge.tolist()
+    else:
         involved = np.unique(merge)
-        listed = involved.tolist()
         pairs = list(
-            zip(map(archived.__getitem__, listed), map(synced.__getitem__, listed), strict=True)
+            zip(
+                map(archived.__getitem__, involved.tolist()),
+                map(synced.__getitem__, involved.tolist()),
+                strict=True,
+            )
         )
         # Each involved merge's place among their distinct (archived, synced) pairs.
         order = sorted(range(len(pairs)), key=pairs.__getitem__)
-        in_order = list(map(pairs.__getitem__, order))
+        in_pair_order = list(map(pairs.__getitem__, order))
         new_value = np.fromiter(
-            itertools.chain((True,), map(operator.ne, in_order[1:], in_order[:-1])),
+            itertools.chain((True,), map(operator.ne, in_pair_order[1:], in_pair_order[:-1])),
             np.bool_,
-            len(in_order),
+            len(in_pair_order),
         )
         rank = np.zeros(len(pairs), np.int64)
         rank[np.array(order, np.int64)] = np.cumsum(new_value) - 1
         width = np.int64(len(pairs))
         key = np.unique(owner * width + rank[np.searchsorted(involved, merge)])
-        bounds = np.searchsorted(key // width, np.arange(len(first) + 1)).tolist()
-        # The pair of each distinct rank.
+        owner = key // width
+        # A merge of each distinct rank.
         at_rank = np.zeros(len(pairs), np.int64)
-        at_rank[rank] = np.arange(len(pairs))
-        values = list(map(pairs.__getitem__, at_rank[key % width].tolist()))
-        several = [tuple(values[b:e]) for b, e in itertools.pairwise(bounds)]
-        students = _interleave(students, several, one.tolist())
-    return students
+        at_rank[rank] = involved
+        listed = at_rank[key % width].tolist()
+    values = list(
+        zip(map(archived.__getitem__, listed), map(synced.__getitem__, listed), strict=True)
+    )
+    bounds = np.searchsorted(owner, np.arange(len(first) + 1)).tolist()
+    several = [tuple(values[b:e]) for b, e in itertools.pairwise(bounds)]
+    return _interleave(students, several, one.tolist())
 
 
 def _decided_columns(

@@ -178,6 +178,7 @@ _COMPARE: tuple[tuple[str, str, Callable[..., str] | None], ...] = (
     ("sis_id", "sis", None),
     ("relationship", "relationships", _relationship_level),
 )  # (comparison, column, level function or None for plain equality), in GUARDIAN_COMPARISONS order
+_COLUMNS = tuple(column for _, column, _ in _COMPARE)
 
 
 def _slip(a: str, b: str) -> bool:
@@ -251,6 +252,7 @@ def levels_of(
 ) -> dict[str, I64]:
     """The level index of every comparison for every pair (``close``: the typo threshold)."""
     levels: dict[str, I64] = {}
+    old.coded_with(new, _COLUMNS)
     for name, column, level_of in _COMPARE:
         index = LEVEL_INDEX[name]
         if name == "email":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -187,9 +187,42 @@ def _join(keys: I64, values: I64, query_keys: I64, query: I64) -> tuple[I64, I64
     return query[which], values[order[low[which] + offset]]
 
 
-def _code_of(coded: _Coded, values: Iterable[str]) -> I64:
+def _code_of(code_of: Callable[[str], int], values: Iterable[str]) -> I64:
     """Codes of other values in a coded column: ``-1`` when absent, ``-2`` when empty."""
-    return np.array([coded.code_of(v) if v else -2 for v in values], np.int64)
+    return np.array([code_of(v) if v else -2 for v in values], np.int64)
+
+
+def _contact(guardians: _Columns, field_name: str) -> tuple[I64, int, Callable[[str], int]]:
+    """The guardians' ``email`` or ``phone`` as codes (equal values share one), the code of
+    an empty one and the code of any value (``-1`` when no guardian has it).
+
+    Phones come from the numbers as matching compares them (``phone_key``,
+    coded already), where every number no one can have is empty: those get
+    codes of their own again (a staff member may have typed the same one).
+    """
+    if field_name == "email":
+        email = guardians.coded("email")
+        return email.codes, email.code_of(""), email.code_of
+    key = guardians.coded("phone_key")
+    empty = key.code_of("")
+    codes = key.codes
+    typed: dict[str, int] = {}  # placeholder number -> its code
+    if empty >= 0:
+        phones = guardians.phone
+        for i in np.flatnonzero(codes == empty).tolist():
+            phone = phones[i]
+            if phone:
+                if not typed:
+                    codes = codes.copy()
+                codes[i] = typed.setdefault(phone, len(key.values) + len(typed))
+    if not typed:
+        return codes, empty, key.code_of
+
+    def code_of(phone: str) -> int:
+        found = typed.get(phone)
+        return key.code_of(phone) if found is None else found
+
+    return codes, empty, code_of
 
 
 def _staff_candidates(
@@ -232,14 +265,12 @@ def _staff_candidates(
     found: list[tuple[I64, I64]] = []
     every = np.arange(len(guardians.ids), dtype=np.int64)
     for field_name in ("email", "phone"):
-        coded = guardians.coded(field_name)
-        size = np.int64(len(coded.values))
-        code = _code_of(coded, (getattr(p, field_name) for p in staff))[query_staff]
+        codes, _, code_of = _contact(guardians, field_name)
+        size = np.int64(int(codes.max()) + 1)
+        code = _code_of(code_of, (getattr(p, field_name) for p in staff))[query_staff]
         ok = code >= 0
         found.append(
-            _join(
-                named * size + coded.codes, every, query_name[ok] * size + code[ok], query_staff[ok]
-            )
+            _join(named * size + codes, every, query_name[ok] * size + code[ok], query_staff[ok])
         )
     school_code = {
         school: k for k, school in enumerate(sorted({x for p in staff for x in p.schools}))
@@ -284,9 +315,9 @@ def _guardian_candidates(
     has_last = lasts != last_coded.code_of("")
     pairs = []
     for field_name in ("email", "phone"):
-        coded = guardians.coded(field_name)
-        members = np.flatnonzero((coded.codes != coded.code_of("")) & has_last)
-        key = coded.codes[members] * len(last_coded.values) + lasts[members]
+        codes, empty, _ = _contact(guardians, field_name)
+        members = np.flatnonzero((codes != empty) & has_last)
+        key = codes[members] * len(last_coded.values) + lasts[members]
         order = np.argsort(key, kind="stable")
         members, key = members[order], key[order]
         # Each member pairs with the later members of its group.

@@ -310,7 +310,7 @@ def _household_pass(
     ``auto`` only so carries the evidence ``children=household_confirmed``.
     """
     decided, kind_of = first
-    auto = np.array([decided[k][1] == "auto" for k in kind_of], np.bool_)
+    auto = _is_auto(decided, kind_of)
     starts, ends, which, n_merges = met
     confirmed = (
         household_confirmed(pairs, levels, chosen, auto, (starts, ends, which), n_merges)[chosen]
@@ -332,8 +332,7 @@ def _household_pass(
         met_auto[chosen] | confirmed,
         chosen_facts,
     )
-    now = np.array([again[k][1] == "auto" for k in again_of], np.bool_)
-    upgraded = confirmed & now
+    upgraded = confirmed & _is_auto(again, again_of)
     if not upgraded.any():
         return decided, kind_of
     # Upgraded pairs get their own decisions (with the evidence); the others keep theirs.
@@ -348,6 +347,13 @@ def _household_pass(
             merged.append((confidence, decision, (*evidence, _HOUSEHOLD), reasons))
         kinds[p] = extra[k]
     return merged, kinds
+
+
+def _is_auto(decided: Sequence[Decided], kind_of: Sequence[int]) -> npt.NDArray[np.bool_]:
+    """Whether each pair's decision (by its kind) is ``auto``: looked at once per kind."""
+    auto = np.array([d[1] == "auto" for d in decided], np.bool_)
+    found: npt.NDArray[np.bool_] = auto[np.array(kind_of, np.int64)]
+    return found
 
 
 def _met_students(

@@ -166,6 +166,8 @@ class _Coded:
         position = np.fromiter(
             map(self._first.get, values, itertools.repeat(-1)), np.int64, len(values)
         )
+        if not len(self._code):  # no rows: nothing has a code
+            return np.full(len(values), -1, np.int64)
         found: I64 = np.where(position >= 0, self._code[position], -1)
         return found
 

@@ -288,7 +288,7 @@ def test_matches_a_brute_force_reference(seed: int) -> None:
     firsts = ["Bob", "Robert", "Chris", "Christine", "Pat", "Patricia", ""]
     lasts = ["Vell", "De La Cruz", "DeLaCruz", ""]
     emails = ["a@example.org", "A@example.org ", "b@example.org", "", None]
-    phones = [HOME, "212.555.0147", "(646) 555-0100", "000-000-0000", None]
+    phones = [HOME, "212.555.0147", "(646) 555-0100", "000-000-0000", "(212) 155-0100", None]
     schools = ["sch1", "sch2", None]
     gids = [f"g{i}" for i in range(rng.randrange(1, 12))] + ["t1"]  # an id staff use too
     students = [

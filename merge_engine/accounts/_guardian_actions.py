@@ -75,11 +75,18 @@ def guardian_actions(
 
 
 def _column_actions(
-    old: _Columns, merges: Sequence[Assigned], matched: I64, policy: str, unmatched: str
+    old: _Columns,
+    merges: Sequence[Assigned],
+    matched: I64,
+    policy: str,
+    unmatched: str,
+    codes: I64 | None = None,
 ) -> list[GuardianAction]:
-    """:func:`guardian_actions` on the old accounts as columns (``matched``: merged accounts)."""
+    """:func:`guardian_actions` on the old accounts as columns (``matched``: merged accounts;
+    ``codes``: each merge's archived student code, when the caller has them)."""
     merged = np.zeros(len(old.student_id), np.bool_)
-    codes = old.codes_of(list(map(_ARCHIVED_ID, merges)))
+    if codes is None:
+        codes = old.codes_of(list(map(_ARCHIVED_ID, merges)))
     merged[codes[codes >= 0]] = True
     rows = np.flatnonzero(merged[old.row_student])
     if policy != "remove_old":  # a matched guardian is handled by its guardian merge

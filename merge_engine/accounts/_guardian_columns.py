@@ -13,7 +13,7 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -118,6 +118,44 @@ class _Coded:
         # Another column's values in this one's code space, by that column (see _unify).
         self._unified: dict[int, tuple[_Coded, I64]] = {}
 
+    @classmethod
+    def joint(cls, old: Sequence[Any], new: Sequence[Any]) -> tuple[_Coded, _Coded]:
+        """Both sides' column coded in one pass: each side its own codes, and the new side's
+        values placed in the old side's code space already (see ``_unify``).
+
+        One dictionary for both, so that no value is looked up again: half the
+        cost of coding the two columns apart and then placing each new value.
+        """
+        first: dict[Any, int] = {}  # value -> position of its first appearance in old + new
+        n_old, total = len(old), len(old) + len(new)
+        seen = np.fromiter(
+            map(first.setdefault, itertools.chain(old, new), itertools.count()), np.int64, total
+        )
+        values = list(first)
+        position = np.fromiter(first.values(), np.int64, len(first))  # increasing
+        n_old_values = int(np.searchsorted(position, n_old))  # the values first seen in old
+        old_code = np.full(total, -1, np.int64)
+        old_code[position[:n_old_values]] = np.arange(n_old_values)
+        held = np.zeros(total, np.bool_)
+        held[seen[n_old:]] = True
+        new_position = np.flatnonzero(held)  # the new side's values, by first position
+        new_code = np.full(total, -1, np.int64)
+        new_code[new_position] = np.arange(len(new_position))
+        new_values = list(map(values.__getitem__, np.searchsorted(position, new_position).tolist()))
+        old_side = cls._made(first, old_code, old_code[seen[:n_old]], values[:n_old_values])
+        new_side = cls._made(first, new_code, new_code[seen[n_old:]], new_values)
+        in_old = old_code[new_position]
+        unified = np.where(in_old >= 0, in_old, n_old_values + np.arange(len(new_position)))
+        old_side._unified[id(new_side)] = (new_side, unified)
+        return old_side, new_side
+
+    @classmethod
+    def _made(cls, first: dict[Any, int], code: I64, codes: I64, values: list[Any]) -> _Coded:
+        made = cls.__new__(cls)
+        made._first, made._code, made.codes, made.values = first, code, codes, values
+        made._unified = {}
+        return made
+
     def code_of(self, value: Any) -> int:
         """The code of ``value``, ``-1`` when no row has it."""
         position = self._first.get(value)
@@ -128,6 +166,8 @@ class _Coded:
         position = np.fromiter(
             map(self._first.get, values, itertools.repeat(-1)), np.int64, len(values)
         )
+        if not len(self._code):  # no rows: nothing has a code
+            return np.full(len(values), -1, np.int64)
         found: I64 = np.where(position >= 0, self._code[position], -1)
         return found
 
@@ -147,6 +187,7 @@ class _Columns:
     __slots__ = (
         "_child_surnames",
         "_coded",
+        "_memo",
         "_plain",
         "_rows_by_account",
         "_students",
@@ -183,6 +224,8 @@ class _Columns:
         self.student_last: list[str] = []  # each student code's raw surname (from a roster)
         self._child_surnames: dict[int, frozenset[str]] = {}
         self._rows_by_account: tuple[I64, I64] | None = None
+        # Values planning derives once per side (or per pair of sides): see memo.
+        self._memo: dict[str, tuple[object, Any]] = {}
 
     @classmethod
     def from_roster(cls, roster: Roster, phone_region: str = "US") -> _Columns:
@@ -290,17 +333,50 @@ class _Columns:
         """
         found = self._coded.get(column)
         if found is None:
-            values = getattr(self, column) if column != "phone_key" else self._phone_keys()
-            found = self._coded[column] = _Coded(values)
+            found = self._coded[column] = _Coded(self._column(column))
         return found
 
-    @property
-    def full_name(self) -> list[str]:
-        """Each account's given name and surname as one value (``""`` when either is empty)."""
-        return [
-            f"{first}\x1f{last}" if first and last else ""
-            for first, last in zip(self.first, self.last, strict=True)
-        ]
+    def coded_with(self, other: _Columns, columns: Iterable[str]) -> None:
+        """Code ``columns`` of this side (the old one) and of ``other`` together (see
+        :meth:`_Coded.joint`), those neither side has coded yet."""
+        if other is self:
+            return
+        for column in columns:
+            if column not in self._coded and column not in other._coded:
+                self._coded[column], other._coded[column] = _Coded.joint(
+                    self._column(column), other._column(column)
+                )
+
+    def _column(self, column: str) -> list[Any]:
+        values: list[Any] = getattr(self, column) if column != "phone_key" else self._phone_keys()
+        return values
+
+    def memo(self, key: str, other: object, make: Callable[[], Any]) -> Any:
+        """``make()``, made once per ``key`` and ``other`` (another side, or ``None``).
+
+        District-wide values (how many adults of each sex carry a given name,
+        which full names a side holds) are asked for by every decision pass.
+        """
+        found = self._memo.get(key)
+        if found is not None and found[0] is other:
+            return found[1]
+        value = make()
+        self._memo[key] = (other, value)
+        return value
+
+    def full_names(self) -> tuple[I64, int]:
+        """Each account's given name and surname together as a code (equal names share one),
+        and the code of the accounts missing either (``-1`` when none does)."""
+        found: tuple[I64, int] = self.memo("full_names", None, self._full_names)
+        return found
+
+    def _full_names(self) -> tuple[I64, int]:
+        first, last = self.coded("first"), self.coded("last")
+        key = first.codes * len(last.values) + last.codes
+        key[(first.codes == first.code_of("")) | (last.codes == last.code_of(""))] = -1
+        distinct, codes = np.unique(key, return_inverse=True)
+        empty = 0 if len(distinct) and distinct[0] < 0 else -1
+        return codes.reshape(-1).astype(np.int64), empty
 
     def _phone_keys(self) -> list[str]:
         keys = list(self.phone)

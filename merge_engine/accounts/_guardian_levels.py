@@ -21,7 +21,7 @@ import numpy.typing as npt
 from .._catalog import GUARDIAN_COMPARISONS
 from ..matching._normalize import nickname_index
 from ._guardian_columns import GuardianAccount, _Columns, _email_level, _phone_key
-from ._guardian_pairs import Pairs, _holders, _per_pair
+from ._guardian_pairs import Pairs, _holders, _per_pair, _unify
 from ._guardian_single import full_name_in, singled_out, surname_in_email
 
 __all__ = ["GUARDIAN_COMPARISONS", "LEVEL_INDEX", "Pairs", "compare_guardians", "levels_of"]
@@ -178,6 +178,7 @@ _COMPARE: tuple[tuple[str, str, Callable[..., str] | None], ...] = (
     ("sis_id", "sis", None),
     ("relationship", "relationships", _relationship_level),
 )  # (comparison, column, level function or None for plain equality), in GUARDIAN_COMPARISONS order
+_COLUMNS = tuple(column for _, column, _ in _COMPARE)
 
 
 def _slip(a: str, b: str) -> bool:
@@ -251,6 +252,7 @@ def levels_of(
 ) -> dict[str, I64]:
     """The level index of every comparison for every pair (``close``: the typo threshold)."""
     levels: dict[str, I64] = {}
+    old.coded_with(new, _COLUMNS)
     for name, column, level_of in _COMPARE:
         index = LEVEL_INDEX[name]
         if name == "email":
@@ -290,7 +292,7 @@ def _name_in_email(pairs: Pairs, old: _Columns, new: _Columns, first: I64) -> No
         return
     o_email, n_email = old.coded("email"), new.coded("email")
     holders = _holders(o_email, n_email)
-    given = _given_names(old, new)
+    given = old.memo("given_names", new, lambda: _given_names(old, new))
     o = pairs.old_ix[pairs.old_of[where]].tolist()
     n = pairs.new_ix[pairs.new_of[where]].tolist()
     spelled = []
@@ -433,10 +435,22 @@ def _unique_name_facts(
     flag[where] &= _rare_and_unique(new, j)
     # An old account is the adult whose name its email spells when no old account has the name.
     i = pairs.old_ix[pairs.old_of[at[where]]]
-    names = new.coded("full_name")
-    old_code = old.coded("full_name").codes_of([names.values[c] for c in names.codes[j].tolist()])
-    flag[where] &= np.where(same[where], _rare_and_unique(old, i), old_code < 0)
+    flag[where] &= np.where(same[where], _rare_and_unique(old, i), ~_full_name_held(old, new, j))
     return flag
+
+
+def _full_name_held(old: _Columns, new: _Columns, account: I64) -> npt.NDArray[np.bool_]:
+    """Whether any old account carries the full name of each of the new ``account``."""
+    of, nf, ol, nl = old.coded("first"), new.coded("first"), old.coded("last"), new.coded("last")
+    width = len(ol.values) + len(nl.values)
+    # Both names in the code space of both sides (old values first: old codes are their own).
+    held = old.memo("full_name_keys", new, lambda: np.unique(of.codes * width + ol.codes))
+    first, last = _unify(of, nf)[nf.codes[account]], _unify(ol, nl)[nl.codes[account]]
+    found: npt.NDArray[np.bool_] = np.isin(first * width + last, held)
+    blank = (nf.codes[account] == nf.code_of("")) | (nl.codes[account] == nl.code_of(""))
+    if blank.any():  # an unnamed account's name is every unnamed account's
+        found[blank] = old.full_names()[1] >= 0
+    return found
 
 
 def _rare_name_facts(
@@ -458,10 +472,9 @@ def _rare(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
     """Whether the full name of each of the accounts ``account`` of ``side`` is rare there:
     the given name's share of the side's named accounts times the surname's is at most
     :data:`UNIQUE_NAME_SHARE`."""
-    full = side.coded("full_name")
-    held = np.bincount(full.codes)
-    empty = full.code_of("")
-    named = max(len(full.codes) - (int(held[empty]) if empty >= 0 else 0), 1)
+    full, empty = side.full_names()
+    held = np.bincount(full)
+    named = max(len(full) - (int(held[empty]) if empty >= 0 else 0), 1)
     first, last = side.coded("first"), side.coded("last")
     share = (
         np.bincount(first.codes)[first.codes[account]]
@@ -476,8 +489,8 @@ def _rare(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
 def _rare_and_unique(side: _Columns, account: I64) -> npt.NDArray[np.bool_]:
     """Whether the full name of each of the accounts ``account`` of ``side`` is rare there
     (:func:`_rare`) and no other account of the side carries it."""
-    held = np.bincount(side.coded("full_name").codes)
-    unique: npt.NDArray[np.bool_] = held[side.coded("full_name").codes[account]] == 1
+    full = side.full_names()[0]
+    unique: npt.NDArray[np.bool_] = np.bincount(full)[full[account]] == 1
     return unique & _rare(side, account)
 
 
@@ -528,7 +541,7 @@ def _one_sex_facts(
     ro, rn, roles, _ = pairs.codes(
         old.coded("relationships"), new.coded("relationships"), (), at[where]
     )
-    sexes = _name_sexes(old, new)
+    sexes = old.memo("name_sexes", new, lambda: _name_sexes(old, new))
     width, depth = len(names), len(roles)
     key = ((fo * width + fn) * depth + ro) * depth + rn
     distinct, inverse = np.unique(key, return_inverse=True)

@@ -24,16 +24,18 @@ values with numpy, not once per pair of accounts.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .._evidence import FieldEvidence
+from .._evidence import FieldEvidence, probability, to_tuple
+from .._plan_accounts import trusted_merge
 from ..matching._arrays import unique as distinct
 from ..matching._assignment import NONE, assign
 from ..model import Roster
@@ -145,29 +147,47 @@ _UNMET = FieldEvidence("children", "none_merged", 0.0)
 
 
 def _match_columns(
-    old: _Columns, new: _Columns, merges: Sequence[Assigned], rules: GuardianRules
+    old: _Columns,
+    new: _Columns,
+    merges: Sequence[Assigned],
+    rules: GuardianRules,
+    merge_a: I64 | None = None,
 ) -> tuple[list[GuardianMerge], list[GuardianFold], I64]:
     """:func:`match_guardians` on both sides' accounts as columns; also the folds of second
-    old accounts and every old account either pairs (the matched ones)."""
-    found, folds, old_chosen, new_chosen = _match_on_children(old, new, merges, rules)
+    old accounts and every old account either pairs (the matched ones).
+
+    ``merge_a``: the old side's student code of each merge, when the caller has them.
+    """
+    found, folds, old_chosen, new_chosen = _match_on_children(old, new, merges, rules, merge_a)
+    found_at = old_chosen  # the old account of each of ``found``
     if folds:
-        index = dict(zip(old.ids, itertools.count(), strict=False))
-        folded = np.array([index[f.archived_guardian_id] for f in folds], np.int64)
+        # Ids are sorted: an id's place among them is its account index.
+        at = functools.partial(bisect.bisect_left, old.ids)
+        folded = np.array([at(f.archived_guardian_id) for f in folds], np.int64)
         old_chosen = np.sort(np.concatenate([old_chosen, folded]))
     more, old_more = _match_district_wide(old, new, old_chosen, new_chosen, rules)
     if not more:
         return found, folds, old_chosen
-    everything = sorted([*found, *more], key=operator.attrgetter("archived_guardian_id"))
+    # Both lists are in account (id) order: merge them by account index, not by id.
+    both = [*found, *more]
+    order = np.argsort(np.concatenate([found_at, old_more]), kind="stable").tolist()
+    everything = list(map(both.__getitem__, order))
     return everything, folds, np.sort(np.concatenate([old_chosen, old_more]))
 
 
 def _match_on_children(
-    old: _Columns, new: _Columns, merges: Sequence[Assigned], rules: GuardianRules
+    old: _Columns,
+    new: _Columns,
+    merges: Sequence[Assigned],
+    rules: GuardianRules,
+    merge_a: I64 | None = None,
 ) -> tuple[list[GuardianMerge], list[GuardianFold], I64, I64]:
     """Pairs of accounts meeting on merged student pairs, assigned one to one."""
     archived_ids = list(map(_ARCHIVED_ID, merges))
     synced_ids = list(map(_SYNCED_ID, merges))
-    merge_a, merge_s = old.codes_of(archived_ids), new.codes_of(synced_ids)
+    if merge_a is None:
+        merge_a = old.codes_of(archived_ids)
+    merge_s = new.codes_of(synced_ids)
     o_ptr, o_acc = old.by_student()
     n_ptr, n_acc = new.by_student()
 
@@ -246,25 +266,23 @@ def _match_on_children(
         chosen_facts,
     )
     # The merged student pairs each guardian pair met on (most met on one).
-    merged = list(zip(archived_ids, synced_ids, strict=True))
     met = functools.partial(
         _met_students,
         starts=starts,
         ends=ends,
         which=which,
-        merged=merged,
-        rank=_merge_ranks(merged),
+        merged=(archived_ids, synced_ids),
+        in_order=all(map(operator.lt, archived_ids, itertools.islice(archived_ids, 1, None))),
     )
-    found = [
-        GuardianMerge(ga, gs, *decided[d], students=students)
-        for ga, gs, d, students in zip(
+    found = list(
+        map(
+            trusted_merge,
             map(old.ids.__getitem__, old_chosen.tolist()),
             map(new.ids.__getitem__, new_chosen.tolist()),
-            kind_of,
+            *_decided_columns(decided, kind_of),
             met(chosen),
-            strict=True,
         )
-    ]
+    )
     folds = guardian_folds(
         pairs, old, new, levels, (group, chosen, found), (combo, bits, capped), met_auto, rules, met
     )
@@ -293,7 +311,7 @@ def _household_pass(
     ``auto`` only so carries the evidence ``children=household_confirmed``.
     """
     decided, kind_of = first
-    auto = np.array([decided[k][1] == "auto" for k in kind_of], np.bool_)
+    auto = _is_auto(decided, kind_of)
     starts, ends, which, n_merges = met
     confirmed = (
         household_confirmed(pairs, levels, chosen, auto, (starts, ends, which), n_merges)[chosen]
@@ -315,8 +333,7 @@ def _household_pass(
         met_auto[chosen] | confirmed,
         chosen_facts,
     )
-    now = np.array([again[k][1] == "auto" for k in again_of], np.bool_)
-    upgraded = confirmed & now
+    upgraded = confirmed & _is_auto(again, again_of)
     if not upgraded.any():
         return decided, kind_of
     # Upgraded pairs get their own decisions (with the evidence); the others keep theirs.
@@ -333,49 +350,92 @@ def _household_pass(
     return merged, kinds
 
 
+def _is_auto(decided: Sequence[Decided], kind_of: Sequence[int]) -> npt.NDArray[np.bool_]:
+    """Whether each pair's decision (by its kind) is ``auto``: looked at once per kind."""
+    auto = np.array([d[1] == "auto" for d in decided], np.bool_)
+    found: npt.NDArray[np.bool_] = auto[np.array(kind_of, np.int64)]
+    return found
+
+
 def _met_students(
-    at: I64, *, starts: I64, ends: I64, which: I64, merged: list[tuple[str, str]], rank: I64
+    at: I64,
+    *,
+    starts: I64,
+    ends: I64,
+    which: I64,
+    merged: tuple[list[str], list[str]],
+    in_order: bool = False,
 ) -> list[tuple[tuple[str, str], ...]]:
-    """The merged student pairs each of the pairs ``at`` met on (most met on one).
+    """The merged student pairs each of the pairs ``at`` met on (most met on one), sorted.
 
-    ``rank``: each merge's place among the distinct ``merged`` in sorted order
-    (:func:`_merge_ranks`), so that a pair's several merges are sorted and made
-    distinct with numpy, not one set and one sort per pair.
+    ``merged``: the archived and the synced id of each merge; ``in_order``:
+    whether the merges are sorted by archived id, each archived student
+    once (as a plan's are): a pair's merges (``which``, in merge order) are
+    then sorted already. Otherwise they are sorted and made distinct with
+    numpy, by their ranks among the merges such pairs meet on, not one set
+    and one sort per pair.
     """
+    archived, synced = merged
     one = (ends - starts)[at] == 1
+    single = which[starts[at][one]].tolist()
     students: list[tuple[tuple[str, str], ...]] = list(
-        zip(map(merged.__getitem__, which[starts[at][one]].tolist()), strict=True)
+        zip(zip(map(archived.__getitem__, single), map(synced.__getitem__, single), strict=True))
     )
-    if not one.all():
-        first, size = starts[at][~one], (ends - starts)[at][~one]
-        owner = np.repeat(np.arange(len(first), dtype=np.int64), size)
-        offset = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(
-            np.cumsum(size) - size, size
+    if one.all():
+        return students
+    first, size = starts[at][~one], (ends - starts)[at][~one]
+    owner = np.repeat(np.arange(len(first), dtype=np.int64), size)
+    offset = np.arange(int(size.sum()), dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
+    merge = which[np.repeat(first, size) + offset]
+    if in_order:
+        # An account listed twice on one child meets its pair twice on one merge.
+        again = np.zeros(len(merge), np.bool_)
+        again[1:] = (merge[1:] == merge[:-1]) & (owner[1:] == owner[:-1])
+        merge, owner = merge[~again], owner[~again]
+        listed = merge.tolist()
+    else:
+        involved = distinct(merge)
+        pairs = list(
+            zip(
+                map(archived.__getitem__, involved.tolist()),
+                map(synced.__getitem__, involved.tolist()),
+                strict=True,
+            )
         )
-        width = np.int64(len(merged))
-        key = distinct(owner * width + rank[which[np.repeat(first, size) + offset]])
-        bounds = np.searchsorted(key // width, np.arange(len(first) + 1)).tolist()
-        # The merge of each distinct rank: ranks are in sorted order of the merged pairs.
-        at_rank = np.zeros(len(merged), np.int64)
-        at_rank[rank] = np.arange(len(merged))
-        values = list(map(merged.__getitem__, at_rank[key % width].tolist()))
-        several = [tuple(values[b:e]) for b, e in itertools.pairwise(bounds)]
-        students = _interleave(students, several, one.tolist())
-    return students
-
-
-def _merge_ranks(merged: list[tuple[str, str]]) -> I64:
-    """Each merged pair's place among the distinct merged pairs, in sorted order."""
-    order = sorted(range(len(merged)), key=merged.__getitem__)  # already sorted: linear
-    in_order = list(map(merged.__getitem__, order))
-    new_value = np.fromiter(
-        itertools.chain((True,), map(operator.ne, in_order[1:], in_order[:-1])),
-        np.bool_,
-        len(in_order),
+        # Each involved merge's place among their distinct (archived, synced) pairs.
+        order = sorted(range(len(pairs)), key=pairs.__getitem__)
+        in_pair_order = list(map(pairs.__getitem__, order))
+        new_value = np.fromiter(
+            itertools.chain((True,), map(operator.ne, in_pair_order[1:], in_pair_order[:-1])),
+            np.bool_,
+            len(in_pair_order),
+        )
+        rank = np.zeros(len(pairs), np.int64)
+        rank[np.array(order, np.int64)] = np.cumsum(new_value) - 1
+        width = np.int64(len(pairs))
+        key = distinct(owner * width + rank[np.searchsorted(involved, merge)])
+        owner = key // width
+        # A merge of each distinct rank.
+        at_rank = np.zeros(len(pairs), np.int64)
+        at_rank[rank] = involved
+        listed = at_rank[key % width].tolist()
+    values = list(
+        zip(map(archived.__getitem__, listed), map(synced.__getitem__, listed), strict=True)
     )
-    rank = np.zeros(len(merged), np.int64)
-    rank[np.array(order, np.int64)] = np.cumsum(new_value) - 1
-    return rank
+    bounds = np.searchsorted(owner, np.arange(len(first) + 1)).tolist()
+    several = [tuple(values[b:e]) for b, e in itertools.pairwise(bounds)]
+    return _interleave(students, several, one.tolist())
+
+
+def _decided_columns(
+    decided: Sequence[Decided], kind_of: Sequence[int]
+) -> tuple[Iterator[float], Iterator[Decision], Iterator[Any], Iterator[tuple[str, ...]]]:
+    """The confidence, decision, evidence and reasons of each pair, by its kind (``kind_of``),
+    as a merge keeps them: each kind's confidence rounded once (see
+    :func:`~merge_engine._plan_accounts.trusted_merge`)."""
+    kinds = [(probability(c), d, to_tuple(e), to_tuple(r)) for c, d, e, r in decided]
+    columns = [[k[f] for k in kinds] for f in range(4)]
+    return tuple(map(columns[f].__getitem__, kind_of) for f in range(4))  # type: ignore[return-value]
 
 
 def _interleave(first: list[Any], second: list[Any], take_first: list[bool]) -> list[Any]:
@@ -501,9 +561,10 @@ def _plan_guardians(
     found: list[GuardianMerge] = []
     folds: list[GuardianFold] = []
     matched = np.zeros(0, np.int64)
+    merge_a = old.codes_of(list(map(_ARCHIVED_ID, merges)))  # both steps look them up
     if settings.guardian_policy == "keep_old":
-        found, folds, matched = _match_columns(old, new, merges, rules)
+        found, folds, matched = _match_columns(old, new, merges, rules, merge_a)
     actions = _column_actions(
-        old, merges, matched, settings.guardian_policy, settings.unmatched_old_guardians
+        old, merges, matched, settings.guardian_policy, settings.unmatched_old_guardians, merge_a
     )
     return found, folds, actions, new

@@ -14,15 +14,15 @@ email with different names is a household, not one person.
 
 from __future__ import annotations
 
+import bisect
 import functools
-import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 import numpy as np
 from attrs import frozen
 
-from ..matching._arrays import isin, unique
+from ..matching._arrays import isin, unique, unique_inverse
 from ..matching._normalize import nickname_index, normalize_email, normalize_name, normalize_phone
 from ..model import Roster, StaffMember
 from ..plan import LinkKind, RoleLink, Verdict
@@ -170,26 +170,59 @@ def _find_roles(roster: Roster, guardians: _Columns) -> list[RoleLink]:
     return [links[k] for k in sorted(links)]
 
 
-def _expand(pointers: I64, members: I64, groups: I64) -> tuple[I64, I64]:
-    """Every (query, member) for the CSR groups ``groups[query]``."""
-    counts = pointers[groups + 1] - pointers[groups]
-    query = np.repeat(np.arange(len(groups), dtype=np.int64), counts)
+def _join(keys: I64, values: I64, query_keys: I64, query: I64) -> tuple[I64, I64]:
+    """Every (``query[i]``, ``values[j]``) whose ``query_keys[i]`` equals ``keys[j]``.
+
+    One sort of the keys and a search per query: only the matches are made,
+    never the pairs that share a part of the key.
+    """
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    low = np.searchsorted(ordered, query_keys, side="left")
+    counts = np.searchsorted(ordered, query_keys, side="right") - low
+    which = np.repeat(np.arange(len(query_keys), dtype=np.int64), counts)
     offset = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
         np.cumsum(counts) - counts, counts
     )
-    return query, members[pointers[groups][query] + offset]
+    return query[which], values[order[low[which] + offset]]
 
 
-def _grouped(codes: I64, size: int) -> tuple[I64, I64]:
-    """CSR of ``codes``: (pointers, indices grouped by code, in index order)."""
-    pointers = np.zeros(size + 1, np.int64)
-    np.cumsum(np.bincount(codes, minlength=size), out=pointers[1:])
-    return pointers, np.argsort(codes, kind="stable").astype(np.int64)
-
-
-def _code_of(coded: _Coded, values: Iterable[str]) -> I64:
+def _code_of(code_of: Callable[[str], int], values: Iterable[str]) -> I64:
     """Codes of other values in a coded column: ``-1`` when absent, ``-2`` when empty."""
-    return np.array([coded.code_of(v) if v else -2 for v in values], np.int64)
+    return np.array([code_of(v) if v else -2 for v in values], np.int64)
+
+
+def _contact(guardians: _Columns, field_name: str) -> tuple[I64, int, Callable[[str], int]]:
+    """The guardians' ``email`` or ``phone`` as codes (equal values share one), the code of
+    an empty one and the code of any value (``-1`` when no guardian has it).
+
+    Phones come from the numbers as matching compares them (``phone_key``,
+    coded already), where every number no one can have is empty: those get
+    codes of their own again (a staff member may have typed the same one).
+    """
+    if field_name == "email":
+        email = guardians.coded("email")
+        return email.codes, email.code_of(""), email.code_of
+    key = guardians.coded("phone_key")
+    empty = key.code_of("")
+    codes = key.codes
+    typed: dict[str, int] = {}  # placeholder number -> its code
+    if empty >= 0:
+        phones = guardians.phone
+        for i in np.flatnonzero(codes == empty).tolist():
+            phone = phones[i]
+            if phone:
+                if not typed:
+                    codes = codes.copy()
+                codes[i] = typed.setdefault(phone, len(key.values) + len(typed))
+    if not typed:
+        return codes, empty, key.code_of
+
+    def code_of(phone: str) -> int:
+        found = typed.get(phone)
+        return key.code_of(phone) if found is None else found
+
+    return codes, empty, code_of
 
 
 def _staff_candidates(
@@ -202,7 +235,10 @@ def _staff_candidates(
     """(staff, guardian) pairs with the surname, an equivalent given name and a reason to link.
 
     A reason: the same email or phone, or the exact given name and a child
-    at the staff member's school (the conditions of :func:`_compare`).
+    at the staff member's school (the conditions of :func:`_compare`). Each
+    reason is a join on the name and that detail: the pairs that share only
+    the name grow with the square of the district (four million at a
+    million students), and are never made.
     """
     if not staff or not guardians.ids:
         return []
@@ -211,7 +247,7 @@ def _staff_candidates(
     for first in first_coded.values:
         for canonical in nickname_index().canonicals(first):
             named_as.setdefault(canonical, set()).add(first)
-    queries: list[tuple[int, int]] = []  # (staff index, surname and given name code)
+    queries: list[tuple[int, int, bool]] = []  # (staff index, name code, given name exact)
     for s, person in enumerate(staff):
         last = last_coded.code_of(person.last)
         if not (person.first and person.last) or last < 0:
@@ -221,40 +257,54 @@ def _staff_candidates(
         for name in names:
             first = first_coded.code_of(name)
             if first >= 0:
-                queries.append((s, last * width + first))
+                queries.append((s, last * width + first, name == person.first))
     if not queries:
         return []
-    query_staff, query_name = np.array(queries, np.int64).T
-    size = len(last_coded.values) * width
-    name_pointers, by_name = _grouped(last_coded.codes * width + first_coded.codes, size)
-    which, guardian = _expand(name_pointers, by_name, query_name)
-    s = query_staff[which]
-
-    ids = dict(zip(guardians.ids, itertools.count(), strict=False))
-    same_id = np.array([ids.get(p.id, -1) for p in staff], np.int64)[s] == guardian
-    contact = np.zeros(len(s), np.bool_)
+    query_staff, query_name, query_exact = np.array(queries, np.int64).T
+    named = last_coded.codes * width + first_coded.codes  # each guardian's name code
+    found: list[tuple[I64, I64]] = []
+    every = np.arange(len(guardians.ids), dtype=np.int64)
     for field_name in ("email", "phone"):
-        coded = guardians.coded(field_name)
-        staff_code = _code_of(coded, (getattr(p, field_name) for p in staff))
-        contact |= staff_code[s] == coded.codes[guardian]
-    exact = _code_of(first_coded, (p.first for p in staff))[s] == first_coded.codes[guardian]
+        codes, _, code_of = _contact(guardians, field_name)
+        size = np.int64(int(codes.max()) + 1)
+        code = _code_of(code_of, (getattr(p, field_name) for p in staff))[query_staff]
+        ok = code >= 0
+        found.append(
+            _join(named * size + codes, every, query_name[ok] * size + code[ok], query_staff[ok])
+        )
     school_code = {
         school: k for k, school in enumerate(sorted({x for p in staff for x in p.schools}))
     }
-    staff_school = np.array([school_code[min(p.schools)] if p.schools else -1 for p in staff])[s]
-    check = exact & ~contact & (staff_school >= 0) & ~same_id
-    shared = np.zeros(len(s), np.bool_)
-    if check.any():
-        # Name-alike candidates grow with the square of the district: look up, never sort them.
-        wanted = np.zeros(len(guardians.ids), np.bool_)
-        wanted[guardian[check]] = True
-        accounts, schools = _school_rows(roster, guardians, np.flatnonzero(wanted))
+    staff_school = np.array([school_code[min(p.schools)] if p.schools else -1 for p in staff])
+    ok = (query_exact == 1) & (staff_school[query_staff] >= 0)
+    if ok.any():
+        # The schools of the children of the guardians who carry such a name.
+        accounts, schools = _school_rows(
+            roster, guardians, np.flatnonzero(isin(named, query_name[ok]))
+        )
         codes = np.array([school_code.get(x, -1) if x else -1 for x in schools], np.int64)
         known = codes >= 0
-        at_school = unique(accounts[known] * len(school_code) + codes[known])
-        shared[check] = isin(guardian[check] * len(school_code) + staff_school[check], at_school)
-    keep = np.flatnonzero((contact | shared) & ~same_id)
-    return [(staff[k], i) for k, i in zip(s[keep].tolist(), guardian[keep].tolist(), strict=True)]
+        n_schools = np.int64(len(school_code))
+        found.append(
+            _join(
+                named[accounts[known]] * n_schools + codes[known],
+                accounts[known],
+                query_name[ok] * n_schools + staff_school[query_staff[ok]],
+                query_staff[ok],
+            )
+        )
+    n_guardians = np.int64(len(guardians.ids))
+    pair = unique(np.concatenate([q * n_guardians + g for q, g in found]))
+    member, guardian = pair // n_guardians, pair % n_guardians
+    # A staff member's own account (the same id) is no second role.
+    at = functools.partial(bisect.bisect_left, guardians.ids)
+    own = np.array([at(p.id) for p in staff], np.int64)
+    own[own == len(guardians.ids)] = 0
+    same_id = np.array([guardians.ids[k] == p.id for k, p in zip(own.tolist(), staff, strict=True)])
+    keep = np.flatnonzero(~(same_id[member] & (own[member] == guardian)))
+    return [
+        (staff[k], i) for k, i in zip(member[keep].tolist(), guardian[keep].tolist(), strict=True)
+    ]
 
 
 def _guardian_candidates(
@@ -265,9 +315,9 @@ def _guardian_candidates(
     has_last = lasts != last_coded.code_of("")
     pairs = []
     for field_name in ("email", "phone"):
-        coded = guardians.coded(field_name)
-        members = np.flatnonzero((coded.codes != coded.code_of("")) & has_last)
-        key = coded.codes[members] * len(last_coded.values) + lasts[members]
+        codes, empty, _ = _contact(guardians, field_name)
+        members = np.flatnonzero((codes != empty) & has_last)
+        key = codes[members] * len(last_coded.values) + lasts[members]
         order = np.argsort(key, kind="stable")
         members, key = members[order], key[order]
         # Each member pairs with the later members of its group.
@@ -287,7 +337,7 @@ def _guardian_candidates(
     if len(differ):
         values = first_coded.values
         width = len(values)
-        distinct, inverse = np.unique(a[differ] * width + b[differ], return_inverse=True)
+        distinct, inverse = unique_inverse(a[differ] * width + b[differ])
         nickname = np.array(
             [
                 nickname_index().equivalent(values[k // width], values[k % width])

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._catalog import GUARDIAN_COMPARISONS
+from ..matching._arrays import isin, unique
 from ..matching._normalize import nickname_index
 from ._guardian_columns import GuardianAccount, _Columns, _email_level, _phone_key
 from ._guardian_pairs import Pairs, _holders, _per_pair, _unify
@@ -444,9 +445,9 @@ def _full_name_held(old: _Columns, new: _Columns, account: I64) -> npt.NDArray[n
     of, nf, ol, nl = old.coded("first"), new.coded("first"), old.coded("last"), new.coded("last")
     width = len(ol.values) + len(nl.values)
     # Both names in the code space of both sides (old values first: old codes are their own).
-    held = old.memo("full_name_keys", new, lambda: np.unique(of.codes * width + ol.codes))
+    held = old.memo("full_name_keys", new, lambda: unique(of.codes * width + ol.codes))
     first, last = _unify(of, nf)[nf.codes[account]], _unify(ol, nl)[nl.codes[account]]
-    found: npt.NDArray[np.bool_] = np.isin(first * width + last, held)
+    found: npt.NDArray[np.bool_] = isin(first * width + last, held)
     blank = (nf.codes[account] == nf.code_of("")) | (nl.codes[account] == nl.code_of(""))
     if blank.any():  # an unnamed account's name is every unnamed account's
         found[blank] = old.full_names()[1] >= 0

@@ -7,9 +7,11 @@ columns are ignored, and contacts may give one ``name`` instead of a split one.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -74,10 +76,9 @@ def read_native(folder: Folder) -> Roster:
         pool_except=_UNPOOLED_STUDENT_COLUMNS,
     )
     ids = _student_ids(table)
-    contacts: list[list[Contact]] = [[] for _ in ids]
     contact_table = folder.optional("contacts.csv", pool_except=_UNPOOLED_CONTACT_COLUMNS)
-    if contact_table is not None:
-        _read_contacts(contact_table, ids, contacts)
+    contacts = [()] * len(ids) if contact_table is None else _read_contacts(contact_table, ids)
+    del contact_table
     students = _build_students(table, ids, contacts, folder.warnings)
     folder.pool.clear()
     staff_table = folder.optional("staff.csv")
@@ -120,7 +121,7 @@ def _values(table: Table, position: int | None) -> list[str | None]:
 def _build_students(
     table: Table,
     ids: Sequence[str],
-    contacts: list[list[Contact]],
+    contacts: Sequence[tuple[Contact, ...]],
     warnings: Warnings,
 ) -> list[Student]:
     pos = {name: table.index(name) for name in STUDENT_COLUMNS}
@@ -164,14 +165,16 @@ def _build_students(
     return list(itertools.starmap(Student, zip(*fields, strict=True)))
 
 
-def _read_contacts(table: Table, ids: Sequence[str], contacts: list[list[Contact]]) -> None:
-    """Append each row's contact to its student, in file order; equal rows share one value."""
+def _read_contacts(table: Table, ids: Sequence[str]) -> list[tuple[Contact, ...]]:
+    """Each student's contacts, in file order; equal rows share one value."""
     student_pos, id_pos = table.require(("student_id", "id"), hint=_HINT)
     index = {student_id: i for i, student_id in enumerate(ids)}
-    owners = list(map(index.get, table.column(student_pos)))
+    found = list(map(index.get, table.column(student_pos)))
     guardian_ids = _values(table, id_pos)
-    if None in owners or None in guardian_ids:
+    if None in found or None in guardian_ids:
         _contact_error(table, student_pos, id_pos, index)
+    owners = cast(list[int], found)
+    del found
     first = _values(table, table.index("first_name"))
     last = _values(table, table.index("last_name"))
     name_pos = table.index("name")
@@ -180,9 +183,7 @@ def _read_contacts(table: Table, ids: Sequence[str], contacts: list[list[Contact
             if first[i] is None and last[i] is None:
                 given, surname = split_name(name or None)
                 first[i], last[i] = given, surname
-    made: dict[tuple[str | None, ...], Contact] = {}
-    for owner, fields in zip(
-        owners,
+    rows = list(
         zip(
             guardian_ids, first, last,
             _values(table, table.index("email")),
@@ -190,13 +191,25 @@ def _read_contacts(table: Table, ids: Sequence[str], contacts: list[list[Contact
             _values(table, table.index("relationship")),
             _values(table, table.index("sis_id")),
             strict=True,
-        ),
-        strict=True,
-    ):  # fmt: skip
-        contact = made.get(fields)
-        if contact is None:
-            contact = made[fields] = Contact(*fields)
-        contacts[owner].append(contact)  # type: ignore[index]
+        )
+    )  # fmt: skip
+    del guardian_ids, first, last
+    # One Contact per distinct row, then each row's, all in C calls (hundreds of thousands
+    # of rows), and each student's run of rows in student order.
+    distinct = dict.fromkeys(rows)
+    made: dict[tuple[str | None, ...], Contact] = dict(
+        zip(distinct, itertools.starmap(Contact, distinct), strict=True)
+    )
+    contacts = list(map(made.__getitem__, rows))
+    del rows, made, distinct
+    if not all(map(operator.le, owners, itertools.islice(owners, 1, None))):
+        order = sorted(range(len(owners)), key=owners.__getitem__)  # stable: file order kept
+        contacts = list(map(contacts.__getitem__, order))
+        owners = list(map(owners.__getitem__, order))
+    bounds = list(map(bisect.bisect_left, itertools.repeat(owners), range(len(ids) + 1)))
+    ordered: tuple[Contact, ...] = tuple(contacts)
+    del contacts, owners
+    return [ordered[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 def _contact_error(table: Table, student_pos: int, id_pos: int, index: dict[str, int]) -> None:

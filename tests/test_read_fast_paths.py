@@ -135,7 +135,9 @@ def test_a_quoted_value_over_lines_goes_through_the_csv_module(tmp_path: Path) -
 
 
 def test_contacts_keep_file_order_per_student_and_share_equal_rows(tmp_path: Path) -> None:
-    (tmp_path / "students.csv").write_text("id,first_name,last_name\ns1,A,B\ns2,C,D\ns3,E,F\n")
+    (tmp_path / "students.csv").write_text(
+        "id,first_name,last_name\ns1,A,B\ns2,C,D\ns3,E,F\ns4,G,B\n"
+    )
     (tmp_path / "contacts.csv").write_text(
         "student_id,id,first_name,last_name,phone\n"
         "s2,g2,Pat,D,555\n"
@@ -143,13 +145,19 @@ def test_contacts_keep_file_order_per_student_and_share_equal_rows(tmp_path: Pat
         "s2,g1,Lee,B,\n"
         "s1,g3,Kim,B,\n"
         "s2,g0,Al,D,\n"
+        "s4,g1,Lee,B,777\n"
+        "s4,g1,Lee,B,777\n"
     )
-    s1, s2, s3 = read_roster(tmp_path).students
+    s1, s2, s3, s4 = read_roster(tmp_path).students
     assert [c.guardian_id for c in s1.contacts] == ["g1", "g3"]
     assert [c.guardian_id for c in s2.contacts] == ["g2", "g1", "g0"]
     assert s3.contacts == ()
     assert s1.contacts[0] is s2.contacts[1]
     assert isinstance(s1.contacts, tuple)
+    # A guardian's rows that differ from its first: their own value, shared when equal.
+    assert s4.contacts[0] == Contact(guardian_id="g1", first_name="Lee", last_name="B", phone="777")
+    assert s4.contacts[0] is s4.contacts[1]
+    assert s1.contacts[0].phone is None
 
 
 # --- guardian columns ----------------------------------------------------------------

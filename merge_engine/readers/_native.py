@@ -75,9 +75,9 @@ def read_native(folder: Folder) -> Roster:
         "optional contacts.csv and staff.csv",
         pool_except=_UNPOOLED_STUDENT_COLUMNS,
     )
-    ids = _student_ids(table)
+    ids, index = _student_ids(table)
     contact_table = folder.optional("contacts.csv", pool_except=_UNPOOLED_CONTACT_COLUMNS)
-    contacts = [()] * len(ids) if contact_table is None else _read_contacts(contact_table, ids)
+    contacts = [()] * len(ids) if contact_table is None else _read_contacts(contact_table, index)
     del contact_table
     students = _build_students(table, ids, contacts, folder.warnings)
     folder.pool.clear()
@@ -92,11 +92,13 @@ def read_native(folder: Folder) -> Roster:
     )
 
 
-def _student_ids(table: Table) -> Sequence[str]:
-    """The id of every row, rejecting empty and duplicate ids (they would merge two children)."""
+def _student_ids(table: Table) -> tuple[Sequence[str], dict[str, int]]:
+    """The id of every row, and the row of each id; empty and duplicate ids are refused (they
+    would merge two children)."""
     [id_pos, *_] = table.require(("id", "first_name", "last_name"), hint=_HINT)
     ids = table.column(id_pos)
-    if "" in ids or len(set(ids)) < len(ids):
+    index = dict(zip(ids, itertools.count()))
+    if "" in index or len(index) < len(ids):
         first_line: dict[str, int] = {}
         for row in table.rows:  # the first offending row, as a row by row read finds it
             student_id = table.required_value(row, id_pos)
@@ -110,7 +112,7 @@ def _student_ids(table: Table) -> Sequence[str]:
                     column=table.column_name(id_pos),
                 )
             first_line[student_id] = row.line
-    return ids
+    return ids, index
 
 
 def _values(table: Table, position: int | None) -> list[str | None]:
@@ -165,10 +167,9 @@ def _build_students(
     return list(itertools.starmap(Student, zip(*fields, strict=True)))
 
 
-def _read_contacts(table: Table, ids: Sequence[str]) -> list[tuple[Contact, ...]]:
+def _read_contacts(table: Table, index: dict[str, int]) -> list[tuple[Contact, ...]]:
     """Each student's contacts, in file order; equal rows share one value."""
     student_pos, id_pos = table.require(("student_id", "id"), hint=_HINT)
-    index = {student_id: i for i, student_id in enumerate(ids)}
     found = list(map(index.get, table.column(student_pos)))
     guardian_ids = _values(table, id_pos)
     if None in found or None in guardian_ids:
@@ -183,30 +184,30 @@ def _read_contacts(table: Table, ids: Sequence[str]) -> list[tuple[Contact, ...]
             if first[i] is None and last[i] is None:
                 given, surname = split_name(name or None)
                 first[i], last[i] = given, surname
-    rows = list(
-        zip(
-            guardian_ids, first, last,
-            _values(table, table.index("email")),
-            _values(table, table.index("phone")),
-            _values(table, table.index("relationship")),
-            _values(table, table.index("sis_id")),
-            strict=True,
-        )
-    )  # fmt: skip
-    del guardian_ids, first, last
-    # One Contact per distinct row, then each row's, all in C calls (hundreds of thousands
-    # of rows), and each student's run of rows in student order.
-    distinct = dict.fromkeys(rows)
-    made: dict[tuple[str | None, ...], Contact] = dict(
-        zip(distinct, itertools.starmap(Contact, distinct), strict=True)
-    )
-    contacts = list(map(made.__getitem__, rows))
-    del rows, made, distinct
+    # One Contact per distinct row, shared by the equal rows (a guardian's rows for each
+    # of their children), each row's in file order.
+    made: dict[tuple[str | None, ...], Contact] = {}
+    get = made.get
+    contacts: list[Contact] = []
+    add = contacts.append
+    for fields in zip(
+        guardian_ids, first, last,
+        _values(table, table.index("email")),
+        _values(table, table.index("phone")),
+        _values(table, table.index("relationship")),
+        _values(table, table.index("sis_id")),
+        strict=True,
+    ):  # fmt: skip
+        contact = get(fields)
+        if contact is None:
+            contact = made[fields] = Contact(*fields)
+        add(contact)
+    del made, guardian_ids, first, last
     if not all(map(operator.le, owners, itertools.islice(owners, 1, None))):
         order = sorted(range(len(owners)), key=owners.__getitem__)  # stable: file order kept
         contacts = list(map(contacts.__getitem__, order))
         owners = list(map(owners.__getitem__, order))
-    bounds = list(map(bisect.bisect_left, itertools.repeat(owners), range(len(ids) + 1)))
+    bounds = list(map(bisect.bisect_left, itertools.repeat(owners), range(len(index) + 1)))
     ordered: tuple[Contact, ...] = tuple(contacts)
     del contacts, owners
     return [ordered[start:end] for start, end in itertools.pairwise(bounds)]

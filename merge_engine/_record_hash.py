@@ -10,7 +10,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Contact, Student
+from .model import Student
 
 __all__ = ["guardian_ids", "record_hashes", "student_hash", "student_hashes"]
 
@@ -19,9 +19,6 @@ _FIELDS = (
     "state_id", "student_number", "email", "street", "city", "state", "zip",
 )  # fmt: skip
 _field_values = operator.attrgetter(*_FIELDS)
-_CONTACTS = operator.attrgetter("contacts")
-_HEXDIGEST = operator.methodcaller("hexdigest")
-_SHORT = operator.itemgetter(slice(16))
 
 
 def student_hash(student: Student, *, contacts: bool = True) -> str:
@@ -52,28 +49,20 @@ def student_hashes(students: Sequence[Student], *, contacts: bool = True) -> lis
         lines = ["\x1f".join(map(text, row, row)) for row in map(_field_values, students)]
     except TypeError:  # a field that is neither text nor one of the table's values
         return [student_hash(s, contacts=contacts) for s in students]
-    if contacts:  # most records have one guardian or none: no sort, no generator for those
+    if contacts:
         lines = [
-            (line + "\x1f" + c[0].guardian_id if len(c) == 1 else line + _sorted_ids(c))
-            if c
+            line + "".join(sorted("\x1f" + c.guardian_id for c in s.contacts))
+            if s.contacts
             else line
-            for line, c in zip(lines, map(_CONTACTS, students), strict=True)
+            for line, s in zip(lines, students, strict=True)
         ]
-    # A chain of C calls per record, no Python step: a plan hashes every record of a district.
-    digests = map(_HEXDIGEST, map(hashlib.sha256, map(str.encode, lines)))
-    return list(map(_SHORT, digests))
-
-
-def _sorted_ids(contacts: Sequence[Contact]) -> str:
-    return "".join(sorted("\x1f" + c.guardian_id for c in contacts))
+    sha256 = hashlib.sha256
+    return [sha256(line.encode()).hexdigest()[:16] for line in lines]
 
 
 def guardian_ids(student: Student) -> tuple[str, ...]:
     """The student's guardian account ids, sorted (what a merge records of its synced student)."""
-    contacts = student.contacts
-    if len(contacts) == 1:  # most records: no set, no sort
-        return (contacts[0].guardian_id,)
-    return tuple(sorted({c.guardian_id for c in contacts}))
+    return tuple(sorted({c.guardian_id for c in student.contacts}))
 
 
 def record_hashes(archived: Student, synced: Student) -> dict[str, Any]:

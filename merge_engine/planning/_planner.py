@@ -10,7 +10,6 @@ evidence. Planning never writes anything.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from operator import attrgetter
@@ -77,21 +76,11 @@ def _roster_fingerprint(
     guardians: Sequence[tuple[str, ...]] | None = None,
 ) -> str:
     """A digest of every record's id and hash (and, when given, its guardian account ids)."""
-    if len(hashes) != len(students) or (guardians is not None and len(guardians) != len(hashes)):
-        raise ValueError("a hash (and guardian ids) for each record")
-    extras = map("\x1f".join, guardians) if guardians is not None else itertools.repeat("")
-    records = map(_FINGERPRINT_RECORD, map(_STUDENT_ID, students), hashes, extras)
-    # The digest of the records one after another, taken a chunk of records at a time: a C
-    # call per record (a district has hundreds of thousands), and little text at once.
     digest = hashlib.sha256()
-    while chunk := "".join(itertools.islice(records, _FINGERPRINT_CHUNK)):
-        digest.update(chunk.encode())
+    for i, (student, h) in enumerate(zip(students, hashes, strict=True)):
+        extra = "\x1f".join(guardians[i]) if guardians is not None else ""
+        digest.update(f"{student.id}\x1e{h}\x1e{extra}\x1d".encode())
     return digest.hexdigest()
-
-
-_FINGERPRINT_RECORD = "{}\x1e{}\x1e{}\x1d".format
-_FINGERPRINT_CHUNK = 16384
-_STUDENT_ID = attrgetter("id")
 
 
 def _families(

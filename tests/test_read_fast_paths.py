@@ -279,3 +279,15 @@ def test_many_contacts_in_one_line_of_ids() -> None:
         "a",
         "b",
     )
+
+
+def test_a_student_id_twice_has_the_code_of_its_first_record() -> None:
+    students = [
+        Student(id="s", first_name="A", last_name="B", contacts=[Contact(guardian_id="g1")]),
+        Student(id="t", first_name="A", last_name="C"),
+        Student(id="s", first_name="A", last_name="D", contacts=[Contact(guardian_id="g2")]),
+    ]
+    columns = _Columns.from_roster(Roster(students))
+    assert columns.student_code == {"s": 0, "t": 1}
+    assert columns.row_student.tolist() == [0, 0]
+    assert columns.row_position is not None and columns.row_position.tolist() == [0, 2]

@@ -200,8 +200,13 @@ class _Columns:
         students = roster.students
         student_id: list[str] = list(map(_STUDENT_ID, students))
         student_last = [name or "" for name in map(_STUDENT_LAST, students)]
-        student_code: dict[str, int] = {}
-        codes = list(map(student_code.setdefault, student_id, itertools.count()))
+        # A student's code is the position of its id's first record: its own, ids being unique.
+        student_code = dict(zip(student_id, itertools.count()))
+        positions = np.arange(len(students), dtype=np.int64)
+        codes = positions
+        if len(student_code) < len(student_id):
+            student_code = {}
+            codes = np.array(list(map(student_code.setdefault, student_id, itertools.count())))
         contact_lists = list(map(_CONTACTS, students))
         per_student = np.fromiter(map(len, contact_lists), np.int64, len(contact_lists))
         rows = list(itertools.chain.from_iterable(contact_lists))
@@ -218,8 +223,8 @@ class _Columns:
             student_code,
             student_id,
             row_account,
-            np.repeat(np.array(codes, np.int64), per_student),
-            np.repeat(np.arange(len(students), dtype=np.int64), per_student),
+            np.repeat(codes, per_student),
+            np.repeat(positions, per_student),
         )
         if not ids:
             empty = cls([], ([], [], [], [], []), [], links)

@@ -21,8 +21,8 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ..matching._normalize import (
-    normalize_email,
-    normalize_identifier,
+    normalize_emails,
+    normalize_identifiers,
     normalize_name,
     normalize_phones,
 )
@@ -90,6 +90,10 @@ def _phone_key(phone: str) -> str:
 
 
 _RAW = operator.attrgetter("first_name", "last_name", "email", "phone", "sis_id", "relationship")
+_GUARDIAN_ID = operator.attrgetter("guardian_id")
+_STUDENT_ID = operator.attrgetter("id")
+_STUDENT_LAST = operator.attrgetter("last_name")
+_CONTACTS = operator.attrgetter("contacts")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -234,33 +238,56 @@ class _Columns:
         Phones without a country code are read in ``phone_region`` (the
         settings' ``phone_region``), as the students' own phones are.
         """
-        # One pass over the rows (the roster is large: every further pass costs).
-        index: dict[str, int] = {}
-        values: list[tuple[str | None, ...]] = []  # the first row of each account: _RAW
-        changed: list[tuple[int, tuple[str | None, ...]]] = []  # later rows unlike the first
-        student_code: dict[str, int] = {}
-        student_id: list[str] = []
-        student_last: list[str] = []
-        codes: list[int] = []
-        counts: list[int] = []
-        row_account: list[int] = []
-        for position, student in enumerate(roster.students):
-            sid = student.id
-            contacts = student.contacts
-            student_id.append(sid)
-            student_last.append(student.last_name or "")
-            codes.append(student_code.setdefault(sid, position))
-            counts.append(len(contacts))
-            for c in contacts:
-                i = index.get(c.guardian_id)
-                if i is None:
-                    i = index[c.guardian_id] = len(values)
-                    values.append(_RAW(c))
-                else:
-                    w = _RAW(c)
-                    if w != values[i]:
-                        changed.append((i, w))
-                row_account.append(i)
+        # Every step is a C call over a whole column (a district has hundreds of thousands
+        # of rows: a Python step per row was most of the cost).
+        students = roster.students
+        student_id: list[str] = list(map(_STUDENT_ID, students))
+        student_last = [name or "" for name in map(_STUDENT_LAST, students)]
+        # A student's code is the position of its id's first record: its own, ids being unique.
+        student_code = dict(zip(student_id, itertools.count()))
+        positions = np.arange(len(students), dtype=np.int64)
+        codes = positions
+        if len(student_code) < len(student_id):
+            student_code = {}
+            codes = np.array(list(map(student_code.setdefault, student_id, itertools.count())))
+        contact_lists = list(map(_CONTACTS, students))
+        per_student = np.fromiter(map(len, contact_lists), np.int64, len(contact_lists))
+        rows = list(itertools.chain.from_iterable(contact_lists))
+        del contact_lists
+        # Each row's account, by the position of the account's first row.
+        first_row: dict[str, int] = {}
+        seen = list(map(first_row.setdefault, map(_GUARDIAN_ID, rows), itertools.count()))
+        ids = sorted(first_row)
+        firsts = list(map(first_row.__getitem__, ids))  # each account's first row, by id
+        rank = np.zeros(len(rows), np.int64)
+        rank[firsts] = np.arange(len(ids))
+        row_account = rank[np.array(seen, np.int64)]
+        links = (
+            student_code,
+            student_id,
+            row_account,
+            np.repeat(codes, per_student),
+            np.repeat(positions, per_student),
+        )
+        if not ids:
+            empty = cls([], ([], [], [], [], []), [], links)
+            empty.student_last = student_last
+            return empty
+        values = list(map(_RAW, map(rows.__getitem__, firsts)))
+        # Later rows unlike their account's first, in row order. A reader shares one Contact
+        # among equal rows, so only the rows holding another object are compared.
+        other = list(
+            itertools.compress(
+                itertools.count(), map(operator.is_not, rows, map(rows.__getitem__, seen))
+            )
+        )
+        changed = [
+            (i, w)
+            for i, w in zip(
+                row_account[other].tolist(), map(_RAW, map(rows.__getitem__, other)), strict=True
+            )
+            if w != values[i]
+        ]
         relations: dict[int, set[str]] = {}  # accounts whose rows name several relationships
         for i, w in changed:
             v = values[i]
@@ -268,35 +295,18 @@ class _Columns:
                 values[i] = (*(a or b for a, b in zip(v[:5], w[:5], strict=True)), v[5])
             if w[5] and w[5] != v[5]:
                 relations.setdefault(i, {v[5]} if v[5] else set()).add(w[5])
-
-        ids = sorted(index)
-        order = list(map(index.__getitem__, ids))
-        rank = np.zeros(len(ids), np.int64)
-        rank[order] = np.arange(len(ids))
-        per_student = np.array(counts, np.int64)
-        links = (
-            student_code,
-            student_id,
-            rank[np.array(row_account, np.int64)],
-            np.repeat(np.array(codes, np.int64), per_student),
-            np.repeat(np.arange(len(counts), dtype=np.int64), per_student),
-        )
-        if not values:
-            empty = cls([], ([], [], [], [], []), [], links)
-            empty.student_last = student_last
-            return empty
-        first, last, email, phone, sis, relation = zip(*map(values.__getitem__, order), strict=True)
+        first, last, email, phone, sis, relation = zip(*values, strict=True)
         relationships = list(map(_one_relation, relation))
         for i, raw in relations.items():
-            relationships[rank[i]] = _relations(frozenset(raw))
+            relationships[i] = _relations(frozenset(raw))
         fields = (
             list(map(normalize_name, first)),
             list(map(normalize_name, last)),
-            list(map(normalize_email, email)),
+            normalize_emails([e or "" for e in email]),
             # All at once, as the student encoder does (a Python call per number is
             # most of the cost: a district has hundreds of thousands).
             normalize_phones([p or "" for p in phone], phone_region),
-            list(map(normalize_identifier, sis)),
+            normalize_identifiers([s or "" for s in sis]),
         )
         columns = cls(ids, fields, relationships, links)
         columns.student_last = student_last

@@ -84,7 +84,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
 def _known_columns(header: Sequence[str]) -> str:
     """Describe a header without echoing it: a header-less file's first row is a student."""
-    from ._csvfile import KNOWN_COLUMNS, header_key  # noqa: PLC0415
+    from ._table import KNOWN_COLUMNS, header_key  # noqa: PLC0415
 
     known = [header_key(n) for n in header if n and header_key(n) in KNOWN_COLUMNS]
     unknown = sum(1 for n in header if n and header_key(n) not in KNOWN_COLUMNS)

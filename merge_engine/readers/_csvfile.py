@@ -12,15 +12,22 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import functools
 import io
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from merge_engine.exceptions import InputError
 from merge_engine.model import InputWarning
 from merge_engine.readers import _values as values
+from merge_engine.readers._table import (
+    FIELD_SIZE_LIMIT,
+    Row,
+    Table,
+    cell,
+    header_key,
+)
+from merge_engine.readers._unquoted import read_unquoted
 
 __all__ = [
     "FIELD_SIZE_LIMIT",
@@ -34,9 +41,6 @@ __all__ = [
     "read_table",
 ]
 
-#: Largest accepted cell. Python's default (128 KiB) is raised because notes
-#: columns can be long; anything above 1 MiB is almost surely an unclosed quote.
-FIELD_SIZE_LIMIT = 1 << 20
 csv.field_size_limit(FIELD_SIZE_LIMIT)
 
 _FALLBACK_HINT = (
@@ -50,39 +54,6 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with the UTF-16 one.
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-
-KNOWN_COLUMNS: frozenset[str] = frozenset(
-    {
-        # native
-        "id", "first_name", "middle_name", "last_name", "dob", "grade", "gender", "school_id",
-        "sis_id", "state_id", "student_number", "email", "street", "city", "state", "zip",
-        "student_id", "name", "phone", "relationship",
-        # Clever
-        "contact_name", "contact_email", "contact_phone", "contact_phone_type",
-        "contact_relationship", "contact_type", "contact_sis_id", "student_email",
-        "student_street", "student_city", "student_state", "student_zip", "teacher_id",
-        "staff_id", "teacher_email", "staff_email", "teacher_number", "title",
-        # OneRoster
-        "sourcedid", "status", "datelastmodified", "enableduser", "orgsourcedids", "role",
-        "username", "userids", "givenname", "familyname", "middlename", "identifier", "sms",
-        "agentsourcedids", "grades", "password", "birthdate", "sex",
-    }
-)  # fmt: skip
-"""Column names the readers know; only these are ever echoed in error messages."""
-
-
-def cell(cells: list[str], position: int | None) -> str | None:
-    """An optional cell: ``None`` when the column is absent or the value empty."""
-    if position is None:
-        return None
-    return cells[position] or None
-
-
-class Row(NamedTuple):
-    """A data row: physical line where it starts, and its stripped cells."""
-
-    line: int
-    cells: list[str]
 
 
 class Warnings(list[InputWarning]):
@@ -221,101 +192,6 @@ class Folder:
         return table
 
 
-def header_key(name: str) -> str:
-    """Header lookup key: case-insensitive, and "First Name" matches ``first_name``."""
-    return "_".join(name.casefold().split())
-
-
-class Table:
-    """One CSV file: its header and data rows, with case-insensitive column lookup."""
-
-    def __init__(
-        self,
-        path: str,
-        header: list[str],
-        columns: list[list[str]],
-        lines: list[int],
-        header_line: int = 1,
-    ) -> None:
-        self.path = path
-        self.header = header
-        self.columns = columns
-        self.lines = lines  # the physical line where each row starts
-        self.header_line = header_line
-        self._index: dict[str, int] = {}
-        self._twice: dict[str, str] = {}  # repeated names: an error only if the reader uses them
-        for position, name in enumerate(header):
-            key = header_key(name)
-            if key in self._index:
-                self._twice[key] = name
-            else:
-                self._index[key] = position
-
-    def index(self, name: str) -> int | None:
-        """Position of a column (any case), or ``None`` if the file lacks it."""
-        key = header_key(name)
-        if key in self._twice:
-            raise InputError(
-                f"column {self._twice[key]!r} appears twice in the header; remove or rename one",
-                path=self.path,
-                line=self.header_line,
-                column=self._twice[key],
-            )
-        return self._index.get(key)
-
-    def has(self, name: str) -> bool:
-        return self.index(name) is not None
-
-    def require(self, names: Sequence[str], *, hint: str = "") -> list[int]:
-        """Positions of required columns; an :class:`InputError` names the missing ones."""
-        positions = [self.index(name) for name in names]
-        missing = [
-            name for name, position in zip(names, positions, strict=True) if position is None
-        ]
-        if missing:
-            known = [header_key(n) for n in self.header if n and header_key(n) in KNOWN_COLUMNS]
-            others = sum(1 for n in self.header if n and header_key(n) not in KNOWN_COLUMNS)
-            found = ", ".join(known) or "no recognised columns"
-            raise InputError(
-                f"missing required column(s) {', '.join(missing)}; found {found} "
-                f"and {others} other column(s) (not shown: a header-less file's first row is "
-                "a student). "
-                f"Rename the header to match{hint}",
-                path=self.path,
-                line=self.header_line,
-                column=missing[0],
-            )
-        return [position for position in positions if position is not None]
-
-    def required_value(self, row: Row, position: int) -> str:
-        """A cell that must not be empty, or an :class:`InputError` at its line and column."""
-        value = row.cells[position]
-        if not value:
-            raise InputError(
-                "required value is empty; fill it in or delete the row",
-                path=self.path,
-                line=row.line,
-                column=self.header[position],
-            )
-        return value
-
-    def column_name(self, position: int) -> str:
-        return self.header[position]
-
-    @functools.cached_property
-    def rows(self) -> list[Row]:
-        """The rows, for readers that go row by row (made on first use)."""
-        rows = zip(*self.columns, strict=True) if self.columns else iter(())
-        return [Row(line, list(cells)) for line, cells in zip(self.lines, rows, strict=True)]
-
-    def column(self, position: int | None) -> Sequence[str]:
-        """Every row's cell at ``position`` (empty strings when the file lacks the column).
-        The table's own list: read it, do not change it."""
-        if position is None:
-            return [""] * len(self.lines)
-        return self.columns[position]
-
-
 def decode(
     data: bytes,
     path: str,
@@ -415,7 +291,7 @@ def read_table(
             path=name,
             line=text.count("\n", 0, nul) + 1,
         )
-    table = _read_unquoted(text, name, pool)
+    table = read_unquoted(text, name, pool)
     if table is not None:
         return table
     # Quoted values (one may span lines): row by row, following the lines.
@@ -465,77 +341,6 @@ def read_table(
 
 
 _CHUNK_ROWS = 4096
-
-
-def _read_unquoted(
-    text: str, name: str, pool: tuple[dict[str, str], Collection[str]] | None
-) -> Table | None:
-    """:func:`read_table` for a file without a quote character, nor a carriage return but
-    in CRLF line ends, nor a field over the size limit (most exports): then every record is
-    one line split at its commas, as the csv module would read it, a chunk of lines at a
-    time and in C. ``None`` for any other file, or one without a header."""
-    if '"' in text:
-        return None
-    end = "\n"
-    if "\r" in text:
-        crlf = text.count("\r\n")
-        if crlf != text.count("\r"):
-            return None  # a carriage return that does not end a line
-        if crlf == text.count("\n"):
-            end = "\r\n"  # every line ends in CRLF (what the csv module writes)
-        else:
-            text = text.replace("\r\n", "\n")
-    lines_text = text.split(end)
-    if lines_text[-1] == "":
-        lines_text.pop()  # the end of the last line, not a line
-    if max(map(len, lines_text), default=0) > FIELD_SIZE_LIMIT:
-        return None
-    header: list[str] | None = None
-    columns: list[list[str]] = []
-    lines: list[int] = []
-    pooled: list[bool] = []
-    keep: dict[str, str] = pool[0] if pool is not None else {}
-    width = header_line = start = 0
-    while header is None:
-        if start == len(lines_text):
-            return None
-        cells = list(map(str.strip, lines_text[start].split(",")))
-        start += 1
-        if any(cells):
-            header, width, header_line = cells, len(cells), start
-            columns = [[] for _ in header]
-            pooled = [pool is not None and header_key(n) not in pool[1] for n in header]
-    for first in range(start, len(lines_text), _CHUNK_ROWS):
-        chunk = [line.split(",") for line in lines_text[first : first + _CHUNK_ROWS]]
-        _add_rows(chunk, first + 1, width, name, lines)
-        for column, raw, shared in zip(columns, zip(*chunk, strict=True), pooled, strict=False):
-            stripped = list(map(str.strip, raw))
-            column.extend(map(keep.setdefault, stripped, stripped) if shared else stripped)
-    return Table(name, header, columns, lines, header_line)
-
-
-def _add_rows(chunk: list[list[str]], first: int, width: int, name: str, lines: list[int]) -> None:
-    """Drop the blank records of ``chunk`` (in place), check the others' width, and add their
-    lines to ``lines``; record ``i`` is on line ``first + i``."""
-    blank = list(map(str.strip, map("".join, chunk)))  # "" when every cell is blank
-    lengths = list(map(len, chunk))
-    if "" not in blank and lengths.count(width) == len(chunk):
-        lines.extend(range(first, first + len(chunk)))
-        return
-    rows = []
-    for i, (record, length, content) in enumerate(zip(chunk, lengths, blank, strict=True)):
-        if not content:
-            continue
-        if length != width:
-            raise InputError(
-                f"row has {length} fields but the header has {width}; check for a "
-                "missing or extra comma, or an unquoted comma inside a value",
-                path=name,
-                line=first + i,
-            )
-        rows.append(record)
-        lines.append(first + i)
-    chunk[:] = rows
 
 
 def _to_columns(

@@ -7,9 +7,11 @@ columns are ignored, and contacts may give one ``name`` instead of a split one.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import operator
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -73,11 +75,10 @@ def read_native(folder: Folder) -> Roster:
         "optional contacts.csv and staff.csv",
         pool_except=_UNPOOLED_STUDENT_COLUMNS,
     )
-    ids = _student_ids(table)
-    contacts: list[list[Contact]] = [[] for _ in ids]
+    ids, index = _student_ids(table)
     contact_table = folder.optional("contacts.csv", pool_except=_UNPOOLED_CONTACT_COLUMNS)
-    if contact_table is not None:
-        _read_contacts(contact_table, ids, contacts)
+    contacts = [()] * len(ids) if contact_table is None else _read_contacts(contact_table, index)
+    del contact_table
     students = _build_students(table, ids, contacts, folder.warnings)
     folder.pool.clear()
     staff_table = folder.optional("staff.csv")
@@ -91,11 +92,13 @@ def read_native(folder: Folder) -> Roster:
     )
 
 
-def _student_ids(table: Table) -> Sequence[str]:
-    """The id of every row, rejecting empty and duplicate ids (they would merge two children)."""
+def _student_ids(table: Table) -> tuple[Sequence[str], dict[str, int]]:
+    """The id of every row, and the row of each id; empty and duplicate ids are refused (they
+    would merge two children)."""
     [id_pos, *_] = table.require(("id", "first_name", "last_name"), hint=_HINT)
     ids = table.column(id_pos)
-    if "" in ids or len(set(ids)) < len(ids):
+    index = dict(zip(ids, itertools.count()))
+    if "" in index or len(index) < len(ids):
         first_line: dict[str, int] = {}
         for row in table.rows:  # the first offending row, as a row by row read finds it
             student_id = table.required_value(row, id_pos)
@@ -109,7 +112,7 @@ def _student_ids(table: Table) -> Sequence[str]:
                     column=table.column_name(id_pos),
                 )
             first_line[student_id] = row.line
-    return ids
+    return ids, index
 
 
 def _values(table: Table, position: int | None) -> list[str | None]:
@@ -120,7 +123,7 @@ def _values(table: Table, position: int | None) -> list[str | None]:
 def _build_students(
     table: Table,
     ids: Sequence[str],
-    contacts: list[list[Contact]],
+    contacts: Sequence[tuple[Contact, ...]],
     warnings: Warnings,
 ) -> list[Student]:
     pos = {name: table.index(name) for name in STUDENT_COLUMNS}
@@ -164,14 +167,15 @@ def _build_students(
     return list(itertools.starmap(Student, zip(*fields, strict=True)))
 
 
-def _read_contacts(table: Table, ids: Sequence[str], contacts: list[list[Contact]]) -> None:
-    """Append each row's contact to its student, in file order; equal rows share one value."""
+def _read_contacts(table: Table, index: dict[str, int]) -> list[tuple[Contact, ...]]:
+    """Each student's contacts, in file order; equal rows share one value."""
     student_pos, id_pos = table.require(("student_id", "id"), hint=_HINT)
-    index = {student_id: i for i, student_id in enumerate(ids)}
-    owners = list(map(index.get, table.column(student_pos)))
+    found = list(map(index.get, table.column(student_pos)))
     guardian_ids = _values(table, id_pos)
-    if None in owners or None in guardian_ids:
+    if None in found or None in guardian_ids:
         _contact_error(table, student_pos, id_pos, index)
+    owners = cast(list[int], found)
+    del found
     first = _values(table, table.index("first_name"))
     last = _values(table, table.index("last_name"))
     name_pos = table.index("name")
@@ -180,23 +184,33 @@ def _read_contacts(table: Table, ids: Sequence[str], contacts: list[list[Contact
             if first[i] is None and last[i] is None:
                 given, surname = split_name(name or None)
                 first[i], last[i] = given, surname
+    # One Contact per distinct row, shared by the equal rows (a guardian's rows for each
+    # of their children), each row's in file order.
     made: dict[tuple[str | None, ...], Contact] = {}
-    for owner, fields in zip(
-        owners,
-        zip(
-            guardian_ids, first, last,
-            _values(table, table.index("email")),
-            _values(table, table.index("phone")),
-            _values(table, table.index("relationship")),
-            _values(table, table.index("sis_id")),
-            strict=True,
-        ),
+    get = made.get
+    contacts: list[Contact] = []
+    add = contacts.append
+    for fields in zip(
+        guardian_ids, first, last,
+        _values(table, table.index("email")),
+        _values(table, table.index("phone")),
+        _values(table, table.index("relationship")),
+        _values(table, table.index("sis_id")),
         strict=True,
     ):  # fmt: skip
-        contact = made.get(fields)
+        contact = get(fields)
         if contact is None:
             contact = made[fields] = Contact(*fields)
-        contacts[owner].append(contact)  # type: ignore[index]
+        add(contact)
+    del made, guardian_ids, first, last
+    if not all(map(operator.le, owners, itertools.islice(owners, 1, None))):
+        order = sorted(range(len(owners)), key=owners.__getitem__)  # stable: file order kept
+        contacts = list(map(contacts.__getitem__, order))
+        owners = list(map(owners.__getitem__, order))
+    bounds = list(map(bisect.bisect_left, itertools.repeat(owners), range(len(index) + 1)))
+    ordered: tuple[Contact, ...] = tuple(contacts)
+    del contacts, owners
+    return [ordered[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 def _contact_error(table: Table, student_pos: int, id_pos: int, index: dict[str, int]) -> None:

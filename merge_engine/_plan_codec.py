@@ -172,7 +172,7 @@ class PlanStream:
         """The merges section, from merges that make their own rows' text (the planner's)."""
         self._next(1)
         with gc_paused():
-            self.summary["merges"] = self._writer.lines("merges", merges.lines(self))
+            self.summary["merges"] = self._writer.joined("merges", merges.chunks(self))
         for decision, count in merges.decisions().items():
             self.summary[decision] += count
         self._targets.update(merges.shared_targets())
@@ -257,8 +257,9 @@ class EncodedMerges(Protocol):
     """Merges, sorted by archived id, that make their own rows' text (the planner's columns:
     no :class:`Merge` each)."""
 
-    def lines(self, stream: PlanStream) -> Iterable[str]:
-        """Each merge's row as :meth:`PlanStream.row_text` would make it."""
+    def chunks(self, stream: PlanStream) -> Iterable[tuple[int, str]]:
+        """The rows as :meth:`PlanStream.row_text` would make them, a run at a time: how
+        many, and their text joined by ``",\\n"``."""
         ...
 
     def decisions(self) -> Mapping[str, int]:

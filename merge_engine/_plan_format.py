@@ -175,14 +175,21 @@ class PlanWriter:
     def lines(self, key: str, lines: Iterable[str]) -> int:
         """A section of rows already encoded (each row's JSON text, :data:`dumps`'s);
         returns how many rows there were."""
+        rows = iter(lines)
+        # Rows are joined and hashed a batch at a time.
+        batches = iter(lambda: list(islice(rows, _BATCH_ROWS)), [])
+        return self.joined(key, ((len(b), ",\n".join(b)) for b in batches))
+
+    def joined(self, key: str, chunks: Iterable[tuple[int, str]]) -> int:
+        """A section of rows already encoded, in chunks: how many rows each holds and their
+        text joined by ``",\\n"``. Returns how many rows there were."""
         write = self._sink.write
         write(f"{json.dumps(key)}:[\n".encode())
         count = 0
-        rows = iter(lines)
-        # Rows are joined and hashed a batch at a time.
-        while batch := list(islice(rows, _BATCH_ROWS)):
-            write(((",\n" if count else "") + ",\n".join(batch)).encode())
-            count += len(batch)
+        for rows, text in chunks:
+            if rows:
+                write(((",\n" if count else "") + text).encode())
+                count += rows
         write(b"\n],\n" if count else b"],\n")
         return count
 

@@ -52,7 +52,6 @@ from ..matching._scoring import (
 from ..model import Roster, Student
 from ..plan import Merge, MergePlan
 from ..settings import Settings
-from ._decided import PlanMerges
 from ._pairs import (
     _concat,
     _Hashes,
@@ -61,6 +60,7 @@ from ._pairs import (
     _with_partner_pairs,
     _without_pairs,
 )
+from ._plan_merges import PlanMerges
 from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
 

@@ -52,6 +52,7 @@ from ..matching._scoring import (
 from ..model import Roster, Student
 from ..plan import Merge, MergePlan
 from ..settings import Settings
+from ._decided import IdIndex
 from ._pairs import (
     _concat,
     _Hashes,
@@ -312,8 +313,7 @@ def _build_plan(
         vocab.names.values,
     )
     # Record indices by id, for the steps that read the merges (ids only) back.
-    a_index = {s.id: i for i, s in enumerate(a_students)}
-    b_index = {s.id: i for i, s in enumerate(b_students)}
+    a_index, b_index = IdIndex(decided.a_ids), IdIndex(decided.b_ids)
     open_a, own = decided.open_records(groups, _same_given_name(scored))
     scored = _with_partner_pairs(
         scored, groups, result, possible_duplicates, open_a, ea, eb, vocab, model, freqs, settings

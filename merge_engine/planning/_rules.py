@@ -6,6 +6,7 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -411,7 +412,7 @@ def _merges(
     several = np.flatnonzero(np.bincount(groups)[groups] > 1) if len(groups) else groups
     for idx, g in zip(several.tolist(), groups[several].tolist(), strict=True):
         members.setdefault(g, []).append(idx)
-    a_ids = [s.id for s in a_students]
+    a_ids = list(map(_ID, a_students))
     rivals, competitors = _competitors(scored, (rival_k1, rival_k2))
     codes, kinds = _evidence_kinds(scored.levels.comparisons, lv, scored.contributions(k_all))
     extra: dict[int, tuple[FieldEvidence, ...]] = {}
@@ -427,10 +428,12 @@ def _merges(
             extra[i] = (*extra.get(i, ()), _namesake_evidence(expected))
         for i in np.flatnonzero(by_family & anchored).tolist():
             extra[i] = (*extra.get(i, ()), _FAMILY_EVIDENCE)
+    in_group = np.flatnonzero(np.isin(g_of, list(members)))
     duplicates = {
         i: tuple([a_ids[m] for m in members[g] if m != a])
-        for i, (a, g) in enumerate(zip(archived.tolist(), g_of.tolist(), strict=True))
-        if g in members
+        for i, a, g in zip(
+            in_group.tolist(), archived[in_group].tolist(), g_of[in_group].tolist(), strict=True
+        )
     }
     jf = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
     decided = Decided(
@@ -457,7 +460,7 @@ def _merges(
         duplicates=duplicates,
         first_name=lv[:, jf],
         a_ids=a_ids,
-        b_ids=[s.id for s in b_students],
+        b_ids=list(map(_ID, b_students)),
         hashes=hashes,
     )
     return decided.without(~weak)
@@ -554,6 +557,9 @@ def _rounded(values: npt.NDArray[np.floating[Any]], digits: int) -> list[float]:
     kinds, inverse = np.unique(out.view(np.int64), return_inverse=True)
     shared: list[float] = kinds.view(np.float64).tolist()
     return list(map(shared.__getitem__, inverse.reshape(-1).tolist()))
+
+
+_ID = attrgetter("id")
 
 
 def _marked(n: int, rows: list[int]) -> npt.NDArray[np.bool_]:

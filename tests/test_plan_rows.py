@@ -126,3 +126,32 @@ def test_id_index_finds_each_id_as_a_dict_would() -> None:
     index = IdIndex(ids)
     assert {k: index[k] for k in index} == {s: i for i, s in enumerate(ids)}
     assert len(index) == 3 and "x" not in index and "b" in index
+
+
+def test_evidence_kinds_are_each_rows_evidence() -> None:
+    """Each pair's evidence through the shared values is its own level and bits (rounded),
+    for columns with and without signed zeros and nan."""
+    from merge_engine.matching._comparisons import COMPARISONS  # noqa: PLC0415
+    from merge_engine.planning._rules import _evidence_kinds  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    comparisons = COMPARISONS[:3]
+    n = 500
+    levels = np.stack([rng.integers(0, len(c.levels), n) for c in comparisons], axis=1).astype(
+        np.int8
+    )
+    bits = np.stack(
+        [
+            rng.normal(0, 3, n).astype(np.float32),
+            rng.choice(np.array([0.0, -0.0, 1.5, -2.25], np.float32), n),
+            rng.choice(np.array([np.nan, 0.5, 0.5004, 0.5006], np.float32), n),
+        ],
+        axis=1,
+    )
+    codes, kinds = _evidence_kinds(comparisons, levels, bits)
+    for i in range(n):
+        for j, c in enumerate(comparisons):
+            e = kinds[j][codes[i, j]]
+            want = FieldEvidence(c.name, c.levels[levels[i, j]], float(bits[i, j]))
+            assert (e.comparison, e.level) == (want.comparison, want.level)
+            assert e.bits == want.bits or (e.bits != e.bits and want.bits != want.bits)

@@ -597,12 +597,23 @@ def _evidence_kinds(
     shared: list[npt.NDArray[np.object_]] = []
     for j, comparison in enumerate(comparisons):
         n_levels = len(comparison.levels)
-        values, value_code = np.unique(bits[:, j], return_inverse=True)
-        kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
+        column = bits[:, j]
+        if column.dtype == np.float32 and not (
+            np.isnan(column).any() or (np.signbit(column) & (column == 0)).any()
+        ):
+            # Floats apart by their bits (no -0.0 beside 0.0, no nan): one sort of a key
+            # of the float's bits and the level.
+            key = column.view(np.uint32).astype(np.int64) * n_levels + levels[:, j]
+            kinds, inverse = np.unique(key, return_inverse=True)
+            values = (kinds // n_levels).astype(np.uint32).view(np.float32)
+        else:
+            distinct, value_code = np.unique(column, return_inverse=True)
+            kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
+            values = distinct[kinds // n_levels]
         made = np.empty(len(kinds), object)
         made[:] = [
             FieldEvidence(comparison.name, comparison.levels[kind % n_levels], value)
-            for kind, value in zip(kinds.tolist(), values[kinds // n_levels].tolist(), strict=True)
+            for kind, value in zip(kinds.tolist(), values.tolist(), strict=True)
         ]
         shared.append(made)
         codes[:, j] = inverse.reshape(-1)

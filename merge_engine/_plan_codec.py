@@ -12,12 +12,12 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._evidence import FieldEvidence
 from ._gc import gc_paused
 from ._plan_accounts import GuardianAction, GuardianFold, GuardianMerge, RoleLink
-from ._plan_format import PlanWriter, kind, open_plan_bytes, parse_entries
+from ._plan_format import PlanWriter, dumps, kind, open_plan_bytes, parse_entries
 from ._plan_merge import Merge
 from .exceptions import PlanError
 
@@ -28,6 +28,7 @@ __all__ = [
     "RECREATE",
     "SCHEMA_VERSION",
     "Decoder",
+    "EncodedMerges",
     "PlanStream",
     "decode_fields",
     "legacy_fields",
@@ -167,6 +168,24 @@ class PlanStream:
             writer.member(key, dict(value))
         writer.member("columns", {k: list(v) for k, v in COLUMNS.items()})
 
+    def encoded_merges(self, merges: EncodedMerges) -> None:
+        """The merges section, from merges that make their own rows' text (the planner's)."""
+        self._next(1)
+        with gc_paused():
+            self.summary["merges"] = self._writer.joined("merges", merges.chunks(self))
+        for decision, count in merges.decisions().items():
+            self.summary[decision] += count
+        self._targets.update(merges.shared_targets())
+
+    def evidence_numbers(self, evidence: Iterable[FieldEvidence]) -> list[int]:
+        """The numbers of ``evidence`` in the plan's table, each value not seen before
+        numbered next, in order."""
+        return list(map(self._number, evidence))
+
+    def row_text(self, merge: Merge) -> str:
+        """A merge's row as JSON text (its evidence numbered in the plan's table)."""
+        return dumps(merge.to_row(self._index))
+
     def merges(self, merges: Iterable[Merge]) -> None:
         """The merges section (sorted by archived id)."""
         self._next(1)
@@ -232,6 +251,24 @@ class PlanStream:
     def abort(self) -> None:
         """Drop the partly written file."""
         self._writer.abort()
+
+
+class EncodedMerges(Protocol):
+    """Merges, sorted by archived id, that make their own rows' text (the planner's columns:
+    no :class:`Merge` each)."""
+
+    def chunks(self, stream: PlanStream) -> Iterable[tuple[int, str]]:
+        """The rows as :meth:`PlanStream.row_text` would make them, a run at a time: how
+        many, and their text joined by ``",\\n"``."""
+        ...
+
+    def decisions(self) -> Mapping[str, int]:
+        """How many merges are ``auto`` and how many ``review``."""
+        ...
+
+    def shared_targets(self) -> Mapping[str, list[str]]:
+        """The archived ids of the merges into each synced id that more than one targets."""
+        ...
 
 
 #: A piece of evidence as a tuple: hashed and compared in C (an attrs class's ``__hash__`` is a

@@ -32,6 +32,7 @@ import json
 import json.encoder
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
@@ -44,6 +45,7 @@ __all__ = [
     "canonical_digest",
     "dumps",
     "is_gzip",
+    "json_string",
     "kind",
     "legacy_digest",
     "open_plan_bytes",
@@ -89,6 +91,8 @@ def _compact_encoder() -> Callable[[Any], str]:
 
 #: Compact JSON with sorted keys: the same value always gives the same text.
 dumps: Callable[[Any], str] = _compact_encoder()
+#: A string's JSON text, as :data:`dumps` writes it (for rows made from pieces of text).
+json_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def is_gzip(path: str | Path) -> bool:
@@ -167,20 +171,26 @@ class PlanWriter:
 
     def section(self, key: str, rows: Iterable[Any]) -> int:
         """A section: each row on its own line; returns how many rows there were."""
+        return self.lines(key, map(dumps, rows))
+
+    def lines(self, key: str, lines: Iterable[str]) -> int:
+        """A section of rows already encoded (each row's JSON text, :data:`dumps`'s);
+        returns how many rows there were."""
+        rows = iter(lines)
+        # Rows are joined and hashed a batch at a time.
+        batches = iter(lambda: list(islice(rows, _BATCH_ROWS)), [])
+        return self.joined(key, ((len(b), ",\n".join(b)) for b in batches))
+
+    def joined(self, key: str, chunks: Iterable[tuple[int, str]]) -> int:
+        """A section of rows already encoded, in chunks: how many rows each holds and their
+        text joined by ``",\\n"``. Returns how many rows there were."""
         write = self._sink.write
         write(f"{json.dumps(key)}:[\n".encode())
         count = 0
-        batch: list[str] = []  # rows are joined and hashed a batch at a time
-        encode = dumps
-        for row in rows:
-            batch.append(encode(row))
-            if len(batch) == _BATCH_ROWS:
-                write(((",\n" if count else "") + ",\n".join(batch)).encode())
-                count += len(batch)
-                batch.clear()
-        if batch:
-            write(((",\n" if count else "") + ",\n".join(batch)).encode())
-            count += len(batch)
+        for rows, text in chunks:
+            if rows:
+                write(((",\n" if count else "") + text).encode())
+                count += rows
         write(b"\n],\n" if count else b"],\n")
         return count
 

@@ -10,9 +10,8 @@ evidence. Planning never writes anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from operator import attrgetter
-from typing import Any, Literal, NamedTuple
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -53,6 +52,7 @@ from ..matching._scoring import (
 from ..model import Roster, Student
 from ..plan import Merge, MergePlan
 from ..settings import Settings
+from ._decided import IdIndex
 from ._pairs import (
     _concat,
     _Hashes,
@@ -61,6 +61,7 @@ from ._pairs import (
     _with_partner_pairs,
     _without_pairs,
 )
+from ._plan_merges import PlanMerges
 from ._proposals import _SAME_GIVEN_NAME, _contested_duplicates, _family_leftovers, _typed_twice
 from ._rules import _merges
 from ._sample import random_pair_count, random_pairs
@@ -301,7 +302,7 @@ def _build_plan(
         student_hashes(b_students, contacts=False),
         list(map(guardian_ids, b_students)),
     )
-    merges = _merges(
+    decided = _merges(
         scored,
         groups,
         result,
@@ -317,9 +318,8 @@ def _build_plan(
         vocab.names.values,
     )
     # Record indices by id, for the steps that read the merges (ids only) back.
-    a_index = {s.id: i for i, s in enumerate(a_students)}
-    b_index = {s.id: i for i, s in enumerate(b_students)}
-    open_a, own = _open_records(merges, groups, a_index)
+    a_index, b_index = IdIndex(decided.a_ids), IdIndex(decided.b_ids)
+    open_a, own = decided.open_records(groups, _same_given_name(scored))
     scored = _with_partner_pairs(
         scored, groups, result, possible_duplicates, open_a, ea, eb, vocab, model, freqs, settings
     )
@@ -337,13 +337,13 @@ def _build_plan(
         hashes,
     )
     # A record proposed with its possible duplicate's student leaves its own review merge.
-    replaced = {m.archived_id for m in contested}
-    merges = [m for m in merges if m.archived_id not in replaced]
+    replaced = [a_index[m.archived_id] for m in contested]
+    decided = decided.without(~np.isin(decided.archived, replaced))
     if families is not None:
         contested += _family_leftovers(
             scored,
             families,
-            merges,
+            (decided.archived, decided.target),
             contested,
             ea,
             eb,
@@ -355,26 +355,19 @@ def _build_plan(
             b_index,
         )
     contested = _typed_twice(contested, families, a_index, b_index, settings.auto_threshold)
-    del a_index, b_index
     # The link is mutual: the winner's merge names the record contesting it.
-    contesting: dict[str, list[str]] = {}
+    contesting: dict[int, list[str]] = {}
     for merge in contested:
         for winner in merge.duplicates:
-            contesting.setdefault(winner, []).append(merge.archived_id)
-    merges = [
-        attrs.evolve(m, duplicates=sorted({*m.duplicates, *contesting[m.archived_id]}))
-        if m.archived_id in contesting
-        else m
-        for m in merges
-    ]
-    merges += contested
+            contesting.setdefault(a_index[winner], []).append(merge.archived_id)
+    decided = decided.with_duplicates(contesting)
     if len(refused):
-        gone = {(a_students[int(c // max(len(eb), 1))].id, b_students[int(c % max(len(eb), 1))].id)
-                for c in refused.tolist()}  # fmt: skip
-        merges = [m for m in merges if (m.archived_id, m.synced_id) not in gone]
-    merges.sort(key=attrgetter("archived_id", "synced_id"))
-    taken_a = {m.archived_id for m in merges}
-    taken_b = {m.synced_id for m in merges}
+        width = max(len(eb), 1)
+        decided = decided.without(~np.isin(decided.archived * width + decided.target, refused))
+        gone = {(a_students[c // width].id, b_students[c % width].id) for c in refused.tolist()}
+        contested = [m for m in contested if (m.archived_id, m.synced_id) not in gone]
+    merges = PlanMerges(decided, contested, a_index, b_index)
+    del a_index, b_index, decided
     timer.lap("decisions")
 
     warnings = [w.to_dict() for w in (*archived.warnings, *synced.warnings)]
@@ -416,7 +409,8 @@ def _build_plan(
     n_pairs = len(scored)
     del ea, eb, vocab, scored, families, groups, result, contested, contesting
     n_merges = len(merges)
-    assigned: Sequence[Assigned] = merges
+    unmatched_archived, unmatched_synced = merges.unmatched()
+    plan_merges: list[Merge] = []
     if stream is not None:
         stream.head(
             _fingerprint(archived, synced, a_students, b_students, hashes),
@@ -424,10 +418,13 @@ def _build_plan(
             model.to_dict(),
             stats,
         )
-        stream.merges(merges)
+        stream.encoded_merges(merges)
         # Written: only the ids and decisions stay for the account steps.
-        assigned = [_Assigned(m.archived_id, m.synced_id, m.decision) for m in merges]
-        merges = []
+        assigned: Sequence[Assigned] = merges.assigned()
+    else:
+        with gc_paused():
+            assigned = plan_merges = list(merges)
+    del merges
     adults = _adults(archived, synced, assigned, settings)
     del assigned
     timer.lap("guardians")
@@ -439,8 +436,6 @@ def _build_plan(
         merges=n_merges,
         seconds=timer.laps,
     )
-    unmatched_archived = [s.id for s in a_students if s.id not in taken_a]
-    unmatched_synced = [s.id for s in b_students if s.id not in taken_b]
     if stream is not None:
         stream.accounts(
             adults["guardian_merges"],
@@ -451,7 +446,7 @@ def _build_plan(
         stream.close(unmatched_archived, unmatched_synced, warnings)
         return None
     return MergePlan(
-        merges=merges,
+        merges=plan_merges,
         unmatched_archived=unmatched_archived,
         unmatched_synced=unmatched_synced,
         warnings=warnings,
@@ -461,14 +456,6 @@ def _build_plan(
         fingerprint=_fingerprint(archived, synced, a_students, b_students, hashes),
         **adults,
     )
-
-
-class _Assigned(NamedTuple):
-    """A written merge as the account steps read it."""
-
-    archived_id: str
-    synced_id: str
-    decision: str
 
 
 def _fingerprint(
@@ -486,23 +473,10 @@ def _fingerprint(
     }
 
 
-def _open_records(
-    merges: Sequence[Merge], groups: npt.NDArray[np.int64], index: Mapping[str, int]
-) -> tuple[npt.NDArray[np.bool_], dict[int, tuple[float, bool]]]:
-    """Records a second-record proposal may take: those without a merge, and those alone in
-    their group with only a review merge (by record index: that merge's log-odds, and
-    whether its given names agree exactly or as a nickname)."""
-    open_a = np.ones(len(groups), np.bool_)
-    own: dict[int, tuple[float, bool]] = {}
-    alone = (np.bincount(groups)[groups] == 1).tolist() if len(groups) else []
-    for m in merges:
-        i = index[m.archived_id]
-        if m.decision == "review" and alone[i]:
-            first = next((e.level for e in m.evidence if e.comparison == "first_name"), None)
-            own[i] = (m.match_weight, first in _SAME_GIVEN_NAME)
-        else:
-            open_a[i] = False
-    return open_a, own
+def _same_given_name(scored: ScoredPairs) -> list[int]:
+    """The given-name levels (codes) that name the same child outright."""
+    comparison = next(c for c in scored.levels.comparisons if c.name == "first_name")
+    return [comparison.levels.index(x) for x in _SAME_GIVEN_NAME]
 
 
 def _adults(

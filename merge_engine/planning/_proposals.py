@@ -255,7 +255,7 @@ _LEFTOVER_REASON = (
 def _family_leftovers(
     scored: ScoredPairs,
     families: Families,
-    assigned: Sequence[Merge],
+    assigned: tuple[I64, I64],
     proposed: Sequence[Merge],
     ea: EncodedSide,
     eb: EncodedSide,
@@ -269,9 +269,9 @@ def _family_leftovers(
     """Review merges for the one unmatched child left on each side of a family's class, and
     for a record whose family's only child of its class another record took.
 
-    ``assigned`` are the assignment's merges, ``proposed`` the other proposals so far: a
-    record the assignment placed but whose merge was not proposed (names alone, under
-    the auto threshold) is still free here.
+    ``assigned`` are the assignment's merges (archived and synced records, in plan order),
+    ``proposed`` the other proposals so far: a record the assignment placed but whose
+    merge was not proposed (names alone, under the auto threshold) is still free here.
     """
     free_a = np.ones(len(ea), np.bool_)
     free_b = np.ones(len(eb), np.bool_)
@@ -279,10 +279,12 @@ def _family_leftovers(
     contested = {m.synced_id for m in proposed}  # one contesting record per synced student
     for m in proposed:
         free_a[a_index[m.archived_id]] = False
-    for m in reversed(assigned):  # reversed: the first record of a synced student wins
-        free_a[a_index[m.archived_id]] = False
-        free_b[b_index[m.synced_id]] = False
-        owner[b_index[m.synced_id]] = a_index[m.archived_id]
+    taken_a, taken_b = assigned
+    free_a[taken_a] = False
+    free_b[taken_b] = False
+    # The first record of a synced student owns it.
+    students, first = np.unique(taken_b, return_index=True)
+    owner[students] = taken_a[first]
     lv = scored.levels.levels
     first_j = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
     sa, sb, sf = second_records(families, ea, eb, free_a, owner, settings.grade_progression)

@@ -5,15 +5,14 @@ reviewer's words. Kept apart from the planner so the rules read as one list."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from itertools import repeat
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from .._evidence import BITS_DIGITS, PROBABILITY_DIGITS
-from .._plan_merge import converted_competitor, converted_merge
 from ..matching._arrays import unique
 from ..matching._assignment import NONE, Assignment
 from ..matching._comparisons import COMPARISONS, Comparison, Levels
@@ -23,8 +22,9 @@ from ..matching._households import (
 )
 from ..matching._scoring import ScoredPairs, given_name_counts, initial_sounds, name_genders
 from ..model import Student
-from ..plan import Competitor, FieldEvidence, Merge
+from ..plan import FieldEvidence
 from ..settings import Settings
+from ._decided import Decided
 from ._pairs import I64, _Hashes
 
 Mask = npt.NDArray[np.bool_]
@@ -219,7 +219,7 @@ def _merges(
     families: Families | None,
     possible: set[tuple[int, int]],
     names: Sequence[str],
-) -> list[Merge]:
+) -> Decided:
     """One merge per archived record whose group was assigned a synced student.
 
     ``possible`` are the pairs of archived records that may be one child typed twice
@@ -413,61 +413,58 @@ def _merges(
     several = np.flatnonzero(np.bincount(groups)[groups] > 1) if len(groups) else groups
     for idx, g in zip(several.tolist(), groups[several].tolist(), strict=True):
         members.setdefault(g, []).append(idx)
-    a_ids = [s.id for s in a_students]
-    b_ids = [s.id for s in b_students]
-    rivals = _competitors(scored, (rival_k1, rival_k2), a_ids, b_ids)
-    evidence_rows = _evidence_rows(scored.levels.comparisons, lv, scored.contributions(k_all))
-    adjustment = scored.scores.adjustment[k_all].tolist()
-    # Rounded here, a whole array at once, as the Merge converters would round them.
-    weights = _rounded(scored.scores.log_odds[k_all], BITS_DIGITS)
-    margins = _rounded(margin, BITS_DIGITS)
-    confidences = _rounded(p, PROBABILITY_DIGITS)
-    household_rules = settings.household_rules
-    unanchored = (~anchored).tolist() if household_rules else []
-    by_family_l = by_family.tolist() if household_rules else []
-    namesakes_l = namesakes.tolist() if household_rules else []
-
-    merges: list[Merge] = []
-    for i, (a, s, g, finite, skip, row, competitors) in enumerate(
-        zip(
-            archived.tolist(),
-            target.tolist(),
-            g_of.tolist(),
-            np.isfinite(margin).tolist(),
-            weak.tolist(),
-            evidence_rows,
-            rivals,
-            strict=True,
-        )
+    a_ids = list(map(_ID, a_students))
+    rivals, competitors = _competitors(scored, (rival_k1, rival_k2))
+    codes, kinds = _evidence_kinds(scored.levels.comparisons, lv, scored.contributions(k_all))
+    extra: dict[int, tuple[FieldEvidence, ...]] = {}
+    adjustment = scored.scores.adjustment[k_all]
+    for i, value in zip(
+        np.flatnonzero(adjustment < 0).tolist(), adjustment[adjustment < 0].tolist(), strict=True
     ):
-        if skip:
-            continue
-        evidence = row
-        if adjustment[i] < 0:
-            evidence += (FieldEvidence("given_name_conflict_cap", "applied", adjustment[i]),)
-        if household_rules and unanchored[i]:
-            evidence += (_namesake_evidence(namesakes_l[i]),)
-        elif household_rules and by_family_l[i]:
-            evidence += (_FAMILY_EVIDENCE,)
-        why = reasons.get(i)
-        merges.append(
-            converted_merge(
-                a_ids[a],
-                b_ids[s],
-                confidences[i],
-                "review" if why else "auto",
-                weights[i],
-                margins[i] if finite else None,
-                evidence,
-                tuple(why) if why else (),
-                competitors,
-                tuple([a_ids[m] for m in members[g] if m != a]) if g in members else (),
-                hashes.archived[a],
-                hashes.synced[s],
-                hashes.synced_guardians[s],
-            )
+        extra[i] = (FieldEvidence("given_name_conflict_cap", "applied", value),)
+    if settings.household_rules:
+        for i, expected in zip(
+            np.flatnonzero(~anchored).tolist(), namesakes[~anchored].tolist(), strict=True
+        ):
+            extra[i] = (*extra.get(i, ()), _namesake_evidence(expected))
+        for i in np.flatnonzero(by_family & anchored).tolist():
+            extra[i] = (*extra.get(i, ()), _FAMILY_EVIDENCE)
+    in_group = np.flatnonzero(np.isin(g_of, list(members)))
+    duplicates = {
+        i: tuple([a_ids[m] for m in members[g] if m != a])
+        for i, a, g in zip(
+            in_group.tolist(), archived[in_group].tolist(), g_of[in_group].tolist(), strict=True
         )
-    return merges
+    }
+    jf = next(j for j, c in enumerate(scored.levels.comparisons) if c.name == "first_name")
+    decided = Decided(
+        archived=archived,
+        target=target,
+        review=_marked(len(archived), list(reasons)),
+        # Rounded here, a whole array at once, as the Merge converters would round them.
+        confidence=_rounded(p, PROBABILITY_DIGITS),
+        weight=_rounded(scored.scores.log_odds[k_all], BITS_DIGITS),
+        margin=[
+            m if finite else None
+            for m, finite in zip(
+                _rounded(margin, BITS_DIGITS), np.isfinite(margin).tolist(), strict=True
+            )
+        ],
+        codes=codes,
+        kinds=kinds,
+        extra=extra,
+        reasons={i: tuple(why) for i, why in reasons.items()},
+        rivals=rivals,
+        competitor_archived=competitors[0],
+        competitor_synced=competitors[1],
+        competitor_confidence=competitors[2],
+        duplicates=duplicates,
+        first_name=lv[:, jf],
+        a_ids=a_ids,
+        b_ids=list(map(_ID, b_students)),
+        hashes=hashes,
+    )
+    return decided.without(~weak)
 
 
 #: Surname levels of a record of the child itself (a slip, one word of a compound).
@@ -531,7 +528,11 @@ def _typed_twice_rival(
     own_rival = np.where(rival_k1[at] != NONE, bits[np.maximum(rival_k1[at], 0)], -np.inf)
     same &= bits[k] - own_rival >= settings.margin_bits
     floor = float(np.log2(settings.review_threshold / (1 - settings.review_threshold)))
-    eligible = bits > floor
+    # The groups competing for each of these students (only theirs: a million pairs' keys
+    # took a tenth of a second to sort).
+    wanted = np.zeros(len(eb), np.bool_)
+    wanted[s] = True
+    eligible = (bits > floor) & wanted[scored.synced]
     nb = np.int64(max(len(eb), 1))
     keys = unique(groups[scored.archived[eligible]] * nb + scored.synced[eligible])
     competing = np.bincount(keys % nb, minlength=len(eb))
@@ -563,60 +564,58 @@ def _rounded(values: npt.NDArray[np.floating[Any]], digits: int) -> list[float]:
     return list(map(shared.__getitem__, inverse.reshape(-1).tolist()))
 
 
+_ID = attrgetter("id")
+
+
+def _marked(n: int, rows: list[int]) -> npt.NDArray[np.bool_]:
+    out = np.zeros(n, np.bool_)
+    out[rows] = True
+    return out
+
+
 def _competitors(
-    scored: ScoredPairs, rivals: tuple[I64, ...], a_ids: list[str], b_ids: list[str]
-) -> Iterator[tuple[Competitor, ...]]:
-    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as competitors. A pair
-    that competes with two merges (one each side) is one shared value."""
+    scored: ScoredPairs, rivals: tuple[I64, ...]
+) -> tuple[npt.NDArray[np.int32], tuple[I64, I64, list[float]]]:
+    """Per merge, its rival pairs (pair indices, ``NONE`` for none) as codes of competitors
+    (-1 for none), and each competitor's archived and synced record and confidence. A pair
+    that competes with two merges (one each side) is one competitor."""
     ks = np.stack(rivals, axis=1) if rivals else np.empty((0, 0), np.int64)
     known = ks != NONE
     pairs, inverse = np.unique(ks[known], return_inverse=True)
-    made: list[Competitor | None] = [
-        converted_competitor(a_ids[a], b_ids[b], p)
-        for a, b, p in zip(
-            scored.archived[pairs].tolist(),
-            scored.synced[pairs].tolist(),
-            _rounded(scored.scores.probability[pairs], PROBABILITY_DIGITS),
-            strict=True,
-        )
-    ]
-    made.append(None)  # code -1: no rival
     codes = np.full(ks.shape, -1, np.int32)
-    codes[known] = inverse
-    del ks, known, pairs, inverse
-    # Each row's competitors, -1 (None) left out: in C (map, filter), not a frame per row.
-    pick = repeat(made.__getitem__)
-    for start in range(0, len(codes), _CHUNK):
-        rows = codes[start : start + _CHUNK].tolist()
-        yield from map(tuple, map(filter, repeat(None), map(map, pick, rows)))
+    codes[known] = inverse.reshape(-1)
+    confidence = _rounded(scored.scores.probability[pairs], PROBABILITY_DIGITS)
+    return codes, (scored.archived[pairs], scored.synced[pairs], confidence)
 
 
-#: Merges whose evidence and competitors are made at a time: a plan-wide list of each
-#: would be held until the last merge is made (tens of MB at 150,000 students).
-_CHUNK = 4096
-
-
-def _evidence_rows(
+def _evidence_kinds(
     comparisons: Sequence[Comparison], levels: npt.NDArray[np.int8], bits: npt.NDArray[np.float32]
-) -> Iterator[tuple[FieldEvidence, ...]]:
-    """Each pair's evidence, one per comparison. Evidence values are immutable and repeat a
-    lot, so each distinct (comparison, level, bits) is made once and shared."""
+) -> tuple[npt.NDArray[np.int32], list[npt.NDArray[np.object_]]]:
+    """Each pair's evidence, one per comparison, as codes into each comparison's values.
+    Evidence values are immutable and repeat a lot, so each distinct (comparison, level,
+    bits) is made once and shared."""
     codes = np.empty(levels.shape, np.int32)
     shared: list[npt.NDArray[np.object_]] = []
     for j, comparison in enumerate(comparisons):
         n_levels = len(comparison.levels)
-        values, value_code = np.unique(bits[:, j], return_inverse=True)
-        kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
+        column = bits[:, j]
+        if column.dtype == np.float32 and not (
+            np.isnan(column).any() or (np.signbit(column) & (column == 0)).any()
+        ):
+            # Floats apart by their bits (no -0.0 beside 0.0, no nan): one sort of a key
+            # of the float's bits and the level.
+            key = column.view(np.uint32).astype(np.int64) * n_levels + levels[:, j]
+            kinds, inverse = np.unique(key, return_inverse=True)
+            values = (kinds // n_levels).astype(np.uint32).view(np.float32)
+        else:
+            distinct, value_code = np.unique(column, return_inverse=True)
+            kinds, inverse = np.unique(value_code * n_levels + levels[:, j], return_inverse=True)
+            values = distinct[kinds // n_levels]
         made = np.empty(len(kinds), object)
         made[:] = [
             FieldEvidence(comparison.name, comparison.levels[kind % n_levels], value)
-            for kind, value in zip(kinds.tolist(), values[kinds // n_levels].tolist(), strict=True)
+            for kind, value in zip(kinds.tolist(), values.tolist(), strict=True)
         ]
         shared.append(made)
         codes[:, j] = inverse.reshape(-1)
-    if not shared:
-        yield from (() for _ in range(len(codes)))
-    for start in range(0, len(codes) if shared else 0, _CHUNK):
-        chunk = codes[start : start + _CHUNK]
-        columns = [made[chunk[:, j]].tolist() for j, made in enumerate(shared)]
-        yield from zip(*columns, strict=True)
+    return codes, shared

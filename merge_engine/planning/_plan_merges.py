@@ -10,6 +10,7 @@ the plan's JSON encoder writes for ``Merge.to_row`` (the tests compare both).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import compress, repeat
 
@@ -111,11 +112,13 @@ class PlanMerges:
         every merge's evidence numbered there as first seen in file order: as numbering
         them row by row would."""
         d = self.decided
-        distinct: dict[tuple[str, str, float], int] = {}
+        distinct: dict[tuple[str, str, float, float], int] = {}
         values: list[FieldEvidence] = []
 
         def number(e: FieldEvidence) -> int:
-            key = (e.comparison, e.level, e.bits)
+            # 0.0 and -0.0 kept apart here: the stream numbers them as one, written as the
+            # one first seen in file order (which the kinds' order need not be).
+            key = (e.comparison, e.level, e.bits, math.copysign(1.0, e.bits))
             found = distinct.get(key)
             if found is None:
                 found = distinct[key] = len(values)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import isin, merged_unique, unique
+from ._arrays import is_sorted, isin, merged_unique, sorted_order, unique
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -82,12 +82,15 @@ def _combine(left: KeyColumn, right: KeyColumn, n: int) -> KeyColumn:
     """Pairs of keys on the same record (a cartesian product per record)."""
     if len(left.keys) == 0 or len(right.keys) == 0:
         return KeyColumn(np.empty(0, np.int64), np.empty(0, np.int64))
-    order_r = np.argsort(right.owners, kind="stable")
-    r_owners = right.owners[order_r]
-    r_keys = right.keys[order_r]
-    starts = np.searchsorted(r_owners, np.arange(n), side="left")
-    ends = np.searchsorted(r_owners, np.arange(n), side="right")
-    counts = (ends - starts)[left.owners]
+    if is_sorted(right.owners):  # as every key builder makes them
+        r_keys = right.keys
+        per_owner = np.bincount(right.owners, minlength=n)
+    else:
+        order_r, r_owners = sorted_order(right.owners)
+        r_keys = right.keys[order_r]
+        per_owner = np.bincount(r_owners, minlength=n)
+    starts = np.cumsum(per_owner) - per_owner  # each owner's first key in r_keys
+    counts = per_owner[left.owners]
     rep_left = np.repeat(np.arange(len(left.keys)), counts)
     offsets = np.arange(len(rep_left)) - np.repeat(np.cumsum(counts) - counts, counts)
     r_index = np.repeat(starts[left.owners], counts) + offsets
@@ -145,11 +148,13 @@ def _join(
     roster) only pairs ``a owner < b owner`` are kept, as they are made.
     """
     # The order of owners within a block does not matter (each chunk's codes are made
-    # distinct and sorted): a plain argsort is twice as fast as a stable one.
-    a_order = np.argsort(a.keys)
-    b_order = np.argsort(b.keys)
-    a_keys, a_owner = a.keys[a_order], a.owners[a_order]
-    b_keys, b_owner = b.keys[b_order], b.owners[b_order]
+    # distinct and sorted): where the keys are too wide to sort packed with their
+    # positions, a plain argsort is twice as fast as a stable one.
+    a_compact, b_compact = _compact(a.keys, b.keys)
+    a_order, a_keys = sorted_order(a_compact, stable=False)
+    b_order, b_keys = sorted_order(b_compact, stable=False)
+    del a_compact, b_compact
+    a_owner, b_owner = a.owners[a_order], b.owners[b_order]
     del a_order, b_order
     ua, a_start, a_count = _runs(a_keys)
     ub, b_start, b_count = _runs(b_keys)
@@ -208,6 +213,22 @@ def _join(
         return np.empty(0, np.int64), total, skipped
     merged = parts[0] if len(parts) == 1 else merged_unique(parts)
     return merged, total, skipped
+
+
+def _compact(a: I64, b: I64) -> tuple[I64, I64]:
+    """The keys of both sides renumbered into as few bits as their two halves span (a key
+    is ``high << 32 | low``), equal keys staying equal: narrow keys sort packed with their
+    positions (see ``sorted_order``)."""
+    if not len(a) or not len(b):
+        return a, b
+    high_a, high_b = a >> 32, b >> 32
+    low_a, low_b = a & 0xFFFFFFFF, b & 0xFFFFFFFF
+    high = min(int(high_a.min()), int(high_b.min()))
+    low = min(int(low_a.min()), int(low_b.min()))
+    span = max(int(low_a.max()), int(low_b.max())) - low + 1
+    if (max(int(high_a.max()), int(high_b.max())) - high + 1) * span >= 1 << 62:
+        return a, b
+    return (high_a - high) * span + (low_a - low), (high_b - high) * span + (low_b - low)
 
 
 def _runs(ordered: I64) -> tuple[I64, I64, I64]:

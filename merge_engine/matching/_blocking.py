@@ -150,15 +150,24 @@ def _join(
     # The order of owners within a block does not matter (each chunk's codes are made
     # distinct and sorted): where the keys are too wide to sort packed with their
     # positions, a plain argsort is twice as fast as a stable one.
+    # A roster joined with itself (the duplicate search) is sorted once.
+    same = a is b
     a_compact, b_compact = _compact(a.keys, b.keys)
     a_order, a_keys = sorted_order(a_compact, stable=False)
-    b_order, b_keys = sorted_order(b_compact, stable=False)
-    del a_compact, b_compact
-    a_owner, b_owner = a.owners[a_order], b.owners[b_order]
-    del a_order, b_order
+    del a_compact
+    a_owner = a.owners[a_order]
+    del a_order
     ua, a_start, a_count = _runs(a_keys)
-    ub, b_start, b_count = _runs(b_keys)
-    del a_keys, b_keys
+    del a_keys
+    if same:
+        b_owner, ub, b_start, b_count = a_owner, ua, a_start, a_count
+    else:
+        b_order, b_keys = sorted_order(b_compact, stable=False)
+        b_owner = b.owners[b_order]
+        del b_order
+        ub, b_start, b_count = _runs(b_keys)
+        del b_keys
+    del b_compact
     at = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
     ia = np.flatnonzero(ub[at] == ua) if len(ub) else np.empty(0, np.int64)
     ib = at[ia]
@@ -171,9 +180,12 @@ def _join(
         big = sizes > split.pairs
         if big.any():
             for a_field, b_field in split.fields:
+                left = _refined(a_owner, sa[big], ca[big], a_field)
                 codes, pairs, too_big = _join(
-                    _refined(a_owner, sa[big], ca[big], a_field),
-                    _refined(b_owner, sb[big], cb[big], b_field),
+                    left,
+                    left
+                    if same and a_field is b_field
+                    else _refined(b_owner, sb[big], cb[big], b_field),
                     max_block_pairs,
                     nb,
                     upper_only=upper_only,
@@ -221,6 +233,9 @@ def _compact(a: I64, b: I64) -> tuple[I64, I64]:
     positions (see ``sorted_order``)."""
     if not len(a) or not len(b):
         return a, b
+    if a is b:
+        both, _ = _compact(a, a[:1])
+        return both, both
     high_a, high_b = a >> 32, b >> 32
     low_a, low_b = a & 0xFFFFFFFF, b & 0xFFFFFFFF
     high = min(int(high_a.min()), int(high_b.min()))
@@ -457,7 +472,12 @@ def generate_candidates(
     builders = _rules(names)
     wanted = {f for rule in rules for f in SPLIT_RULES.get(rule, ())}
     a_fields = _split_fields(archived, names.values, grade_progression, wanted)
-    b_fields = _split_fields(synced, names.values, 0, wanted)
+    same = synced is archived and archived_subset is None
+    b_fields = (
+        a_fields
+        if same and grade_progression == 0
+        else _split_fields(synced, names.values, 0, wanted)
+    )
     nb = np.int64(max(len(synced), 1))
     merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
@@ -482,7 +502,9 @@ def generate_candidates(
             if rule in SPLIT_RULES
             else None
         )
-        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split, upper_only)
+        b_key = a_key if same else key(synced)
+        codes, pairs, skipped = _join(a_key, b_key, max_block_pairs, nb, split, upper_only)
+        del b_key
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ..model import Student
-from ._arrays import unique
+from ._arrays import sorted_order, unique
 from ._normalize import (
     name_tokens,
     normalize_emails,
@@ -255,12 +255,17 @@ def _distinct_objects(items: list[_T]) -> tuple[list[_T], npt.NDArray[np.int64]]
     is slow, and a dict of a million identities (the guardians of a million students) costs
     more than twice as much in cache misses."""
     keys = np.fromiter(map(id, items), np.uint64, count=len(items))
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # the distinct objects by first occurrence
+    by_key, ordered = sorted_order(keys)  # stable: each identity's first item comes first
+    starts = np.ones(len(keys), np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(keys), np.int64)
+    inverse[by_key] = np.cumsum(starts) - 1
+    first = by_key[starts]  # each identity's first item, in the order of the identities
+    order, firsts = sorted_order(first)  # the distinct objects by first occurrence
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
-    index: npt.NDArray[np.int64] = rank[inverse.reshape(-1)]
-    return list(map(items.__getitem__, first[order].tolist())), index
+    index: npt.NDArray[np.int64] = rank[inverse]
+    return list(map(items.__getitem__, firsts.tolist())), index
 
 
 def _codes_of(

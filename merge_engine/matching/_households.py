@@ -136,7 +136,7 @@ def find_families(
     synced).
 
     Every value is numbered once for both sides (contacts by their code, accounts after
-    them, then each distinct (street, zip)), so no value is sorted more than once: records
+    them, then each distinct (street, zip)), so no value is sorted more than once. Records
     are numbered before values, so each family's smallest node, which numbers it, is a
     record whatever the values' numbers.
     """
@@ -168,8 +168,13 @@ def find_families(
     keep_a = np.bincount(va, minlength=n_values)[va] <= max_children
     keep_b = np.bincount(vb, minlength=n_values)[vb] <= max_children
     ra, va, rb, vb = ra[keep_a], va[keep_a], rb[keep_b], vb[keep_b]
-    n = na + nb + n_values
-    label = component_labels(n, np.concatenate([ra, na + rb]), na + nb + np.concatenate([va, vb]))
+    # Only the values left tie records: numbered among themselves, the graph is no larger.
+    values = np.concatenate([va, vb])
+    used = np.zeros(n_values, np.bool_)
+    used[values] = True
+    node = np.cumsum(used) - 1
+    n = na + nb + (int(node[-1]) + 1 if n_values else 0)
+    label = component_labels(n, np.concatenate([ra, na + rb]), na + nb + node[values])
     fa, fb = label[:na], label[na : na + nb]
     size_a = np.bincount(fa, minlength=n)
     size_b = np.bincount(fb, minlength=n)

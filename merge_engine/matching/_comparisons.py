@@ -192,7 +192,7 @@ class _PairTable:
         keys = left[self.valid].astype(np.int64) * size + right[self.valid]
         unique, self.inverse = unique_inverse(keys)
         codes, sides = _dense(np.concatenate([unique // size, unique % size]), len(values))
-        self.strings: list[str] = [values[c] for c in codes.tolist()]
+        self.strings: list[str] = list(map(values.__getitem__, codes.tolist()))
         self.left, self.right = sides[: len(unique)], sides[len(unique) :]
         self._objects: npt.NDArray[np.object_] | None = None
 

@@ -229,6 +229,8 @@ def _unique_codes(
     each pass over a dict of a million values is mostly cache misses). Only the rows with a
     value are (many have none); the vocabulary numbers new values in the same order (first
     occurrence)."""
+    if all(raw):  # every row has a value (a synced roster's identifiers): no selection
+        return np.array(vocab.codes(many(raw)), np.int32)  # type: ignore[arg-type]
     present = list(map(bool, raw))
     codes = np.full(len(raw), MISSING, np.int32)
     codes[np.flatnonzero(np.array(present, np.bool_))] = vocab.codes(
@@ -371,8 +373,10 @@ def _given_codes(
     given = word_ids[guardians]
     given[given == same[child_rows]] = -1  # the child's own surname
     given[~has_key[given]] = -1
-    found, first = np.unique(given, return_index=True)
-    firsts = first[found >= 0]
+    by_word, words_in_order = sorted_order(given)  # stable: each word's first link first
+    starts = np.ones(len(given), np.bool_)
+    np.not_equal(words_in_order[1:], words_in_order[:-1], out=starts[1:])
+    firsts = by_word[starts & (words_in_order >= 0)]
     ordered = given[np.sort(firsts)]  # each keyed word once, by its first link
     codes = np.full(len(keys) + 1, MISSING, np.int32)  # -1: the last entry, MISSING
     codes[ordered] = vocab.codes(list(map(keys.__getitem__, ordered.tolist())))

@@ -13,6 +13,7 @@ from merge_engine.matching._arrays import (
     is_sorted,
     isin,
     sorted_order,
+    unique_first_inverse,
     unique_inverse,
 )
 
@@ -78,6 +79,16 @@ class TestUniqueInverse:
 
         assert expected_unique.tolist() == got_unique.tolist()
         assert expected_inverse.tolist() == got_inverse.tolist()
+
+    @given(st.lists(st.integers(-(2**62), 2**62), max_size=200), st.integers(1, 8))
+    def test_first_occurrences_equal_to_numpy(self, values: list[int], spread: int) -> None:
+        """With where each value first occurs: np.unique's return_index too."""
+        array = np.array([v % spread if spread < 8 else v for v in values], np.int64)
+        expected = np.unique(array, return_index=True, return_inverse=True)
+
+        got = unique_first_inverse(array)
+
+        assert [e.tolist() for e in expected] == [g.tolist() for g in got]
 
 
 _WIDTHS = st.sampled_from([(-3, 3), (0, 2**20), (-(2**40), 2**40), (-(2**63), 2**63 - 1)])

@@ -21,6 +21,7 @@ __all__ = [
     "merged_unique",
     "sorted_order",
     "unique",
+    "unique_first_inverse",
     "unique_inverse",
 ]
 
@@ -47,6 +48,20 @@ def unique_inverse(values: npt.NDArray[Int]) -> tuple[npt.NDArray[Int], npt.NDAr
     inverse = np.empty(len(values), np.int64)
     inverse[order] = np.cumsum(first) - 1
     return ordered[first], inverse
+
+
+def unique_first_inverse(
+    values: npt.NDArray[Int],
+) -> tuple[npt.NDArray[Int], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The sorted distinct values of 1-d ``values``, where each first occurs and the index
+    of each value among them (``np.unique`` with ``return_index`` and ``return_inverse``),
+    by one stable packed sort (:func:`sorted_order`) instead of a merge sort."""
+    order, ordered = sorted_order(values)
+    first = np.ones(len(ordered), np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], order[first], inverse
 
 
 def sorted_order(

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import is_sorted, isin, merged_unique, sorted_order, unique
+from ._arrays import is_sorted, isin, merged_unique, sorted_order, unique, unique_first_inverse
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -268,10 +268,10 @@ def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
     names = vocab.values
     codes = side.first_token.astype(np.int64)
     owners = np.flatnonzero(codes != MISSING).astype(np.int64)
-    distinct, first, which = np.unique(codes[owners], return_index=True, return_inverse=True)
+    distinct, first, which = unique_first_inverse(codes[owners])
     # Looked up in record order, as forms not yet in the vocabulary get their codes.
     forms: list[list[int]] = [[] for _ in range(len(distinct))]
-    for k in np.argsort(first, kind="stable").tolist():
+    for k in sorted_order(first)[0].tolist():
         forms[k] = [vocab.code(v) for v in sorted(index.canonicals(names[int(distinct[k])]))]
     counts = np.fromiter(map(len, forms), np.int64, count=len(forms))
     flat = np.fromiter(

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from merge_engine.matching._arrays import component_labels, unique_inverse
+from merge_engine.matching._arrays import (
+    component_labels,
+    is_sorted,
+    isin,
+    sorted_order,
+    unique_first_inverse,
+    unique_inverse,
+)
 
 
 def _scipy_labels(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -72,3 +79,61 @@ class TestUniqueInverse:
 
         assert expected_unique.tolist() == got_unique.tolist()
         assert expected_inverse.tolist() == got_inverse.tolist()
+
+    @given(st.lists(st.integers(-(2**62), 2**62), max_size=200), st.integers(1, 8))
+    def test_first_occurrences_equal_to_numpy(self, values: list[int], spread: int) -> None:
+        """With where each value first occurs: np.unique's return_index too."""
+        array = np.array([v % spread if spread < 8 else v for v in values], np.int64)
+        expected = np.unique(array, return_index=True, return_inverse=True)
+
+        got = unique_first_inverse(array)
+
+        assert [e.tolist() for e in expected] == [g.tolist() for g in got]
+
+
+_WIDTHS = st.sampled_from([(-3, 3), (0, 2**20), (-(2**40), 2**40), (-(2**63), 2**63 - 1)])
+
+
+class TestSortedOrder:
+    @settings(max_examples=300, deadline=None)
+    @given(_WIDTHS.flatmap(lambda w: st.lists(st.integers(*w), max_size=300)), st.booleans())
+    def test_a_stable_argsort_and_the_values_in_its_order(
+        self, values: list[int], narrow: bool
+    ) -> None:
+        """Packed with their positions or not (the values' range decides), the order is a
+        stable argsort's, and the values come back with their dtype."""
+        array = np.array(values, np.int64)
+        if narrow and (not len(values) or -(2**31) <= min(values) <= max(values) < 2**31):
+            array = array.astype(np.int32)
+        expected = np.argsort(array, kind="stable")
+
+        order, ordered = sorted_order(array)
+
+        assert expected.tolist() == order.tolist()
+        assert array[expected].tolist() == ordered.tolist()
+        assert array.dtype == ordered.dtype
+
+    def test_unstable_when_allowed_still_sorts(self) -> None:
+        """Too wide to pack, ``stable=False`` may order ties either way but sorts."""
+        array = np.array([2**62, -(2**62), 5, 2**62, 5], np.int64)
+
+        order, ordered = sorted_order(array, stable=False)
+
+        assert sorted(array.tolist()) == ordered.tolist() == array[order].tolist()
+
+
+class TestIsin:
+    @given(
+        st.lists(st.integers(-50, 50), max_size=60),
+        st.lists(st.integers(-50, 50), max_size=60),
+        st.booleans(),
+    )
+    def test_equal_to_numpy_on_sorted_and_unsorted_tables(
+        self, values: list[int], table: list[int], presorted: bool
+    ) -> None:
+        """A table given sorted is searched as it is; any other is sorted first."""
+        array = np.array(values, np.int64)
+        lookup = np.array(sorted(table) if presorted else table, np.int64)
+
+        assert np.isin(array, lookup).tolist() == isin(array, lookup).tolist()
+        assert is_sorted(lookup) == (sorted(table) == lookup.tolist())

@@ -18,6 +18,7 @@ from merge_engine.matching._comparisons import COMPARISONS, LevelCounts, LevelMa
 from merge_engine.matching._features import EncodedSide, Vocabularies, encode_students
 from merge_engine.matching._fellegi_sunter import (
     MatchModel,
+    _patterns,
     estimate_model,
     score_pairs,
     term_frequency_bits,
@@ -346,3 +347,21 @@ class TestRandomPairCounts:
             estimate_model(candidates, full, expected_matches=150).u
             == estimate_model(candidates, counted, expected_matches=150).u
         )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**32 - 1))
+def test_level_patterns_are_the_distinct_rows_in_base_order(n: int, seed: int) -> None:
+    """The distinct level rows and their counts, in the order their base-9 numbers sort
+    (what numbering each row in base 9 and np.unique on the numbers gave)."""
+    rng = np.random.default_rng(seed)
+    sizes = [len(c.levels) for c in COMPARISONS]
+    levels = np.stack([rng.integers(0, min(s, 3), n) for s in sizes], axis=1).astype(np.int8)
+    numbers = levels.astype(np.int64) @ (max(sizes) ** np.arange(len(sizes), dtype=np.int64))
+    _, first, counts = np.unique(numbers, return_index=True, return_counts=True)
+
+    patterns, found = _patterns(levels, sizes)
+
+    assert levels[first].tolist() == patterns.tolist()
+    assert patterns.dtype == np.int8
+    assert counts.tolist() == found.tolist()

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 from conftest import contact
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from planner_support import kid, plan_with, targets
 
+from merge_engine.matching._duplicates import rival_pairs
 from merge_engine.model import Contact, Student
 
 EMAIL = "anjali.vashtani@example.org"
@@ -349,3 +353,32 @@ def test_a_namesake_of_another_household_still_competes(background):
     assert targets(plan, "t3-a2") == [("t3-s", "review")]
     reasons = next(m.reasons for m in plan.merges if m.archived_id == "t3-a1")
     assert any("competing candidate" in r for r in reasons)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 12), st.integers(0, 6), st.booleans()),
+        unique_by=lambda t: (t[0], t[1]),
+        max_size=60,
+    )
+)
+def test_rival_pairs_are_each_synced_students_likely_candidates_paired(
+    pairs: list[tuple[int, int, bool]],
+) -> None:
+    """Per synced student with two to four likely candidates, every pair of them, students
+    in order and each student's candidates by record: what pairing them block by block,
+    in a loop, gives."""
+    archived = np.array([a for a, _, _ in pairs], np.int64)
+    synced = np.array([s for _, s, _ in pairs], np.int64)
+    likely = np.array([keep for _, _, keep in pairs], np.bool_)
+    expected: list[tuple[int, int]] = []
+    for student in sorted({s for _, s, keep in pairs if keep}):
+        block = sorted(a for a, s, keep in pairs if keep and s == student)
+        if 2 <= len(block) <= 4:
+            expected += [(x, y) for i, x in enumerate(block) for y in block[i + 1 :]]
+
+    left, right = rival_pairs(archived, synced, likely)
+
+    assert expected == list(zip(left.tolist(), right.tolist(), strict=True))
+    assert left.dtype == right.dtype == np.int64

@@ -9,12 +9,21 @@ results as ``np.unique`` and ``np.isin`` on 1-d integer arrays.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["component_labels", "isin", "merged_unique", "unique", "unique_inverse"]
+__all__ = [
+    "component_labels",
+    "is_sorted",
+    "isin",
+    "merged_unique",
+    "sorted_order",
+    "unique",
+    "unique_first_inverse",
+    "unique_inverse",
+]
 
 Ints = npt.NDArray[np.integer]
 Int = TypeVar("Int", bound=np.integer)
@@ -29,17 +38,66 @@ def unique_inverse(values: npt.NDArray[Int]) -> tuple[npt.NDArray[Int], npt.NDAr
     """The sorted distinct values of 1-d ``values`` and the index of each value among them
     (what ``np.unique(values, return_inverse=True)`` returns).
 
-    By one unstable argsort (SIMD in NumPy 2): equal values get the same index whatever
-    their order, and it is several times faster than a sort followed by a search of every
+    By one sort (:func:`sorted_order`): equal values get the same index whatever their
+    order, and it is several times faster than a sort followed by a search of every
     value, whose random probes miss the cache.
     """
-    order = np.argsort(values)
-    ordered = values[order]
+    order, ordered = sorted_order(values)
     first = np.ones(len(ordered), np.bool_)
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     inverse = np.empty(len(values), np.int64)
     inverse[order] = np.cumsum(first) - 1
     return ordered[first], inverse
+
+
+def unique_first_inverse(
+    values: npt.NDArray[Int],
+) -> tuple[npt.NDArray[Int], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The sorted distinct values of 1-d ``values``, where each first occurs and the index
+    of each value among them (``np.unique`` with ``return_index`` and ``return_inverse``),
+    by one stable packed sort (:func:`sorted_order`) instead of a merge sort."""
+    order, ordered = sorted_order(values)
+    first = np.ones(len(ordered), np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], order[first], inverse
+
+
+def sorted_order(
+    values: npt.NDArray[Int], *, stable: bool = True
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Int]]:
+    """A stable argsort of 1-d integer ``values`` and the values in that order.
+
+    When the values' range and their positions fit in 63 bits together (nearly always:
+    codes and record numbers), each value is packed with its position into one int64
+    and those are sorted: a plain sort (SIMD in NumPy 2) is twice as fast as an argsort
+    followed by a gather, and ties keep their order. Otherwise an argsort (unstable
+    unless ``stable``: callers that do not care about the order of ties save time).
+    """
+    n = len(values)
+    if n > 1 and values.dtype.kind in "iu":
+        low, high = int(values.min()), int(values.max())
+        shift = (n - 1).bit_length()
+        if high < 1 << 63 and (high - low).bit_length() + shift <= 63:
+            packed = values.astype(np.int64)
+            if low:
+                packed -= low
+            packed <<= shift
+            packed |= np.arange(n, dtype=np.int64)
+            packed.sort()
+            order = packed & ((1 << shift) - 1)
+            packed >>= shift
+            if low:
+                packed += low
+            return order, packed.astype(values.dtype, copy=False)
+    order = np.argsort(values, kind="stable" if stable else None).astype(np.int64, copy=False)
+    return order, values[order]
+
+
+def is_sorted(values: npt.NDArray[Any]) -> bool:
+    """Whether 1-d ``values`` never decrease (one pass: cheaper than sorting them again)."""
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
 def merged_unique(parts: list[npt.NDArray[Int]]) -> npt.NDArray[Int]:
@@ -62,7 +120,8 @@ def isin(values: Ints, table: Ints) -> npt.NDArray[np.bool_]:
     """Whether each of ``values`` occurs in ``table`` (``np.isin(values, table)``)."""
     if not len(table) or not len(values):
         return np.zeros(np.shape(values), np.bool_)
-    ordered = np.sort(table, axis=None)
+    # Tables are often sorted already (pair codes, candidates): a check costs far less.
+    ordered = table if np.ndim(table) == 1 and is_sorted(table) else np.sort(table, axis=None)
     at = np.searchsorted(ordered, values)
     at[at == len(ordered)] = 0
     found: npt.NDArray[np.bool_] = ordered[at] == values

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import component_labels, unique
+from ._arrays import component_labels, unique_inverse
 
 __all__ = ["Assignment", "assign"]
 
@@ -169,13 +169,20 @@ def _solve(g_el: I64, s_el: I64, gain: F64, n_groups: int, n_synced: int) -> tup
     if len(g_el) == 0:
         return result, 0, 0
     labels = _labels(g_el, s_el, n_groups, n_synced)
-    sizes = np.bincount(labels[np.concatenate([unique(g_el), unique(s_el) + n_groups])])
+    sizes = np.bincount(
+        labels[np.concatenate([_present(g_el, n_groups), _present(s_el, n_synced) + n_groups])]
+    )
     nontrivial = sizes[sizes > 1]
     forced = _forced(g_el, s_el, gain, n_groups, n_synced)
     result[g_el[forced]] = s_el[forced]
     rest = np.flatnonzero(_free(g_el, s_el, g_el[forced], s_el[forced], n_groups, n_synced))
     _solve_components(g_el[rest], s_el[rest], gain[rest], n_groups, n_synced, result)
     return result, len(nontrivial), int(nontrivial.max()) if len(nontrivial) else 0
+
+
+def _present(nodes: I64, n: int) -> I64:
+    """The distinct values of ``nodes`` (all below ``n``), sorted: ``unique`` by a count."""
+    return np.flatnonzero(np.bincount(nodes, minlength=n))
 
 
 def _labels(g_el: I64, s_el: I64, n_groups: int, n_synced: int) -> I64:
@@ -247,8 +254,8 @@ def _solve_components(
     n_labels = int(labels.max()) + 1
     groups_in = np.zeros(n_labels, np.int64)
     synced_in = np.zeros(n_labels, np.int64)
-    np.add.at(groups_in, labels[unique(g_el)], 1)
-    np.add.at(synced_in, labels[unique(s_el) + n_groups], 1)
+    np.add.at(groups_in, labels[_present(g_el, n_groups)], 1)
+    np.add.at(synced_in, labels[_present(s_el, n_synced) + n_groups], 1)
     trivial = (groups_in[comp] == 1) | (synced_in[comp] == 1)
 
     chosen = _best_per(comp, gain, n_labels, trivial, g_el, s_el)
@@ -298,12 +305,10 @@ def assign(
     """
     nb = np.int64(max(n_synced, 1))
     key = group * nb + synced
-    edge_key = unique(key)  # sorted
+    edge_key, edge = unique_inverse(key)  # sorted, and each pair's edge
     everything = np.ones(len(key), np.bool_)
     # The input index of the strongest pair per (group, synced), ties to the first.
-    edge_pair = _best_per(
-        np.searchsorted(edge_key, key), log_odds, len(edge_key), everything, np.arange(len(key))
-    )
+    edge_pair = _best_per(edge, log_odds, len(edge_key), everything, np.arange(len(key)))
     g_e, s_e, w_e = group[edge_pair], synced[edge_pair], log_odds[edge_pair]
 
     eligible = w_e > floor_bits

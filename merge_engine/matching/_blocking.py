@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from attrs import frozen
 
-from ._arrays import isin, merged_unique, unique
+from ._arrays import is_sorted, isin, merged_unique, sorted_order, unique, unique_first_inverse
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Ragged, Vocabulary
 from ._normalize import nickname_index
 
@@ -82,12 +82,15 @@ def _combine(left: KeyColumn, right: KeyColumn, n: int) -> KeyColumn:
     """Pairs of keys on the same record (a cartesian product per record)."""
     if len(left.keys) == 0 or len(right.keys) == 0:
         return KeyColumn(np.empty(0, np.int64), np.empty(0, np.int64))
-    order_r = np.argsort(right.owners, kind="stable")
-    r_owners = right.owners[order_r]
-    r_keys = right.keys[order_r]
-    starts = np.searchsorted(r_owners, np.arange(n), side="left")
-    ends = np.searchsorted(r_owners, np.arange(n), side="right")
-    counts = (ends - starts)[left.owners]
+    if is_sorted(right.owners):  # as every key builder makes them
+        r_keys = right.keys
+        per_owner = np.bincount(right.owners, minlength=n)
+    else:
+        order_r, r_owners = sorted_order(right.owners)
+        r_keys = right.keys[order_r]
+        per_owner = np.bincount(r_owners, minlength=n)
+    starts = np.cumsum(per_owner) - per_owner  # each owner's first key in r_keys
+    counts = per_owner[left.owners]
     rep_left = np.repeat(np.arange(len(left.keys)), counts)
     offsets = np.arange(len(rep_left)) - np.repeat(np.cumsum(counts) - counts, counts)
     r_index = np.repeat(starts[left.owners], counts) + offsets
@@ -145,15 +148,26 @@ def _join(
     roster) only pairs ``a owner < b owner`` are kept, as they are made.
     """
     # The order of owners within a block does not matter (each chunk's codes are made
-    # distinct and sorted): a plain argsort is twice as fast as a stable one.
-    a_order = np.argsort(a.keys)
-    b_order = np.argsort(b.keys)
-    a_keys, a_owner = a.keys[a_order], a.owners[a_order]
-    b_keys, b_owner = b.keys[b_order], b.owners[b_order]
-    del a_order, b_order
+    # distinct and sorted): where the keys are too wide to sort packed with their
+    # positions, a plain argsort is twice as fast as a stable one.
+    # A roster joined with itself (the duplicate search) is sorted once.
+    same = a is b
+    a_compact, b_compact = _compact(a.keys, b.keys)
+    a_order, a_keys = sorted_order(a_compact, stable=False)
+    del a_compact
+    a_owner = a.owners[a_order]
+    del a_order
     ua, a_start, a_count = _runs(a_keys)
-    ub, b_start, b_count = _runs(b_keys)
-    del a_keys, b_keys
+    del a_keys
+    if same:
+        b_owner, ub, b_start, b_count = a_owner, ua, a_start, a_count
+    else:
+        b_order, b_keys = sorted_order(b_compact, stable=False)
+        b_owner = b.owners[b_order]
+        del b_order
+        ub, b_start, b_count = _runs(b_keys)
+        del b_keys
+    del b_compact
     at = np.minimum(np.searchsorted(ub, ua), max(len(ub) - 1, 0))
     ia = np.flatnonzero(ub[at] == ua) if len(ub) else np.empty(0, np.int64)
     ib = at[ia]
@@ -166,9 +180,12 @@ def _join(
         big = sizes > split.pairs
         if big.any():
             for a_field, b_field in split.fields:
+                left = _refined(a_owner, sa[big], ca[big], a_field)
                 codes, pairs, too_big = _join(
-                    _refined(a_owner, sa[big], ca[big], a_field),
-                    _refined(b_owner, sb[big], cb[big], b_field),
+                    left,
+                    left
+                    if same and a_field is b_field
+                    else _refined(b_owner, sb[big], cb[big], b_field),
                     max_block_pairs,
                     nb,
                     upper_only=upper_only,
@@ -210,6 +227,25 @@ def _join(
     return merged, total, skipped
 
 
+def _compact(a: I64, b: I64) -> tuple[I64, I64]:
+    """The keys of both sides renumbered into as few bits as their two halves span (a key
+    is ``high << 32 | low``), equal keys staying equal: narrow keys sort packed with their
+    positions (see ``sorted_order``)."""
+    if not len(a) or not len(b):
+        return a, b
+    if a is b:
+        both, _ = _compact(a, a[:1])
+        return both, both
+    high_a, high_b = a >> 32, b >> 32
+    low_a, low_b = a & 0xFFFFFFFF, b & 0xFFFFFFFF
+    high = min(int(high_a.min()), int(high_b.min()))
+    low = min(int(low_a.min()), int(low_b.min()))
+    span = max(int(low_a.max()), int(low_b.max())) - low + 1
+    if (max(int(high_a.max()), int(high_b.max())) - high + 1) * span >= 1 << 62:
+        return a, b
+    return (high_a - high) * span + (low_a - low), (high_b - high) * span + (low_b - low)
+
+
 def _runs(ordered: I64) -> tuple[I64, I64, I64]:
     """The distinct values of a sorted array, where each run starts and its length (what
     ``np.unique`` returns with ``return_index`` and ``return_counts``, without a sort)."""
@@ -232,10 +268,10 @@ def _first_variants(side: EncodedSide, vocab: Vocabulary) -> KeyColumn:
     names = vocab.values
     codes = side.first_token.astype(np.int64)
     owners = np.flatnonzero(codes != MISSING).astype(np.int64)
-    distinct, first, which = np.unique(codes[owners], return_index=True, return_inverse=True)
+    distinct, first, which = unique_first_inverse(codes[owners])
     # Looked up in record order, as forms not yet in the vocabulary get their codes.
     forms: list[list[int]] = [[] for _ in range(len(distinct))]
-    for k in np.argsort(first, kind="stable").tolist():
+    for k in sorted_order(first)[0].tolist():
         forms[k] = [vocab.code(v) for v in sorted(index.canonicals(names[int(distinct[k])]))]
     counts = np.fromiter(map(len, forms), np.int64, count=len(forms))
     flat = np.fromiter(
@@ -436,7 +472,12 @@ def generate_candidates(
     builders = _rules(names)
     wanted = {f for rule in rules for f in SPLIT_RULES.get(rule, ())}
     a_fields = _split_fields(archived, names.values, grade_progression, wanted)
-    b_fields = _split_fields(synced, names.values, 0, wanted)
+    same = synced is archived and archived_subset is None
+    b_fields = (
+        a_fields
+        if same and grade_progression == 0
+        else _split_fields(synced, names.values, 0, wanted)
+    )
     nb = np.int64(max(len(synced), 1))
     merged = np.empty(0, np.int64)
     stats: list[BlockingStats] = []
@@ -461,7 +502,9 @@ def generate_candidates(
             if rule in SPLIT_RULES
             else None
         )
-        codes, pairs, skipped = _join(a_key, key(synced), max_block_pairs, nb, split, upper_only)
+        b_key = a_key if same else key(synced)
+        codes, pairs, skipped = _join(a_key, b_key, max_block_pairs, nb, split, upper_only)
+        del b_key
         del a_key
         # The union so far, kept distinct rule by rule: memory follows the distinct pairs.
         merged = _union(merged, codes)

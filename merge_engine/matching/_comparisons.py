@@ -186,10 +186,13 @@ class _PairTable:
     ) -> None:
         self.size = len(left)
         self.valid = (left != MISSING) & (right != MISSING)
-        keys = (left[self.valid].astype(np.int64) << 32) | right[self.valid].astype(np.int64)
+        # One int64 per pair, as small as the codes allow (``left * size + right``), so
+        # that the sort packs it with its position (see ``sorted_order``).
+        size = np.int64(max(len(values), 1))
+        keys = left[self.valid].astype(np.int64) * size + right[self.valid]
         unique, self.inverse = unique_inverse(keys)
-        codes, sides = unique_inverse(np.concatenate([unique >> 32, unique & 0xFFFFFFFF]))
-        self.strings: list[str] = [values[c] for c in codes.tolist()]
+        codes, sides = _dense(np.concatenate([unique // size, unique % size]), len(values))
+        self.strings: list[str] = list(map(values.__getitem__, codes.tolist()))
         self.left, self.right = sides[: len(unique)], sides[len(unique) :]
         self._objects: npt.NDArray[np.object_] | None = None
 
@@ -229,6 +232,17 @@ class _PairTable:
             self._objects = np.empty(len(self.strings), object)
             self._objects[:] = self.strings
         return self._objects
+
+
+def _dense(codes: I64, size: int) -> tuple[I64, I64]:
+    """:func:`unique_inverse` of codes below ``size``: by marking them in an array of
+    ``size`` flags when that is not much longer than ``codes`` (no sort at all)."""
+    if size > 16 * len(codes):
+        return unique_inverse(codes)
+    seen = np.zeros(size, np.bool_)
+    seen[codes] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), rank[codes]
 
 
 def _unique_pair_scores(

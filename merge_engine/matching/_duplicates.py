@@ -73,8 +73,10 @@ def archived_groups(
 
     def at(name: str, *allowed: str) -> npt.NDArray[np.bool_]:
         j = next(i for i, c in enumerate(COMPARISONS) if c.name == name)
-        codes = [COMPARISONS[j].levels.index(x) for x in allowed]
-        return np.isin(lv[:, j], codes)
+        wanted = np.zeros(len(COMPARISONS[j].levels), np.bool_)  # per level code
+        wanted[[COMPARISONS[j].levels.index(x) for x in allowed]] = True
+        found: npt.NDArray[np.bool_] = wanted[lv[:, j]]
+        return found
 
     same_name = at("first_name", "exact", "nickname") & at("last_name", "exact")
     no_conflict = (
@@ -129,20 +131,40 @@ def rival_pairs(archived: I64, synced: I64, likely: npt.NDArray[np.bool_]) -> tu
     parent's email typed differently in the other) still has both records competing for
     its synced student. A student with more than a few such candidates has a common
     name, and its candidates are left to the blocking rules.
+
+    The pairs come synced student by synced student, each student's in the order of its
+    candidates (by record): sorted as one int64 key, laid out by array indexing.
     """
     a, s = archived[likely], synced[likely]
-    order = np.lexsort((a, s))
-    a, s = a[order], s[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.empty(0, np.int64)
+    if not len(a):
+        empty = np.empty(0, np.int64)
+        return empty, empty
+    width = np.int64(int(a.max()) + 1)
+    key = np.sort(s.astype(np.int64) * width + a)  # by synced student, then by record
+    a = key % width
+    s = key // width
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     sizes = np.diff(np.r_[starts, len(s)])
-    left: list[int] = []
-    right: list[int] = []
-    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
-        if size < 2 or size > _MAX_RIVALS:
-            continue
-        block = a[start : start + size].tolist()
-        for x in range(size):
-            for y in range(x + 1, size):
-                left.append(block[x])
-                right.append(block[y])
-    return np.asarray(left, np.int64), np.asarray(right, np.int64)
+    some = (sizes >= 2) & (sizes <= _MAX_RIVALS)
+    starts, sizes = starts[some], sizes[some]
+    n_pairs = sizes * (sizes - 1) // 2
+    block = np.repeat(np.arange(len(starts)), n_pairs)
+    within = np.arange(len(block)) - np.repeat(np.cumsum(n_pairs) - n_pairs, n_pairs)
+    first = starts[block]
+    size = sizes[block]
+    return a[first + _FIRST_OF[size, within]], a[first + _SECOND_OF[size, within]]
+
+
+def _pair_tables() -> tuple[I64, I64]:
+    """For a block of ``k`` records (up to ``_MAX_RIVALS``), the two offsets of its ``j``-th
+    pair, pairs in order (0, 1), (0, 2), ... (1, 2), ...: ``[k, j]``."""
+    first = np.zeros((_MAX_RIVALS + 1, _MAX_RIVALS * (_MAX_RIVALS - 1) // 2), np.int64)
+    second = np.zeros_like(first)
+    for k in range(2, _MAX_RIVALS + 1):
+        pairs = [(x, y) for x in range(k) for y in range(x + 1, k)]
+        first[k, : len(pairs)] = [x for x, _ in pairs]
+        second[k, : len(pairs)] = [y for _, y in pairs]
+    return first, second
+
+
+_FIRST_OF, _SECOND_OF = _pair_tables()

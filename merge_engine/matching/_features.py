@@ -19,7 +19,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ..model import Student
-from ._arrays import unique
+from ._arrays import sorted_order, unique
 from ._normalize import (
     name_tokens,
     normalize_emails,
@@ -229,6 +229,8 @@ def _unique_codes(
     each pass over a dict of a million values is mostly cache misses). Only the rows with a
     value are (many have none); the vocabulary numbers new values in the same order (first
     occurrence)."""
+    if all(raw):  # every row has a value (a synced roster's identifiers): no selection
+        return np.array(vocab.codes(many(raw)), np.int32)  # type: ignore[arg-type]
     present = list(map(bool, raw))
     codes = np.full(len(raw), MISSING, np.int32)
     codes[np.flatnonzero(np.array(present, np.bool_))] = vocab.codes(
@@ -255,12 +257,17 @@ def _distinct_objects(items: list[_T]) -> tuple[list[_T], npt.NDArray[np.int64]]
     is slow, and a dict of a million identities (the guardians of a million students) costs
     more than twice as much in cache misses."""
     keys = np.fromiter(map(id, items), np.uint64, count=len(items))
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # the distinct objects by first occurrence
+    by_key, ordered = sorted_order(keys)  # stable: each identity's first item comes first
+    starts = np.ones(len(keys), np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(keys), np.int64)
+    inverse[by_key] = np.cumsum(starts) - 1
+    first = by_key[starts]  # each identity's first item, in the order of the identities
+    order, firsts = sorted_order(first)  # the distinct objects by first occurrence
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
-    index: npt.NDArray[np.int64] = rank[inverse.reshape(-1)]
-    return list(map(items.__getitem__, first[order].tolist())), index
+    index: npt.NDArray[np.int64] = rank[inverse]
+    return list(map(items.__getitem__, firsts.tolist())), index
 
 
 def _codes_of(
@@ -366,8 +373,10 @@ def _given_codes(
     given = word_ids[guardians]
     given[given == same[child_rows]] = -1  # the child's own surname
     given[~has_key[given]] = -1
-    found, first = np.unique(given, return_index=True)
-    firsts = first[found >= 0]
+    by_word, words_in_order = sorted_order(given)  # stable: each word's first link first
+    starts = np.ones(len(given), np.bool_)
+    np.not_equal(words_in_order[1:], words_in_order[:-1], out=starts[1:])
+    firsts = by_word[starts & (words_in_order >= 0)]
     ordered = given[np.sort(firsts)]  # each keyed word once, by its first link
     codes = np.full(len(keys) + 1, MISSING, np.int32)  # -1: the last entry, MISSING
     codes[ordered] = vocab.codes(list(map(keys.__getitem__, ordered.tolist())))

@@ -148,6 +148,33 @@ def _logit2(p: float) -> float:
     return math.log2(p / (1.0 - p))
 
 
+def _patterns(
+    levels: npt.NDArray[np.int8], sizes: Sequence[int]
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]:
+    """The distinct rows of ``levels`` and how often each occurs, ordered by their last
+    column, then the one before... (as their number in base ``max(sizes)`` would order them).
+
+    Each row is numbered in mixed radix (column ``j`` counts ``sizes[j]`` levels, the first
+    column least significant): same order, but few enough numbers for int32, so one plain
+    sort of the candidates finds the rows, which are read back from their numbers.
+    """
+    place = np.cumprod([1, *sizes[:-1]], dtype=np.int64)
+    wide = np.zeros(len(levels), np.int64)
+    for j, step in enumerate(place.tolist()):
+        wide += levels[:, j].astype(np.int64) * step
+    codes = wide.astype(np.int32) if int(place[-1]) * sizes[-1] < 1 << 31 else wide
+    codes.sort()
+    first = np.ones(len(codes), np.bool_)
+    np.not_equal(codes[1:], codes[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(codes)))
+    distinct = codes[starts].astype(np.int64)
+    patterns = np.empty((len(distinct), len(sizes)), np.int8)
+    for j, (step, size) in enumerate(zip(place.tolist(), sizes, strict=True)):
+        patterns[:, j] = distinct // step % size
+    return patterns, counts
+
+
 def _expit2(bits: F64) -> F64:
     return 1.0 / (1.0 + np.exp2(-np.clip(bits, -60, 60)))
 
@@ -183,11 +210,7 @@ def estimate_model(
     if isinstance(random_levels, LevelMatrix):
         random_levels = LevelCounts.of(random_levels)
     u = tuple(_normalised(n.astype(np.float64)) for n in random_levels.counts)
-    base = max(len(c.levels) for c in comparisons)
-    weights_vec = base ** np.arange(len(comparisons), dtype=np.int64)
-    codes = candidate_levels.levels.astype(np.int64) @ weights_vec
-    _, first_index, counts = np.unique(codes, return_index=True, return_counts=True)
-    patterns = candidate_levels.levels[first_index]
+    patterns, counts = _patterns(candidate_levels.levels, [len(c.levels) for c in comparisons])
     counts_f = counts.astype(np.float64)
 
     def level(name: str, *allowed: str) -> npt.NDArray[np.bool_]:

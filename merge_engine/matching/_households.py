@@ -24,7 +24,7 @@ import numpy.typing as npt
 from attrs import frozen
 
 from ..settings import Settings
-from ._arrays import component_labels, isin, unique
+from ._arrays import component_labels, isin, sorted_order, unique, unique_inverse
 from ._comparisons import COMPARISONS, given_name_levels
 from ._features import GRADE_MISSING, MISSING, EncodedSide, Vocabularies
 
@@ -74,9 +74,9 @@ class Families:
         if not len(a_ids) or not len(b_ids):
             empty = np.empty(0, np.int64)
             return empty, empty
-        a_sorted = a_ids[np.argsort(self.archived[a_ids], kind="stable")]
-        b_sorted = b_ids[np.argsort(self.synced[b_ids], kind="stable")]
-        fa, fb = self.archived[a_sorted], self.synced[b_sorted]
+        a_order, fa = sorted_order(self.archived[a_ids])
+        b_order, fb = sorted_order(self.synced[b_ids])
+        a_sorted, b_sorted = a_ids[a_order], b_ids[b_order]
         lo = np.searchsorted(fb, fa, side="left")
         hi = np.searchsorted(fb, fa, side="right")
         counts = hi - lo
@@ -98,11 +98,12 @@ class Families:
         return codes // nb, codes % nb
 
 
-def _ties(side: EncodedSide, n_contacts: int, account_side: int) -> tuple[I64, I64]:
-    """(record, value node) for every guardian contact, guardian account and street address
-    of one side. Contact codes come from one vocabulary shared by both sides; addresses
-    follow them; account codes are the side's own, so their nodes are negative and apart
-    per side (``account_side`` 0 or 1): an account ties records of its own side only."""
+def _ties(side: EncodedSide, accounts_at: int) -> tuple[I64, I64, I64]:
+    """(record, value node) for every guardian contact and guardian account of one side, and
+    the records with a street address. Contact codes come from one vocabulary shared by both
+    sides and are their own value nodes; account codes are the side's own, so their nodes
+    start at ``accounts_at`` (after the contacts and the other side's accounts): an account
+    ties records of its own side only."""
     records = [
         side.guardian_phones.owners(),
         side.guardian_emails.owners(),
@@ -111,21 +112,18 @@ def _ties(side: EncodedSide, n_contacts: int, account_side: int) -> tuple[I64, I
     values = [
         side.guardian_phones.values.astype(np.int64),
         side.guardian_emails.values.astype(np.int64),
-        -2 * side.guardian_accounts.values.astype(np.int64) - 1 - account_side,
+        accounts_at + side.guardian_accounts.values.astype(np.int64),
     ]
-    has_address = (side.street != MISSING) & (side.zip != MISSING)
-    owners = np.flatnonzero(has_address)
-    # One value per (street, zip): streets repeat across towns, so the zip is part of it.
-    address = side.street[owners].astype(np.int64) * (1 << 31) + side.zip[owners]
-    records.append(owners)
-    values.append(n_contacts + address)
-    return np.concatenate(records), np.concatenate(values)
+    return (
+        np.concatenate(records),
+        np.concatenate(values),
+        np.flatnonzero((side.street != MISSING) & (side.zip != MISSING)),
+    )
 
 
-def _common(values: I64, max_children: int) -> npt.NDArray[np.bool_]:
-    """Which entries hold a value shared by more than ``max_children`` records of the side."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    return np.asarray(counts[inverse] > max_children)
+def _n_accounts(side: EncodedSide) -> int:
+    values = side.guardian_accounts.values
+    return int(values.max()) + 1 if len(values) else 0
 
 
 def find_families(
@@ -133,23 +131,50 @@ def find_families(
 ) -> Families:
     """Connected components of records joined by shared guardian contacts and addresses.
 
-    ``n_contacts`` is the size of the contact vocabulary (address value nodes are placed
-    after it). A record tied to no other record has no family (-1 archived, -2 synced).
+    ``n_contacts`` is the size of the contact vocabulary (account and address value nodes
+    are placed after it). A record tied to no other record has no family (-1 archived, -2
+    synced).
+
+    Every value is numbered once for both sides (contacts by their code, accounts after
+    them, then each distinct (street, zip)), so no value is sorted more than once. Records
+    are numbered before values, so each family's smallest node, which numbers it, is a
+    record whatever the values' numbers.
     """
     na, nb = len(ea), len(eb)
-    ra, va = _ties(ea, n_contacts, 0)
-    rb, vb = _ties(eb, n_contacts, 1)
+    accounts_a = n_contacts
+    accounts_b = accounts_a + _n_accounts(ea)
+    addresses = accounts_b + _n_accounts(eb)
+    ra, va, homes_a = _ties(ea, accounts_a)
+    rb, vb, homes_b = _ties(eb, accounts_b)
+    # One value per (street, zip): streets repeat across towns, so the zip is part of it.
+    zips = max(int(ea.zip.max(initial=0)), int(eb.zip.max(initial=0))) + 1
+    kinds, home = unique_inverse(
+        np.concatenate(
+            [
+                ea.street[homes_a].astype(np.int64) * zips + ea.zip[homes_a],
+                eb.street[homes_b].astype(np.int64) * zips + eb.zip[homes_b],
+            ]
+        )
+    )
+    n_values = addresses + len(kinds)
+    ra = np.concatenate([ra, homes_a])
+    va = np.concatenate([va, addresses + home[: len(homes_a)]])
+    rb = np.concatenate([rb, homes_b])
+    vb = np.concatenate([vb, addresses + home[len(homes_a) :]])
     # One record may list a value twice (two guardians sharing an email): count records.
     ra, va = _distinct(ra, va)
     rb, vb = _distinct(rb, vb)
-    keep_a = ~_common(va, max_children)
-    keep_b = ~_common(vb, max_children)
+    # A value held by more than ``max_children`` records of one side is not a household's.
+    keep_a = np.bincount(va, minlength=n_values)[va] <= max_children
+    keep_b = np.bincount(vb, minlength=n_values)[vb] <= max_children
     ra, va, rb, vb = ra[keep_a], va[keep_a], rb[keep_b], vb[keep_b]
-    values, inverse = np.unique(np.concatenate([va, vb]), return_inverse=True)
-    value_nodes = na + nb + inverse
-    record_nodes = np.concatenate([ra, na + rb])
-    n = na + nb + len(values)
-    label = component_labels(n, record_nodes, value_nodes)
+    # Only the values left tie records: numbered among themselves, the graph is no larger.
+    values = np.concatenate([va, vb])
+    used = np.zeros(n_values, np.bool_)
+    used[values] = True
+    node = np.cumsum(used) - 1
+    n = na + nb + (int(node[-1]) + 1 if n_values else 0)
+    label = component_labels(n, np.concatenate([ra, na + rb]), na + nb + node[values])
     fa, fb = label[:na], label[na : na + nb]
     size_a = np.bincount(fa, minlength=n)
     size_b = np.bincount(fb, minlength=n)
@@ -158,11 +183,11 @@ def find_families(
 
 
 def _distinct(records: I64, values: I64) -> tuple[I64, I64]:
+    """The distinct (record, value) pairs (values are value nodes, below 2**32)."""
     if not len(records):
         return records, values
-    kinds, dense = np.unique(values, return_inverse=True)
-    keys = unique((records << 32) | dense.astype(np.int64))
-    return keys >> 32, kinds[keys & 0xFFFFFFFF]
+    keys = unique((records << 32) | values)
+    return keys >> 32, keys & 0xFFFFFFFF
 
 
 def alike_twins(
@@ -179,8 +204,8 @@ def alike_twins(
     if len(members) < 2:
         return out, mixed
     key = family[members] * 64 + side.grade[members].astype(np.int64) + 16
-    order = np.argsort(key, kind="stable")
-    members, key = members[order], key[order]
+    order, key = sorted_order(key)
+    members = members[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sizes = np.diff(np.r_[starts, len(key)])
     left: list[int] = []
@@ -237,8 +262,8 @@ def alone_in_class(family: I64, side: EncodedSide) -> npt.NDArray[np.bool_]:
     twin, and no second record of the same child, could be confused with them."""
     known = (family >= 0) & (side.grade != GRADE_MISSING)
     key = np.where(known, family * 64 + side.grade.astype(np.int64) + 16, -1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    return np.asarray(known & (counts[inverse] == 1))
+    _, inverse = unique_inverse(key)
+    return np.asarray(known & (np.bincount(inverse)[inverse] == 1))
 
 
 def second_records(

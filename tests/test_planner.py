@@ -12,7 +12,7 @@ import pytest
 from conftest import FAST, contact, evidence_level, merges_by_archived
 from planner_support import kid, plan_with, targets
 
-from merge_engine import Roster, build_plan
+from merge_engine import InputError, Roster, build_plan
 from merge_engine.matching._blocking import BLOCKING_RULES, DUPLICATE_ONLY_RULES
 from merge_engine.matching._comparisons import COMPARISONS
 from merge_engine.plan import MergePlan
@@ -440,3 +440,22 @@ def test_quality_on_a_generated_district(seed: int) -> None:
     true_pairs = {(a, s) for a, s in truth.items() if s}
     found = {(m.archived_id, m.synced_id) for m in plan.merges} & true_pairs
     assert len(found) / len(true_pairs) >= 0.98
+
+
+@pytest.mark.parametrize("side", ["archived", "synced"])
+def test_a_roster_with_a_student_id_twice_is_refused_by_id_without_names(
+    background: SyntheticDistrict, side: str
+) -> None:
+    """Both records would be planned (and applied) as one child: refused before planning,
+    with the id and the side, and no name."""
+    roster = getattr(background, side)
+    first, second, *rest = roster.students
+    twice = attrs.evolve(roster, students=(first, attrs.evolve(second, id=first.id), *rest))
+    archived, synced = (
+        (twice, background.synced) if side == "archived" else (background.archived, twice)
+    )
+    with pytest.raises(InputError, match=f"the {side} roster holds student id '{first.id}' twice"):
+        build_plan(archived, synced)
+    with pytest.raises(InputError) as raised:
+        build_plan(archived, synced)
+    assert second.first_name not in str(raised.value) and first.last_name not in str(raised.value)

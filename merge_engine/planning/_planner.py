@@ -9,6 +9,8 @@ evidence. Planning never writes anything.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
@@ -25,6 +27,7 @@ from .._record_hash import guardian_ids, record_hashes, student_hash, student_ha
 from ..accounts._guardian_actions import Assigned
 from ..accounts._guardians import _plan_guardians
 from ..accounts._roles import _find_roles
+from ..exceptions import InputError
 from ..matching._assignment import assign
 from ..matching._blocking import (
     DUPLICATE_ONLY_RULES,
@@ -181,6 +184,18 @@ def stream_plan(
         _build_plan(archived, synced, settings or Settings(), progress, rejected, stream)
 
 
+def _ids_once(students: Sequence[Student], side: str) -> None:
+    """Refuse a roster that holds a student id twice (sorted by id): both records would be
+    planned, and applied, as one child. The readers refuse such files; a roster built in
+    code gets the same refusal."""
+    ids = [s.id for s in students]
+    for at in itertools.compress(range(1, len(ids)), map(operator.eq, ids[1:], ids[:-1])):
+        raise InputError(
+            f"the {side} roster holds student id {ids[at]!r} twice: ids must be unique; "
+            "merge or renumber the two records before planning"
+        )
+
+
 def _build_plan(
     archived: Roster,
     synced: Roster,
@@ -192,6 +207,8 @@ def _build_plan(
     timer = _Timer(progress)
     a_students = sorted(archived.students, key=lambda s: s.id)
     b_students = sorted(synced.students, key=lambda s: s.id)
+    _ids_once(a_students, "archived")
+    _ids_once(b_students, "synced")
     refused = _pair_codes(rejected, a_students, b_students)
     vocab = Vocabularies.new()
     ea = encode_students(

@@ -32,9 +32,7 @@ def student_hash(student: Student, *, contacts: bool = True) -> str:
     parts = [str(value) if value else "" for value in _field_values(student)]
     if contacts:
         parts += sorted(c.guardian_id for c in student.contacts)
-    import hashlib  # noqa: PLC0415  (OpenSSL: see _digest)
-
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+    return sha256_for(1)("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def student_hashes(students: Sequence[Student], *, contacts: bool = True) -> list[str]:

@@ -155,3 +155,37 @@ def test_evidence_kinds_are_each_rows_evidence() -> None:
             want = FieldEvidence(c.name, c.levels[levels[i, j]], float(bits[i, j]))
             assert (e.comparison, e.level) == (want.comparison, want.level)
             assert e.bits == want.bits or (e.bits != e.bits and want.bits != want.bits)
+
+
+def test_a_levels_zero_and_minus_zero_bits_are_written_as_the_one_first_in_file_order() -> None:
+    """Two kinds of one level whose bits are 0.0 and -0.0 (equal, as the encoder's table
+    counts them): the row uses the second kind, so the file holds -0.0 as it would from
+    the merges themselves (4b5be69: it held the first kind's 0.0)."""
+    kinds = np.empty(2, object)
+    kinds[:] = [FieldEvidence("c0", "", 0.0), FieldEvidence("c0", "", -0.0)]
+    decided = Decided(
+        archived=np.array([0], np.int64),
+        target=np.array([0], np.int64),
+        review=np.array([False]),
+        confidence=[1.0],
+        weight=[1.0],
+        margin=[None],
+        codes=np.array([[1]], np.int32),
+        kinds=[kinds],
+        extra={},
+        reasons={},
+        rivals=np.array([[-1, -1]], np.int32),
+        competitor_archived=np.zeros(0, np.int64),
+        competitor_synced=np.zeros(0, np.int64),
+        competitor_confidence=[],
+        duplicates={},
+        first_name=np.zeros(1, np.int8),
+        a_ids=["a1"],
+        b_ids=["s1"],
+        hashes=_Hashes(["h"], ["k"], [()]),
+    )
+    merges = PlanMerges(decided, [], IdIndex(decided.a_ids), IdIndex(decided.b_ids))
+
+    text = _written(merges, as_text=True)
+    assert '["c0","",-0.0]' in text
+    assert text == _written(merges, as_text=False)
